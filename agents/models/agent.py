@@ -1,0 +1,52 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class Agent(models.Model):
+    """A named agent. Its behaviour lives in immutable versions; edits add a version."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    current_version = models.ForeignKey(
+        "agents.AgentVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentVersion(models.Model):
+    """One immutable configuration of an agent. A session keeps the version it began with."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    system_prompt = models.TextField(blank=True)
+    model = models.CharField(max_length=200)
+    fallback_model = models.CharField(max_length=200, blank=True)
+    tools = models.ManyToManyField("agents.Tool", blank=True, related_name="agent_versions")
+    max_tokens = models.PositiveIntegerField(default=200_000, help_text="token budget per task")
+    max_cost_usd = models.DecimalField(
+        max_digits=12, decimal_places=6, default=Decimal("5"), validators=[MinValueValidator(0)]
+    )
+    max_tool_calls = models.PositiveIntegerField(default=50)
+    max_iterations = models.PositiveIntegerField(default=25)
+    max_seconds = models.PositiveIntegerField(default=900)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agent", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "number"], name="agent_version_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent.name} v{self.number}"

@@ -1,0 +1,41 @@
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+
+from approvals.tiers import RiskTier
+
+# The function-name rule shared by OpenAI's and Anthropic's tool calling.
+TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
+
+
+class Tool(models.Model):
+    """Something an agent may call: an HTTP endpoint or a registered Python function."""
+
+    class Kind(models.TextChoices):
+        HTTP = "http"
+        PYTHON = "python"
+
+    class Method(models.TextChoices):
+        GET = "GET"
+        POST = "POST"
+        PUT = "PUT"
+        PATCH = "PATCH"
+        DELETE = "DELETE"
+
+    name = models.CharField(
+        max_length=64, unique=True, validators=[RegexValidator(TOOL_NAME_PATTERN)]
+    )
+    description = models.TextField(blank=True)
+    parameters = models.JSONField(default=dict, help_text="JSON Schema of the arguments")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HTTP)
+    url = models.URLField(max_length=2000, blank=True)
+    method = models.CharField(max_length=6, choices=Method.choices, default=Method.POST)
+    timeout_s = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.LOW)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,10 @@
+from django.db import models
+
+
+class RiskTier(models.TextChoices):
+    """How much human oversight an action needs (DESIGN.md, "Risk tiers and approvals")."""
+
+    LOW = "low", "Low: runs at once"
+    MEDIUM = "medium", "Medium: runs after a cancellable delay"
+    HIGH = "high", "High: waits for approval"
+    CRITICAL = "critical", "Critical: never run by the agent"

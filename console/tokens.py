@@ -1,0 +1,30 @@
+"""API tokens: created once (the raw token is shown a single time), stored hashed."""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from console import clock
+from console.models import ApiToken, hash_token
+
+
+def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[str, ApiToken]:
+    raw = ApiToken.generate()
+    token = ApiToken.objects.create(user=user, name=name, digest=hash_token(raw), hint=raw[:10])
+    return raw, token
+
+
+def api_token_authenticate(raw: str) -> AbstractBaseUser | None:
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    # Written at most once a minute, so a busy client does not turn every read into a write.
+    now = clock.now()
+    ApiToken.objects.filter(pk=token.pk).exclude(last_used_at__gt=now - timedelta(minutes=1)).update(
+        last_used_at=now
+    )
+    return token.user

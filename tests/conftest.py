@@ -1,0 +1,53 @@
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from console.tokens import api_token_create
+
+
+@pytest.fixture
+def requester(db) -> User:
+    return User.objects.create_user("requester", password="requester-pass")
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    user = User.objects.create_user("reviewer", password="reviewer-pass")
+    user.groups.add(Group.objects.get_or_create(name="reviewers")[0])
+    return user
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return User.objects.create_user("admin", password="admin-pass", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return User.objects.create_user("outsider", password="outsider-pass")
+
+
+def _api_client(user: User) -> Client:
+    raw, _token = api_token_create(user=user, name="tests")
+    return Client(headers={"Authorization": f"Bearer {raw}"})
+
+
+@pytest.fixture
+def requester_api(requester) -> Client:
+    return _api_client(requester)
+
+
+@pytest.fixture
+def admin_api(admin) -> Client:
+    return _api_client(admin)
+
+
+@pytest.fixture
+def outsider_api(outsider) -> Client:
+    return _api_client(outsider)
+
+
+@pytest.fixture
+def reviewer_api(reviewer) -> Client:
+    return _api_client(reviewer)
+

@@ -1,0 +1,115 @@
+"""Real processes for integration tests: a Celery worker, the simulator."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def test_database_url() -> str:
+    """The URL of the database the test run is using (pytest-django's test database)."""
+    s = connection.settings_dict
+    host = s["HOST"] or s.get("OPTIONS", {}).get("host", "")
+    from urllib.parse import quote
+
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    port = f":{s['PORT']}" if s["PORT"] else ""
+    return f"postgresql://{auth}@{quote(str(host), safe='')}{port}/{s['NAME']}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="console.settings.test",
+        DATABASE_URL=test_database_url(),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class Worker:
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker: the main process and its pool children."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Worker:
+    log = tmp_path / f"worker-{time.monotonic_ns()}.log"
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "console", "worker", "--loglevel=INFO",
+         f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
+         "-Q", os.environ["CELERY_QUEUE"]],
+        cwd=ROOT, env=child_env(**env), stdout=handle, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while "ready." not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.1)
+    return Worker(process, log)
+
+
+@contextmanager
+def running_worker(tmp_path: Path, **kwargs: str) -> Iterator[Worker]:
+    worker = start_worker(tmp_path, **kwargs)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+@contextmanager
+def running_simulator(tmp_path: Path, port: int, **env: str) -> Iterator[str]:
+    """Start `manage.py simulator` on a port; yields its base URL."""
+    log = tmp_path / "simulator.log"
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "simulator", "--port", str(port)],
+        cwd=ROOT, env=child_env(**env), stdout=handle, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{url}/health", timeout=0.5)
+            break
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the simulator did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
