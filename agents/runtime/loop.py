@@ -1,0 +1,165 @@
+"""Running a task: claim it, run consecutive steps, checkpoint each, stop or yield."""
+
+import logging
+import uuid
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from agents.models import Task
+from agents.runtime import messages as conversation
+from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
+from agents.runtime.state import RunState
+from agents.runtime.step import ModelCallFailed, step_run
+from agents.tools.executor import tool_spec
+from console import clock
+from tracing.models import Trace
+from tracing.recorder import SpanBuffer, root_span_id
+
+logger = logging.getLogger(__name__)
+
+
+class RunOutcome(Enum):
+    FINISHED = "finished"  # the task ended (succeeded, failed, halted or cancelled)
+    YIELDED = "yielded"  # it has more steps; run it again from the queue
+    SKIPPED = "skipped"  # another worker holds it, or it is not runnable
+
+
+def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOutcome:
+    if not _claim(task_id):
+        return RunOutcome.SKIPPED
+    state = _load(task_id)
+    task = state.task
+    if not task.messages:
+        task.messages = conversation.initial_messages(task)
+    deadline = clock.now() + timedelta(seconds=max_seconds)
+    for _ in range(max_steps):
+        stop = _guard(state)
+        if stop is not None:
+            _finish(state, **stop)
+            return RunOutcome.FINISHED
+        spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id=root_span_id(state.trace_id))
+        try:
+            outcome = step_run(state, spans)
+        except ModelCallFailed as failure:
+            spans.flush()
+            _finish(
+                state,
+                status=Task.Status.FAILED,
+                stop_reason="model_error",
+                stop_detail=f"the model call failed ({failure.error.kind}): {failure.error}",
+                partial=True,
+            )
+            return RunOutcome.FINISHED
+        now = clock.now()
+        final = None
+        if not outcome.response.tool_calls:
+            final = {
+                "status": Task.Status.SUCCEEDED,
+                "result": outcome.response.content,
+                "stop_reason": "completed",
+            }
+        try:
+            checkpoint_write(task=task, outcome=outcome, spans=spans, now=now, final=final)
+        except StepAlreadyCommitted:
+            logger.warning("task %s: a duplicate delivery is ahead of this one; stopping", task.id)
+            return RunOutcome.SKIPPED
+        if final:
+            _write_root_span(state, status=final["status"])
+            return RunOutcome.FINISHED
+        if clock.now() >= deadline:
+            break
+    # Release the lease so the re-enqueued run can claim the task at once.
+    Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(lease_until=None)
+    return RunOutcome.YIELDED
+
+
+def _claim(task_id: uuid.UUID) -> bool:
+    """Take the task's lease; exactly one worker runs a task at a time."""
+    now = clock.now()
+    claimed = (
+        Task.objects.filter(pk=task_id, status__in=Task.ACTIVE_STATUSES)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(status=Task.Status.RUNNING, lease_until=now + timedelta(seconds=settings.TASK_LEASE_S))
+    )
+    if claimed:
+        Task.objects.filter(pk=task_id, started_at__isnull=True).update(started_at=now)
+    return bool(claimed)
+
+
+def _load(task_id: uuid.UUID) -> RunState:
+    task = Task.objects.select_related("session__agent_version__agent").get(pk=task_id)
+    version = task.session.agent_version
+    tools = {tool.name: tool for tool in version.tools.all()}
+    trace = Trace.objects.only("pk", "trace_id").get(task_id=task_id)
+    return RunState(
+        task=task,
+        version=version,
+        tools=tools,
+        tool_specs=[tool_spec(tool) for tool in tools.values()],
+        trace_pk=trace.pk,
+        trace_id=trace.trace_id,
+        run_started_at=clock.now(),
+    )
+
+
+def _guard(state: RunState) -> dict[str, Any] | None:
+    """Stop conditions checked at each step boundary (cancellation, the iteration limit)."""
+    task = state.task
+    if Task.objects.filter(pk=task.pk, cancel_requested=True).exists():
+        return {"status": Task.Status.CANCELLED, "stop_reason": "cancelled", "stop_detail": "cancelled on request"}
+    if task.step_index >= state.version.max_iterations:
+        return {
+            "status": Task.Status.HALTED,
+            "stop_reason": "max_iterations",
+            "stop_detail": f"stopped after {state.version.max_iterations} steps (the agent's max_iterations)",
+            "partial": True,
+        }
+    return None
+
+
+def _finish(state: RunState, **final: Any) -> None:
+    task = state.task
+    if final.get("partial"):
+        final["result"] = conversation.last_answer(task.messages)
+    now = clock.now()
+    with transaction.atomic():
+        ended = Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(
+            messages=task.messages, finished_at=now, lease_until=None, **final
+        )
+        if ended:
+            _write_root_span(state, status=final["status"])
+
+
+def _write_root_span(state: RunState, *, status: str) -> None:
+    task = state.task
+    task.refresh_from_db(fields=["started_at", "input_tokens", "output_tokens", "cached_input_tokens", "cost_usd", "stop_reason"])
+    spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id="")
+    agent_name = state.version.agent.name
+    spans.add(
+        name=f"invoke_agent {agent_name}",
+        kind="agent",
+        span_id=root_span_id(state.trace_id),
+        started_at=task.started_at or task.created_at,
+        ended_at=clock.now(),
+        error=status in (Task.Status.FAILED, Task.Status.HALTED),
+        attributes={
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": agent_name,
+            "gen_ai.conversation.id": str(task.session_id),
+            "gen_ai.usage.input_tokens": task.input_tokens,
+            "gen_ai.usage.output_tokens": task.output_tokens,
+            "gen_ai.usage.cache_read.input_tokens": task.cached_input_tokens,
+            "tollgate.cost_usd": str(task.cost_usd),
+            "tollgate.task.status": status,
+            "tollgate.stop_reason": task.stop_reason,
+            "session.id": str(task.session_id),
+            "user.id": task.session.end_user,
+        },
+        input={"input": task.input},
+    )
+    spans.flush()

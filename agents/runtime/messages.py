@@ -1,0 +1,61 @@
+"""Building the conversation a model sees, in the internal (OpenAI chat) format."""
+
+import json
+from typing import Any
+
+from agents.models import Task
+from agents.providers.base import ChatResponse
+from agents.tools.result import ToolResult
+
+
+def initial_messages(task: Task) -> list[dict[str, Any]]:
+    """The session's earlier conversation, then this task's input."""
+    previous = (
+        Task.objects.filter(session_id=task.session_id, created_at__lt=task.created_at)
+        .exclude(messages=[])
+        .order_by("-created_at")
+        .values_list("messages", flat=True)
+        .first()
+    )
+    history = list(previous or [])
+    return [*history, {"role": "user", "content": task.input}]
+
+
+def with_system_prompt(system_prompt: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not system_prompt:
+        return messages
+    return [{"role": "system", "content": system_prompt}, *messages]
+
+
+def assistant_message(response: ChatResponse) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": response.content or None}
+    if response.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {
+                    "name": call.name,
+                    "arguments": call.raw_arguments or json.dumps(call.arguments or {}),
+                },
+            }
+            for call in response.tool_calls
+        ]
+    return message
+
+
+def tool_message(call_id: str, result: ToolResult) -> dict[str, Any]:
+    # The model sees the whole structured result (status, error type, retry_safe), never a traceback.
+    return {
+        "role": "tool",
+        "tool_call_id": call_id,
+        "content": json.dumps(result.as_dict(), default=str, sort_keys=True),
+    }
+
+
+def last_answer(messages: list[dict[str, Any]]) -> str:
+    """The best answer so far: the latest assistant text, for a halted task's partial result."""
+    for message in reversed(messages):
+        if message.get("role") == "assistant" and message.get("content"):
+            return str(message["content"])
+    return ""

@@ -1,0 +1,17 @@
+"""What one run of a task needs in memory, loaded once per Celery task, not per step."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from agents.models import AgentVersion, Task, Tool
+
+
+@dataclass
+class RunState:
+    task: Task
+    version: AgentVersion
+    tools: dict[str, Tool]
+    tool_specs: list[dict]
+    trace_pk: int
+    trace_id: str
+    run_started_at: datetime

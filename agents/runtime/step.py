@@ -1,0 +1,187 @@
+"""One step: a model call (or its stored reply, on redelivery) and the tool calls it asked for."""
+
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from agents.models import Step
+from agents.providers.base import ChatRequest, ChatResponse, ProviderError
+from agents.providers.pricing import model_cost
+from agents.providers.registry import provider_for
+from agents.runtime import messages as conversation
+from agents.runtime.serialize import response_from_json, response_to_json
+from agents.runtime.state import RunState
+from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, tool_unknown_result
+from agents.tools.result import ToolResult
+from console import clock
+from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
+
+logger = logging.getLogger(__name__)
+
+# Attempts at a model call that failed transiently, before the task fails.
+MODEL_ATTEMPTS = 3
+
+
+@dataclass
+class StepOutcome:
+    step: Step
+    response: ChatResponse
+    new_messages: list[dict[str, Any]]
+    tool_results: list[ToolResult]
+    cost: Decimal
+
+
+class ModelCallFailed(Exception):
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def step_run(state: RunState, spans: SpanBuffer) -> StepOutcome:
+    task = state.task
+    index = task.step_index
+    step = Step.objects.filter(task_id=task.id, index=index).first()
+    if step is None:
+        step = _model_step(state, spans, index)
+    else:
+        logger.info("step %s of task %s redelivered: reusing the stored model reply", index, task.id)
+    response = response_from_json(step.response)
+    results = [_tool_call(state, spans, step, call_index, call) for call_index, call in enumerate(response.tool_calls)]
+    new_messages = [conversation.assistant_message(response)]
+    new_messages += [
+        conversation.tool_message(call.id, result) for call, result in zip(response.tool_calls, results, strict=True)
+    ]
+    return StepOutcome(step=step, response=response, new_messages=new_messages, tool_results=results, cost=step.cost_usd)
+
+
+def _model_step(state: RunState, spans: SpanBuffer, index: int) -> Step:
+    task, version = state.task, state.version
+    model = version.model
+    provider, provider_model = provider_for(model)
+    request = ChatRequest(
+        model=provider_model,
+        messages=conversation.with_system_prompt(version.system_prompt, task.messages),
+        tools=state.tool_specs,
+        max_tokens=settings.MAX_OUTPUT_TOKENS,
+    )
+    started = clock.now()
+    response = _complete_with_retries(provider, request, spans=spans, model=model, index=index, state=state)
+    ended = clock.now()
+    cost = model_cost(model=model, usage=response.usage, at=started)
+    spans.add(
+        name=f"chat {provider_model}",
+        kind="model",
+        step_index=index,
+        started_at=started,
+        ended_at=ended,
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": response.provider,
+            "gen_ai.request.model": provider_model,
+            "gen_ai.response.model": response.model,
+            "gen_ai.response.id": response.response_id,
+            "gen_ai.response.finish_reasons": [response.finish_reason],
+            "gen_ai.usage.input_tokens": response.usage.input_tokens,
+            "gen_ai.usage.output_tokens": response.usage.output_tokens,
+            "gen_ai.usage.cache_read.input_tokens": response.usage.cached_input_tokens,
+            "gen_ai.usage.cache_creation.input_tokens": response.usage.cache_write_tokens,
+            "gen_ai.conversation.id": str(task.session_id),
+            COST_ATTRIBUTE: str(cost),
+        },
+        input=request.messages,
+        output=conversation.assistant_message(response),
+    )
+    try:
+        # The reply and its spans are stored before any tool runs, so a redelivered step
+        # reuses the reply (same calls, same idempotency keys) and the spans survive a crash.
+        with transaction.atomic():
+            step = Step.objects.create(
+                    task_id=task.id,
+                index=index,
+                model=model,
+                response=response_to_json(response),
+                input_tokens=response.usage.input_tokens,
+                output_tokens=response.usage.output_tokens,
+                cached_input_tokens=response.usage.cached_input_tokens,
+                cost_usd=cost,
+                model_latency_ms=response.latency_ms,
+                started_at=started,
+            )
+            spans.flush()
+        return step
+    except IntegrityError:
+        # A duplicate delivery stored its reply first: follow it, so both run the same calls.
+        spans.spans.clear()
+        return Step.objects.get(task_id=task.id, index=index)
+
+
+def _complete_with_retries(provider, request: ChatRequest, *, spans: SpanBuffer, model: str, index: int, state: RunState) -> ChatResponse:
+    for attempt in range(1, MODEL_ATTEMPTS + 1):
+        started = clock.now()
+        try:
+            return provider.complete(request)
+        except ProviderError as error:
+            spans.add(
+                name=f"chat {request.model}",
+                kind="model",
+                step_index=index,
+                started_at=started,
+                ended_at=clock.now(),
+                error=True,
+                attributes={
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": getattr(provider, "name", ""),
+                    "gen_ai.request.model": request.model,
+                    "gen_ai.conversation.id": str(state.task.session_id),
+                    "error.type": error.kind,
+                    "http.response.status_code": error.status,
+                    "tollgate.attempt": attempt,
+                },
+                output={"error": str(error)},
+            )
+            if error.kind == "permanent" or attempt == MODEL_ATTEMPTS:
+                raise ModelCallFailed(error) from error
+            time.sleep(min(error.retry_after_s or 0.2 * 2**attempt, 5.0))
+    raise AssertionError("unreachable")
+
+
+def _tool_call(state: RunState, spans: SpanBuffer, step: Step, call_index: int, call) -> ToolResult:
+    started = clock.now()
+    tool = state.tools.get(call.name)
+    if tool is None:
+        result = tool_unknown_result(name=call.name, available=sorted(state.tools))
+    else:
+        result = tool_call_execute(
+            tool=tool,
+            arguments=call.arguments,
+            raw_arguments=call.raw_arguments,
+            idempotency_key=tool_call_idempotency_key(
+                task_id=state.task.id, step_index=step.index, call_index=call_index
+            ),
+        )
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": call.name,
+        "gen_ai.tool.call.id": call.id,
+        "gen_ai.conversation.id": str(state.task.session_id),
+        "tollgate.tool.status": result.status,
+    }
+    if result.error_type:
+        attributes["error.type"] = result.error_type
+    spans.add(
+        name=f"execute_tool {call.name}",
+        kind="tool",
+        step_index=step.index,
+        started_at=started,
+        ended_at=clock.now(),
+        error=result.status == "error",
+        attributes=attributes,
+        input=call.arguments if call.arguments is not None else call.raw_arguments,
+        output=result.as_dict(),
+    )
+    return result

@@ -1,0 +1,104 @@
+"""Submitting and cancelling tasks."""
+
+import uuid
+from functools import partial
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from agents.models import Agent, Session, Task
+from agents.services.errors import Conflict, Invalid, NotFound
+from console import clock
+from tracing.ids import new_trace_id
+from tracing.models import Trace
+
+
+def _enqueue_run(task_id: uuid.UUID) -> None:
+    from agents.tasks import run_task
+
+    run_task.delay(str(task_id))
+
+
+def task_submit(
+    *,
+    owner: AbstractBaseUser,
+    agent_name: str,
+    input: str,  # noqa: A002 - the REST contract's field name
+    session_id: uuid.UUID | None = None,
+    end_user: str = "",
+    idempotency_key: str | None = None,
+) -> tuple[Task, bool]:
+    """Create a task and enqueue its run once the transaction commits.
+
+    Returns (task, created). The same (owner, idempotency_key) always returns the first
+    task: the unique constraint decides a race between two submissions with one key.
+    """
+    if idempotency_key is not None:
+        existing = Task.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    if not input.strip():
+        raise Invalid("input must not be empty", field="input")
+    agent = Agent.objects.select_related("current_version").filter(name=agent_name).first()
+    if agent is None or agent.current_version is None:
+        raise NotFound(f"no agent named {agent_name!r}; create it with POST /api/v1/agents", field="agent")
+    try:
+        with transaction.atomic():
+            session = _session_for(
+                owner=owner, agent=agent, session_id=session_id, end_user=end_user
+            )
+            task = Task.objects.create(
+                session=session, owner=owner, input=input, idempotency_key=idempotency_key
+            )
+            Trace.objects.create(task=task, trace_id=new_trace_id())
+            transaction.on_commit(partial(_enqueue_run, task.id))
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # Another submission with this key committed first: return its task.
+        return Task.objects.get(owner=owner, idempotency_key=idempotency_key), False
+    return task, True
+
+
+def _session_for(
+    *, owner: AbstractBaseUser, agent: Agent, session_id: uuid.UUID | None, end_user: str
+) -> Session:
+    if session_id is None:
+        assert agent.current_version is not None
+        return Session.objects.create(
+            agent=agent, agent_version=agent.current_version, owner=owner, end_user=end_user
+        )
+    session = Session.objects.filter(id=session_id, owner=owner).first()
+    if session is None:
+        raise NotFound(f"no session {session_id} of yours", field="session")
+    if session.agent_id != agent.id:
+        raise Invalid(
+            f"session {session_id} belongs to agent {session.agent.name!r}, not {agent.name!r}",
+            field="session",
+        )
+    return session
+
+
+def task_cancel(*, task: Task, actor: AbstractBaseUser) -> Task:
+    """Stop a task at its next step boundary (at once if it is not running now).
+
+    A queued or waiting task is cancelled here; a running one is flagged and its worker
+    stops at the next step boundary. Both are conditional updates, so a task that ends
+    meanwhile is never turned back into "cancelled".
+    """
+    now = clock.now()
+    idle = (Task.Status.QUEUED, Task.Status.WAITING_APPROVAL)
+    stopped = Task.objects.filter(pk=task.pk, status__in=idle).update(
+        status=Task.Status.CANCELLED,
+        stop_reason="cancelled",
+        stop_detail=f"cancelled by {actor.get_username()}",
+        cancel_requested=True,
+        finished_at=now,
+    )
+    if not stopped:
+        flagged = Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(cancel_requested=True)
+        if not flagged:
+            task.refresh_from_db()
+            raise Conflict(f"task {task.id} has already ended ({task.status}); nothing to cancel")
+    task.refresh_from_db()
+    return task

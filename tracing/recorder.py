@@ -1,0 +1,65 @@
+"""Spans are collected in memory during a step and written with its checkpoint.
+
+Writing a span per model or tool call would add a database round trip to the hot path;
+a step's spans are instead inserted in one statement inside the checkpoint transaction.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tracing.ids import new_span_id
+from tracing.models import Span
+
+COST_ATTRIBUTE = "tollgate.cost_usd"
+
+
+def root_span_id(trace_id: str) -> str:
+    """The task's `invoke_agent` span id, known before that span is written at the end."""
+    return hashlib.sha256(f"{trace_id}:root".encode()).hexdigest()[:16]
+
+
+@dataclass
+class SpanBuffer:
+    trace_pk: int
+    parent_span_id: str
+    spans: list[Span] = field(default_factory=list)
+
+    def add(
+        self,
+        *,
+        name: str,
+        kind: str,
+        started_at: datetime,
+        ended_at: datetime,
+        attributes: dict[str, Any],
+        step_index: int | None = None,
+        error: bool = False,
+        input: Any = None,  # noqa: A002
+        output: Any = None,
+        span_id: str | None = None,
+        parent_span_id: str | None = None,
+    ) -> Span:
+        span = Span(
+            trace_id=self.trace_pk,
+            span_id=span_id or new_span_id(),
+            parent_span_id=self.parent_span_id if parent_span_id is None else parent_span_id,
+            name=name,
+            kind=kind,
+            step_index=step_index,
+            status=Span.Status.ERROR if error else Span.Status.OK,
+            started_at=started_at,
+            ended_at=ended_at,
+            duration_ms=(ended_at - started_at).total_seconds() * 1000,
+            attributes=attributes,
+            input=input,
+            output=output,
+        )
+        self.spans.append(span)
+        return span
+
+    def flush(self) -> None:
+        if self.spans:
+            Span.objects.bulk_create(self.spans)
+            self.spans = []
