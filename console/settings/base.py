@@ -103,6 +103,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A message unacknowledged this long (its worker vanished) is handed to another worker.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 300, minimum=1),
+    # Sweep for such messages every few seconds (kombu's default is about every 100 s).
+    "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL_S", 10, minimum=1),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "tollgate")
 CELERY_BEAT_SCHEDULE = {
