@@ -1,0 +1,193 @@
+"""HTTP tools: one request per call, its outcome classified into a ToolResult.
+
+Nothing is retried here: whether and when to retry (backoff, the retry budget, the tool's
+circuit breaker) is the runtime's decision, made from `error_type` and `retry_safe`.
+"""
+
+import json
+import math
+import os
+import threading
+import time
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from agents.models import Tool
+from agents.tools.result import ToolResult
+from console import clock
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# RFC 9110 section 9.2.2: repeating these has the same effect as sending them once.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# A response is read into memory and handed to the model; anything larger is a tool bug.
+MAX_RESPONSE_BYTES = 1_000_000
+# How much of an error response the model is shown.
+MAX_ERROR_CHARS = 500
+
+_clients: dict[int, httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+class _DeadlineExceeded(Exception):
+    pass
+
+
+def http_tool_call(*, tool: Tool, arguments: dict[str, Any], idempotency_key: str) -> ToolResult:
+    """Send one request to `tool.url` and classify the answer. Never raises for the remote's faults."""
+    method = tool.method.upper()
+    retry_safe = method in IDEMPOTENT_METHODS or bool(idempotency_key)
+    payload: dict[str, Any] = (
+        {"json": arguments} if method in BODY_METHODS else {"params": _query_params(arguments)}
+    )
+    # httpx applies the timeout to each phase (pool, connect, write, every read); the deadline
+    # caps the whole body read too, so a server trickling bytes cannot hold a worker forever.
+    deadline = time.monotonic() + tool.timeout_s
+    try:
+        with _client().stream(
+            method,
+            tool.url,
+            headers={"Idempotency-Key": idempotency_key},
+            timeout=httpx.Timeout(tool.timeout_s),
+            **payload,
+        ) as response:
+            body, complete = _read_capped(response, deadline)
+    except (_DeadlineExceeded, httpx.TimeoutException):
+        return ToolResult.error(
+            "transient", f"{tool.name} did not answer within {tool.timeout_s:g}s", retry_safe=retry_safe
+        )
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        return ToolResult.error("permanent", f"{tool.name} has an unusable URL ({exc}); an admin must fix it")
+    except httpx.TransportError as exc:
+        return ToolResult.error(
+            "transient", f"could not reach {tool.name}: {type(exc).__name__}: {exc}", retry_safe=retry_safe
+        )
+    except httpx.RequestError as exc:
+        # DecodingError, TooManyRedirects: the tool answered something unusable.
+        return ToolResult.error("permanent", f"{tool.name} sent an unusable response: {exc}")
+    return _classify(tool, response, body, complete=complete, retry_safe=retry_safe)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = None
+    if seconds is not None:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # HTTP dates are always GMT
+    return max(0.0, (when - clock.now()).total_seconds())
+
+
+def _classify(
+    tool: Tool, response: httpx.Response, body: bytes, *, complete: bool, retry_safe: bool
+) -> ToolResult:
+    status = response.status_code
+    if 200 <= status < 300:
+        if not complete:
+            return ToolResult.error(
+                "permanent", f"{tool.name} answered more than {MAX_RESPONSE_BYTES} bytes; ask for less"
+            )
+        return ToolResult.success(_body_data(response, body))
+    detail = _error_detail(response, body)
+    message = f"{tool.name} answered HTTP {status}" + (f": {detail}" if detail else "")
+    retry_after_s = retry_after_seconds(response.headers.get("Retry-After"))
+    if status == 429:
+        return ToolResult.error("rate_limit", message, retry_safe=True, retry_after_s=retry_after_s)
+    # 408 Request Timeout is a timeout the server noticed first: as transient as ours.
+    if status >= 500 or status == 408:
+        return ToolResult.error("transient", message, retry_safe=retry_safe, retry_after_s=retry_after_s)
+    if 300 <= status < 400:
+        location = response.headers.get("Location", "")
+        message += f" (redirect to {location[:MAX_ERROR_CHARS]}; the tool's URL needs updating)"
+    return ToolResult.error("permanent", message)
+
+
+def _read_capped(response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
+    """The body, up to MAX_RESPONSE_BYTES, and whether that was all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        if time.monotonic() > deadline:
+            raise _DeadlineExceeded
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            return b"".join(chunks)[:MAX_RESPONSE_BYTES], False
+    return b"".join(chunks), True
+
+
+def _body_data(response: httpx.Response, body: bytes) -> Any:
+    if not body:
+        return None
+    text = body.decode(response.encoding or "utf-8", errors="replace")
+    if "json" in response.headers.get("Content-Type", ""):
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except ValueError:
+            pass  # mislabelled: the text is still what the tool said
+    return text
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them in the checkpoint.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _error_detail(response: httpx.Response, body: bytes) -> str:
+    data = _body_data(response, body)
+    if isinstance(data, dict):
+        for key in ("error", "message", "detail", "title"):
+            value = data.get(key)
+            if isinstance(value, dict):
+                value = value.get("message")
+            if isinstance(value, str) and value:
+                data = value
+                break
+    text = data if isinstance(data, str) else json.dumps(data) if data is not None else ""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "…"
+
+
+def _query_params(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Arguments as a query string: scalars and lists of scalars as is, anything nested as JSON."""
+    params: dict[str, Any] = {}
+    for key, value in arguments.items():
+        if _is_scalar(value) or (isinstance(value, list) and all(_is_scalar(item) for item in value)):
+            params[key] = value
+        else:
+            params[key] = json.dumps(value, separators=(",", ":"))
+    return params
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _client() -> httpx.Client:
+    """This process's pooled client for tool calls.
+
+    Keyed by process id: a Celery prefork child must not share its parent's sockets.
+    """
+    pid = os.getpid()
+    client = _clients.get(pid)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(pid)
+            if client is None:
+                client = httpx.Client(
+                    headers={"User-Agent": "tollgate-tools"},
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                )
+                _clients[pid] = client
+    return client
