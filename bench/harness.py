@@ -1,0 +1,150 @@
+"""What every benchmark needs: its own database, the simulator, workers, and percentiles.
+
+Run a benchmark from the project root: `.venv/bin/python bench/NAME.py`. It starts what it
+needs (the embedded PostgreSQL unless DATABASE_URL is set; Redis as the app resolves it)
+and stops everything it started when it ends.
+"""
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(database: str) -> None:
+    """Point Django at a database of the benchmark's own (created and migrated if needed)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings.dev")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("CELERY_QUEUE", f"bench-{os.getpid()}")
+    from console import services
+
+    base = urlsplit(services.database_url())
+    os.environ["DATABASE_URL"] = urlunsplit(base._replace(path=f"/{database}"))
+    services.redis_url()
+    import psycopg
+
+    with psycopg.connect(urlunsplit(base._replace(path="/postgres")), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def process(args: list[str], *, ready: str | None = None, env: dict[str, str] | None = None,
+            log: Path | None = None, timeout: float = 30) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a child in its own process group; wait for `ready` in its output; stop it after."""
+    log = log or Path(f"/tmp/tollgate-bench-{Path(args[0]).name}-{time.monotonic_ns()}.log")
+    with log.open("wb") as handle:
+        child = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=handle,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while ready and ready not in log.read_text(errors="replace"):
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{args[0]} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.05)
+        yield child
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+
+
+@contextmanager
+def simulator() -> Iterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    os.environ["SIMULATOR_URL"] = url
+    with process([sys.executable, "manage.py", "simulator", "--port", str(port)], ready="Uvicorn running"):
+        import httpx
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/health", timeout=0.5).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+
+
+@contextmanager
+def worker(concurrency: int = 2) -> Iterator[subprocess.Popen[bytes]]:
+    args = [str(BIN / "celery"), "-A", "console", "worker", "--loglevel=WARNING", "-P", "prefork",
+            f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
+            "-Q", os.environ["CELERY_QUEUE"]]
+    with process(args, ready="ready.", env={"LOG_LEVEL": "INFO"}) as child:
+        yield child
+
+
+class RssSampler:
+    """Peak resident memory of a process tree, sampled in the background."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.peak_bytes = 0
+        self.peak_single_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+                sizes = [p.memory_info().rss for p in procs]
+            except psutil.NoSuchProcess:
+                sizes = []
+            if sizes:
+                self.peak_bytes = max(self.peak_bytes, sum(sizes))
+                self.peak_single_bytes = max(self.peak_single_bytes, max(sizes))
+            self._stop.wait(self.interval)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]

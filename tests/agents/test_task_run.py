@@ -1,0 +1,193 @@
+"""The runtime loop, run in-process against the real simulator over HTTP."""
+
+import json
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from agents.models import Step, Task
+from agents.runtime.loop import RunOutcome, task_run
+from agents.services.tasks import task_submit
+from tests.agents.conftest import make_agent, make_http_tool
+from tracing.models import Span
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(task: Task, *, max_steps: int = 50) -> RunOutcome:
+    return task_run(task_id=task.id, max_steps=max_steps, max_seconds=60)
+
+
+def submit(user, agent_name: str, text: str = "go") -> Task:
+    task, _ = task_submit(owner=user, agent_name=agent_name, input=text)
+    return task
+
+
+def test_a_tool_chain_runs_to_a_final_answer_with_every_step_checkpointed(requester, use_simulator, tool_server):
+    url, server = tool_server
+    tool = make_http_tool("refund_tool", url)
+    make_agent("chainer", model="sim/chain?calls=2&tool=refund_tool", tools=[tool])
+    task = submit(requester, "chainer")
+
+    assert run(task) is RunOutcome.FINISHED
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.SUCCEEDED
+    assert task.result == "Done: called refund_tool 2 times."
+    assert task.stop_reason == "completed"
+    assert list(task.steps.values_list("index", "status")) == [(0, "completed"), (1, "completed"), (2, "completed")]
+    assert server.requests == 2
+    assert server.side_effects == 2
+    assert task.tool_calls == 2
+    roles = [message["role"] for message in task.messages]
+    assert roles == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
+
+
+def test_usage_and_cost_roll_up_from_the_model_spans(requester, use_simulator, tool_server):
+    url, _ = tool_server
+    make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    task = submit(requester, "chainer")
+    run(task)
+
+    task.refresh_from_db()
+    model_spans = list(Span.objects.filter(trace__task=task, kind="model"))
+    assert len(model_spans) == 2
+    assert task.input_tokens == sum(s.attributes["gen_ai.usage.input_tokens"] for s in model_spans) > 0
+    assert task.output_tokens == sum(s.attributes["gen_ai.usage.output_tokens"] for s in model_spans) > 0
+    assert task.cost_usd == sum(Decimal(s.attributes["tollgate.cost_usd"]) for s in model_spans)
+    assert task.cost_usd > 0
+    first = model_spans[0]
+    assert first.name == "chat chain?calls=1&tool=refund_tool"
+    assert first.attributes["gen_ai.operation.name"] == "chat"
+    assert first.attributes["gen_ai.provider.name"] == "simulator"
+    assert first.attributes["gen_ai.conversation.id"] == str(task.session_id)
+    assert first.input[0] == {"role": "system", "content": "Be brief."}
+    tool_span = Span.objects.get(trace__task=task, kind="tool")
+    assert tool_span.attributes["gen_ai.tool.name"] == "refund_tool"
+    assert tool_span.output["status"] == "success"
+    root = Span.objects.get(trace__task=task, kind="agent")
+    assert root.name == "invoke_agent chainer"
+    assert root.parent_span_id == ""
+    assert {s.parent_span_id for s in model_spans} == {root.span_id}
+
+
+def test_max_iterations_halts_with_the_best_answer_so_far(requester, use_simulator, tool_server):
+    url, server = tool_server
+    make_agent(
+        "long-chain", model="sim/chain?calls=10&tool=refund_tool", tools=[make_http_tool("refund_tool", url)],
+        max_iterations=3,
+    )
+    task = submit(requester, "long-chain")
+    run(task)
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.HALTED
+    assert task.stop_reason == "max_iterations"
+    assert task.partial is True
+    assert task.steps.count() == 3
+    assert server.requests == 3
+
+
+def test_a_cancelled_task_stops_at_the_next_step_boundary(requester, use_simulator, tool_server):
+    url, server = tool_server
+    make_agent("chainer", model="sim/chain?calls=5&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    task = submit(requester, "chainer")
+    assert run(task, max_steps=2) is RunOutcome.YIELDED
+    Task.objects.filter(pk=task.pk).update(cancel_requested=True)
+
+    assert run(task) is RunOutcome.FINISHED
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.CANCELLED
+    assert task.steps.count() == 2
+    assert server.requests == 2
+
+
+def test_a_model_naming_an_unknown_tool_gets_a_structured_error_and_carries_on(requester, use_simulator):
+    make_agent("confused", model="sim/chain?calls=1&tool=no_such_tool")
+    task = submit(requester, "confused")
+    run(task)
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.SUCCEEDED
+    tool_reply = json.loads(task.messages[2]["content"])
+    assert tool_reply["status"] == "error"
+    assert tool_reply["error_type"] == "permanent"
+    assert "no_such_tool" in tool_reply["message"]
+
+
+def test_a_model_that_keeps_failing_fails_the_task_with_its_reason(requester, use_simulator):
+    make_agent("down", model="sim/model_down")
+    task = submit(requester, "down")
+    run(task)
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.FAILED
+    assert task.stop_reason == "model_error"
+    assert "transient" in task.stop_detail
+    errors = Span.objects.filter(trace__task=task, kind="model", status="error")
+    assert errors.count() == 3
+    assert {s.attributes["http.response.status_code"] for s in errors} == {500}
+
+
+def test_the_next_task_in_a_session_sees_the_earlier_conversation(requester, use_simulator):
+    make_agent("echoer", model="sim/echo")
+    first = submit(requester, "echoer", "my name is Ada")
+    run(first)
+    second, _ = task_submit(owner=requester, agent_name="echoer", input="what is my name?", session_id=first.session_id)
+    run(second)
+
+    second.refresh_from_db()
+    contents = [m["content"] for m in second.messages]
+    assert contents == ["my name is Ada", "my name is Ada", "what is my name?", "what is my name?"]
+
+
+def test_two_deliveries_racing_for_one_task_run_each_step_once(requester, use_simulator, tool_server):
+    url, server = tool_server
+    make_agent("chainer", model="sim/chain?calls=3&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    task = submit(requester, "chainer")
+    outcomes: list[RunOutcome] = []
+    barrier = threading.Barrier(2)
+
+    def deliver() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(run(task))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(o.value for o in outcomes) == ["finished", "skipped"]
+    assert server.side_effects == 3
+    assert Step.objects.filter(task=task).count() == 4
+    task.refresh_from_db()
+    assert task.status == Task.Status.SUCCEEDED
+
+
+def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(requester, use_simulator, tool_server):
+    """A worker died after the model answered and the tool ran, before the checkpoint."""
+    url, server = tool_server
+    make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    task = submit(requester, "chainer")
+    run(task, max_steps=1)  # step 0 committed
+    # Simulate the crash: step 1's model reply stored and its tool call made, no checkpoint.
+    Task.objects.filter(pk=task.pk).update(step_index=0)
+    Step.objects.filter(task=task, index=0).update(status=Step.Status.MODEL_DONE)
+    model_spans_before = Span.objects.filter(trace__task=task, kind="model").count()
+
+    run(task)
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.SUCCEEDED
+    assert server.requests == 2  # the replay reached the tool with the same key...
+    assert server.side_effects == 1  # ...which applied it once
+    assert len(set(server.keys_seen)) == 1
+    # Step 0's model call was not repeated: only the final step added a model span.
+    assert Span.objects.filter(trace__task=task, kind="model").count() == model_spans_before + 1

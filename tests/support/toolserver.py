@@ -1,0 +1,71 @@
+"""A local HTTP tool with a real side effect, deduplicated by Idempotency-Key like a payments API."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class ToolServerState:
+    requests: int = 0
+    effects: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key → result
+    keys_seen: list[str] = field(default_factory=list)
+    # Seconds to hold the first request with a new key after applying its effect (to crash a worker mid-call).
+    hold_first_s: float = 0.0
+    received: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def side_effects(self) -> int:
+        return len(self.effects)
+
+
+def _handler(state: ToolServerState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            key = self.headers.get("Idempotency-Key", "")
+            with state.lock:
+                state.requests += 1
+                state.keys_seen.append(key)
+                first = key not in state.effects
+                if first:
+                    state.effects[key] = {"refund_id": f"r{len(state.effects) + 1}", "amount": body.get("amount")}
+                result = state.effects[key]
+            state.received.set()
+            if first and state.hold_first_s:
+                time.sleep(state.hold_first_s)
+            payload = json.dumps(result).encode()
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the caller was killed while the request was held
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    return Handler
+
+
+@contextmanager
+def running_tool_server(**state_kwargs: Any) -> Iterator[tuple[str, ToolServerState]]:
+    state = ToolServerState(**state_kwargs)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", state
+    finally:
+        server.shutdown()
+        server.server_close()
