@@ -1,0 +1,132 @@
+"""The HTTP layer every provider shares: one pooled client per process, and error mapping.
+
+A TLS handshake to a provider costs tens of milliseconds, more than the rest of a step,
+so connections are kept alive in one pool per process instead of a client per call.
+"""
+
+import json
+import os
+import threading
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from agents.providers.base import ErrorKind, ProviderError
+
+_ERROR_TEXT_LIMIT = 500
+
+_lock = threading.Lock()
+_client: httpx.Client | None = None
+_client_pid = 0
+
+
+def shared_client() -> httpx.Client:
+    """The process's pooled client, created on first use.
+
+    Keyed on the process id: a Celery prefork child must not reuse sockets it inherited
+    from its parent, where another child may be reading from the same connection.
+    """
+    global _client, _client_pid
+    pid = os.getpid()
+    if _client is None or _client_pid != pid:
+        with _lock:
+            if _client is None or _client_pid != pid:
+                _client = httpx.Client(
+                    limits=httpx.Limits(
+                        max_connections=200, max_keepalive_connections=50, keepalive_expiry=60
+                    ),
+                    follow_redirects=False,
+                )
+                _client_pid = pid
+    return _client
+
+
+def post_json(
+    url: str, *, body: dict[str, Any], headers: dict[str, str], timeout_s: float
+) -> tuple[dict[str, Any], float]:
+    """POST a JSON body and return the decoded JSON answer and the latency in ms.
+
+    Every failure becomes a ProviderError: 429 is rate_limit (with Retry-After), 408, 5xx,
+    timeouts, broken connections and unreadable bodies are transient, other 4xx permanent.
+    """
+    started = time.perf_counter()
+    try:
+        response = shared_client().post(
+            url,
+            content=json.dumps(body),
+            headers={"content-type": "application/json", **headers},
+            timeout=timeout_s,
+        )
+    except httpx.TimeoutException as exc:
+        raise ProviderError(f"timed out after {timeout_s:g}s: {url}", kind="transient") from exc
+    except httpx.TransportError as exc:
+        raise ProviderError(f"connection failed: {url}: {exc}", kind="transient") from exc
+    latency_ms = (time.perf_counter() - started) * 1000
+    if response.status_code >= 400:
+        raise _status_error(response)
+    try:
+        answer = response.json()
+    except ValueError as exc:
+        # A 200 with a body that is not JSON comes from a gateway in between, not the model.
+        raise ProviderError(
+            f"unreadable response body from {url}", kind="transient", status=response.status_code
+        ) from exc
+    if not isinstance(answer, dict):
+        raise ProviderError(
+            f"unexpected response body from {url}", kind="transient", status=response.status_code
+        )
+    return answer, latency_ms
+
+
+def _status_error(response: httpx.Response) -> ProviderError:
+    status = response.status_code
+    kind: ErrorKind
+    if status == 429:
+        kind = "rate_limit"
+    elif status == 408 or status >= 500:
+        kind = "transient"
+    else:
+        kind = "permanent"
+    return ProviderError(
+        f"HTTP {status}: {_error_text(response)}",
+        kind=kind,
+        status=status,
+        retry_after_s=retry_after_seconds(response.headers) if kind != "permanent" else None,
+    )
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The provider's own error message (both OpenAI and Anthropic use {"error": {"message"}})."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"][:_ERROR_TEXT_LIMIT]
+    if isinstance(error, str):
+        return error[:_ERROR_TEXT_LIMIT]
+    return response.text[:_ERROR_TEXT_LIMIT] or response.reason_phrase
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)

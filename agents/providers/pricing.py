@@ -1,0 +1,112 @@
+"""What a model call cost, in USD, from the admin-edited price table (ModelPrice)."""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fnmatch import fnmatchcase
+
+from agents.models import ModelPrice
+from agents.providers.base import Usage
+
+logger = logging.getLogger(__name__)
+
+# Every step prices its model call; reading the table once per few seconds keeps that off
+# the database, and an admin's edit still reaches every worker within this delay.
+PRICE_CACHE_TTL_S = 5.0
+_clock = time.monotonic  # replaced by tests to age the cache without sleeping
+_PER_MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class Price:
+    model: str  # exact name or glob
+    input: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    output: Decimal
+    valid_from: datetime
+
+    @property
+    def is_glob(self) -> bool:
+        return any(char in self.model for char in "*?[")
+
+
+_lock = threading.Lock()
+_table: tuple[float, list[Price]] | None = None
+_warned: set[str] = set()
+
+
+def model_cost(*, model: str, usage: Usage, at: datetime) -> Decimal:
+    """The cost of one call to `model` (the routed name, e.g. "openai/gpt-4o") made at `at`.
+
+    Cached reads and cache writes are parts of input_tokens, each billed at its own rate,
+    so the uncached remainder is what is left after both are taken out.
+    """
+    price = model_price_at(model=model, at=at)
+    if price is None:
+        if model not in _warned:
+            _warned.add(model)
+            logger.warning("no price for model %r at %s; its calls are counted as free", model, at)
+        return Decimal(0)
+    cached = max(usage.cached_input_tokens, 0)
+    written = max(usage.cache_write_tokens, 0)
+    uncached = max(usage.input_tokens - cached - written, 0)
+    micro_usd = (
+        uncached * price.input
+        + cached * price.cached_input
+        + written * price.cache_write
+        + max(usage.output_tokens, 0) * price.output
+    )
+    return micro_usd / _PER_MILLION
+
+
+def model_price_at(*, model: str, at: datetime) -> Price | None:
+    """The price row for `model` at `at`: an exact name beats a glob, a longer glob a shorter
+    one, and of the rows for the same name the latest that is already valid wins."""
+    best: Price | None = None
+    best_rank: tuple[bool, int, datetime] | None = None
+    for price in _prices():
+        if price.valid_from > at:
+            continue
+        if price.model == model:
+            rank = (True, len(price.model), price.valid_from)
+        elif price.is_glob and fnmatchcase(model, price.model):
+            rank = (False, len(price.model), price.valid_from)
+        else:
+            continue
+        if best_rank is None or rank > best_rank:
+            best, best_rank = price, rank
+    return best
+
+
+def price_table_reset() -> None:
+    """Forget the cached table, so the next lookup reads ModelPrice again."""
+    global _table
+    with _lock:
+        _table = None
+        _warned.clear()
+
+
+def _prices() -> list[Price]:
+    global _table
+    table = _table
+    if table is not None and _clock() - table[0] < PRICE_CACHE_TTL_S:
+        return table[1]
+    with _lock:
+        if _table is None or _clock() - _table[0] >= PRICE_CACHE_TTL_S:
+            rows = [
+                Price(
+                    model=row.model,
+                    input=row.input_usd_per_mtok,
+                    cached_input=row.cached_input_usd_per_mtok,
+                    cache_write=row.cache_write_usd_per_mtok,
+                    output=row.output_usd_per_mtok,
+                    valid_from=row.valid_from,
+                )
+                for row in ModelPrice.objects.all()
+            ]
+            _table = (_clock(), rows)
+        return _table[1]
