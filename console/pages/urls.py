@@ -1,4 +1,18 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from console.pages import auth, sessions, tasks, tokens
 
 app_name = "console"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("login/", auth.login, name="login"),
+    path("logout/", auth.logout, name="logout"),
+    path("", sessions.session_list, name="sessions"),
+    path("sessions/<uuid:session_id>/", sessions.session_detail, name="session"),
+    path("tasks/new/", tasks.task_new, name="task_new"),
+    path("tasks/<uuid:task_id>/", tasks.task_detail, name="task"),
+    path("tasks/<uuid:task_id>/live/", tasks.task_live, name="task_live"),
+    path("tasks/<uuid:task_id>/cancel/", tasks.task_cancel_view, name="task_cancel"),
+    path("tasks/<uuid:task_id>/spans/<int:span_pk>/<str:part>/", tasks.span_payload, name="span_payload"),
+    path("tokens/", tokens.token_list, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
+]

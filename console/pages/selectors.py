@@ -1,0 +1,85 @@
+"""Reads for the console's pages, beside the shared ones in agents.selectors.
+
+Each runs a fixed number of queries whatever the number of rows.
+"""
+
+import uuid
+
+from django.contrib.auth.models import User
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
+
+from agents.models import Agent, Session, Task
+from agents.selectors import user_is_admin, user_is_reviewer
+from agents.services.errors import NotFound
+from console.models import ApiToken
+from tracing.models import Span
+
+
+def _visible_sessions(viewer: User) -> QuerySet[Session]:
+    sessions = Session.objects.all()
+    return sessions if user_is_reviewer(user=viewer) else sessions.filter(owner_id=viewer.pk)
+
+
+def session_list(*, viewer: User, agent: str = "", status: str = "") -> QuerySet[Session]:
+    """Recent sessions with their task count, last task status, tokens and cost.
+
+    `status` filters on the status of each session's latest task.
+    """
+    last_status = (
+        Task.objects.filter(session_id=OuterRef("pk")).order_by("-created_at", "-pk").values("status")[:1]
+    )
+    sessions = (
+        _visible_sessions(viewer)
+        .select_related("agent", "owner")
+        .annotate(
+            task_count=Count("tasks"),
+            total_tokens=Sum(F("tasks__input_tokens") + F("tasks__output_tokens")),
+            total_cost=Sum("tasks__cost_usd"),
+            last_status=Subquery(last_status),
+        )
+        .order_by("-created_at", "-pk")
+    )
+    if agent:
+        sessions = sessions.filter(agent__name=agent)
+    if status:
+        sessions = sessions.filter(last_status=status)
+    return sessions
+
+
+def agent_names() -> list[str]:
+    return list(Agent.objects.order_by("name").values_list("name", flat=True))
+
+
+def agents_with_current_version() -> list[str]:
+    return list(
+        Agent.objects.filter(current_version__isnull=False).order_by("name").values_list("name", flat=True)
+    )
+
+
+def session_get(*, viewer: User, session_id: uuid.UUID) -> Session:
+    """The session if the viewer may see it; anyone else is told it does not exist."""
+    sessions = _visible_sessions(viewer).select_related("agent", "agent_version", "owner")
+    session = sessions.filter(pk=session_id).first()
+    if session is None:
+        raise NotFound(f"no session {session_id}")
+    return session
+
+
+def session_tasks(*, session: Session) -> QuerySet[Task]:
+    return session.tasks.order_by("created_at", "pk")
+
+
+def task_span_get(*, task: Task, span_pk: int) -> Span:
+    span = Span.objects.filter(trace__task_id=task.pk, pk=span_pk).first()
+    if span is None:
+        raise NotFound(f"no span {span_pk} in task {task.pk}")
+    return span
+
+
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
+
+
+def user_may_cancel(*, task: Task, user: User) -> bool:
+    """Its owner or an admin may cancel a task, as in the REST contract; reviewers only read."""
+    return task.owner_id == user.pk or user_is_admin(user=user)

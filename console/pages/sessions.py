@@ -1,0 +1,45 @@
+"""The sessions list and one session's tasks."""
+
+import uuid
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from agents.models import Task
+from agents.services.errors import NotFound
+from console.pages import selectors
+from console.pages.auth import AuthedRequest, login_required
+
+PAGE_SIZE = 50
+
+
+@require_GET
+@login_required
+def session_list(request: AuthedRequest) -> HttpResponse:
+    agent = request.GET.get("agent", "")
+    status = request.GET.get("status", "")
+    if status not in Task.Status.values:
+        status = ""
+    sessions = selectors.session_list(viewer=request.user, agent=agent, status=status)
+    page = Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "agents": selectors.agent_names(),
+        "statuses": Task.Status.choices,
+        "agent": agent,
+        "status": status,
+    }
+    return render(request, "console/session_list.html", context)
+
+
+@require_GET
+@login_required
+def session_detail(request: AuthedRequest, session_id: uuid.UUID) -> HttpResponse:
+    try:
+        session = selectors.session_get(viewer=request.user, session_id=session_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    page = Paginator(selectors.session_tasks(session=session), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "console/session_detail.html", {"session": session, "page": page})
