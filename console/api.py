@@ -1,5 +1,250 @@
-"""The REST API (/api/v1/): token auth, JSON errors, OpenAPI document."""
+"""The REST API (/api/v1/): token auth, JSON errors, OpenAPI document.
 
+Every error is answered as {"error": {"code", "message", "field"?}} (DESIGN.md, "The REST
+contract"), and nothing a client sends may produce a 5xx: bodies are parsed strictly here,
+before any schema sees them, and every exception a request can raise has a handler below.
+"""
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable
+from functools import partial, wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.urls import URLPattern, URLResolver, re_path
+from django.utils.datastructures import MultiValueDict
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
+from ninja.security import HttpBearer
 
-api = NinjaAPI(title="Tollgate", version="1", urls_namespace="api")
+from agents.api import agents, tasks, tools
+from agents.services.errors import ServiceError
+from console.tokens import api_token_authenticate
+from tracing import api as tracing_api
+
+logger = logging.getLogger(__name__)
+
+# Deep enough for any real JSON Schema; bounds the recursion of everything that walks a body.
+MAX_JSON_DEPTH = 64
+# PostgreSQL text and jsonb reject NUL, and UTF-8 cannot encode a lone surrogate ("\ud800").
+UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+JSON_CONTENT_TYPE = re.compile(r"application/([\w.+-]+\+)?json")
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+class RequestRejected(Exception):
+    """A request the API refuses before parsing it into a schema."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
+    error = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return JsonResponse({"error": error}, status=status)
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return api_token_authenticate(token)
+
+
+class StrictJsonParser(Parser):
+    """JSON bodies only, and only values PostgreSQL can store."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        if not JSON_CONTENT_TYPE.fullmatch(request.content_type or ""):
+            raise RequestRejected(415, "unsupported_media_type", "send the body as application/json")
+        try:
+            data = json.loads(request.body, parse_constant=_reject_constant, parse_float=_finite_float)
+        except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and int-size errors are ValueErrors
+            raise RequestRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+        _check_storable(data)
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        for key, values in data.lists():
+            if any(UNSTORABLE_CHARACTERS.search(text) for text in (key, *values)):
+                raise RequestRejected(400, "invalid_string", "query parameters must not contain NUL", key)
+        return super().parse_querydict(data, list_fields, request)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _check_storable(data: Any) -> None:
+    # Iterative, so a deeply nested body cannot exhaust the stack before the depth check.
+    pending: list[tuple[Any, int, str]] = [(data, 1, "")]
+    while pending:
+        node, depth, path = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise RequestRejected(400, "too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, str) and UNSTORABLE_CHARACTERS.search(node):
+            raise RequestRejected(
+                422, "invalid_string", "strings must not contain NUL or unpaired surrogates", path or None
+            )
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{path}.{key}" if path else key
+                if UNSTORABLE_CHARACTERS.search(key):
+                    raise RequestRejected(
+                        422,
+                        "invalid_string",
+                        "keys must not contain NUL or unpaired surrogates",
+                        path or None,
+                    )
+                pending.append((value, depth + 1, child))
+        elif isinstance(node, list):
+            pending.extend((value, depth + 1, f"{path}[{index}]") for index, value in enumerate(node))
+
+
+class TollgateAPI(NinjaAPI):
+    def _get_urls(self) -> list[URLPattern | URLResolver]:
+        # Ninja answers a wrong method with a plain-text 405, its root URL with an HTML 404,
+        # and leaves unknown paths to Django's HTML 404: all three get the JSON error shape.
+        patterns = [_json_errors(pattern) for pattern in super()._get_urls()]
+        return [*patterns, re_path(r"", _unknown_route, name="unknown-route")]
+
+
+def _json_errors(pattern: URLPattern | URLResolver) -> URLPattern | URLResolver:
+    if not isinstance(pattern, URLPattern):
+        return pattern
+    view = pattern.callback
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return _unknown_route(request)
+        if isinstance(response, HttpResponseNotAllowed):
+            rejected = error_response(
+                405, "method_not_allowed", f"{request.method} is not allowed here; use {response['Allow']}"
+            )
+            rejected["Allow"] = response["Allow"]
+            return rejected
+        return response
+
+    return URLPattern(pattern.pattern, wrapper, pattern.default_args, pattern.name)
+
+
+@csrf_exempt
+def _unknown_route(request: HttpRequest) -> HttpResponse:
+    return error_response(404, "not_found", f"no such endpoint: {request.method} {request.path}")
+
+
+api = TollgateAPI(
+    title="Tollgate",
+    version="1",
+    description="Register tools and agents, submit tasks, read their results and traces.",
+    urls_namespace="api",
+    auth=TokenAuth(),
+    parser=StrictJsonParser(),
+)
+api.add_router("/tools", tools.router)
+api.add_router("/agents", agents.router)
+api.add_router("/tasks", tasks.router)
+api.add_router("/tasks", tracing_api.router)
+
+
+def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+def _on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # Ninja wraps whatever the parser raised in "Cannot parse request body"; say what it was.
+    if isinstance(exc.__cause__, RequestRejected):
+        return _on_rejected(request, exc.__cause__)
+    if isinstance(exc, AuthenticationError):
+        response = error_response(
+            401, "unauthorized", "send a valid API token: Authorization: Bearer <token>"
+        )
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    response = error_response(exc.status_code, STATUS_CODES.get(exc.status_code, "error"), exc.message)
+    if isinstance(exc, Throttled) and exc.wait is not None:
+        response["Retry-After"] = str(math.ceil(exc.wait))
+    return response
+
+
+def _on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0]
+    loc = tuple(first.get("loc", ()))
+    if loc[:1] == ("body",) and len(loc) <= 2:
+        # The body as a whole is missing or not an object ("null", "[]", "42", nothing at all).
+        return error_response(422, "invalid", "the body must be a JSON object")
+    field = _field_name(loc)
+    message = f"{field}: {first['msg']}" if field else first["msg"]
+    return error_response(422, "invalid", message, field)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str | None:
+    source, *path = loc or ("",)
+    if source == "body":
+        # Ninja nests the body under the view's argument name ("payload"); clients never see it.
+        path = path[1:]
+    return ".".join(str(part) for part in path) or None
+
+
+def _on_status(status: int, request: HttpRequest, exc: Exception) -> HttpResponse:
+    message = str(exc) or STATUS_CODES[status].replace("_", " ")
+    return error_response(status, STATUS_CODES[status], message)
+
+
+def _on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not the client's fault: logged with its traceback, answered in the same shape.
+    logger.exception("unhandled error in %s %s", request.method, request.path, exc_info=exc)
+    return error_response(500, "internal_error", "internal error; it has been logged")
+
+
+HANDLERS: dict[type[Exception], Callable[..., HttpResponse]] = {
+    RequestRejected: _on_rejected,
+    ServiceError: _on_service_error,
+    HttpError: _on_http_error,
+    ValidationError: _on_validation_error,
+    Http404: partial(_on_status, 404),
+    PermissionDenied: partial(_on_status, 403),
+    RequestDataTooBig: partial(_on_status, 413),
+    SuspiciousOperation: partial(_on_status, 400),
+    Exception: _on_unexpected,
+}
+for exc_class, handler in HANDLERS.items():
+    api.add_exception_handler(exc_class, handler)

@@ -1,0 +1,251 @@
+"""Request and response bodies of the REST API, parsed and bounded at the boundary.
+
+The limits mirror the model columns (max_length, PostgreSQL integer ranges, decimal digits)
+so that nothing a client sends reaches the database in a shape it would reject. Input
+schemas forbid unknown fields: a misspelt "budget" must fail loudly, not be ignored.
+
+Optional fields of agents are declared `<type> = omitted()`: an omitted field stays unset
+(and keeps its default or current value), while an explicit `null` is rejected, because
+none of them has a meaning for null. A task's optional `session` and `idempotency_key`
+accept null as "none".
+"""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, StringConstraints
+
+from agents.models.tool import TOOL_NAME_PATTERN
+from agents.providers.registry import PREFIXES
+
+# PostgreSQL `integer`, the column type behind PositiveIntegerField.
+PG_INT_MAX = 2_147_483_647
+# Longer than any real prompt or task input; the request-size limit bounds the whole body anyway.
+MAX_TEXT = 100_000
+MAX_TOOLS_PER_AGENT = 128
+# Tool.timeout_s is a hard limit per call; TASK_LEASE_S (180 s) must outlast a step's calls.
+MAX_TOOL_TIMEOUT_S = 120.0
+
+AgentName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[-a-zA-Z0-9_]+$")]
+ToolName = Annotated[str, StringConstraints(pattern=TOOL_NAME_PATTERN)]
+# A routed model name: "sim/refund", "openai/gpt-4o", "anthropic/claude-sonnet-4-5".
+MODEL_NAME_PATTERN = "^(" + "|".join(PREFIXES) + r")\S"
+ModelName = Annotated[
+    str, StringConstraints(max_length=200, pattern=MODEL_NAME_PATTERN), Field(examples=["sim/refund"])
+]
+OptionalModelName = Annotated[
+    str, StringConstraints(max_length=200, pattern=f"{MODEL_NAME_PATTERN}|^$"), Field(examples=["sim/refund"])
+]
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Budget = Annotated[int, Field(ge=0, le=PG_INT_MAX)]
+SpanId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+MICRO_USD = Decimal("0.000001")
+
+
+def usd(amount: Decimal) -> str:
+    """Money as a decimal string with the columns' six places: "5.000000", never a float."""
+    return str(Decimal(amount).quantize(MICRO_USD))
+
+
+def omitted(**constraints: Any) -> Any:
+    """An optional field without a null: the None default is never validated, a sent null is."""
+    return Field(default=None, **constraints)
+
+
+class Input(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+# The statuses a route may answer with an ErrorOut, as the OpenAPI document lists them.
+WRITE_ERRORS = frozenset({400, 401, 403, 404, 409, 413, 415, 422})
+READ_ERRORS = frozenset({400, 401, 403, 404, 422})
+
+
+# Tools
+
+
+class ToolIn(Input):
+    name: ToolName = Field(examples=["lookup_order"])
+    description: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="JSON Schema of the arguments; its root is an object",
+        examples=[
+            {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
+        ],
+    )
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+        examples=["https://shop.example/orders/lookup"]
+    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    timeout_s: float = Field(default=10.0, ge=0.1, le=MAX_TOOL_TIMEOUT_S, allow_inf_nan=False)
+    # Required on purpose: a forgotten tier on a refund tool must not default to "runs at once".
+    risk_tier: Literal["low", "medium", "high", "critical"]
+
+
+class ToolOut(Schema):
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    url: str
+    method: str
+    timeout_s: float
+    risk_tier: str
+    created_at: datetime
+
+
+# Agents
+
+
+class BudgetsIn(Input):
+    max_tokens: Budget = omitted(description="token budget per task")
+    max_cost_usd: Decimal = omitted(ge=0, max_digits=12, decimal_places=6, allow_inf_nan=False)
+    max_tool_calls: Budget = omitted()
+    max_iterations: Budget = omitted()
+    max_seconds: Budget = omitted()
+
+
+class AgentIn(Input):
+    name: AgentName
+    system_prompt: LongText = ""
+    model: ModelName
+    fallback_model: OptionalModelName = ""
+    tools: list[ToolName] = Field(
+        default_factory=list, max_length=MAX_TOOLS_PER_AGENT, examples=[["lookup_order"]]
+    )
+    budgets: BudgetsIn = Field(default_factory=BudgetsIn)
+
+
+class AgentPatch(Input):
+    system_prompt: LongText = omitted()
+    model: ModelName = omitted()
+    fallback_model: OptionalModelName = omitted()
+    tools: list[ToolName] = omitted(max_length=MAX_TOOLS_PER_AGENT, examples=[["lookup_order"]])
+    budgets: BudgetsIn = omitted()
+
+
+class BudgetsOut(Schema):
+    max_tokens: int
+    max_cost_usd: str
+    max_tool_calls: int
+    max_iterations: int
+    max_seconds: int
+
+
+class AgentOut(Schema):
+    name: str
+    version: int
+    system_prompt: str
+    model: str
+    fallback_model: str
+    tools: list[str]
+    budgets: BudgetsOut
+    created_at: datetime
+    version_created_at: datetime
+
+
+# Tasks
+
+
+class TaskIn(Input):
+    agent: AgentName = Field(examples=["support-bot"])
+    input: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+    session: uuid.UUID | None = Field(default=None, description="continue this session of yours")
+    user: Annotated[str, StringConstraints(max_length=200)] = Field(
+        default="", description="your end user's id, kept on a new session"
+    )
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="the same key always returns the same task"
+    )
+
+
+class TaskAccepted(Schema):
+    id: uuid.UUID
+    session: uuid.UUID
+    status: str
+
+
+class UsageOut(Schema):
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cost_usd: str = Field(description="USD, a decimal string")
+    tool_calls: int
+
+
+class ToolCallOut(Schema):
+    id: str
+    name: str
+    arguments: Any
+    result: dict[str, Any] | None = Field(description="the tool's structured result once it ran")
+
+
+class StepOut(Schema):
+    index: int
+    status: str
+    model: str
+    content: str
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cost_usd: str
+    model_latency_ms: float
+    tool_calls: list[ToolCallOut]
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class TaskOut(Schema):
+    id: uuid.UUID
+    agent: str
+    agent_version: int
+    session: uuid.UUID
+    status: str
+    input: str
+    result: str
+    partial: bool
+    stop_reason: str
+    stop_detail: str
+    usage: UsageOut
+    steps: list[StepOut]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+# Traces
+
+
+class SpanOut(Schema):
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: str
+    status: str
+    step_index: int | None
+    started_at: datetime
+    ended_at: datetime
+    duration_ms: float
+    attributes: dict[str, Any]
+    input: Any
+    output: Any
+
+
+class TraceOut(Schema):
+    task: uuid.UUID
+    trace_id: str | None
+    spans: list[SpanOut]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last page")

@@ -1,0 +1,116 @@
+"""Tasks: submit (idempotently), read with usage and steps, cancel."""
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+from ninja.responses import Status
+
+from agents.api import request_user
+from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut, TaskAccepted, TaskIn, TaskOut, usd
+from agents.models import Step, Task
+from agents.selectors import task_get_visible, task_steps, user_is_admin
+from agents.services.errors import Forbidden
+from agents.services.tasks import task_cancel, task_submit
+
+router = Router(tags=["tasks"])
+
+
+@router.post(
+    "",
+    response={200: TaskAccepted, 202: TaskAccepted, WRITE_ERRORS: ErrorOut},
+    summary="Submit a task: 202 when created, 200 when the idempotency key returned an earlier one",
+)
+def submit_task(request: HttpRequest, payload: TaskIn) -> Status[dict[str, Any]]:
+    task, created = task_submit(
+        owner=request_user(request),
+        agent_name=payload.agent,
+        input=payload.input,
+        session_id=payload.session,
+        end_user=payload.user,
+        idempotency_key=payload.idempotency_key,
+    )
+    return Status(202 if created else 200, {"id": task.id, "session": task.session_id, "status": task.status})
+
+
+@router.get(
+    "/{task_id}",
+    response={200: TaskOut, READ_ERRORS: ErrorOut},
+    summary="A task's status, result, usage and steps (its owner, reviewers, admins)",
+)
+def get_task(request: HttpRequest, task_id: uuid.UUID) -> dict[str, Any]:
+    task = task_get_visible(task_id=task_id, user=request_user(request))
+    return task_out(task, task_steps(task=task))
+
+
+@router.post(
+    "/{task_id}/cancel",
+    response={200: TaskOut, WRITE_ERRORS: ErrorOut},
+    summary="Cancel a task (its owner, admins); a running one stops at its next step",
+)
+def cancel_task(request: HttpRequest, task_id: uuid.UUID) -> dict[str, Any]:
+    user = request_user(request)
+    task = task_get_visible(task_id=task_id, user=user)
+    # A reviewer may read the task, so a 403 here reveals nothing a 404 would hide.
+    if task.owner_id != user.pk and not user_is_admin(user=user):
+        raise Forbidden("only the task's owner or an admin may cancel it")
+    task = task_cancel(task=task, actor=user)
+    return task_out(task, task_steps(task=task))
+
+
+def task_out(task: Task, steps: list[Step]) -> dict[str, Any]:
+    session = task.session
+    return {
+        "id": task.id,
+        "agent": session.agent.name,
+        "agent_version": session.agent_version.number,
+        "session": session.id,
+        "status": task.status,
+        "input": task.input,
+        "result": task.result,
+        "partial": task.partial,
+        "stop_reason": task.stop_reason,
+        "stop_detail": task.stop_detail,
+        "usage": {
+            "input_tokens": task.input_tokens,
+            "output_tokens": task.output_tokens,
+            "cached_input_tokens": task.cached_input_tokens,
+            "cost_usd": usd(task.cost_usd),
+            "tool_calls": task.tool_calls,
+        },
+        "steps": [_step_out(step) for step in steps],
+        "created_at": task.created_at,
+        "started_at": task.started_at,
+        "finished_at": task.finished_at,
+    }
+
+
+def _step_out(step: Step) -> dict[str, Any]:
+    # Step.response is the stored ChatResponse; tool_results fill in, in call order, when the step completes.
+    calls = step.response.get("tool_calls", [])
+    results = step.tool_results + [None] * (len(calls) - len(step.tool_results))
+    return {
+        "index": step.index,
+        "status": step.status,
+        "model": step.model,
+        "content": step.response.get("content", ""),
+        "input_tokens": step.input_tokens,
+        "output_tokens": step.output_tokens,
+        "cached_input_tokens": step.cached_input_tokens,
+        "cost_usd": usd(step.cost_usd),
+        "model_latency_ms": step.model_latency_ms,
+        "tool_calls": [
+            {
+                "id": call["id"],
+                "name": call["name"],
+                "arguments": call["arguments"]
+                if call.get("arguments") is not None
+                else call.get("raw_arguments"),
+                "result": result,
+            }
+            for call, result in zip(calls, results, strict=False)
+        ],
+        "started_at": step.started_at,
+        "finished_at": step.finished_at,
+    }
