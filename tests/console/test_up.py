@@ -1,0 +1,191 @@
+"""`manage.py up` as a real process: the stack comes up, answers, and goes away completely."""
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import psutil
+import psycopg
+import pytest
+from django.conf import settings
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from console.celery import app as celery_app
+
+pytestmark = pytest.mark.worker
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 90
+STOP_TIMEOUT_S = 40
+
+
+class Up:
+    """A running `manage.py up` and everything it printed so far."""
+
+    def __init__(self, process: subprocess.Popen[str], web_url: str, simulator_url: str) -> None:
+        self.process = process
+        self.web_url = web_url
+        self.simulator_url = simulator_url
+        self.lines: list[str] = []
+        self.known: dict[int, psutil.Process] = {}  # every descendant seen, for cleanup after a failure
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, text: str, timeout_s: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while text not in self.output:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"`up` never printed {text!r}; it printed:\n{self.output}")
+            time.sleep(0.1)
+        self.descendants()
+
+    def descendants(self) -> list[psutil.Process]:
+        found = psutil.Process(self.process.pid).children(recursive=True)
+        self.known.update((process.pid, process) for process in found)
+        return found
+
+    def child(self, marker: str) -> psutil.Process:
+        return next(p for p in psutil.Process(self.process.pid).children() if marker in " ".join(p.cmdline()))
+
+
+@pytest.fixture(scope="module")
+def up_database_url() -> Iterator[str]:
+    """A throwaway database on the test run's PostgreSQL server, migrated by `up` itself."""
+    server_url = os.environ["DATABASE_URL"]  # resolved by settings import
+    name = f"tollgate_uptest_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(make_conninfo(server_url, dbname="postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlsplit(server_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(make_conninfo(server_url, dbname="postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def start_up(up_database_url: str, tmp_path: Path) -> Iterator[Callable[..., Up]]:
+    started: list[Up] = []
+
+    def start(*args: str) -> Up:
+        port, simulator_port = _free_port(), _free_port()
+        simulator_url = f"http://127.0.0.1:{simulator_port}"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "console.settings.dev",
+            "DATABASE_URL": up_database_url,
+            "SIMULATOR_URL": simulator_url,
+            "TOLLGATE_STATE_DIR": str(tmp_path),
+            "PYTHONUNBUFFERED": "1",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "up", "--port", str(port), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        up = Up(process, f"http://127.0.0.1:{port}", simulator_url)
+        started.append(up)
+        return up
+
+    yield start
+    for up in started:  # a failed test must not leave a stack running
+        up.process.kill()
+        for process in up.known.values():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+
+
+def test_up_serves_the_console_and_ctrl_c_stops_every_process(start_up: Callable[..., Up]) -> None:
+    up = start_up()
+    up.wait_for("Ctrl-C to stop")
+    for stage in ("PostgreSQL … ready (DATABASE_URL", "Redis      … ready", "migrations … applied"):
+        assert stage in up.output
+    for name in ("web", "worker", "beat", "simulator"):
+        assert re.search(rf"^{name} +… up \(pid \d+\)$", up.output, re.MULTILINE), name
+    assert f"open       {up.web_url}/" in up.output
+    assert f"API docs   {up.web_url}/api/v1/docs" in up.output
+
+    with httpx.Client(base_url=up.web_url, timeout=10) as browser:
+        login_page = browser.get("/", follow_redirects=True)
+        assert login_page.status_code == 200
+        assert 'name="password"' in login_page.text
+        assert browser.get("/static/admin/css/base.css").status_code == 200
+        openapi = browser.get("/api/v1/openapi.json")
+        assert openapi.status_code == 200
+        assert "/api/v1/tasks" in openapi.json()["paths"]
+        # The printed admin password really logs in.
+        password = re.search(r"admin +admin / (\S+)", up.output).group(1)
+        form = browser.get("/admin/login/")
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        signed_in = browser.post(
+            "/admin/login/?next=/admin/",
+            data={"username": "admin", "password": password, "csrfmiddlewaretoken": csrf},
+        )
+        assert signed_in.status_code == 302
+        assert signed_in.headers["location"] == "/admin/"
+
+    assert httpx.get(f"{up.simulator_url}/health", timeout=5).status_code == 200
+    # The worker consumes the queue and its log is relayed under its name: run beat's own sweep.
+    sweep = next(iter(settings.CELERY_BEAT_SCHEDULE.values()))["task"]
+    sent = celery_app.send_task(sweep, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    up.wait_for(f"[{sent.id}] succeeded", timeout_s=30)
+    assert re.search(rf"^worker +\| .*{sent.id}\] succeeded", up.output, re.MULTILINE)
+
+    processes = up.descendants()
+    assert len(processes) >= 5  # web, worker and its pool, beat, simulator
+    up.process.send_signal(signal.SIGINT)
+    up.process.wait(timeout=STOP_TIMEOUT_S)
+
+    assert up.process.returncode == 0, up.output
+    assert "all processes stopped" in up.output
+    assert [p.pid for p in processes if _alive(p)] == []
+
+
+def test_up_names_a_process_that_dies_and_stops_the_rest(start_up: Callable[..., Up]) -> None:
+    up = start_up("--no-demo")
+    up.wait_for("Ctrl-C to stop")
+    assert "demo       … skipped (--no-demo)" in up.output
+    processes = up.descendants()
+
+    os.kill(up.child("simulator").pid, signal.SIGKILL)
+    up.process.wait(timeout=STOP_TIMEOUT_S)
+
+    assert up.process.returncode == 1
+    assert "simulator stopped unexpectedly (killed by SIGKILL); its last lines:" in up.output
+    assert "all processes stopped" in up.output
+    assert [p.pid for p in processes if _alive(p)] == []
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
