@@ -17,7 +17,11 @@ DEMO_TOOLS = {
     "lookup_order": ("Look up an order by id", {"order_id": {"type": "string"}}, ["order_id"], RiskTier.LOW),
     "issue_refund": (
         "Refund an order",
-        {"order_id": {"type": "string"}, "amount": {"type": "number", "minimum": 0}, "reason": {"type": "string"}},
+        {
+            "order_id": {"type": "string"},
+            "amount": {"type": "number", "minimum": 0},
+            "reason": {"type": "string"},
+        },
         ["order_id", "amount"],
         RiskTier.HIGH,
     ),

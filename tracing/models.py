@@ -42,9 +42,7 @@ class Span(models.Model):
 
     class Meta:
         ordering = ["trace", "started_at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["trace", "span_id"], name="span_unique_in_trace")
-        ]
+        constraints = [models.UniqueConstraint(fields=["trace", "span_id"], name="span_unique_in_trace")]
         indexes = [models.Index(fields=["trace", "started_at", "id"], name="span_trace_order")]
 
     def __str__(self) -> str:

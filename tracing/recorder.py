@@ -36,7 +36,7 @@ class SpanBuffer:
         attributes: dict[str, Any],
         step_index: int | None = None,
         error: bool = False,
-        input: Any = None,  # noqa: A002
+        input: Any = None,
         output: Any = None,
         span_id: str | None = None,
         parent_span_id: str | None = None,

@@ -4,7 +4,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-
 # Prices have 6 decimal places per million tokens, so a cost is exact to 12 places: store all 12
 # so that a task's cost is exactly the sum of its calls' costs.
 COST_FIELD = {"max_digits": 24, "decimal_places": 12}

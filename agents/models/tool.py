@@ -21,9 +21,7 @@ class Tool(models.Model):
         PATCH = "PATCH"
         DELETE = "DELETE"
 
-    name = models.CharField(
-        max_length=64, unique=True, validators=[RegexValidator(TOOL_NAME_PATTERN)]
-    )
+    name = models.CharField(max_length=64, unique=True, validators=[RegexValidator(TOOL_NAME_PATTERN)])
     description = models.TextField(blank=True)
     parameters = models.JSONField(default=dict, help_text="JSON Schema of the arguments")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HTTP)

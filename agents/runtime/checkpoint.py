@@ -1,15 +1,32 @@
 """The checkpoint: after each step, the task's state, the step and its spans in one transaction."""
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from agents.models import Step, Task
 from agents.runtime.step import StepOutcome
 from tracing.recorder import SpanBuffer
+
+# Raw SQL for the one statement on the hot path that the ORM cannot express: it appends the
+# step's messages in the database (instead of resending the whole conversation every step)
+# and returns the cancel flag, so the next step boundary needs no query of its own.
+_ADVANCE = """
+UPDATE agents_task SET
+    messages = messages || %(messages)s::jsonb,
+    step_index = step_index + 1,
+    input_tokens = input_tokens + %(input_tokens)s,
+    output_tokens = output_tokens + %(output_tokens)s,
+    cached_input_tokens = cached_input_tokens + %(cached_input_tokens)s,
+    cost_usd = cost_usd + %(cost)s,
+    tool_calls = tool_calls + %(tool_calls)s,
+    lease_until = %(lease_until)s
+WHERE id = %(id)s AND step_index = %(index)s AND status = 'running'
+RETURNING cancel_requested
+"""
 
 
 class StepAlreadyCommitted(Exception):
@@ -23,36 +40,41 @@ def checkpoint_write(
     spans: SpanBuffer,
     now: datetime,
     final: dict[str, Any] | None = None,
-) -> None:
-    """Advance the task past its current step, or fail if another delivery already did.
+) -> bool:
+    """Advance the task past its current step; returns whether a cancel was requested.
 
     The conditional update on (id, step_index, status) is what makes a duplicated or
     redelivered Celery message harmless: only one delivery moves a step forward.
     """
     index = task.step_index
-    messages = [*task.messages, *outcome.new_messages]
     usage = outcome.response.usage
-    changes: dict[str, Any] = {
-        "messages": messages,
-        "step_index": index + 1,
-        "input_tokens": F("input_tokens") + usage.input_tokens,
-        "output_tokens": F("output_tokens") + usage.output_tokens,
-        "cached_input_tokens": F("cached_input_tokens") + usage.cached_input_tokens,
-        "cost_usd": F("cost_usd") + outcome.cost,
-        "tool_calls": F("tool_calls") + len(outcome.tool_results),
-        "lease_until": now + timedelta(seconds=settings.TASK_LEASE_S),
+    params = {
+        "id": task.pk,
+        "index": index,
+        "messages": json.dumps(outcome.new_messages),
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "cost": outcome.cost,
+        "tool_calls": len(outcome.tool_results),
+        "lease_until": None if final else now + timedelta(seconds=settings.TASK_LEASE_S),
     }
-    if final:
-        changes.update(final, finished_at=now, lease_until=None)
-    with transaction.atomic():
-        advanced = Task.objects.filter(pk=task.pk, step_index=index, status=Task.Status.RUNNING).update(**changes)
-        if not advanced:
+    step = outcome.step
+    step.status = Step.Status.COMPLETED
+    step.tool_results = [result.as_dict() for result in outcome.tool_results]
+    step.finished_at = now
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_ADVANCE, params)
+        row = cursor.fetchone()
+        if row is None:
             raise StepAlreadyCommitted(f"step {index} of task {task.pk} was committed by another delivery")
-        Step.objects.filter(pk=outcome.step.pk).update(
-            status=Step.Status.COMPLETED,
-            tool_results=[result.as_dict() for result in outcome.tool_results],
-            finished_at=now,
-        )
+        if final:
+            Task.objects.filter(pk=task.pk).update(finished_at=now, **final)
+        if step.pk is None:
+            step.save(force_insert=True)
+        else:
+            step.save(update_fields=["status", "tool_results", "finished_at"])
         spans.flush()
-    task.messages = messages
+    task.messages = [*task.messages, *outcome.new_messages]
     task.step_index = index + 1
+    return bool(row[0])

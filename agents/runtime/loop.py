@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 
 from agents.models import Task
 from agents.runtime import messages as conversation
@@ -36,15 +37,17 @@ def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOu
     task = state.task
     if not task.messages:
         task.messages = conversation.initial_messages(task)
+        Task.objects.filter(pk=task.pk).update(messages=task.messages)
     deadline = clock.now() + timedelta(seconds=max_seconds)
-    for _ in range(max_steps):
-        stop = _guard(state)
+    cancel_requested = task.cancel_requested
+    for count in range(max_steps):
+        stop = _stop_condition(state, cancel_requested=cancel_requested)
         if stop is not None:
             _finish(state, **stop)
             return RunOutcome.FINISHED
         spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id=root_span_id(state.trace_id))
         try:
-            outcome = step_run(state, spans)
+            outcome = step_run(state, spans, may_be_stored=count == 0)
         except ModelCallFailed as failure:
             spans.flush()
             _finish(
@@ -55,7 +58,6 @@ def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOu
                 partial=True,
             )
             return RunOutcome.FINISHED
-        now = clock.now()
         final = None
         if not outcome.response.tool_calls:
             final = {
@@ -64,7 +66,9 @@ def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOu
                 "stop_reason": "completed",
             }
         try:
-            checkpoint_write(task=task, outcome=outcome, spans=spans, now=now, final=final)
+            cancel_requested = checkpoint_write(
+                task=task, outcome=outcome, spans=spans, now=clock.now(), final=final
+            )
         except StepAlreadyCommitted:
             logger.warning("task %s: a duplicate delivery is ahead of this one; stopping", task.id)
             return RunOutcome.SKIPPED
@@ -84,10 +88,12 @@ def _claim(task_id: uuid.UUID) -> bool:
     claimed = (
         Task.objects.filter(pk=task_id, status__in=Task.ACTIVE_STATUSES)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(status=Task.Status.RUNNING, lease_until=now + timedelta(seconds=settings.TASK_LEASE_S))
+        .update(
+            status=Task.Status.RUNNING,
+            lease_until=now + timedelta(seconds=settings.TASK_LEASE_S),
+            started_at=Coalesce("started_at", Value(now)),
+        )
     )
-    if claimed:
-        Task.objects.filter(pk=task_id, started_at__isnull=True).update(started_at=now)
     return bool(claimed)
 
 
@@ -107,12 +113,15 @@ def _load(task_id: uuid.UUID) -> RunState:
     )
 
 
-def _guard(state: RunState) -> dict[str, Any] | None:
+def _stop_condition(state: RunState, *, cancel_requested: bool) -> dict[str, Any] | None:
     """Stop conditions checked at each step boundary (cancellation, the iteration limit)."""
-    task = state.task
-    if Task.objects.filter(pk=task.pk, cancel_requested=True).exists():
-        return {"status": Task.Status.CANCELLED, "stop_reason": "cancelled", "stop_detail": "cancelled on request"}
-    if task.step_index >= state.version.max_iterations:
+    if cancel_requested:
+        return {
+            "status": Task.Status.CANCELLED,
+            "stop_reason": "cancelled",
+            "stop_detail": "cancelled on request",
+        }
+    if state.task.step_index >= state.version.max_iterations:
         return {
             "status": Task.Status.HALTED,
             "stop_reason": "max_iterations",
@@ -137,7 +146,16 @@ def _finish(state: RunState, **final: Any) -> None:
 
 def _write_root_span(state: RunState, *, status: str) -> None:
     task = state.task
-    task.refresh_from_db(fields=["started_at", "input_tokens", "output_tokens", "cached_input_tokens", "cost_usd", "stop_reason"])
+    task.refresh_from_db(
+        fields=[
+            "started_at",
+            "input_tokens",
+            "output_tokens",
+            "cached_input_tokens",
+            "cost_usd",
+            "stop_reason",
+        ]
+    )
     spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id="")
     agent_name = state.version.agent.name
     spans.add(

@@ -3,14 +3,15 @@
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from agents.models import Step
-from agents.providers.base import ChatRequest, ChatResponse, ProviderError
+from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, ProviderError, ToolCall
 from agents.providers.pricing import model_cost
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
@@ -42,27 +43,38 @@ class ModelCallFailed(Exception):
         self.error = error
 
 
-def step_run(state: RunState, spans: SpanBuffer) -> StepOutcome:
-    task = state.task
-    index = task.step_index
-    step = Step.objects.filter(task_id=task.id, index=index).first()
+def step_run(state: RunState, spans: SpanBuffer, *, may_be_stored: bool) -> StepOutcome:
+    """Run the task's next step.
+
+    `may_be_stored`: the step may have been started by a delivery that died (true for the
+    first step of a run); its stored reply is then reused, so the same tool calls go out
+    with the same idempotency keys and the model is not asked (and paid) twice.
+    """
+    index = state.task.step_index
+    step = Step.objects.filter(task_id=state.task.id, index=index).first() if may_be_stored else None
     if step is None:
         step = _model_step(state, spans, index)
     else:
-        logger.info("step %s of task %s redelivered: reusing the stored model reply", index, task.id)
+        logger.info("step %s of task %s redelivered: reusing the stored model reply", index, state.task.id)
+        _add_model_span(state, spans, step, response_from_json(step.response))
     response = response_from_json(step.response)
-    results = [_tool_call(state, spans, step, call_index, call) for call_index, call in enumerate(response.tool_calls)]
+    results = [
+        _tool_call(state, spans, index, call_index, call)
+        for call_index, call in enumerate(response.tool_calls)
+    ]
     new_messages = [conversation.assistant_message(response)]
     new_messages += [
-        conversation.tool_message(call.id, result) for call, result in zip(response.tool_calls, results, strict=True)
+        conversation.tool_message(call.id, result)
+        for call, result in zip(response.tool_calls, results, strict=True)
     ]
-    return StepOutcome(step=step, response=response, new_messages=new_messages, tool_results=results, cost=step.cost_usd)
+    return StepOutcome(
+        step=step, response=response, new_messages=new_messages, tool_results=results, cost=step.cost_usd
+    )
 
 
 def _model_step(state: RunState, spans: SpanBuffer, index: int) -> Step:
     task, version = state.task, state.version
-    model = version.model
-    provider, provider_model = provider_for(model)
+    provider, provider_model = provider_for(version.model)
     request = ChatRequest(
         model=provider_model,
         messages=conversation.with_system_prompt(version.system_prompt, task.messages),
@@ -70,19 +82,52 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int) -> Step:
         max_tokens=settings.MAX_OUTPUT_TOKENS,
     )
     started = clock.now()
-    response = _complete_with_retries(provider, request, spans=spans, model=model, index=index, state=state)
-    ended = clock.now()
-    cost = model_cost(model=model, usage=response.usage, at=started)
-    spans.add(
-        name=f"chat {provider_model}",
-        kind="model",
-        step_index=index,
+    response = _complete_with_retries(provider, request, spans=spans, index=index, state=state)
+    step = Step(
+        task_id=task.id,
+        index=index,
+        model=version.model,
+        response=response_to_json(response),
+        input_tokens=response.usage.input_tokens,
+        output_tokens=response.usage.output_tokens,
+        cached_input_tokens=response.usage.cached_input_tokens,
+        cost_usd=model_cost(model=version.model, usage=response.usage, at=started),
+        model_latency_ms=response.latency_ms,
         started_at=started,
-        ended_at=ended,
+    )
+    if response.tool_calls:
+        # Stored before any tool runs: a redelivered step then replays these exact calls
+        # with the same idempotency keys instead of asking the model again.
+        try:
+            step.save(force_insert=True)
+        except IntegrityError:
+            # A duplicate delivery stored its reply first: follow it.
+            spans.spans.clear()
+            step = Step.objects.get(task_id=task.id, index=index)
+            response = response_from_json(step.response)
+    _add_model_span(state, spans, step, response, messages=request.messages)
+    return step
+
+
+def _add_model_span(
+    state: RunState,
+    spans: SpanBuffer,
+    step: Step,
+    response: ChatResponse,
+    messages: list[dict[str, Any]] | None = None,
+) -> None:
+    started: datetime = step.started_at
+    request_model = step.model.partition("/")[2]
+    spans.add(
+        name=f"chat {request_model}",
+        kind="model",
+        step_index=step.index,
+        started_at=started,
+        ended_at=started + timedelta(milliseconds=response.latency_ms),
         attributes={
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": response.provider,
-            "gen_ai.request.model": provider_model,
+            "gen_ai.request.model": request_model,
             "gen_ai.response.model": response.model,
             "gen_ai.response.id": response.response_id,
             "gen_ai.response.finish_reasons": [response.finish_reason],
@@ -90,37 +135,17 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int) -> Step:
             "gen_ai.usage.output_tokens": response.usage.output_tokens,
             "gen_ai.usage.cache_read.input_tokens": response.usage.cached_input_tokens,
             "gen_ai.usage.cache_creation.input_tokens": response.usage.cache_write_tokens,
-            "gen_ai.conversation.id": str(task.session_id),
-            COST_ATTRIBUTE: str(cost),
+            "gen_ai.conversation.id": str(state.task.session_id),
+            COST_ATTRIBUTE: str(step.cost_usd),
         },
-        input=request.messages,
+        input=messages,
         output=conversation.assistant_message(response),
     )
-    try:
-        # The reply and its spans are stored before any tool runs, so a redelivered step
-        # reuses the reply (same calls, same idempotency keys) and the spans survive a crash.
-        with transaction.atomic():
-            step = Step.objects.create(
-                    task_id=task.id,
-                index=index,
-                model=model,
-                response=response_to_json(response),
-                input_tokens=response.usage.input_tokens,
-                output_tokens=response.usage.output_tokens,
-                cached_input_tokens=response.usage.cached_input_tokens,
-                cost_usd=cost,
-                model_latency_ms=response.latency_ms,
-                started_at=started,
-            )
-            spans.flush()
-        return step
-    except IntegrityError:
-        # A duplicate delivery stored its reply first: follow it, so both run the same calls.
-        spans.spans.clear()
-        return Step.objects.get(task_id=task.id, index=index)
 
 
-def _complete_with_retries(provider, request: ChatRequest, *, spans: SpanBuffer, model: str, index: int, state: RunState) -> ChatResponse:
+def _complete_with_retries(
+    provider: ChatProvider, request: ChatRequest, *, spans: SpanBuffer, index: int, state: RunState
+) -> ChatResponse:
     for attempt in range(1, MODEL_ATTEMPTS + 1):
         started = clock.now()
         try:
@@ -135,7 +160,7 @@ def _complete_with_retries(provider, request: ChatRequest, *, spans: SpanBuffer,
                 error=True,
                 attributes={
                     "gen_ai.operation.name": "chat",
-                    "gen_ai.provider.name": getattr(provider, "name", ""),
+                    "gen_ai.provider.name": provider.name,
                     "gen_ai.request.model": request.model,
                     "gen_ai.conversation.id": str(state.task.session_id),
                     "error.type": error.kind,
@@ -150,7 +175,7 @@ def _complete_with_retries(provider, request: ChatRequest, *, spans: SpanBuffer,
     raise AssertionError("unreachable")
 
 
-def _tool_call(state: RunState, spans: SpanBuffer, step: Step, call_index: int, call) -> ToolResult:
+def _tool_call(state: RunState, spans: SpanBuffer, index: int, call_index: int, call: ToolCall) -> ToolResult:
     started = clock.now()
     tool = state.tools.get(call.name)
     if tool is None:
@@ -161,7 +186,7 @@ def _tool_call(state: RunState, spans: SpanBuffer, step: Step, call_index: int, 
             arguments=call.arguments,
             raw_arguments=call.raw_arguments,
             idempotency_key=tool_call_idempotency_key(
-                task_id=state.task.id, step_index=step.index, call_index=call_index
+                task_id=state.task.id, step_index=index, call_index=call_index
             ),
         )
     attributes: dict[str, Any] = {
@@ -176,7 +201,7 @@ def _tool_call(state: RunState, spans: SpanBuffer, step: Step, call_index: int, 
     spans.add(
         name=f"execute_tool {call.name}",
         kind="tool",
-        step_index=step.index,
+        step_index=index,
         started_at=started,
         ended_at=clock.now(),
         error=result.status == "error",

@@ -6,7 +6,7 @@ from functools import partial
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from agents.models import Agent, Session, Task
+from agents.models import Agent, AgentVersion, Session, Task
 from agents.services.errors import Conflict, Invalid, NotFound
 from console import clock
 from tracing.ids import new_trace_id
@@ -23,7 +23,7 @@ def task_submit(
     *,
     owner: AbstractBaseUser,
     agent_name: str,
-    input: str,  # noqa: A002 - the REST contract's field name
+    input: str,
     session_id: uuid.UUID | None = None,
     end_user: str = "",
     idempotency_key: str | None = None,
@@ -45,7 +45,11 @@ def task_submit(
     try:
         with transaction.atomic():
             session = _session_for(
-                owner=owner, agent=agent, session_id=session_id, end_user=end_user
+                owner=owner,
+                agent=agent,
+                version=agent.current_version,
+                session_id=session_id,
+                end_user=end_user,
             )
             task = Task.objects.create(
                 session=session, owner=owner, input=input, idempotency_key=idempotency_key
@@ -61,13 +65,15 @@ def task_submit(
 
 
 def _session_for(
-    *, owner: AbstractBaseUser, agent: Agent, session_id: uuid.UUID | None, end_user: str
+    *,
+    owner: AbstractBaseUser,
+    agent: Agent,
+    version: AgentVersion,
+    session_id: uuid.UUID | None,
+    end_user: str,
 ) -> Session:
     if session_id is None:
-        assert agent.current_version is not None
-        return Session.objects.create(
-            agent=agent, agent_version=agent.current_version, owner=owner, end_user=end_user
-        )
+        return Session.objects.create(agent=agent, agent_version=version, owner=owner, end_user=end_user)
     session = Session.objects.filter(id=session_id, owner=owner).first()
     if session is None:
         raise NotFound(f"no session {session_id} of yours", field="session")

@@ -90,6 +90,16 @@ def current_time(args: dict[str, Any], *, idempotency_key: str) -> dict[str, str
     return {"utc": clock.now().isoformat()}
 
 
+@python_tool(
+    name="echo",
+    description="Returns its arguments unchanged. For wiring checks and benchmarks.",
+    parameters={"type": "object"},
+    timeout_s=1.0,
+)
+def echo(args: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+    return args
+
+
 def calculate(expression: str) -> int | float:
     """Evaluate arithmetic by walking its syntax tree; no name, attribute or call outside the
     whitelist is ever looked up, so nothing but arithmetic can run."""

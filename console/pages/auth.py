@@ -1,15 +1,14 @@
 """Login and logout: Django's own views, under the console's URL namespace."""
 
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required as django_login_required
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
-# The pages live in the "console" namespace, so every page names its login URL explicitly.
-login_required = django_login_required(login_url="console:login")
+__all__ = ["AuthedRequest", "login", "login_required", "logout"]
 
 login = auth_views.LoginView.as_view(redirect_authenticated_user=True)
-logout = auth_views.LogoutView.as_view(next_page="console:login")
+logout = auth_views.LogoutView.as_view()
 
 
 class AuthedRequest(HttpRequest):

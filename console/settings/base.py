@@ -15,7 +15,6 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -24,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "channels",
+    "ninja",
     "console",
     "agents",
     "approvals",
@@ -62,7 +62,9 @@ TEMPLATES = [
 # The embedded PostgreSQL / private Redis start only when no URL is configured.
 DATABASES = {
     "default": dj_database_url.parse(
-        services.database_url(), conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+        services.database_url(),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 300, minimum=0),
+        conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -72,9 +74,9 @@ REDIS_URL = services.redis_url()
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:sessions"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "console:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -100,6 +102,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connection around every task unless told to reuse
+# it; a new PostgreSQL connection costs ~20 ms, as much as several steps. Connections are
+# instead recycled by CONN_MAX_AGE and health-checked (agents.tasks calls close_old_connections).
+CELERY_DB_REUSE_MAX = 2**31
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A message unacknowledged this long (its worker vanished) is handed to another worker.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 300, minimum=1),

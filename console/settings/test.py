@@ -5,10 +5,10 @@ import uuid
 # never reach this run's workers; worker processes the tests start inherit it.
 os.environ.setdefault("CELERY_QUEUE", f"tollgate-test-{uuid.uuid4().hex[:8]}")
 
-from console.settings.base import *  # noqa: E402, F403
+from console.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Parallel test runs on one database server each name their own test database.
-DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_tollgate")}  # noqa: F405
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_tollgate")}

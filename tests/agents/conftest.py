@@ -1,10 +1,13 @@
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 
-from agents.models import Agent, AgentVersion, Tool
+from agents.models import Agent, AgentVersion, ModelPrice, Tool
+from agents.providers.pricing import price_table_reset
 from tests.support.processes import free_port, running_simulator
 from tests.support.toolserver import ToolServerState, running_tool_server
 
@@ -22,6 +25,18 @@ def simulator_url(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture
 def use_simulator(settings, simulator_url) -> str:
     settings.SIMULATOR_URL = simulator_url
+    # Transactional tests flush the tables, seeded prices included.
+    ModelPrice.objects.get_or_create(
+        model="sim/*",
+        valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+        defaults={
+            "input_usd_per_mtok": Decimal("0.15"),
+            "cached_input_usd_per_mtok": Decimal("0.075"),
+            "cache_write_usd_per_mtok": Decimal("0.15"),
+            "output_usd_per_mtok": Decimal("0.60"),
+        },
+    )
+    price_table_reset()
     return simulator_url
 
 
@@ -31,9 +46,13 @@ def tool_server() -> Iterator[tuple[str, ToolServerState]]:
         yield server
 
 
-def make_agent(name: str, *, model: str, tools: list[Tool] = (), owner: User | None = None, **budgets) -> Agent:
+def make_agent(
+    name: str, *, model: str, tools: list[Tool] = (), owner: User | None = None, **budgets
+) -> Agent:
     agent = Agent.objects.create(name=name)
-    version = AgentVersion.objects.create(agent=agent, number=1, model=model, system_prompt="Be brief.", **budgets)
+    version = AgentVersion.objects.create(
+        agent=agent, number=1, model=model, system_prompt="Be brief.", **budgets
+    )
     version.tools.set(tools)
     agent.current_version = version
     agent.save(update_fields=["current_version"])

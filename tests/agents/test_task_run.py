@@ -25,7 +25,9 @@ def submit(user, agent_name: str, text: str = "go") -> Task:
     return task
 
 
-def test_a_tool_chain_runs_to_a_final_answer_with_every_step_checkpointed(requester, use_simulator, tool_server):
+def test_a_tool_chain_runs_to_a_final_answer_with_every_step_checkpointed(
+    requester, use_simulator, tool_server
+):
     url, server = tool_server
     tool = make_http_tool("refund_tool", url)
     make_agent("chainer", model="sim/chain?calls=2&tool=refund_tool", tools=[tool])
@@ -37,7 +39,11 @@ def test_a_tool_chain_runs_to_a_final_answer_with_every_step_checkpointed(reques
     assert task.status == Task.Status.SUCCEEDED
     assert task.result == "Done: called refund_tool 2 times."
     assert task.stop_reason == "completed"
-    assert list(task.steps.values_list("index", "status")) == [(0, "completed"), (1, "completed"), (2, "completed")]
+    assert list(task.steps.values_list("index", "status")) == [
+        (0, "completed"),
+        (1, "completed"),
+        (2, "completed"),
+    ]
     assert server.requests == 2
     assert server.side_effects == 2
     assert task.tool_calls == 2
@@ -47,7 +53,9 @@ def test_a_tool_chain_runs_to_a_final_answer_with_every_step_checkpointed(reques
 
 def test_usage_and_cost_roll_up_from_the_model_spans(requester, use_simulator, tool_server):
     url, _ = tool_server
-    make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    make_agent(
+        "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+    )
     task = submit(requester, "chainer")
     run(task)
 
@@ -76,7 +84,9 @@ def test_usage_and_cost_roll_up_from_the_model_spans(requester, use_simulator, t
 def test_max_iterations_halts_with_the_best_answer_so_far(requester, use_simulator, tool_server):
     url, server = tool_server
     make_agent(
-        "long-chain", model="sim/chain?calls=10&tool=refund_tool", tools=[make_http_tool("refund_tool", url)],
+        "long-chain",
+        model="sim/chain?calls=10&tool=refund_tool",
+        tools=[make_http_tool("refund_tool", url)],
         max_iterations=3,
     )
     task = submit(requester, "long-chain")
@@ -92,7 +102,9 @@ def test_max_iterations_halts_with_the_best_answer_so_far(requester, use_simulat
 
 def test_a_cancelled_task_stops_at_the_next_step_boundary(requester, use_simulator, tool_server):
     url, server = tool_server
-    make_agent("chainer", model="sim/chain?calls=5&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    make_agent(
+        "chainer", model="sim/chain?calls=5&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+    )
     task = submit(requester, "chainer")
     assert run(task, max_steps=2) is RunOutcome.YIELDED
     Task.objects.filter(pk=task.pk).update(cancel_requested=True)
@@ -136,7 +148,9 @@ def test_the_next_task_in_a_session_sees_the_earlier_conversation(requester, use
     make_agent("echoer", model="sim/echo")
     first = submit(requester, "echoer", "my name is Ada")
     run(first)
-    second, _ = task_submit(owner=requester, agent_name="echoer", input="what is my name?", session_id=first.session_id)
+    second, _ = task_submit(
+        owner=requester, agent_name="echoer", input="what is my name?", session_id=first.session_id
+    )
     run(second)
 
     second.refresh_from_db()
@@ -146,7 +160,9 @@ def test_the_next_task_in_a_session_sees_the_earlier_conversation(requester, use
 
 def test_two_deliveries_racing_for_one_task_run_each_step_once(requester, use_simulator, tool_server):
     url, server = tool_server
-    make_agent("chainer", model="sim/chain?calls=3&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    make_agent(
+        "chainer", model="sim/chain?calls=3&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+    )
     task = submit(requester, "chainer")
     outcomes: list[RunOutcome] = []
     barrier = threading.Barrier(2)
@@ -171,16 +187,30 @@ def test_two_deliveries_racing_for_one_task_run_each_step_once(requester, use_si
     assert task.status == Task.Status.SUCCEEDED
 
 
-def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(requester, use_simulator, tool_server):
+def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(
+    requester, use_simulator, tool_server
+):
     """A worker died after the model answered and the tool ran, before the checkpoint."""
     url, server = tool_server
-    make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    make_agent(
+        "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+    )
     task = submit(requester, "chainer")
-    run(task, max_steps=1)  # step 0 committed
-    # Simulate the crash: step 1's model reply stored and its tool call made, no checkpoint.
-    Task.objects.filter(pk=task.pk).update(step_index=0)
-    Step.objects.filter(task=task, index=0).update(status=Step.Status.MODEL_DONE)
-    model_spans_before = Span.objects.filter(trace__task=task, kind="model").count()
+    run(task, max_steps=1)
+    # Undo step 0's checkpoint, as if its transaction never committed: what stays is the
+    # reply stored before the tool ran, and the tool's own record of the call.
+    Task.objects.filter(pk=task.pk).update(
+        step_index=0,
+        messages=[{"role": "user", "content": "go"}],
+        tool_calls=0,
+        input_tokens=0,
+        output_tokens=0,
+        cost_usd=0,
+    )
+    Step.objects.filter(task=task, index=0).update(
+        status=Step.Status.MODEL_DONE, tool_results=[], finished_at=None
+    )
+    Span.objects.filter(trace__task=task).delete()
 
     run(task)
 
@@ -189,5 +219,11 @@ def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(r
     assert server.requests == 2  # the replay reached the tool with the same key...
     assert server.side_effects == 1  # ...which applied it once
     assert len(set(server.keys_seen)) == 1
-    # Step 0's model call was not repeated: only the final step added a model span.
-    assert Span.objects.filter(trace__task=task, kind="model").count() == model_spans_before + 1
+    assert [m["role"] for m in task.messages] == ["user", "assistant", "tool", "assistant"]
+    assert task.tool_calls == 1
+    # Step 0's model call was not repeated: its span was rebuilt from the stored reply.
+    step_zero = Span.objects.get(trace__task=task, kind="model", step_index=0)
+    assert (
+        step_zero.attributes["gen_ai.usage.input_tokens"] == Step.objects.get(task=task, index=0).input_tokens
+    )
+    assert Span.objects.filter(trace__task=task, kind="model").count() == 2

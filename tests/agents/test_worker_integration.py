@@ -1,6 +1,7 @@
 """Tasks submitted over REST and run by real Celery worker processes."""
 
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -24,12 +25,14 @@ def wait_for_end(client, task_id: str, timeout: float = 60) -> dict:
 
 
 def test_a_task_submitted_over_rest_runs_in_a_worker_and_calls_the_http_tool(
-    requester_api, simulator_url, tool_server, tmp_path
+    requester_api, use_simulator, tool_server, tmp_path
 ):
     url, server = tool_server
-    make_agent("chainer", model="sim/chain?calls=2&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+    make_agent(
+        "chainer", model="sim/chain?calls=2&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+    )
 
-    with running_worker(tmp_path, SIMULATOR_URL=simulator_url):
+    with running_worker(tmp_path, SIMULATOR_URL=use_simulator):
         response = requester_api.post(
             "/api/v1/tasks", {"agent": "chainer", "input": "refund both"}, content_type="application/json"
         )
@@ -44,6 +47,7 @@ def test_a_task_submitted_over_rest_runs_in_a_worker_and_calls_the_http_tool(
     kinds = sorted(span["kind"] for span in trace["spans"])
     assert kinds == ["agent", "model", "model", "model", "tool", "tool"]
     assert int(body["usage"]["input_tokens"]) > 0
+    assert Decimal(body["usage"]["cost_usd"]) > 0
 
 
 def test_a_worker_killed_mid_step_loses_nothing_and_repeats_no_side_effect(
@@ -51,7 +55,9 @@ def test_a_worker_killed_mid_step_loses_nothing_and_repeats_no_side_effect(
 ):
     # The tool applies its effect, then holds the reply long enough for the worker to be killed.
     with running_tool_server(hold_first_s=8) as (url, server):
-        make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)])
+        make_agent(
+            "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+        )
         fast_recovery = {
             "SIMULATOR_URL": simulator_url,
             "TASK_LEASE_S": "2",

@@ -65,10 +65,22 @@ def start_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Worker:
     log = tmp_path / f"worker-{time.monotonic_ns()}.log"
     handle = log.open("wb")
     process = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "console", "worker", "--loglevel=INFO",
-         f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
-         "-Q", os.environ["CELERY_QUEUE"]],
-        cwd=ROOT, env=child_env(**env), stdout=handle, stderr=subprocess.STDOUT,
+        [
+            str(BIN / "celery"),
+            "-A",
+            "console",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            os.environ["CELERY_QUEUE"],
+        ],
+        cwd=ROOT,
+        env=child_env(**env),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.monotonic() + 30
@@ -95,7 +107,10 @@ def running_simulator(tmp_path: Path, port: int, **env: str) -> Iterator[str]:
     handle = log.open("wb")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "simulator", "--port", str(port)],
-        cwd=ROOT, env=child_env(**env), stdout=handle, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=child_env(**env),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"

@@ -36,7 +36,10 @@ def _handler(state: ToolServerState) -> type[BaseHTTPRequestHandler]:
                 state.keys_seen.append(key)
                 first = key not in state.effects
                 if first:
-                    state.effects[key] = {"refund_id": f"r{len(state.effects) + 1}", "amount": body.get("amount")}
+                    state.effects[key] = {
+                        "refund_id": f"r{len(state.effects) + 1}",
+                        "amount": body.get("amount"),
+                    }
                 result = state.effects[key]
             state.received.set()
             if first and state.hold_first_s:
@@ -51,7 +54,7 @@ def _handler(state: ToolServerState) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the caller was killed while the request was held
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler
