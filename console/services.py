@@ -16,6 +16,7 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ def _embedded_postgres_url() -> str:
     return f"postgresql://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
 
 
-def _forget_dead_handles(server_class: type, pgdata: Path) -> None:
+def _forget_dead_handles(server_class: Any, pgdata: Path) -> None:
     """Drop the pids of processes that died without closing their handle on the server.
 
     embedded-postgres stops the server when the last registered process exits; a process

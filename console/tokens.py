@@ -2,19 +2,19 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from console import clock
 from console.models import ApiToken, hash_token
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[str, ApiToken]:
+def api_token_create(*, user: User, name: str) -> tuple[str, ApiToken]:
     raw = ApiToken.generate()
     token = ApiToken.objects.create(user=user, name=name, digest=hash_token(raw), hint=raw[:10])
     return raw, token
 
 
-def api_token_authenticate(raw: str) -> AbstractBaseUser | None:
+def api_token_authenticate(raw: str) -> User | None:
     token = (
         ApiToken.objects.select_related("user")
         .filter(digest=hash_token(raw), revoked_at__isnull=True, user__is_active=True)

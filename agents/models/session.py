@@ -4,11 +4,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-# Prices have 6 decimal places per million tokens, so a cost is exact to 12 places: store all 12
-# so that a task's cost is exactly the sum of its calls' costs.
-COST_FIELD = {"max_digits": 24, "decimal_places": 12}
-
-
 class Session(models.Model):
     """One conversation of an agent with one end user: the scope of budgets and memory."""
 
@@ -63,7 +58,9 @@ class Task(models.Model):
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
     cached_input_tokens = models.BigIntegerField(default=0)
-    cost_usd = models.DecimalField(**COST_FIELD, default=Decimal("0"))
+    # Prices have 6 decimal places per million tokens, so a cost is exact to 12 places:
+    # all 12 are kept, so a task's cost is exactly the sum of its calls' costs.
+    cost_usd = models.DecimalField(max_digits=24, decimal_places=12, default=Decimal("0"))
     tool_calls = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -111,7 +108,7 @@ class Step(models.Model):
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cached_input_tokens = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(**COST_FIELD, default=Decimal("0"))
+    cost_usd = models.DecimalField(max_digits=24, decimal_places=12, default=Decimal("0"))
     model_latency_ms = models.FloatField(default=0)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

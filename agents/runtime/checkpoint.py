@@ -48,7 +48,7 @@ def checkpoint_write(
     """
     index = task.step_index
     usage = outcome.response.usage
-    params = {
+    params: dict[str, Any] = {
         "id": task.pk,
         "index": index,
         "messages": json.dumps(outcome.new_messages),

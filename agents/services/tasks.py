@@ -3,7 +3,7 @@
 import uuid
 from functools import partial
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from agents.models import Agent, AgentVersion, Session, Task
@@ -21,7 +21,7 @@ def _enqueue_run(task_id: uuid.UUID) -> None:
 
 def task_submit(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     agent_name: str,
     input: str,
     session_id: uuid.UUID | None = None,
@@ -66,7 +66,7 @@ def task_submit(
 
 def _session_for(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     agent: Agent,
     version: AgentVersion,
     session_id: uuid.UUID | None,
@@ -85,7 +85,7 @@ def _session_for(
     return session
 
 
-def task_cancel(*, task: Task, actor: AbstractBaseUser) -> Task:
+def task_cancel(*, task: Task, actor: User) -> Task:
     """Stop a task at its next step boundary (at once if it is not running now).
 
     A queued or waiting task is cancelled here; a running one is flagged and its worker
