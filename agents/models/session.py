@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+
 class Session(models.Model):
     """One conversation of an agent with one end user: the scope of budgets and memory."""
 
