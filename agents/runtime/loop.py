@@ -11,6 +11,8 @@ from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
+from agents.guards.decision import Verdict
+from agents.guards.pipeline import guards_before_model_call
 from agents.models import Task
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
@@ -41,17 +43,35 @@ def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOu
     deadline = clock.now() + timedelta(seconds=max_seconds)
     cancel_requested = task.cancel_requested
     for count in range(max_steps):
-        stop = _stop_condition(state, cancel_requested=cancel_requested)
-        if stop is not None:
-            _finish(state, **stop)
-            return RunOutcome.FINISHED
-        spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id=root_span_id(state.trace_id))
-        try:
-            outcome = step_run(state, spans, may_be_stored=count == 0)
-        except ModelCallFailed as failure:
-            spans.flush()
+        if cancel_requested:
             _finish(
                 state,
+                status=Task.Status.CANCELLED,
+                stop_reason="cancelled",
+                stop_detail="cancelled on request",
+            )
+            return RunOutcome.FINISHED
+        spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id=root_span_id(state.trace_id))
+        decision = guards_before_model_call(state, spans)
+        if decision.verdict is Verdict.HALT:
+            _finish(
+                state,
+                spans=spans,
+                status=Task.Status.HALTED,
+                stop_reason=decision.guard,
+                stop_detail=decision.reason,
+                partial=True,
+            )
+            return RunOutcome.FINISHED
+        model = state.version.model
+        if decision.verdict is Verdict.DOWNGRADE and state.version.fallback_model:
+            model = state.version.fallback_model
+        try:
+            outcome = step_run(state, spans, model=model, may_be_stored=count == 0)
+        except ModelCallFailed as failure:
+            _finish(
+                state,
+                spans=spans,
                 status=Task.Status.FAILED,
                 stop_reason="model_error",
                 stop_detail=f"the model call failed ({failure.error.kind}): {failure.error}",
@@ -113,25 +133,7 @@ def _load(task_id: uuid.UUID) -> RunState:
     )
 
 
-def _stop_condition(state: RunState, *, cancel_requested: bool) -> dict[str, Any] | None:
-    """Stop conditions checked at each step boundary (cancellation, the iteration limit)."""
-    if cancel_requested:
-        return {
-            "status": Task.Status.CANCELLED,
-            "stop_reason": "cancelled",
-            "stop_detail": "cancelled on request",
-        }
-    if state.task.step_index >= state.version.max_iterations:
-        return {
-            "status": Task.Status.HALTED,
-            "stop_reason": "max_iterations",
-            "stop_detail": f"stopped after {state.version.max_iterations} steps (the agent's max_iterations)",
-            "partial": True,
-        }
-    return None
-
-
-def _finish(state: RunState, **final: Any) -> None:
+def _finish(state: RunState, *, spans: SpanBuffer | None = None, **final: Any) -> None:
     task = state.task
     if final.get("partial"):
         final["result"] = conversation.last_answer(task.messages)
@@ -141,6 +143,8 @@ def _finish(state: RunState, **final: Any) -> None:
             messages=task.messages, finished_at=now, lease_until=None, **final
         )
         if ended:
+            if spans is not None:
+                spans.flush()
             _write_root_span(state, status=final["status"])
 
 

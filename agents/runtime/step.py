@@ -43,8 +43,8 @@ class ModelCallFailed(Exception):
         self.error = error
 
 
-def step_run(state: RunState, spans: SpanBuffer, *, may_be_stored: bool) -> StepOutcome:
-    """Run the task's next step.
+def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: bool) -> StepOutcome:
+    """Run the task's next step with `model` (the agent's, or its fallback after a downgrade).
 
     `may_be_stored`: the step may have been started by a delivery that died (true for the
     first step of a run); its stored reply is then reused, so the same tool calls go out
@@ -53,7 +53,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, may_be_stored: bool) -> Step
     index = state.task.step_index
     step = Step.objects.filter(task_id=state.task.id, index=index).first() if may_be_stored else None
     if step is None:
-        step = _model_step(state, spans, index)
+        step = _model_step(state, spans, index, model)
     else:
         logger.info("step %s of task %s redelivered: reusing the stored model reply", index, state.task.id)
         _add_model_span(state, spans, step, response_from_json(step.response))
@@ -72,9 +72,9 @@ def step_run(state: RunState, spans: SpanBuffer, *, may_be_stored: bool) -> Step
     )
 
 
-def _model_step(state: RunState, spans: SpanBuffer, index: int) -> Step:
+def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> Step:
     task, version = state.task, state.version
-    provider, provider_model = provider_for(version.model)
+    provider, provider_model = provider_for(model)
     request = ChatRequest(
         model=provider_model,
         messages=conversation.with_system_prompt(version.system_prompt, task.messages),
@@ -86,12 +86,12 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int) -> Step:
     step = Step(
         task_id=task.id,
         index=index,
-        model=version.model,
+        model=model,
         response=response_to_json(response),
         input_tokens=response.usage.input_tokens,
         output_tokens=response.usage.output_tokens,
         cached_input_tokens=response.usage.cached_input_tokens,
-        cost_usd=model_cost(model=version.model, usage=response.usage, at=started),
+        cost_usd=model_cost(model=model, usage=response.usage, at=started),
         model_latency_ms=response.latency_ms,
         started_at=started,
     )

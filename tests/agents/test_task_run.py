@@ -98,6 +98,9 @@ def test_max_iterations_halts_with_the_best_answer_so_far(requester, use_simulat
     assert task.partial is True
     assert task.steps.count() == 3
     assert server.requests == 3
+    guard = Span.objects.get(trace__task=task, kind="guardrail")
+    assert guard.name == "guardrail max_iterations"
+    assert guard.attributes["tollgate.guardrail.verdict"] == "halt"
 
 
 def test_a_cancelled_task_stops_at_the_next_step_boundary(requester, use_simulator, tool_server):
