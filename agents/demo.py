@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from agents.models import Agent, AgentVersion, Tool
+from agents.tools.python import python_tools_sync
 from approvals.tiers import RiskTier
 from console.services import STATE_DIR
 
@@ -48,6 +49,7 @@ def demo_load(*, simulator_url: str) -> list[DemoLogin]:
     """Create (or refresh) the demo data; idempotent. Returns the logins to print."""
     with transaction.atomic():
         logins = _users()
+        python_tools_sync()
         for name, (description, properties, required, tier) in DEMO_TOOLS.items():
             Tool.objects.update_or_create(
                 name=name,
