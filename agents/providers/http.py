@@ -5,42 +5,24 @@ so connections are kept alive in one pool per process instead of a client per ca
 """
 
 import json
-import os
-import threading
 import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from agents.providers.base import ErrorKind, ProviderError
+from console.http_headers import retry_after_seconds
+from console.per_process import PerProcess
 
 _ERROR_TEXT_LIMIT = 500
 
-_lock = threading.Lock()
-_client: httpx.Client | None = None
-_client_pid = 0
-
-
-def shared_client() -> httpx.Client:
-    """The process's pooled client, created on first use.
-
-    Keyed on the process id: a Celery prefork child must not reuse sockets it inherited
-    from its parent, where another child may be reading from the same connection.
-    """
-    global _client, _client_pid
-    pid = os.getpid()
-    if _client is None or _client_pid != pid:
-        with _lock:
-            if _client is None or _client_pid != pid:
-                _client = httpx.Client(
-                    limits=httpx.Limits(
-                        max_connections=200, max_keepalive_connections=50, keepalive_expiry=60
-                    ),
-                    follow_redirects=False,
-                )
-                _client_pid = pid
-    return _client
+# Keep-alive pool per process (see console.per_process for why not one for all).
+shared_client = PerProcess(
+    lambda: httpx.Client(
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=60),
+        follow_redirects=False,
+    )
+)
 
 
 def post_json(
@@ -93,7 +75,7 @@ def _status_error(response: httpx.Response) -> ProviderError:
         f"HTTP {status}: {_error_text(response)}",
         kind=kind,
         status=status,
-        retry_after_s=retry_after_seconds(response.headers) if kind != "permanent" else None,
+        retry_after_s=provider_retry_after(response.headers) if kind != "permanent" else None,
     )
 
 
@@ -110,7 +92,7 @@ def _error_text(response: httpx.Response) -> str:
     return response.text[:_ERROR_TEXT_LIMIT] or response.reason_phrase
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def provider_retry_after(headers: httpx.Headers) -> float | None:
     """Seconds to wait from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or HTTP date)."""
     millis = headers.get("retry-after-ms")
     if millis:
@@ -118,15 +100,4 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
             return max(float(millis) / 1000, 0.0)
         except ValueError:
             pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
+    return retry_after_seconds(headers.get("retry-after"))

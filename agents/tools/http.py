@@ -5,19 +5,15 @@ circuit breaker) is the runtime's decision, made from `error_type` and `retry_sa
 """
 
 import json
-import math
-import os
-import threading
 import time
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from agents.models import Tool
 from agents.tools.result import ToolResult
-from console import clock
+from console.http_headers import retry_after_seconds
+from console.per_process import PerProcess
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # RFC 9110 section 9.2.2: repeating these has the same effect as sending them once.
@@ -26,9 +22,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_RESPONSE_BYTES = 1_000_000
 # How much of an error response the model is shown.
 MAX_ERROR_CHARS = 500
-
-_clients: dict[int, httpx.Client] = {}
-_clients_lock = threading.Lock()
 
 
 class _DeadlineExceeded(Exception):
@@ -68,25 +61,6 @@ def http_tool_call(*, tool: Tool, arguments: dict[str, Any], idempotency_key: st
         # DecodingError, TooManyRedirects: the tool answered something unusable.
         return ToolResult.error("permanent", f"{tool.name} sent an unusable response: {exc}")
     return _classify(tool, response, body, complete=complete, retry_safe=retry_safe)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date (RFC 9110 10.2.3)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        seconds = None
-    if seconds is not None:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # HTTP dates are always GMT
-    return max(0.0, (when - clock.now()).total_seconds())
 
 
 def _classify(
@@ -174,20 +148,10 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _client() -> httpx.Client:
-    """This process's pooled client for tool calls.
-
-    Keyed by process id: a Celery prefork child must not share its parent's sockets.
-    """
-    pid = os.getpid()
-    client = _clients.get(pid)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(pid)
-            if client is None:
-                client = httpx.Client(
-                    headers={"User-Agent": "tollgate-tools"},
-                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                )
-                _clients[pid] = client
-    return client
+# This process's pooled client for tool calls (see console.per_process).
+_client = PerProcess(
+    lambda: httpx.Client(
+        headers={"User-Agent": "tollgate-tools"},
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+)

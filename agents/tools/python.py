@@ -20,7 +20,6 @@ a pool thread, a tool has its own database connection, outside any transaction o
 
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from agents.models.tool import TOOL_NAME_PATTERN
 from agents.tools.result import ToolResult
 from agents.tools.schema import tool_parameters_check
 from approvals.tiers import RiskTier
+from console.per_process import PerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,6 @@ class PythonTool:
 _registry: dict[str, PythonTool] = {}
 _discovered = threading.Event()
 _discover_lock = threading.Lock()
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
 
 
 def python_tool(
@@ -211,18 +209,9 @@ def _exception_result(exc: BaseException) -> ToolResult:
     return ToolResult.error("permanent", message)
 
 
-def _pool() -> ThreadPoolExecutor:
-    """This process's pool, keyed by process id: a forked Celery child inherits its parent's
-    pool object but none of its threads, and work submitted to it would never run."""
-    pid = os.getpid()
-    pool = _pools.get(pid)
-    if pool is None:
-        with _pools_lock:
-            pool = _pools.get(pid)
-            if pool is None:
-                pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="python-tool")
-                _pools[pid] = pool
-    return pool
+# A forked Celery child inherits its parent's pool object but none of its threads
+# (see console.per_process).
+_pool = PerProcess(lambda: ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="python-tool"))
 
 
 def _qualified(function: ToolFunction) -> str:
