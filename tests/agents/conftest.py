@@ -4,10 +4,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
 
-from agents.models import Agent, AgentVersion, ModelPrice, Tool
+from agents.models import ModelPrice
 from agents.providers.pricing import price_table_reset
+from tests.factories import make_agent, make_http_tool
 from tests.support.processes import free_port, running_simulator
 from tests.support.toolserver import ToolServerState, running_tool_server
 
@@ -46,23 +46,4 @@ def tool_server() -> Iterator[tuple[str, ToolServerState]]:
         yield server
 
 
-def make_agent(
-    name: str, *, model: str, tools: list[Tool] = (), owner: User | None = None, **budgets
-) -> Agent:
-    agent = Agent.objects.create(name=name)
-    version = AgentVersion.objects.create(
-        agent=agent, number=1, model=model, system_prompt="Be brief.", **budgets
-    )
-    version.tools.set(tools)
-    agent.current_version = version
-    agent.save(update_fields=["current_version"])
-    return agent
-
-
-def make_http_tool(name: str, url: str, **fields) -> Tool:
-    return Tool.objects.create(
-        name=name,
-        url=url,
-        parameters={"type": "object", "properties": {"i": {"type": ["string", "integer"]}}},
-        **fields,
-    )
+__all__ = ["make_agent", "make_http_tool"]  # tests import these factories from here too

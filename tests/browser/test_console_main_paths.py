@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from agents.models import Agent, AgentVersion, Task
+from agents.models import Agent, Task
+from tests.factories import make_agent
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +22,7 @@ def requester(transactional_db) -> User:
 
 @pytest.fixture
 def agent(transactional_db) -> Agent:
-    agent = Agent.objects.create(name="support-bot")
-    agent.current_version = AgentVersion.objects.create(agent=agent, number=1, model="sim/refund")
-    agent.save(update_fields=["current_version"])
-    return agent
+    return make_agent("support-bot", model="sim/refund")
 
 
 @pytest.fixture

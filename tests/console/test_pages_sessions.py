@@ -9,14 +9,6 @@ from agents.models import Agent, AgentVersion, Session, Task
 from agents.services.tasks import task_submit
 
 
-@pytest.fixture
-def agent(db) -> Agent:
-    agent = Agent.objects.create(name="support-bot")
-    agent.current_version = AgentVersion.objects.create(agent=agent, number=1, model="sim/refund")
-    agent.save(update_fields=["current_version"])
-    return agent
-
-
 def _task(owner, agent: Agent, *, text: str = "hello", session=None, **done) -> Task:
     task, _ = task_submit(owner=owner, agent_name=agent.name, input=text, session_id=session)
     if done:

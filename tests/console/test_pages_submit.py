@@ -1,17 +1,8 @@
 """The submit form: it offers runnable agents, creates a task through task_submit, shows its errors."""
 
-import pytest
 from django.urls import reverse
 
-from agents.models import Agent, AgentVersion, Task
-
-
-@pytest.fixture
-def agent(db) -> Agent:
-    agent = Agent.objects.create(name="support-bot")
-    agent.current_version = AgentVersion.objects.create(agent=agent, number=1, model="sim/refund")
-    agent.save(update_fields=["current_version"])
-    return agent
+from agents.models import Agent, Task
 
 
 def _form(client) -> dict[str, str]:

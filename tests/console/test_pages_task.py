@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from agents.models import Agent, AgentVersion, Step, Task
+from agents.models import Step, Task
 from agents.services.tasks import task_submit
 from console import clock
 from tracing.ids import new_span_id
@@ -14,14 +14,6 @@ from tracing.models import Span
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
-
-
-@pytest.fixture
-def agent(db) -> Agent:
-    agent = Agent.objects.create(name="support-bot")
-    agent.current_version = AgentVersion.objects.create(agent=agent, number=1, model="sim/refund")
-    agent.save(update_fields=["current_version"])
-    return agent
 
 
 @pytest.fixture
