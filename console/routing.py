@@ -1,4 +1,8 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from tracing.consumers import TraceConsumer
 
 # Live channels (the approval queue, growing traces) register their consumers here.
-websocket_urlpatterns: list[URLPattern] = []
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/tasks/<uuid:task_id>/trace/", TraceConsumer.as_asgi()),
+]

@@ -16,6 +16,7 @@ from agents.services.tasks import task_cancel, task_submit
 from console.pages import present, selectors
 from console.pages.auth import AuthedRequest, login_required
 from console.pages.forms import TaskSubmitForm
+from tracing.waterfall import waterfall_rows
 
 # Spans shown on one page of the task; a longer trace continues on the next page.
 SPANS_PER_PAGE = 500
@@ -35,10 +36,12 @@ def _task_context(request: AuthedRequest, task: Task) -> dict[str, Any]:
     except ServiceError:
         # A stale or made-up cursor: show the trace from its start.
         after, trace = None, task_trace_page(task=task, after=None, limit=SPANS_PER_PAGE)
+    spans = present.span_views(trace.spans, origin=task.started_at or task.created_at)
     return {
         "task": task,
         "steps": present.step_views(task_steps(task=task)),
-        "spans": present.span_views(trace.spans, origin=task.started_at or task.created_at),
+        "spans": spans,
+        "waterfall": waterfall_rows(spans),
         "trace_id": trace.trace_id,
         "spans_after": after,
         "spans_next": trace.next_after,

@@ -1,5 +1,6 @@
 """Settings shared by every process. Everything that varies comes from the environment."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -138,6 +139,15 @@ SECONDS_PER_RUN = env_float("SECONDS_PER_RUN", 10.0, minimum=0.1)
 # A task's lease: longer than one step can take (model timeout plus tool timeouts).
 TASK_LEASE_S = env_float("TASK_LEASE_S", 180.0, minimum=1.0)
 MAX_OUTPUT_TOKENS = env_int("MAX_OUTPUT_TOKENS", 1024, minimum=1)
+
+# Observability (tracing): /metrics answers a bearer token or callers in these networks.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+# prometheus-client picks its multiprocess mode from this variable at its first import, so it
+# is set here, before any metric exists; a Celery worker clears the folder when it starts.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(BASE_DIR / ".tollgate" / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 LOGGING = {
     "version": 1,

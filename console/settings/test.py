@@ -1,9 +1,13 @@
 import os
+import tempfile
 import uuid
 
 # Each test run gets its own Celery queue so that stale messages from an earlier run
 # never reach this run's workers; worker processes the tests start inherit it.
 os.environ.setdefault("CELERY_QUEUE", f"tollgate-test-{uuid.uuid4().hex[:8]}")
+
+# Metrics samples of this run (the test process and the workers it starts) in a folder of its own.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tollgate-metrics-"))
 
 from console.settings.base import *  # noqa: F403
 
