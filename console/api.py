@@ -25,6 +25,8 @@ from ninja.security import HttpBearer
 
 from agents.api import agents, tasks, tools
 from agents.services.errors import ServiceError
+from approvals.api import approvals as approvals_api
+from approvals.api import policy as approvals_policy_api
 from console.tokens import api_token_authenticate
 from tracing import api as tracing_api
 
@@ -179,6 +181,8 @@ api.add_router("/tools", tools.router)
 api.add_router("/agents", agents.router)
 api.add_router("/tasks", tasks.router)
 api.add_router("/tasks", tracing_api.router)
+api.add_router("/policy", approvals_policy_api.router)
+api.add_router("/approvals", approvals_api.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

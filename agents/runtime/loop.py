@@ -20,6 +20,7 @@ from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
 from agents.runtime.state import RunState
 from agents.runtime.step import ModelCallFailed, step_run
 from agents.tools.executor import tool_spec
+from approvals.requests import ActionParked, action_park
 from console import clock
 from tracing.events import trace_step_committed, trace_task_finished
 from tracing.models import Trace
@@ -32,6 +33,7 @@ class RunOutcome(Enum):
     FINISHED = "finished"  # the task ended (succeeded, failed, halted or cancelled)
     YIELDED = "yielded"  # it has more steps; run it again from the queue
     SKIPPED = "skipped"  # another worker holds it, or it is not runnable
+    PARKED = "parked"  # a tool call waits for people (waiting_approval); a decision re-enqueues it
 
 
 def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOutcome:
@@ -70,6 +72,12 @@ def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOu
             model = state.version.fallback_model
         try:
             outcome = step_run(state, spans, model=model, may_be_stored=count == 0)
+        except ActionParked as parked:
+            # The step is not checkpointed: on resume its stored reply is replayed and the
+            # held call follows its request's decision. Its spans are written then, once.
+            if action_park(task_id=task.id, request_id=parked.request.id):
+                return RunOutcome.PARKED
+            break  # decided meanwhile: yield, and the re-enqueued run replays the step
         except ModelCallFailed as failure:
             _finish(
                 state,

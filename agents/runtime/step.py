@@ -19,6 +19,7 @@ from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
 from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, tool_unknown_result
 from agents.tools.result import ToolResult
+from approvals.requests import action_gate, action_gate_record
 from console import clock
 from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
 
@@ -181,14 +182,24 @@ def _tool_call(state: RunState, spans: SpanBuffer, index: int, call_index: int, 
     if tool is None:
         result = tool_unknown_result(name=call.name, available=sorted(state.tools))
     else:
-        result = tool_call_execute(
+        # The risk policy first: a held call raises ActionParked; a decided one is answered
+        # (rejected, critical) or runs with its request's arguments and idempotency key.
+        gate = action_gate(
+            task=state.task,
+            agent_name=state.version.agent.name,
             tool=tool,
-            arguments=call.arguments,
-            raw_arguments=call.raw_arguments,
-            idempotency_key=tool_call_idempotency_key(
-                task_id=state.task.id, step_index=index, call_index=call_index
-            ),
+            step_index=index,
+            call_index=call_index,
+            call=call,
         )
+        result = gate.result or tool_call_execute(
+            tool=tool,
+            arguments=gate.arguments if gate.arguments is not None else call.arguments,
+            raw_arguments=call.raw_arguments,
+            idempotency_key=gate.idempotency_key
+            or tool_call_idempotency_key(task_id=state.task.id, step_index=index, call_index=call_index),
+        )
+        result = action_gate_record(verdict=gate, result=result) if gate.result is None else result
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": call.name,

@@ -120,7 +120,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agents.tasks.resume_stalled_tasks",
         "schedule": env_float("STALLED_SWEEP_S", 15.0, minimum=0.5),
     },
+    # Due auto-sends and expiries (the durable path; an ETA message is the fast one), SLA escalation.
+    "approvals-sweep": {
+        "task": "approvals.tasks.sweep",
+        "schedule": env_float("APPROVALS_SWEEP_S", 1.0, minimum=0.2),
+    },
 }
+
+# Approvals: where escalations go (a request pending past its SLA).
+APPROVALS_WEBHOOK_URL = env_str("APPROVALS_WEBHOOK_URL", "")
+APPROVALS_WEBHOOK_SECRET = env_str("APPROVALS_WEBHOOK_SECRET", "")
+APPROVALS_ESCALATION_EMAILS = env_list("APPROVALS_ESCALATION_EMAILS", [])
 
 # Model providers. A model name "sim/<scenario>" goes to the simulator,
 # "openai/<model>" to any OpenAI-compatible endpoint, "anthropic/<model>" to Anthropic.

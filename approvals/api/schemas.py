@@ -1,0 +1,92 @@
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, StringConstraints
+
+Tier = Literal["low", "medium", "high", "critical"]
+Text200 = Annotated[str, StringConstraints(max_length=200)]
+
+
+class RuleIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    tool: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    agent: Annotated[str, StringConstraints(max_length=100)] = ""
+    condition: Annotated[str, StringConstraints(max_length=4000)] = ""
+    tier: Tier
+    delay_s: int = 300
+    approvals_required: int = 1
+    reviewer_group: Annotated[str, StringConstraints(min_length=1, max_length=150)] = "reviewers"
+    expiry_s: int | None = None
+    sla_s: int | None = None
+    priority: Annotated[int, Field(ge=-(2**31), lt=2**31)] = 0
+
+
+class RulePatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    tool: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    agent: Annotated[str, StringConstraints(max_length=100)] | None = None
+    condition: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    tier: Tier | None = None
+    delay_s: int | None = None
+    approvals_required: int | None = None
+    reviewer_group: Annotated[str, StringConstraints(min_length=1, max_length=150)] | None = None
+    expiry_s: int | None = None
+    sla_s: int | None = None
+    priority: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
+
+
+class RuleOut(Schema):
+    id: int
+    tool: str
+    agent: str
+    condition: str
+    tier: str
+    delay_s: int
+    approvals_required: int
+    reviewer_group: str
+    expiry_s: int | None
+    sla_s: int | None
+    priority: int
+    policy_version: int
+
+
+class DecisionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject", "cancel"]
+    comment: Annotated[str, StringConstraints(max_length=4000)] = ""
+    arguments: dict[str, Any] | None = None
+
+
+class ActionRequestOut(Schema):
+    id: uuid.UUID
+    task: uuid.UUID
+    tool: str
+    agent: str
+    arguments: dict[str, Any]
+    original_arguments: dict[str, Any]
+    reasoning: str
+    version: int
+    tier: str
+    status: str
+    rule: int | None
+    policy_version: int
+    hash: str
+    approvals_required: int
+    approvals: int
+    reviewer_group: str
+    autosend_at: datetime | None
+    expires_at: datetime | None
+    escalated: bool
+    decided_by: str | None
+    decision_comment: str
+    result: dict[str, Any] | None
+    created_at: datetime
+
+
+class ActionRequestList(Schema):
+    items: list[ActionRequestOut]

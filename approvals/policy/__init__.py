@@ -1,0 +1,1 @@
+"""The risk policy: tools' default tiers refined by rules with CEL conditions."""

@@ -1,0 +1,253 @@
+"""Action requests from the runtime's side: hold a call for people, or run what they decided.
+
+`action_gate` is the one policy check at the top of a tool call (agents/runtime/step.py).
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from agents.models import Step, Task, Tool
+from agents.providers.base import ToolCall
+from agents.tools.result import ToolResult
+from agents.tools.schema import ToolSchemaError, arguments_errors
+from approvals.live import action_request_publish
+from approvals.models import ActionRequest
+from approvals.policy.evaluate import policy_evaluate
+from approvals.services import action_request_timeout_schedule
+from approvals.tiers import RiskTier
+from console import clock
+
+Status = ActionRequest.Status
+
+
+class ActionParked(Exception):
+    """The call waits for people: the task must park (release its worker) until a decision."""
+
+    def __init__(self, request: ActionRequest) -> None:
+        super().__init__(f"waiting for approval: {request.id}")
+        self.request = request
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What to do with a call: `result` set means answer it without running the tool here;
+    otherwise run it (with `arguments`/`idempotency_key` when an approved request says so)."""
+
+    result: ToolResult | None = None
+    request: ActionRequest | None = None
+
+    @property
+    def arguments(self) -> dict[str, Any] | None:
+        return self.request.arguments if self.request is not None else None
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.request.idempotency_key if self.request is not None else None
+
+
+def canonical_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json.dumps(arguments, sort_keys=True, separators=(",", ":")))
+    return result
+
+
+def action_request_hash(request: ActionRequest) -> str:
+    bound = {
+        "task": str(request.task_id),
+        "step_index": request.step_index,
+        "call_index": request.call_index,
+        "call_id": request.call_id,
+        "tool": request.tool_name,
+        "arguments": request.arguments,
+        "version": request.version,
+        "policy_version": request.policy_version,
+        "rule": request.rule_id,
+    }
+    return hashlib.sha256(json.dumps(bound, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def action_gate(
+    *, task: Task, agent_name: str, tool: Tool, step_index: int, call_index: int, call: ToolCall
+) -> GateVerdict:
+    existing = ActionRequest.objects.filter(task=task, step_index=step_index, call_index=call_index).first()
+    if existing is not None:
+        return _follow(existing)
+    arguments = call.arguments
+    if arguments is None or not isinstance(arguments, dict) or _invalid(tool, arguments):
+        # The executor refuses it with a message for the model; no person needs to see it.
+        return GateVerdict()
+    decision = policy_evaluate(tool=tool.name, agent=agent_name, args=arguments, default_tier=tool.risk_tier)
+    if decision.tier is RiskTier.LOW:
+        return GateVerdict()
+    now = clock.now()
+    request = ActionRequest(
+        task=task,
+        step_index=step_index,
+        call_index=call_index,
+        call_id=call.id,
+        tool_name=tool.name,
+        agent_name=agent_name,
+        arguments=canonical_arguments(arguments),
+        original_arguments=canonical_arguments(arguments),
+        reasoning=_reasoning(task, step_index),
+        tier=decision.tier,
+        rule=decision.rule,
+        rule_snapshot=_rule_snapshot(decision.rule),
+        policy_version=decision.policy_version,
+        approvals_required=decision.approvals_required if decision.tier is RiskTier.HIGH else 1,
+        reviewer_group=decision.reviewer_group,
+        autosend_at=now + timedelta(seconds=decision.delay_s) if decision.tier is RiskTier.MEDIUM else None,
+        expires_at=(
+            now + timedelta(seconds=decision.expiry_s)
+            if decision.tier is RiskTier.HIGH and decision.expiry_s is not None
+            else None
+        ),
+        sla_at=now + timedelta(seconds=decision.sla_s) if decision.sla_s is not None else None,
+        created_at=now,
+    )
+    request.request_hash = action_request_hash(request)
+    try:
+        with transaction.atomic():
+            request.save(force_insert=True)
+            action_request_publish(request_id=request.id, event="created")
+            action_request_timeout_schedule(request=request)
+    except IntegrityError:
+        # A duplicate delivery of this step created it first: follow that one.
+        return _follow(ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index))
+    return _follow(request)
+
+
+def _follow(request: ActionRequest) -> GateVerdict:
+    if request.tier == RiskTier.CRITICAL:
+        return GateVerdict(result=critical_result(request))
+    if request.status == Status.PENDING:
+        raise ActionParked(request)
+    if request.status == Status.APPROVED:
+        started = ActionRequest.objects.filter(pk=request.pk, status=Status.APPROVED).update(
+            status=Status.EXECUTING, execution_started_at=clock.now()
+        )
+        request.refresh_from_db()
+        if started or request.status == Status.EXECUTING:
+            return GateVerdict(request=request)
+    if request.status == Status.EXECUTING:
+        # The worker that started it died mid-call (only the lease holder runs a task): run it
+        # again with the same idempotency key, which the tool deduplicates.
+        return GateVerdict(request=request)
+    if request.status in (Status.EXECUTED, Status.FAILED):
+        return GateVerdict(result=_with_edit_note(request, _stored_result(request)))
+    return GateVerdict(result=refusal_result(request))
+
+
+def action_gate_record(*, verdict: GateVerdict, result: ToolResult) -> ToolResult:
+    """After an approved request's tool call: executing → executed | failed, and tell the model."""
+    request = verdict.request
+    if request is None:
+        return result
+    status = Status.EXECUTED if result.status == "success" else Status.FAILED
+    with transaction.atomic():
+        done = ActionRequest.objects.filter(pk=request.pk, status=Status.EXECUTING).update(
+            status=status, result=result.as_dict(), executed_at=clock.now()
+        )
+        if done:
+            action_request_publish(request_id=request.pk, event="changed")
+    return _with_edit_note(request, result)
+
+
+def action_park(*, task_id: uuid.UUID, request_id: uuid.UUID) -> bool:
+    """Running → waiting_approval, unless the request was decided meanwhile (then run on).
+
+    Race: a reviewer deciding between the request's creation and this park would find the
+    task still running and not resume it; both sides lock the request's row, so either the
+    decision sees the task waiting, or this sees the decision.
+    """
+    with transaction.atomic():
+        request = ActionRequest.objects.select_for_update().get(pk=request_id)
+        if request.status != Status.PENDING:
+            return False
+        parked = Task.objects.filter(pk=task_id, status=Task.Status.RUNNING).update(
+            status=Task.Status.WAITING_APPROVAL, lease_until=None
+        )
+    return bool(parked)
+
+
+def critical_result(request: ActionRequest) -> ToolResult:
+    return ToolResult.error(
+        "permanent",
+        f"{request.tool_name} is a critical action: an agent may never run it. A person must act "
+        f"outside Tollgate; it has been shown to reviewers as action request {request.id}. "
+        "Do not call it again: tell the user a person will handle it, or carry on without it.",
+        data={"action_request": str(request.id), "tier": request.tier, "decision": "person_must_act"},
+    )
+
+
+def refusal_result(request: ActionRequest) -> ToolResult:
+    who = request.decided_by.get_username() if request.decided_by else "nobody"
+    if request.status == Status.REJECTED:
+        message = f"A reviewer ({who}) rejected this action."
+        if request.decision_comment:
+            message += f" Their feedback: {request.decision_comment}"
+    elif request.status == Status.EXPIRED:
+        message = "No reviewer approved this action before it expired, so it counts as rejected."
+    else:
+        message = f"This action was cancelled by {who} and did not run."
+        if request.decision_comment:
+            message += f" Note: {request.decision_comment}"
+    return ToolResult.error(
+        "permanent",
+        message + " Do not retry it unchanged.",
+        data={
+            "action_request": str(request.id),
+            "decision": request.status,
+            "feedback": request.decision_comment,
+        },
+    )
+
+
+def _with_edit_note(request: ActionRequest, result: ToolResult) -> ToolResult:
+    if request.arguments == request.original_arguments:
+        return result
+    note = (
+        f"A reviewer edited the arguments before approving; the action ran with "
+        f"{json.dumps(request.arguments, sort_keys=True)} instead of "
+        f"{json.dumps(request.original_arguments, sort_keys=True)}."
+    )
+    return replace(result, message=f"{note} {result.message}".strip())
+
+
+def _stored_result(request: ActionRequest) -> ToolResult:
+    stored = dict(request.result or {})
+    if not stored:
+        return ToolResult.error("transient", "the action's result was not recorded")
+    return ToolResult(
+        status=stored.get("status", "error"),
+        error_type=stored.get("error_type"),
+        retry_safe=bool(stored.get("retry_safe")),
+        message=str(stored.get("message") or ""),
+        data=stored.get("data"),
+        retry_after_s=stored.get("retry_after_s"),
+    )
+
+
+def _invalid(tool: Tool, arguments: dict[str, Any]) -> bool:
+    try:
+        return bool(arguments_errors(tool.parameters, arguments))
+    except ToolSchemaError:
+        return True
+
+
+def _reasoning(task: Task, step_index: int) -> str:
+    response = Step.objects.filter(task=task, index=step_index).values_list("response", flat=True).first()
+    return str((response or {}).get("content") or "")
+
+
+def _rule_snapshot(rule: Any) -> dict[str, Any] | None:
+    if rule is None:
+        return None
+    from approvals.policy.services import rule_as_dict
+
+    return rule_as_dict(rule)

@@ -1,0 +1,26 @@
+"""Celery entry points for approvals: thin adapters that take ids and call one service."""
+
+import uuid
+
+from celery import shared_task
+from django.db import close_old_connections
+
+from approvals import notifications, services
+
+
+@shared_task(name="approvals.tasks.action_request_due", acks_late=True)
+def action_request_due(request_id: str) -> str | None:
+    close_old_connections()
+    return services.action_request_timeout(request_id=uuid.UUID(request_id))
+
+
+@shared_task(name="approvals.tasks.sweep")
+def sweep() -> dict[str, int]:
+    close_old_connections()
+    return services.action_requests_sweep()
+
+
+@shared_task(name="approvals.tasks.escalation_notify", acks_late=True)
+def escalation_notify(request_id: str) -> dict:
+    close_old_connections()
+    return notifications.escalation_notify(request_id=uuid.UUID(request_id))

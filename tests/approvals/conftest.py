@@ -1,0 +1,42 @@
+import pytest
+from django.contrib.auth.models import Group, User
+
+from agents.models import Task
+from agents.runtime.loop import RunOutcome, task_run
+from agents.services.tasks import task_submit
+from approvals.models import ActionRequest
+from tests.agents import conftest as agents_conftest
+from tests.agents.conftest import make_agent, make_http_tool
+
+# The real simulator and tool server, shared with tests/agents.
+simulator_url = agents_conftest.simulator_url
+use_simulator = agents_conftest.use_simulator
+tool_server = agents_conftest.tool_server
+
+
+def run(task: Task) -> RunOutcome:
+    return task_run(task_id=task.id, max_steps=20, max_seconds=60)
+
+
+def submit(user: User, agent_name: str = "chainer", text: str = "go") -> Task:
+    task, _ = task_submit(owner=user, agent_name=agent_name, input=text)
+    return task
+
+
+def make_reviewer(name: str) -> User:
+    user = User.objects.create_user(name, password=f"{name}-pass")
+    user.groups.add(Group.objects.get_or_create(name="reviewers")[0])
+    return user
+
+
+def the_request(task: Task) -> ActionRequest:
+    return ActionRequest.objects.get(task=task)
+
+
+@pytest.fixture
+def chain_agent(use_simulator, tool_server) -> tuple:
+    """An agent that calls refund_tool once with {"i": 1}, then answers."""
+    url, server = tool_server
+    tool = make_http_tool("refund_tool", url, risk_tier="high")
+    make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[tool])
+    return tool, server
