@@ -1,0 +1,113 @@
+"""Races run for real, with threads on separate database connections."""
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from agents.runtime.loop import task_run
+from agents.services.errors import ServiceError
+from approvals.models import ActionRequest
+from approvals.policy.services import tool_tier_set
+from approvals.services import action_request_decide, action_request_timeout
+from tests.approvals.conftest import make_reviewer, run, submit, the_request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(*actions: Callable[[], object]) -> list[object]:
+    """Start every action at the same moment; each returns its value or the exception it raised."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def go(index: int, action: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = action()
+        except (ServiceError, AssertionError) as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=go, args=item) for item in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_ten_concurrent_approvals_execute_the_action_once(requester, chain_agent):
+    _, server = chain_agent
+    task = submit(requester)
+    run(task)
+    request = the_request(task)
+    reviewers = [make_reviewer(f"reviewer{index}") for index in range(10)]
+
+    race(
+        *[
+            (
+                lambda reviewer=reviewer: action_request_decide(
+                    action_request=request, actor=reviewer, decision="approve"
+                )
+            )
+            for reviewer in reviewers
+        ]
+    )
+    request.refresh_from_db()
+    assert request.status == "approved"
+    # Ten workers given the resumed task at once: one claims it, the action runs once.
+    race(*[(lambda: task_run(task_id=task.id, max_steps=20, max_seconds=60)) for _ in range(10)])
+    request.refresh_from_db()
+    assert request.status == "executed"
+    assert server.side_effects == 1
+    assert server.requests == 1
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_cancel_racing_the_auto_send_deadline_never_runs_a_cancelled_action(
+    requester, reviewer, admin, chain_agent, attempt
+):
+    tool, server = chain_agent
+    tool_tier_set(actor=admin, tool=tool, tier="medium")
+    task = submit(requester)
+    run(task)
+    request = the_request(task)
+    ActionRequest.objects.filter(pk=request.pk).update(autosend_at=request.created_at - timedelta(seconds=1))
+
+    cancel, autosend = race(
+        lambda: action_request_decide(action_request=request, actor=reviewer, decision="cancel"),
+        lambda: action_request_timeout(request_id=request.id),
+    )
+    request.refresh_from_db()
+    cancelled = not isinstance(cancel, Exception)
+    assert cancelled != (autosend == "approved")  # exactly one of them won
+    run(task)
+    request.refresh_from_db()
+    if cancelled:
+        assert request.status == "cancelled"
+        assert server.requests == 0
+    else:
+        assert request.status == "executed"
+        assert server.side_effects == 1
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_approve_racing_expiry_has_one_winner(requester, reviewer, chain_agent, attempt):
+    _, server = chain_agent
+    task = submit(requester)
+    run(task)
+    request = the_request(task)
+    ActionRequest.objects.filter(pk=request.pk).update(expires_at=request.created_at - timedelta(seconds=1))
+
+    _approve, expire = race(
+        lambda: action_request_decide(action_request=request, actor=reviewer, decision="approve"),
+        lambda: action_request_timeout(request_id=request.id),
+    )
+    request.refresh_from_db()
+    assert request.status in ("approved", "expired")
+    assert (request.status == "expired") == (expire == "expired")
+    run(task)
+    assert server.side_effects == (1 if request.status == "approved" else 0)
