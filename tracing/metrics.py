@@ -64,7 +64,8 @@ def metrics_task_record(*, agent: str, status: str, task_seconds: float) -> None
 
 
 def _record_model_call(agent: str, span: Span, attributes: dict[str, Any]) -> None:
-    model = str(attributes.get("gen_ai.request.model", ""))
+    # A simulator model's query string (sim/chain?calls=3) would make a label per variant.
+    model = str(attributes.get("gen_ai.request.model", "")).partition("?")[0]
     MODEL_CALLS.labels(model=model, agent=agent, status=span.status).inc()
     for kind, name in _TOKEN_ATTRIBUTES.items():
         value = attributes.get(name)
