@@ -1,0 +1,150 @@
+"""Tracing's hot path and its heaviest page.
+
+1. Span write throughput through SpanBuffer.flush, as the runtime writes them: a step's spans
+   (a guardrail decision, a model call with its prompt and reply, tool calls) in one bulk
+   insert inside one transaction, many steps in a row; also in large batches for comparison.
+2. The task page's server time for a task whose trace holds 10,000 spans: the whole Django
+   request (session, task, steps, the first page of spans, the waterfall's rendering), and the
+   last page reached by its keyset cursor, p50 over several loads.
+
+The last line is JSON with `spans_per_s` and `trace_page_10k_ms`.
+"""
+
+import json
+import statistics
+import time
+from datetime import timedelta
+
+from harness import percentile, setup_django
+
+TRACE_SPANS = 10_000
+STEP_SPANS = 5  # guardrail, model, three tool calls
+STEPS = 2_000
+PAGE_LOADS = 15
+
+
+def main() -> None:
+    setup_django("tollgate_bench")
+    from django.contrib.auth.models import User
+    from django.db import transaction
+    from django.test import Client
+    from django.urls import reverse
+
+    from agents.models import Agent, AgentVersion
+    from agents.services.tasks import task_submit
+    from console import clock
+    from tracing.models import Span
+    from tracing.recorder import SpanBuffer, root_span_id
+
+    owner, _ = User.objects.get_or_create(username="bench-trace")
+    agent, _ = Agent.objects.get_or_create(name="bench-trace")
+    if agent.current_version is None:
+        agent.current_version = AgentVersion.objects.create(agent=agent, number=1, model="sim/echo")
+        agent.save(update_fields=["current_version"])
+
+    def new_task():
+        task, _ = task_submit(owner=owner, agent_name=agent.name, input="bench")
+        return task
+
+    prompt = [{"role": "user", "content": "Where is order 42? " * 20}]
+    reply = {"role": "assistant", "content": "Looking it up.", "tool_calls": []}
+
+    def fill(buffer: SpanBuffer, count: int, start) -> None:
+        for n in range(count):
+            at = start + timedelta(microseconds=n)
+            kind = ("guardrail", "model", "tool", "tool", "tool")[n % STEP_SPANS]
+            buffer.add(
+                name=f"{kind} {n}",
+                kind=kind,
+                step_index=n // STEP_SPANS,
+                started_at=at,
+                ended_at=at + timedelta(milliseconds=3),
+                attributes={
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": "bench",
+                    "gen_ai.usage.input_tokens": 120,
+                    "gen_ai.usage.output_tokens": 30,
+                    "tollgate.cost_usd": "0.000321",
+                },
+                input=prompt if kind == "model" else {"order_id": n},
+                output=reply if kind == "model" else {"status": "success", "data": {"n": n}},
+            )
+
+    def write_rate(*, batch: int, batches: int) -> tuple[float, float]:
+        """Spans/s of the flush alone (inside the checkpoint's transaction, whose commit the
+        step pays anyway), and spans/s counting a commit of its own per flush."""
+        task = new_task()
+        trace = task.trace
+        parent = root_span_id(trace.trace_id)
+        start = clock.now()
+        flushing = committing = 0.0
+        for index in range(batches):
+            buffer = SpanBuffer(trace_pk=trace.pk, parent_span_id=parent)
+            fill(buffer, batch, start + timedelta(seconds=index))
+            began = time.perf_counter()  # building spans in memory is the step's, not the write's
+            with transaction.atomic():
+                buffer.flush()
+                flushed = time.perf_counter()
+            committing += time.perf_counter() - flushed
+            flushing += flushed - began
+        spans = batch * batches
+        return spans / flushing, spans / (flushing + committing)
+
+    per_step, per_step_committed = write_rate(batch=STEP_SPANS, batches=STEPS)
+    bulk, bulk_committed = write_rate(batch=500, batches=20)
+    print(
+        f"span writes, {STEP_SPANS} per flush (one step): {per_step:,.0f} spans/s "
+        f"({per_step_committed:,.0f} counting a commit per flush)"
+    )
+    print(f"span writes, 500 per flush: {bulk:,.0f} spans/s ({bulk_committed:,.0f} counting its commit)")
+
+    # A task whose trace holds 10,000 spans.
+    task = new_task()
+    buffer = SpanBuffer(trace_pk=task.trace.pk, parent_span_id=root_span_id(task.trace.trace_id))
+    fill(buffer, TRACE_SPANS, clock.now())
+    with transaction.atomic():
+        buffer.flush()
+    assert Span.objects.filter(trace=task.trace).count() == TRACE_SPANS
+
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(owner)
+    url = reverse("console:task", args=[task.id])
+    last_cursor = (
+        Span.objects.filter(trace=task.trace)
+        .order_by("-started_at", "-id")
+        .values_list("span_id", flat=True)[500]
+    )
+
+    def load(params: dict[str, str]) -> list[float]:
+        timings = []
+        for _ in range(PAGE_LOADS + 2):
+            began = time.perf_counter()
+            response = client.get(url, params)
+            timings.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, response.status_code
+        return timings[2:]  # the first loads warm templates and connections
+
+    first = load({})
+    last = load({"after": last_cursor})
+    first_p50 = statistics.median(first)
+    first_p95 = percentile(first, 95)
+    print(f"task page, 10,000-span trace, first page: p50 {first_p50:.1f} ms, p95 {first_p95:.1f} ms")
+    print(
+        f"task page, 10,000-span trace, last page: p50 {statistics.median(last):.1f} ms, "
+        f"p95 {percentile(last, 95):.1f} ms"
+    )
+    print(
+        json.dumps(
+            {
+                "spans_per_s": round(per_step),
+                "spans_per_s_with_own_commit": round(per_step_committed),
+                "spans_per_s_500_per_flush": round(bulk),
+                "trace_page_10k_ms": round(first_p50, 1),
+                "trace_page_10k_last_page_ms": round(statistics.median(last), 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
