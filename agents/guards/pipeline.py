@@ -8,27 +8,43 @@ Every decision other than "allow" is recorded as a guardrail span.
 
 from collections.abc import Callable
 
+from agents.guards.budgets import token_budget_guard, tool_call_budget_guard, wall_time_guard
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.limits import iterations_guard
+from agents.guards.plan import step_plan_start
+from agents.guards.routing import routing_guard
+from agents.guards.spend import cost_breaker_guard, cost_release
 from agents.runtime.state import RunState
 from console import clock
 from tracing.recorder import SpanBuffer
 
 ModelCallGuard = Callable[[RunState], Decision]
 
-MODEL_CALL_GUARDS: tuple[ModelCallGuard, ...] = (iterations_guard,)
+MODEL_CALL_GUARDS: tuple[ModelCallGuard, ...] = (
+    iterations_guard,
+    wall_time_guard,
+    tool_call_budget_guard,
+    token_budget_guard,
+    routing_guard,
+    # Last: it reserves money, and nothing after it may stop the call it reserved for.
+    cost_breaker_guard,
+)
 
 
 def guards_before_model_call(
     state: RunState, spans: SpanBuffer, *, guards: tuple[ModelCallGuard, ...] = MODEL_CALL_GUARDS
 ) -> Decision:
     outcome = ALLOW
+    plan = step_plan_start(state)
     for guard in guards:
         decision = guard(state)
         if decision.verdict is Verdict.ALLOW:
             continue
         guardrail_span(state, spans, decision)
         if decision.verdict in (Verdict.HALT, Verdict.PARK):
+            if plan.reservation is not None:
+                cost_release(plan.reservation)
+                plan.reservation = None
             return decision
         outcome = decision
     return outcome

@@ -92,4 +92,10 @@ def checkpoint_write(
         )
     task.messages = [*task.messages, *outcome.new_messages]
     task.step_index = index + 1
+    # The guards read these between steps without a query.
+    task.input_tokens += usage.input_tokens
+    task.output_tokens += usage.output_tokens
+    task.cached_input_tokens += usage.cached_input_tokens
+    task.cost_usd += outcome.cost
+    task.tool_calls += len(outcome.tool_results)
     return bool(row[0])

@@ -13,7 +13,9 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
 from agents.guards.decision import Verdict
+from agents.guards.parking import guard_park
 from agents.guards.pipeline import guards_before_model_call
+from agents.guards.plan import step_model
 from agents.models import Task
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
@@ -67,9 +69,10 @@ def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOu
                 partial=True,
             )
             return RunOutcome.FINISHED
-        model = state.version.model
-        if decision.verdict is Verdict.DOWNGRADE and state.version.fallback_model:
-            model = state.version.fallback_model
+        if decision.verdict is Verdict.PARK:
+            guard_park(state, spans, decision)
+            return RunOutcome.PARKED
+        model = step_model(state, decision)
         try:
             outcome = step_run(state, spans, model=model, may_be_stored=count == 0)
         except ActionParked as parked:

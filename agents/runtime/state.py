@@ -2,8 +2,12 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from agents.models import AgentVersion, Task, Tool
+
+if TYPE_CHECKING:
+    from agents.guards.plan import GuardContext
 
 
 @dataclass
@@ -15,3 +19,4 @@ class RunState:
     trace_pk: int
     trace_id: str
     run_started_at: datetime
+    guard: "GuardContext | None" = None  # the guards' config and plan (agents/guards/plan.py)

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError
 
+from agents.guards.routing import route_attributes
+from agents.guards.spend import plan_release, plan_settle
 from agents.models import Step
 from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, ProviderError, ToolCall
 from agents.providers.pricing import model_cost
@@ -57,6 +59,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
         step = _model_step(state, spans, index, model)
     else:
         logger.info("step %s of task %s redelivered: reusing the stored model reply", index, state.task.id)
+        plan_release(state)  # no new call: its cost reservation goes back at once
         _add_model_span(state, spans, step, response_from_json(step.response))
     response = response_from_json(step.response)
     results = [
@@ -83,7 +86,11 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         max_tokens=settings.MAX_OUTPUT_TOKENS,
     )
     started = clock.now()
-    response = _complete_with_retries(provider, request, spans=spans, index=index, state=state)
+    try:
+        response = _complete_with_retries(provider, request, spans=spans, index=index, state=state)
+    except ModelCallFailed:
+        plan_release(state)
+        raise
     step = Step(
         task_id=task.id,
         index=index,
@@ -96,6 +103,8 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         model_latency_ms=response.latency_ms,
         started_at=started,
     )
+    # Settled at once, before anything can fail: the call was made and billed.
+    plan_settle(state, cost=step.cost_usd, at=started)
     if response.tool_calls:
         # Stored before any tool runs: a redelivered step then replays these exact calls
         # with the same idempotency keys instead of asking the model again.
@@ -138,6 +147,7 @@ def _add_model_span(
             "gen_ai.usage.cache_creation.input_tokens": response.usage.cache_write_tokens,
             "gen_ai.conversation.id": str(state.task.session_id),
             COST_ATTRIBUTE: str(step.cost_usd),
+            **(route_attributes(state) if messages is not None else {}),
         },
         input=messages,
         output=conversation.assistant_message(response),

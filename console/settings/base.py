@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 
 from console import services
-from console.env import env_bool, env_float, env_int, env_list, env_str
+from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "ninja",
     "console",
     "agents",
+    "agents.guards.apps.GuardsConfig",
     "approvals",
     "tracing",
 ]
@@ -158,6 +159,34 @@ METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32",
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(BASE_DIR / ".tollgate" / "prometheus"))
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+
+# Guardrails (agents/guards, docs/guardrails.md): global defaults; an agent's GuardConfig
+# and a tool's ToolGuard override them. Hot counters live in GUARD_REDIS_URL under a prefix.
+GUARD_REDIS_URL = env_str("GUARD_REDIS_URL", "") or REDIS_URL
+GUARD_KEY_PREFIX = env_str("GUARD_KEY_PREFIX", "tg:")
+GUARD_REDIS_TIMEOUT_S = env_float("GUARD_REDIS_TIMEOUT_S", 0.5, minimum=0.01)
+GUARD_SESSION_MAX_TOKENS = env_int("GUARD_SESSION_MAX_TOKENS", 1_000_000, minimum=1)
+GUARD_DOWNGRADE_AT = env_float("GUARD_DOWNGRADE_AT", 0.8, minimum=0.0)
+GUARD_USER_DAY_USD = env_decimal("GUARD_USER_DAY_USD", "50")
+GUARD_GLOBAL_HOUR_USD = env_decimal("GUARD_GLOBAL_HOUR_USD", "200")
+GUARD_ALERT_AT = env_float("GUARD_ALERT_AT", 0.8, minimum=0.0)
+# A reservation whose step died is released after this long (longer than a model call).
+GUARD_RESERVATION_TTL_S = env_int("GUARD_RESERVATION_TTL_S", 180, minimum=1)
+# How long a step waits for other steps' reservations to settle before it parks.
+GUARD_RESERVE_WAIT_S = env_float("GUARD_RESERVE_WAIT_S", 2.0, minimum=0.0)
+GUARD_PARK_S = env_float("GUARD_PARK_S", 5.0, minimum=0.1)
+GUARD_RETRY_BUDGET = env_int("GUARD_RETRY_BUDGET", 5, minimum=0)
+GUARD_RETRY_BASE_S = env_float("GUARD_RETRY_BASE_S", 0.2, minimum=0.0)
+GUARD_RETRY_MAX_S = env_float("GUARD_RETRY_MAX_S", 10.0, minimum=0.0)
+GUARD_BREAKER_FAILURES = env_int("GUARD_BREAKER_FAILURES", 5, minimum=1)
+GUARD_BREAKER_ERROR_RATE = env_float("GUARD_BREAKER_ERROR_RATE", 0.5, minimum=0.0)
+GUARD_BREAKER_MIN_CALLS = env_int("GUARD_BREAKER_MIN_CALLS", 10, minimum=1)
+GUARD_BREAKER_WINDOW_S = env_int("GUARD_BREAKER_WINDOW_S", 60, minimum=1)
+GUARD_BREAKER_COOLDOWN_S = env_int("GUARD_BREAKER_COOLDOWN_S", 30, minimum=1)
+GUARD_TOOL_RPM = env_int("GUARD_TOOL_RPM", 600, minimum=1)
+GUARD_PROVIDER_RPM = env_int("GUARD_PROVIDER_RPM", 3000, minimum=1)
+GUARD_CONTEXT_MAX_TOKENS = env_int("GUARD_CONTEXT_MAX_TOKENS", 100_000, minimum=100)
+GUARD_KEEP_TOOL_RESULTS = env_int("GUARD_KEEP_TOOL_RESULTS", 3, minimum=0)
 
 LOGGING = {
     "version": 1,

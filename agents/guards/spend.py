@@ -1,0 +1,258 @@
+"""Cost circuit breakers: per session, per user per UTC day, and global per UTC hour.
+
+Before each model call the step's worst-case cost is reserved in all three scopes at once
+(redis_scripts/cost_reserve.lua); after the call the real cost replaces it (cost_settle.lua).
+The real cost is also written to Postgres (SpendRecord), from which a scope's counters are
+rebuilt whenever Redis has lost them. Redis unreachable means no call: the task parks.
+"""
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import TYPE_CHECKING
+
+import redis
+from django.conf import settings
+from django.db.models import Sum
+
+from agents.guards.decision import ALLOW, Decision, Verdict
+from agents.guards.models import SpendRecord
+from agents.guards.plan import guard_context, step_plan
+from agents.guards.store import guard_key, guard_redis, guard_script
+from agents.guards.tokens import messages_tokens
+from agents.providers.pricing import model_price_at
+from agents.runtime import messages as conversation
+from console import clock
+
+if TYPE_CHECKING:
+    from agents.runtime.state import RunState
+
+logger = logging.getLogger(__name__)
+
+NANO = Decimal("1e9")
+SCOPES = ("session", "user_day", "global_hour")
+_KEY_TTL_MS = {"session": 7 * 86_400_000, "user_day": 2 * 86_400_000, "global_hour": 2 * 3_600_000}
+_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str  # one of SCOPES
+    key: str  # the scope's Redis hash; its reservations' sorted set is key + ":exp"
+    ceiling: Decimal | None
+    start: datetime  # the window's start (user_day, global_hour; the session's creation), for the rebuild
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: str
+    scopes: tuple[Scope, ...]
+    amount_nano: int
+    task_id: str
+    session_id: str
+    user_key: str
+    model: str
+
+
+def to_nano(amount: Decimal) -> int:
+    """Whole nano-dollars, rounded up: a counter never shows less than was spent."""
+    return int((amount * NANO).to_integral_value(rounding=ROUND_CEILING))
+
+
+def user_key(state: "RunState") -> str:
+    """Who a user-day ceiling is for: the session's end user, else the account that submitted it."""
+    session = state.task.session
+    return session.end_user or f"owner-{session.owner_id}"
+
+
+def spend_scopes(state: "RunState", *, now: datetime) -> tuple[Scope, ...]:
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    config = guard_context(state).config
+    return (
+        Scope(
+            "session",
+            guard_key("cost", "session", state.task.session_id),
+            state.version.max_cost_usd,
+            state.task.session.created_at,
+        ),
+        Scope(
+            "user_day", guard_key("cost", "user", user_key(state), f"{day:%Y%m%d}"), config.user_day_usd, day
+        ),
+        Scope(
+            "global_hour",
+            guard_key("cost", "global", f"{hour:%Y%m%d%H}"),
+            settings.GUARD_GLOBAL_HOUR_USD,
+            hour,
+        ),
+    )
+
+
+def worst_case_cost(*, model: str, state: "RunState", at: datetime) -> Decimal:
+    """The most the next call can cost: every prompt token at the dearer of the input and
+    cache-write rates (nothing assumed cached) and the full max_tokens of output."""
+    price = model_price_at(model=model, at=at)
+    if price is None:
+        return Decimal(0)
+    messages = conversation.with_system_prompt(state.version.system_prompt, state.task.messages)
+    prompt = messages_tokens(messages, tools=state.tool_specs, worst_case=True)
+    per_million = prompt * max(price.input, price.cache_write) + settings.MAX_OUTPUT_TOKENS * price.output
+    return per_million / Decimal(1_000_000)
+
+
+def cost_breaker_guard(state: "RunState") -> Decision:
+    plan = step_plan(state)
+    model = plan.model if plan else state.version.model
+    now = clock.now()
+    amount = worst_case_cost(model=model, state=state, at=now)
+    reservation = Reservation(
+        id=f"{state.task.id}:{state.task.step_index}:{uuid.uuid4().hex[:8]}",
+        scopes=spend_scopes(state, now=now),
+        amount_nano=to_nano(amount),
+        task_id=str(state.task.id),
+        session_id=str(state.task.session_id),
+        user_key=user_key(state),
+        model=model,
+    )
+    deadline = time.monotonic() + settings.GUARD_RESERVE_WAIT_S
+    try:
+        while True:
+            code, index, spent, reserved = cost_reserve(reservation, now=clock.now())
+            if code == 1:
+                if plan is not None:
+                    plan.reservation = reservation
+                return ALLOW
+            scope = reservation.scopes[index - 1]
+            detail = {
+                "scope": scope.name,
+                "ceiling_usd": str(scope.ceiling),
+                "spent_usd": str(Decimal(spent) / NANO),
+                "reserved_usd": str(Decimal(reserved) / NANO),
+                "reservation_usd": str(Decimal(reservation.amount_nano) / NANO),
+                "model": model,
+            }
+            if code == 0:
+                return Decision(
+                    Verdict.HALT,
+                    guard=f"cost_breaker_{scope.name}",
+                    reason=(
+                        f"the {scope.name.replace('_', '-')} cost ceiling of {scope.ceiling} USD "
+                        f"leaves no room for the next call (spent {detail['spent_usd']}, "
+                        f"the call may cost up to {detail['reservation_usd']})"
+                    ),
+                    detail=detail,
+                )
+            if code == -1:
+                spend_scope_rebuild(scope, reservation=reservation)
+                continue
+            # code 2: the room is held by other steps' reservations, which settle (usually
+            # far below their worst case) or expire; wait a little, then park.
+            if time.monotonic() >= deadline:
+                return Decision(
+                    Verdict.PARK,
+                    guard=f"cost_breaker_{scope.name}",
+                    reason="waiting for other calls' cost reservations to settle",
+                    detail=detail,
+                )
+            time.sleep(_POLL_S)
+    except redis.RedisError as exc:
+        return Decision(
+            Verdict.PARK,
+            guard="cost_breaker",
+            reason=f"spend cannot be metered (Redis unreachable: {exc}); parked until it is back",
+            detail={"error": str(exc)},
+        )
+
+
+def _keys(reservation: Reservation) -> list[str]:
+    keys: list[str] = []
+    for scope in reservation.scopes:
+        keys += [scope.key, scope.key + ":exp"]
+    return keys
+
+
+def cost_reserve(reservation: Reservation, *, now: datetime) -> tuple[int, int, int, int]:
+    argv: list[int | str] = [
+        int(now.timestamp() * 1000),
+        settings.GUARD_RESERVATION_TTL_S * 1000,
+        reservation.id,
+        reservation.amount_nano,
+    ]
+    argv += [to_nano(s.ceiling) if s.ceiling is not None else -1 for s in reservation.scopes]
+    argv += [_KEY_TTL_MS[s.name] for s in reservation.scopes]
+    code, index, spent, reserved = guard_script("cost_reserve")(keys=_keys(reservation), args=argv)
+    return int(code), int(index), int(spent), int(reserved)
+
+
+def cost_settle(reservation: Reservation, *, cost: Decimal, at: datetime) -> None:
+    """Record the real cost durably, then replace the reservation by it in Redis.
+
+    Postgres first: if Redis is gone now, the counters are rebuilt from this row later.
+    """
+    if cost > 0:
+        SpendRecord.objects.bulk_create(
+            [
+                SpendRecord(
+                    reservation=reservation.id,
+                    task_id=reservation.task_id,
+                    session_id=reservation.session_id,
+                    user_key=reservation.user_key,
+                    model=reservation.model,
+                    cost_usd=cost,
+                    at=at,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    try:
+        guard_script("cost_settle")(
+            keys=[*_keys(reservation), guard_key("cost", "settled", reservation.id)],
+            args=[reservation.id, to_nano(cost), settings.GUARD_RESERVATION_TTL_S * 2000],
+        )
+    except redis.RedisError:
+        # The spend is in Postgres; the reservation expires on its own.
+        logger.warning("could not settle reservation %s in Redis", reservation.id, exc_info=True)
+
+
+def cost_release(reservation: Reservation) -> None:
+    """Give a reservation back unused (the call was not made, or failed without a bill)."""
+    cost_settle(reservation, cost=Decimal(0), at=clock.now())
+
+
+def spend_scope_rebuild(scope: Scope, *, reservation: Reservation) -> None:
+    """Recreate a scope's counters from the spend recorded in Postgres."""
+    records = SpendRecord.objects.all()
+    if scope.name == "session":
+        records = records.filter(session_id=reservation.session_id)
+    elif scope.name == "user_day":
+        records = records.filter(
+            user_key=reservation.user_key, at__gte=scope.start, at__lt=scope.start + timedelta(days=1)
+        )
+    else:
+        records = records.filter(at__gte=scope.start, at__lt=scope.start + timedelta(hours=1))
+    total = records.aggregate(total=Sum("cost_usd"))["total"] or Decimal(0)
+    guard_script("cost_init")(keys=[scope.key], args=[to_nano(total), _KEY_TTL_MS[scope.name]])
+
+
+def scope_usage(scope_key: str) -> tuple[Decimal, Decimal]:
+    """(spent, reserved) in USD for a scope's counters; zeros when it has none."""
+    spent, reserved = guard_redis().hmget(scope_key, ["spent", "reserved"])
+    return Decimal(int(spent or 0)) / NANO, Decimal(int(reserved or 0)) / NANO
+
+
+def plan_settle(state: "RunState", *, cost: Decimal, at: datetime) -> None:
+    """Settle the reservation the guards made for this step's model call, if any."""
+    plan = step_plan(state)
+    if plan is not None and plan.reservation is not None:
+        cost_settle(plan.reservation, cost=cost, at=at)
+        plan.reservation = None
+
+
+def plan_release(state: "RunState") -> None:
+    plan = step_plan(state)
+    if plan is not None and plan.reservation is not None:
+        cost_release(plan.reservation)
+        plan.reservation = None

@@ -1,0 +1,184 @@
+"""The cost reservation scripts against real Redis: all scopes or none, expiry, settle once, rebuild."""
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from agents.guards.models import SpendRecord
+from agents.guards.spend import (
+    Reservation,
+    Scope,
+    cost_release,
+    cost_reserve,
+    cost_settle,
+    scope_usage,
+    spend_scope_rebuild,
+)
+from agents.guards.store import guard_key, guard_redis
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NOW = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+
+
+def scopes(session_ceiling: str, user_ceiling: str = "1000", hour_ceiling: str = "1000") -> tuple[Scope, ...]:
+    return (
+        Scope("session", guard_key("cost", "session", "s1"), Decimal(session_ceiling), NOW),
+        Scope(
+            "user_day",
+            guard_key("cost", "user", "u1", "20260301"),
+            Decimal(user_ceiling),
+            NOW.replace(hour=0),
+        ),
+        Scope(
+            "global_hour",
+            guard_key("cost", "global", "2026030112"),
+            Decimal(hour_ceiling),
+            NOW.replace(minute=0),
+        ),
+    )
+
+
+def reservation(amount_usd: str, scope_set: tuple[Scope, ...], session: str = "") -> Reservation:
+    return Reservation(
+        id=uuid.uuid4().hex,
+        scopes=scope_set,
+        amount_nano=int(Decimal(amount_usd) * 10**9),
+        task_id=str(uuid.uuid4()),
+        session_id=session or str(uuid.UUID(int=1)),
+        user_key="u1",
+        model="sim/x",
+    )
+
+
+def ready(scope_set: tuple[Scope, ...]) -> None:
+    """Counters exist (as after a first rebuild from an empty ledger)."""
+    r = reservation("0", scope_set)
+    for scope in scope_set:
+        spend_scope_rebuild(scope, reservation=r)
+
+
+def test_a_call_reserves_in_every_scope_and_settles_to_its_real_cost():
+    s = scopes("1")
+    ready(s)
+    r = reservation("0.30", s)
+
+    assert cost_reserve(r, now=NOW)[0] == 1
+    assert all(scope_usage(scope.key) == (Decimal(0), Decimal("0.3")) for scope in s)
+
+    cost_settle(r, cost=Decimal("0.012345678912"), at=NOW)
+
+    # Rounded up to the nano-dollar: a counter never shows less than was spent.
+    assert all(scope_usage(scope.key) == (Decimal("0.012345679"), Decimal(0)) for scope in s)
+    assert SpendRecord.objects.get().cost_usd == Decimal("0.012345678912")
+
+
+def test_settling_the_same_reservation_twice_counts_it_once():
+    s = scopes("1")
+    ready(s)
+    r = reservation("0.30", s)
+    cost_reserve(r, now=NOW)
+
+    cost_settle(r, cost=Decimal("0.10"), at=NOW)
+    cost_settle(r, cost=Decimal("0.10"), at=NOW)
+
+    assert scope_usage(s[0].key) == (Decimal("0.1"), Decimal(0))
+    assert SpendRecord.objects.count() == 1
+
+
+def test_real_spend_that_leaves_no_room_refuses_but_other_reservations_only_make_it_wait():
+    s = scopes("1")
+    ready(s)
+    first = reservation("0.60", s)
+    assert cost_reserve(first, now=NOW)[0] == 1
+
+    # 0.60 is held by a call in flight: there is room once it settles, so wait (2), not refuse.
+    code, index, spent, reserved = cost_reserve(reservation("0.60", s), now=NOW)
+    assert (code, index, spent, reserved) == (2, 1, 0, 600_000_000)
+
+    cost_settle(first, cost=Decimal("0.50"), at=NOW)
+    # Now 0.50 is really spent: another 0.60 could pass the ceiling, so refuse (0).
+    assert cost_reserve(reservation("0.60", s), now=NOW)[0] == 0
+    assert cost_reserve(reservation("0.50", s), now=NOW)[0] == 1
+
+
+def test_the_tightest_scope_decides_and_nothing_is_reserved_when_one_refuses():
+    s = scopes("10", user_ceiling="0.50")
+    ready(s)
+
+    code, index, _spent, _reserved = cost_reserve(reservation("0.60", s), now=NOW)
+
+    assert (code, s[index - 1].name) == (0, "user_day")
+    assert all(scope_usage(scope.key) == (Decimal(0), Decimal(0)) for scope in s)
+
+
+def test_a_reservation_whose_step_died_is_released_by_expiry(settings):
+    settings.GUARD_RESERVATION_TTL_S = 60
+    s = scopes("1")
+    ready(s)
+    assert cost_reserve(reservation("0.90", s), now=NOW)[0] == 1  # its step never settles
+    assert cost_reserve(reservation("0.90", s), now=NOW + timedelta(seconds=59))[0] == 2
+
+    assert cost_reserve(reservation("0.90", s), now=NOW + timedelta(seconds=61))[0] == 1
+    assert scope_usage(s[0].key) == (Decimal(0), Decimal("0.9"))
+
+
+def test_released_reservations_cost_nothing():
+    s = scopes("1")
+    ready(s)
+    r = reservation("0.90", s)
+    cost_reserve(r, now=NOW)
+
+    cost_release(r)
+
+    assert scope_usage(s[0].key) == (Decimal(0), Decimal(0))
+    assert not SpendRecord.objects.exists()
+
+
+def test_counters_lost_by_redis_are_rebuilt_from_the_ledger_in_postgres():
+    s = scopes("1")
+    ready(s)
+    session = str(uuid.UUID(int=1))
+    for cost in ("0.25", "0.35"):
+        r = reservation("0.40", s, session=session)
+        cost_reserve(r, now=NOW)
+        cost_settle(r, cost=Decimal(cost), at=NOW)
+    guard_redis().delete(*[scope.key for scope in s])
+
+    r = reservation("0.30", s, session=session)
+    assert cost_reserve(r, now=NOW)[0] == -1  # lost: the caller rebuilds
+    for scope in s:
+        spend_scope_rebuild(scope, reservation=r)
+
+    assert scope_usage(s[0].key) == (Decimal("0.6"), Decimal(0))
+    assert cost_reserve(r, now=NOW)[0] == 1
+    assert cost_reserve(reservation("0.20", s), now=NOW)[0] == 2  # 0.60 spent + 0.30 held + 0.20 > 1
+    assert cost_reserve(reservation("0.45", s), now=NOW)[0] == 0  # 0.60 spent + 0.45 > 1
+
+
+def test_concurrent_reservations_never_exceed_the_ceiling():
+    """40 threads reserve $0.10 each against a $1 ceiling at once: exactly ten get through."""
+    s = scopes("1")
+    ready(s)
+    barrier = threading.Barrier(40)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def reserve() -> None:
+        barrier.wait()
+        code = cost_reserve(reservation("0.10", s), now=NOW)[0]
+        with lock:
+            codes.append(code)
+
+    threads = [threading.Thread(target=reserve) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert codes.count(1) == 10
+    assert codes.count(2) == 30
+    assert scope_usage(s[0].key) == (Decimal(0), Decimal("1"))
