@@ -17,6 +17,7 @@ from agents.guards.models import GuardConfig
 from agents.models import Task
 
 if TYPE_CHECKING:
+    from agents.guards.breakers import ToolLimits
     from agents.guards.spend import Reservation
     from agents.runtime.state import RunState
 
@@ -48,7 +49,7 @@ class GuardContext:
     # Tokens the session's earlier tasks used: fixed while this task runs.
     session_tokens_before: int
     plan: StepPlan | None = None
-    retries: dict[str, Any] = field(default_factory=dict)
+    tool_limits: dict[str, "ToolLimits"] = field(default_factory=dict)  # per tool, loaded once per run
 
 
 def agent_guards(*, agent_id: int) -> AgentGuards:

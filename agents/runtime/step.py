@@ -5,11 +5,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
 
+from agents.guards.ratelimits import provider_rate_wait
+from agents.guards.retries import tool_call_guarded
 from agents.guards.routing import route_attributes
 from agents.guards.spend import plan_release, plan_settle
 from agents.models import Step
@@ -159,6 +162,7 @@ def _complete_with_retries(
 ) -> ChatResponse:
     for attempt in range(1, MODEL_ATTEMPTS + 1):
         started = clock.now()
+        provider_rate_wait(provider=provider.name)
         try:
             return provider.complete(request)
         except ProviderError as error:
@@ -202,12 +206,19 @@ def _tool_call(state: RunState, spans: SpanBuffer, index: int, call_index: int, 
             call_index=call_index,
             call=call,
         )
-        result = gate.result or tool_call_execute(
+        # Breaker, rate limit and retries wrap the call (agents/guards/retries.py).
+        result = gate.result or tool_call_guarded(
+            state=state,
+            spans=spans,
             tool=tool,
-            arguments=gate.arguments if gate.arguments is not None else call.arguments,
-            raw_arguments=call.raw_arguments,
-            idempotency_key=gate.idempotency_key
-            or tool_call_idempotency_key(task_id=state.task.id, step_index=index, call_index=call_index),
+            execute=partial(
+                tool_call_execute,
+                tool=tool,
+                arguments=gate.arguments if gate.arguments is not None else call.arguments,
+                raw_arguments=call.raw_arguments,
+                idempotency_key=gate.idempotency_key
+                or tool_call_idempotency_key(task_id=state.task.id, step_index=index, call_index=call_index),
+            ),
         )
         result = action_gate_record(verdict=gate, result=result) if gate.result is None else result
     attributes: dict[str, Any] = {

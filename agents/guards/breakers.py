@@ -1,0 +1,96 @@
+"""Per-tool circuit breakers shared by all workers (state in Redis, changed only by Lua).
+
+Closed: calls go through. Open (after N consecutive failures, or an error rate over a window):
+calls fail fast with a structured transient error. After the cool-down one call is let
+through as a probe (half-open); its success closes the breaker, its failure opens it again.
+Failures are the tool's own faults (transient, rate_limit), never a model's bad arguments.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from agents.guards.models import ToolGuard
+from agents.guards.store import guard_key, guard_redis, guard_script
+from agents.models import Tool
+from agents.tools.result import ToolResult
+from console import clock
+
+BREAKER_KEY_TTL_MS = 7 * 86_400_000
+
+
+@dataclass(frozen=True)
+class ToolLimits:
+    requests_per_minute: int
+    breaker_failures: int
+    breaker_error_rate: float
+    breaker_cooldown_s: int
+
+
+def tool_limits(*, tool: Tool) -> ToolLimits:
+    row = ToolGuard.objects.filter(tool=tool).first()
+
+    def pick(name: str, default: float) -> float:
+        value = getattr(row, name, None) if row else None
+        return default if value is None else value
+
+    return ToolLimits(
+        requests_per_minute=int(pick("requests_per_minute", settings.GUARD_TOOL_RPM)),
+        breaker_failures=int(pick("breaker_failures", settings.GUARD_BREAKER_FAILURES)),
+        breaker_error_rate=float(pick("breaker_error_rate", settings.GUARD_BREAKER_ERROR_RATE)),
+        breaker_cooldown_s=int(pick("breaker_cooldown_s", settings.GUARD_BREAKER_COOLDOWN_S)),
+    )
+
+
+def breaker_key(tool_name: str) -> str:
+    return guard_key("breaker", tool_name)
+
+
+def _now_ms() -> int:
+    return int(clock.now().timestamp() * 1000)
+
+
+def breaker_admit(*, tool: Tool, limits: ToolLimits) -> tuple[bool, str, float]:
+    """(admitted, state, seconds until it may be tried again)."""
+    admitted, state, wait_ms = guard_script("breaker_admit")(
+        keys=[breaker_key(tool.name)],
+        # A probe that never reports back is given up after the tool's own timeout and a margin.
+        args=[_now_ms(), limits.breaker_cooldown_s * 1000, int((tool.timeout_s + 5) * 1000)],
+    )
+    return bool(int(admitted)), str(state), int(wait_ms) / 1000
+
+
+def breaker_record(*, tool: Tool, limits: ToolLimits, failed: bool) -> str:
+    state = guard_script("breaker_record")(
+        keys=[breaker_key(tool.name)],
+        args=[
+            _now_ms(),
+            1 if failed else 0,
+            limits.breaker_failures,
+            limits.breaker_error_rate,
+            settings.GUARD_BREAKER_MIN_CALLS,
+            settings.GUARD_BREAKER_WINDOW_S * 1000,
+            BREAKER_KEY_TTL_MS,
+        ],
+    )
+    return str(state)
+
+
+def breaker_state(*, tool_name: str) -> dict[str, str]:
+    """The breaker as the console shows it; an unknown tool's breaker is closed."""
+    raw = guard_redis().hgetall(breaker_key(tool_name))
+    state = {"state": "closed"}
+    if isinstance(raw, dict):
+        state.update({str(key): str(value) for key, value in raw.items()})
+    return state
+
+
+def breaker_open_result(*, tool: Tool, wait_s: float) -> ToolResult:
+    return ToolResult.error(
+        "transient",
+        f"{tool.name} is unavailable: it failed repeatedly and its circuit breaker is open. "
+        f"It will be tried again in about {max(wait_s, 1):.0f}s; carry on without it or tell the user.",
+        retry_safe=False,
+        retry_after_s=round(wait_s, 3),
+        data={"circuit_breaker": "open"},
+    )
