@@ -117,6 +117,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "tollgate")
 CELERY_BEAT_SCHEDULE = {
+    "tracing-alerts": {
+        "task": "tracing.tasks.alerts_evaluate",
+        "schedule": env_float("ALERTS_EVALUATE_S", 60.0, minimum=1.0),
+    },
     "resume-stalled-tasks": {
         "task": "agents.tasks.resume_stalled_tasks",
         "schedule": env_float("STALLED_SWEEP_S", 15.0, minimum=0.5),
@@ -159,6 +163,13 @@ METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32",
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(BASE_DIR / ".tollgate" / "prometheus"))
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Alerts (tracing.alerts): where notices go, and the daily budgets the burn rule paces against
+# (0 turns that half of the rule off).
+ALERTS_WEBHOOK_URL = env_str("ALERTS_WEBHOOK_URL", "")
+ALERTS_WEBHOOK_SECRET = env_str("ALERTS_WEBHOOK_SECRET", "")
+ALERTS_EMAILS = env_list("ALERTS_EMAILS", [])
+ALERTS_DAILY_COST_BUDGET_USD = env_decimal("ALERTS_DAILY_COST_BUDGET_USD", "0")
+ALERTS_DAILY_TOKEN_BUDGET = env_int("ALERTS_DAILY_TOKEN_BUDGET", 0, minimum=0)
 
 # Guardrails (agents/guards, docs/guardrails.md): global defaults; an agent's GuardConfig
 # and a tool's ToolGuard override them. Hot counters live in GUARD_REDIS_URL under a prefix.

@@ -1,0 +1,170 @@
+"""Alert notices: a signed JSON webhook and an email, once per firing however often it is evaluated."""
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from console import clock
+from tests.factories import make_agent
+from tests.tracing import alerting
+from tracing.alerts import notify, rules, services
+from tracing.models import Alert, AlertRule, Span
+
+NOW = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+SECRET = "webhook-secret"
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[tuple[dict, bytes]]]]:
+    """A local webhook endpoint; yields its URL and what it received (headers, body)."""
+    received: list[tuple[dict, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def notices(settings, receiver, monkeypatch) -> list[tuple[dict, bytes]]:
+    url, received = receiver
+    settings.ALERTS_WEBHOOK_URL = url
+    settings.ALERTS_WEBHOOK_SECRET = SECRET
+    settings.ALERTS_EMAILS = ["ops@example.com"]
+    # The Celery task's body, run where the message would have been published.
+    monkeypatch.setattr(
+        "tracing.tasks.alert_notify.delay",
+        lambda alert_id, transition: notify.alert_notify(alert_id=alert_id, transition=transition),
+    )
+    return received
+
+
+def _failing_tool(requester, count: int = 10) -> None:
+    make_agent("support-bot", model="sim/refund")
+    task = alerting.task(requester)
+    for _ in range(count):
+        alerting.span(
+            task, kind=Span.Kind.TOOL, at=NOW - timedelta(minutes=1), error=True, **{"gen_ai.tool.name": "t"}
+        )
+
+
+def test_a_firing_notifies_once_with_a_signed_webhook_and_an_email_then_once_when_resolved(
+    db, requester, notices, mailoutbox, time_machine, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(NOW, tick=False)
+    alerting.rule(AlertRule.Kind.TOOL_ERROR_RATE)
+    _failing_tool(requester)
+
+    for _ in range(3):  # three evaluations while it keeps firing
+        with django_capture_on_commit_callbacks(execute=True):
+            services.alerts_evaluate(now=clock.now())
+
+    assert len(notices) == 1
+    headers, body = notices[0]
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Tollgate-Signature"], expected)
+    event = json.loads(body)
+    assert event["event"] == "alert.fired"
+    assert event["alert"]["rule"] == "tool_error_rate"
+    assert (event["alert"]["subject"], event["alert"]["state"], event["alert"]["value"]) == (
+        "t",
+        "firing",
+        "1.000000",
+    )
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["ops@example.com"]
+    assert "Tool error rate (t)" in mailoutbox[0].subject
+    assert "10 of 10 calls failed" in mailoutbox[0].body
+
+    time_machine.move_to(NOW + timedelta(minutes=10), tick=False)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.alerts_evaluate(now=clock.now())
+
+    assert [json.loads(body)["event"] for _, body in notices] == ["alert.fired", "alert.resolved"]
+    assert len(mailoutbox) == 2
+
+
+def test_nothing_is_sent_before_the_firing_commits(
+    db, requester, notices, time_machine, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(NOW, tick=False)
+    alerting.rule(AlertRule.Kind.TOOL_ERROR_RATE)
+    _failing_tool(requester)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.alerts_evaluate(now=clock.now())
+
+    assert notices == []
+    assert len(callbacks) == 1
+
+
+def test_a_redelivered_notice_is_not_sent_again(db, requester, notices, mailoutbox, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    rule = alerting.rule(AlertRule.Kind.TOOL_ERROR_RATE)
+    alert = Alert.objects.create(rule=rule, subject="t", value=1, detail="d", fired_at=NOW)
+
+    assert notify.alert_notify(alert_id=alert.pk, transition="fired")["webhook"] == 204
+    assert notify.alert_notify(alert_id=alert.pk, transition="fired") == {}
+    assert len(notices) == 1
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_evaluations_racing_open_one_firing_and_send_one_notice(
+    requester, notices, monkeypatch, time_machine
+):
+    time_machine.move_to(NOW, tick=False)
+    alerting.rule(AlertRule.Kind.TOOL_ERROR_RATE)
+    _failing_tool(requester)
+    # Both evaluations measure before either writes, so both see no firing and both try to open one.
+    both_measured = threading.Barrier(2, timeout=10)
+    measure = rules.MEASURES[AlertRule.Kind.TOOL_ERROR_RATE]
+
+    def measure_then_wait(rule, now):
+        observations = measure(rule, now)
+        both_measured.wait()
+        return observations
+
+    monkeypatch.setitem(rules.MEASURES, AlertRule.Kind.TOOL_ERROR_RATE, measure_then_wait)
+    results: list[dict] = []
+    errors: list[BaseException] = []
+
+    def evaluate() -> None:
+        from django.db import connection
+
+        try:
+            results.append(services.alerts_evaluate(now=NOW))
+        except BaseException as error:  # surfaced below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=evaluate) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(result["fired"] for result in results) == [0, 1]
+    assert Alert.objects.count() == 1
+    assert len(notices) == 1

@@ -1,0 +1,70 @@
+"""Telling people: a JSON webhook signed with HMAC-SHA256, and email; once per transition."""
+
+import json
+import logging
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.mail import send_mail
+
+from approvals.notifications import SIGNATURE_HEADER, webhook_signature
+from console import clock
+from tracing.models import Alert
+
+logger = logging.getLogger(__name__)
+
+
+def alert_notify(*, alert_id: int, transition: str) -> dict[str, Any]:
+    """Send the notice for one transition ("fired" or "resolved") unless it went out already.
+
+    The conditional update claims the notice before sending: a redelivered Celery message or
+    a second evaluation never sends it twice, at the price of not retrying a failed send.
+    """
+    stamp = "fired_notified_at" if transition == "fired" else "resolved_notified_at"
+    claimed = Alert.objects.filter(pk=alert_id, **{f"{stamp}__isnull": True}).update(**{stamp: clock.now()})
+    if not claimed:
+        return {}
+    alert = Alert.objects.select_related("rule").get(pk=alert_id)
+    event = alert_payload(alert=alert, transition=transition)
+    sent: dict[str, Any] = {"webhook": None, "email": 0}
+    if settings.ALERTS_WEBHOOK_URL:
+        sent["webhook"] = _post(event)
+    if settings.ALERTS_EMAILS:
+        subject = f"[Tollgate] {transition}: {alert.rule.get_kind_display()}"
+        sent["email"] = send_mail(
+            subject=subject + (f" ({alert.subject})" if alert.subject else ""),
+            message=f"{alert.detail}\n\nFired at {alert.fired_at:%Y-%m-%d %H:%M:%S} UTC.\n",
+            from_email=None,
+            recipient_list=list(settings.ALERTS_EMAILS),
+        )
+    return sent
+
+
+def alert_payload(*, alert: Alert, transition: str) -> dict[str, Any]:
+    return {
+        "event": f"alert.{transition}",
+        "alert": {
+            "id": alert.pk,
+            "rule": alert.rule.kind,
+            "subject": alert.subject,
+            "state": alert.state,
+            "value": str(alert.value),
+            "threshold": str(alert.rule.threshold),
+            "detail": alert.detail,
+            "fired_at": alert.fired_at.isoformat(),
+            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        },
+    }
+
+
+def _post(event: dict[str, Any]) -> int | str:
+    body = json.dumps(event, sort_keys=True).encode()
+    headers = {"Content-Type": "application/json"}
+    if settings.ALERTS_WEBHOOK_SECRET:
+        headers[SIGNATURE_HEADER] = webhook_signature(secret=settings.ALERTS_WEBHOOK_SECRET, body=body)
+    try:
+        return httpx.post(settings.ALERTS_WEBHOOK_URL, content=body, headers=headers, timeout=10).status_code
+    except httpx.HTTPError as error:
+        logger.warning("alert webhook failed: %s", error)
+        return str(error)

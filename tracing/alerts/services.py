@@ -1,0 +1,89 @@
+"""Evaluating the alert rules: open a firing when a rule breaches, resolve it when it stops.
+
+Beat runs the evaluation every minute, and two evaluations may overlap (a slow one and the
+next, or two beat processes by mistake); the partial unique index `alert_one_firing` lets only
+one of them open a firing, and each transition notifies once, after its commit.
+"""
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from tracing.alerts.rules import MEASURES, Observation
+from tracing.models import Alert, AlertRule
+
+logger = logging.getLogger(__name__)
+
+FIRED = "fired"
+RESOLVED = "resolved"
+
+
+def alerts_evaluate(*, now: datetime) -> dict[str, int]:
+    counts = {FIRED: 0, RESOLVED: 0}
+    for rule in AlertRule.objects.filter(enabled=True).order_by("kind"):
+        observations = MEASURES[AlertRule.Kind(rule.kind)](rule, now)
+        for transition in alert_rule_apply(rule=rule, observations=observations, now=now):
+            counts[transition] += 1
+    return counts
+
+
+def alert_rule_apply(*, rule: AlertRule, observations: dict[str, Observation], now: datetime) -> list[str]:
+    firing = {alert.subject: alert for alert in Alert.objects.filter(rule=rule, state=Alert.State.FIRING)}
+    transitions = []
+    for subject, observation in observations.items():
+        if not observation.breached:
+            continue
+        if subject in firing:
+            Alert.objects.filter(pk=firing[subject].pk, state=Alert.State.FIRING).update(
+                value=observation.value, detail=observation.detail
+            )
+        elif _fire(rule, subject, observation, now):
+            transitions.append(FIRED)
+    for subject, alert in firing.items():
+        still = observations.get(subject)
+        if (still is None or not still.breached) and _resolve(alert, now):
+            transitions.append(RESOLVED)
+    return transitions
+
+
+def _fire(rule: AlertRule, subject: str, observation: Observation, now: datetime) -> bool:
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                rule=rule, subject=subject, value=observation.value, detail=observation.detail, fired_at=now
+            )
+    except IntegrityError:
+        return False  # a concurrent evaluation opened this firing first
+    logger.warning("alert %s fired for %r: %s", rule.kind, subject, observation.detail)
+    _notify_later(alert.pk, FIRED)
+    return True
+
+
+def _resolve(alert: Alert, now: datetime) -> bool:
+    # Conditional: of two evaluations resolving at once, one resolves and notifies.
+    resolved = Alert.objects.filter(pk=alert.pk, state=Alert.State.FIRING).update(
+        state=Alert.State.RESOLVED, resolved_at=now
+    )
+    if resolved:
+        logger.info("alert %s resolved for %r", alert.rule_id, alert.subject)
+        _notify_later(alert.pk, RESOLVED)
+    return bool(resolved)
+
+
+def _notify_later(alert_id: int, transition: str) -> None:
+    def enqueue() -> None:
+        from tracing.tasks import alert_notify
+
+        alert_notify.delay(alert_id, transition)
+
+    transaction.on_commit(enqueue, robust=True)
+
+
+def alert_rule_update(
+    *, rule: AlertRule, threshold: Decimal, window_s: int, min_samples: int, enabled: bool
+) -> None:
+    """An admin's edit; the next evaluation uses it."""
+    rule.threshold, rule.window_s, rule.min_samples, rule.enabled = threshold, window_s, min_samples, enabled
+    rule.save(update_fields=["threshold", "window_s", "min_samples", "enabled", "updated_at"])
