@@ -103,20 +103,28 @@ def worst_case_cost(*, model: str, state: "RunState", at: datetime) -> Decimal:
     return per_million / Decimal(1_000_000)
 
 
-def cost_breaker_guard(state: "RunState") -> Decision:
-    plan = step_plan(state)
-    model = plan.model if plan else state.version.model
-    now = clock.now()
-    amount = worst_case_cost(model=model, state=state, at=now)
-    reservation = Reservation(
+def spend_reservation_for(
+    state: "RunState", *, model: str, amount: Decimal = Decimal(0), now: datetime | None = None
+) -> Reservation:
+    """A reservation for one model call of this task (amount 0: settle-only, for a call that
+    is recorded without being reserved first, such as a context summary)."""
+    return Reservation(
         id=f"{state.task.id}:{state.task.step_index}:{uuid.uuid4().hex[:8]}",
-        scopes=spend_scopes(state, now=now),
+        scopes=spend_scopes(state, now=now or clock.now()),
         amount_nano=to_nano(amount),
         task_id=str(state.task.id),
         session_id=str(state.task.session_id),
         user_key=user_key(state),
         model=model,
     )
+
+
+def cost_breaker_guard(state: "RunState") -> Decision:
+    plan = step_plan(state)
+    model = plan.model if plan else state.version.model
+    now = clock.now()
+    amount = worst_case_cost(model=model, state=state, at=now)
+    reservation = spend_reservation_for(state, model=model, amount=amount, now=now)
     deadline = time.monotonic() + settings.GUARD_RESERVE_WAIT_S
     try:
         while True:

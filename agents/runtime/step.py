@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError
 
+from agents.guards.context import context_fit
 from agents.guards.ratelimits import provider_rate_wait
 from agents.guards.retries import tool_call_guarded
 from agents.guards.routing import route_attributes
@@ -82,6 +83,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
 def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> Step:
     task, version = state.task, state.version
     provider, provider_model = provider_for(model)
+    summary_cost = context_fit(state, spans)  # may shorten task.messages to the context budget
     request = ChatRequest(
         model=provider_model,
         messages=conversation.with_system_prompt(version.system_prompt, task.messages),
@@ -108,6 +110,7 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
     )
     # Settled at once, before anything can fail: the call was made and billed.
     plan_settle(state, cost=step.cost_usd, at=started)
+    step.cost_usd += summary_cost  # already settled by context_fit; the task's cost includes it
     if response.tool_calls:
         # Stored before any tool runs: a redelivered step then replays these exact calls
         # with the same idempotency keys instead of asking the model again.

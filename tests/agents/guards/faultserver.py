@@ -33,7 +33,8 @@ def first_fails(status: int, count: int = 1, **headers: str) -> Answer:
 
 
 @contextmanager
-def running_fault_server(answer: Answer) -> Iterator[tuple[str, FaultState]]:
+def running_fault_server(answer: Answer, *, pad: int = 0) -> Iterator[tuple[str, FaultState]]:
+    """`pad`: characters of filler in every successful answer (a tool with big results)."""
     state = FaultState(answer=answer)
 
     class Handler(BaseHTTPRequestHandler):
@@ -43,7 +44,9 @@ def running_fault_server(answer: Answer) -> Iterator[tuple[str, FaultState]]:
                 state.requests += 1
                 number = state.requests
             status, headers = state.answer(number)
-            body = {"ok": True, "request": number} if status < 400 else {"error": f"status {status}"}
+            body: dict[str, Any] = {"ok": True, "request": number, "filler": "lorem ipsum " * (pad // 12)}
+            if status >= 400:
+                body = {"error": f"status {status}"}
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -1,0 +1,147 @@
+"""Context control: keep a long session inside its model's context budget.
+
+Before a model call, when the conversation (with the system prompt and tool definitions)
+would pass the agent's context budget, two things happen in order, each only if still needed:
+1. tool results older than the last N are cut to a stub (the last N stay whole);
+2. the older turns are summarised by the cheaper model into one message, recorded as a span.
+The shortened conversation replaces the task's checkpointed messages, so the summary is made
+once and every later step (and a redelivered one) starts from it.
+"""
+
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from agents.guards.plan import guard_context
+from agents.guards.spend import cost_settle, spend_reservation_for
+from agents.guards.tokens import messages_tokens
+from agents.models import Task
+from agents.providers.base import ChatRequest, ProviderError
+from agents.providers.pricing import model_cost
+from agents.providers.registry import provider_for
+from agents.runtime import messages as conversation
+from console import clock
+from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
+
+if TYPE_CHECKING:
+    from agents.runtime.state import RunState
+
+SUMMARY_PREFIX = "[Summary of the earlier conversation]"
+SUMMARY_PROMPT = (
+    "Summarise the conversation below for an assistant that will continue it. Keep every fact, "
+    "decision, number, identifier and open question; drop pleasantries. Plain prose, at most "
+    "{words} words."
+)
+# A stub for an old tool result: what it was, not what it said.
+_ELIDED = "older tool result elided to save context ({chars} characters)"
+
+
+def context_tokens(state: "RunState", messages: list[dict[str, Any]]) -> int:
+    full = conversation.with_system_prompt(state.version.system_prompt, messages)
+    return messages_tokens(full, tools=state.tool_specs)
+
+
+def context_fit(state: "RunState", spans: SpanBuffer) -> Decimal:
+    """Shorten the task's conversation to the context budget; returns what summarising cost."""
+    config = guard_context(state).config
+    budget = config.context_max_tokens
+    messages = state.task.messages
+    if context_tokens(state, messages) <= budget:
+        return Decimal(0)
+    keep = config.keep_tool_results
+    compacted = _elide_old_tool_results(messages, keep=keep)
+    cost = Decimal(0)
+    if context_tokens(state, compacted) > budget:
+        compacted, cost = _summarise_head(state, spans, compacted, keep=keep, budget=budget)
+    # Conditional on the step: a duplicate delivery that already moved on is left alone.
+    task = state.task
+    Task.objects.filter(pk=task.pk, step_index=task.step_index, status=Task.Status.RUNNING).update(
+        messages=compacted
+    )
+    state.task.messages = compacted
+    return cost
+
+
+def _elide_old_tool_results(messages: list[dict[str, Any]], *, keep: int) -> list[dict[str, Any]]:
+    tool_positions = [i for i, m in enumerate(messages) if m.get("role") == "tool"]
+    old = set(tool_positions[: max(len(tool_positions) - keep, 0)])
+    result = []
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if i in old and isinstance(content, str) and not content.startswith('{"elided"'):
+            message = {**message, "content": json.dumps({"elided": _ELIDED.format(chars=len(content))})}
+        result.append(message)
+    return result
+
+
+def _tail_start(messages: list[dict[str, Any]], *, keep: int) -> int:
+    """Where the part kept word for word begins: the assistant turn that asked for the
+    oldest of the last `keep` tool results (a tool result never loses its call), or the
+    last user message when there are none."""
+    tool_positions = [i for i, m in enumerate(messages) if m.get("role") == "tool"]
+    start = tool_positions[-keep] if keep and tool_positions else len(messages) - 1
+    while start > 0 and messages[start].get("role") == "tool":
+        start -= 1
+    return max(start, 1)
+
+
+def _summarise_head(
+    state: "RunState", spans: SpanBuffer, messages: list[dict[str, Any]], *, keep: int, budget: int
+) -> tuple[list[dict[str, Any]], Decimal]:
+    start = _tail_start(messages, keep=keep)
+    head, tail = messages[:start], messages[start:]
+    config = guard_context(state).config
+    model = config.routing.get("summarise") or state.version.fallback_model or state.version.model
+    words = max(budget // 8, 50)
+    transcript = "\n".join(f"{m.get('role')}: {conversation_text(m)}" for m in head)
+    request_messages = [
+        {"role": "system", "content": SUMMARY_PROMPT.format(words=words)},
+        {"role": "user", "content": transcript},
+    ]
+    provider, provider_model = provider_for(model)
+    started = clock.now()
+    try:
+        response = provider.complete(
+            ChatRequest(model=provider_model, messages=request_messages, max_tokens=min(words * 2, 2048))
+        )
+        summary, cost = response.content, model_cost(model=model, usage=response.usage, at=started)
+        usage = response.usage
+    except ProviderError as error:
+        # Without a summary the older turns are still dropped: the budget is the hard limit.
+        summary, cost, usage = f"(the earlier turns could not be summarised: {error})", Decimal(0), None
+    # Metered like any call: the summary's cost is in the ledger and the counters.
+    cost_settle(spend_reservation_for(state, model=model), cost=cost, at=started)
+    # A summariser that ignores the word limit must not break the budget it exists for.
+    summary = summary[: words * 6]
+    spans.add(
+        name="context summarise",
+        kind="model",
+        step_index=state.task.step_index,
+        started_at=started,
+        ended_at=clock.now(),
+        error=usage is None,
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": model,
+            "gen_ai.usage.input_tokens": usage.input_tokens if usage else 0,
+            "gen_ai.usage.output_tokens": usage.output_tokens if usage else 0,
+            "gen_ai.conversation.id": str(state.task.session_id),
+            "tollgate.context.summarised_messages": len(head),
+            "tollgate.context.kept_messages": len(tail),
+            "tollgate.context.budget_tokens": budget,
+            COST_ATTRIBUTE: str(cost),
+        },
+        input=request_messages,
+        output={"role": "assistant", "content": summary},
+    )
+    summary_message = {"role": "user", "content": f"{SUMMARY_PREFIX}\n{summary}"}
+    return [summary_message, *tail], cost
+
+
+def conversation_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    text = content if isinstance(content, str) else json.dumps(content) if content is not None else ""
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        text += f" [called {function.get('name')}({function.get('arguments')})]"
+    return text
