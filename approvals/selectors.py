@@ -27,15 +27,16 @@ def user_may_review(*, user: AbstractUser, reviewer_group: str) -> bool:
     return groups is None or reviewer_group in groups
 
 
-def user_is_any_reviewer(*, user: AbstractUser) -> bool:
-    groups = user_reviewer_groups(user=user)
-    return groups is None or REVIEWERS_GROUP in groups or bool(groups and _groups_with_requests(groups))
-
-
-def _groups_with_requests(groups: list[str]) -> bool:
+def user_may_open_queue(*, user: AbstractUser) -> bool:
+    """Admins, members of "reviewers", and members of a group some rule routes requests to."""
     from approvals.models import PolicyRule
 
-    return PolicyRule.objects.filter(reviewer_group__in=groups).exists()
+    groups = user_reviewer_groups(user=user)
+    if groups is None:
+        return True
+    if not groups:
+        return False
+    return REVIEWERS_GROUP in groups or PolicyRule.objects.filter(reviewer_group__in=groups).exists()
 
 
 def action_requests_visible(*, user: AbstractUser, status: str | None = None) -> QuerySet[ActionRequest]:

@@ -6,6 +6,7 @@ from console.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("approvals/", include("approvals.urls")),
     path("", include("console.pages.urls")),
     path("", include("tracing.pages.urls")),
 ]

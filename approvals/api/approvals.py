@@ -13,8 +13,8 @@ from approvals.api.schemas import ActionRequestList, ActionRequestOut, DecisionI
 from approvals.selectors import (
     action_request_as_dict,
     action_requests_visible,
+    user_may_open_queue,
     user_may_review,
-    user_reviewer_groups,
 )
 from approvals.services import action_request_decide, action_request_get
 
@@ -26,7 +26,7 @@ MAX_LISTED = 500
 @router.get("", response={200: ActionRequestList, READ_ERRORS: ErrorOut}, summary="The queue (reviewers)")
 def list_requests(request: HttpRequest, status: Status | None = None) -> dict[str, Any]:
     user = request_user(request)
-    if user_reviewer_groups(user=user) == []:
+    if not user_may_open_queue(user=user):
         raise Forbidden("only reviewers and admins may read the approval queue")
     requests = action_requests_visible(user=user, status=status).select_related("decided_by")[:MAX_LISTED]
     return {"items": [action_request_as_dict(item) for item in requests]}

@@ -33,8 +33,10 @@ def rule_as_dict(rule: PolicyRule) -> dict[str, Any]:
     return {"id": rule.pk, **model_to_dict(rule, fields=RULE_FIELDS)}
 
 
-def _validate(values: dict[str, Any]) -> None:
+def validate_rule(values: dict[str, Any]) -> None:
     """Refuse a rule that cannot work, naming the field; nothing is saved before this passes."""
+    given = {key: value for key, value in values.items() if value is not None or key in ("expiry_s", "sla_s")}
+    values = {**_rule_defaults(), **given}
     from agents.models import Agent
 
     tool = values["tool"]
@@ -88,7 +90,7 @@ def _new_version(*, actor: User, summary: str) -> PolicyVersion:
 
 def policy_rule_create(*, actor: User, **values: Any) -> PolicyRule:
     values = {**_rule_defaults(), **values}
-    _validate(values)
+    validate_rule(values)
     with transaction.atomic():
         rule = PolicyRule.objects.create(**{name: values[name] for name in RULE_FIELDS})
         version = _new_version(actor=actor, summary=f"rule {rule.pk} created")
@@ -109,7 +111,7 @@ def policy_rule_update(*, actor: User, rule_id: int, **changes: Any) -> PolicyRu
             raise NotFound(f"no rule {rule_id}")
         before = rule_as_dict(rule)
         values = {**before, **changes}
-        _validate(values)
+        validate_rule(values)
         for name in RULE_FIELDS:
             setattr(rule, name, values[name])
         rule.save()

@@ -5,6 +5,7 @@ from agents.models import Task
 from agents.runtime.loop import RunOutcome, task_run
 from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
+from console import clock
 from tests.agents import conftest as agents_conftest
 from tests.agents.conftest import make_agent, make_http_tool
 
@@ -40,3 +41,30 @@ def chain_agent(use_simulator, tool_server) -> tuple:
     tool = make_http_tool("refund_tool", url, risk_tier="high")
     make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[tool])
     return tool, server
+
+
+def make_request(owner: User, *, tool_name: str = "refund_tool", **fields) -> ActionRequest:
+    """A pending high request on a fresh task, without running anything."""
+    from agents.models import Agent
+
+    if not Agent.objects.filter(name="chainer").exists():
+        make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool")
+    task = submit(owner)
+    Task.objects.filter(pk=task.pk).update(status=Task.Status.WAITING_APPROVAL)
+    values = {
+        "task": task,
+        "step_index": 0,
+        "call_index": 0,
+        "call_id": "call_1",
+        "tool_name": tool_name,
+        "agent_name": "chainer",
+        "arguments": {"i": 1},
+        "original_arguments": {"i": 1},
+        "tier": "high",
+        "policy_version": 0,
+        "request_hash": "0" * 64,
+        "reviewer_group": "reviewers",
+        "created_at": clock.now(),
+    }
+    values.update(fields)
+    return ActionRequest.objects.create(**values)

@@ -1,0 +1,1 @@
+"""Console pages for reviewers (the live queue) and admins (tiers, rules, dry run)."""

@@ -1,0 +1,128 @@
+"""Admin pages: tools' default tiers, the rules, and a dry run of a draft rule."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agents.models import Tool
+from agents.services.errors import ServiceError
+from approvals.models import AuditEntry, PolicyRule
+from approvals.pages.access import admin_required
+from approvals.policy.dry_run import policy_dry_run
+from approvals.policy.evaluate import policy_current_version
+from approvals.policy.services import (
+    policy_rule_create,
+    policy_rule_delete,
+    policy_rule_update,
+    tool_tier_set,
+)
+from approvals.tiers import RiskTier
+from console.pages.auth import AuthedRequest
+
+
+class RuleForm(forms.Form):
+    tool = forms.CharField(max_length=200, help_text="a tool's name or a glob (issue_*)")
+    agent = forms.CharField(max_length=100, required=False)
+    condition = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="CEL, e.g. args.amount > 100"
+    )
+    tier = forms.ChoiceField(choices=RiskTier.choices)
+    delay_s = forms.IntegerField(initial=300, label="Delay (s, medium)")
+    approvals_required = forms.IntegerField(initial=1, label="Approvals required (high)")
+    reviewer_group = forms.CharField(max_length=150, initial="reviewers")
+    expiry_s = forms.IntegerField(required=False, label="Expiry (s, high)")
+    sla_s = forms.IntegerField(required=False, label="SLA (s)")
+    priority = forms.IntegerField(initial=0)
+
+
+class DryRunForm(RuleForm):
+    days = forms.IntegerField(initial=7, min_value=1, max_value=90)
+    replacing = forms.IntegerField(required=False, label="In place of rule (id)")
+
+
+def _save(form: RuleForm, save: Any) -> Any:
+    """Run a service; a refusal becomes an error on the field it names."""
+    try:
+        return save(**form.cleaned_data)
+    except ServiceError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def rules(request: AuthedRequest) -> HttpResponse:
+    editing = None
+    if request.GET.get("edit"):
+        editing = get_object_or_404(PolicyRule, pk=request.GET["edit"])
+    initial = {name: getattr(editing, name) for name in RuleForm.base_fields} if editing else None
+    form = RuleForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if editing is not None:
+            saved = _save(form, lambda **v: policy_rule_update(actor=request.user, rule_id=editing.pk, **v))
+        else:
+            saved = _save(form, lambda **v: policy_rule_create(actor=request.user, **v))
+        if saved is not None:
+            messages.success(request, f"Rule {saved.pk} saved; policy version {policy_current_version()}.")
+            return redirect("approvals:rules")
+    return render(
+        request,
+        "approvals/rules.html",
+        {
+            "rules": PolicyRule.objects.all(),
+            "form": form,
+            "editing": editing,
+            "version": policy_current_version(),
+            "audit": AuditEntry.objects.filter(action__startswith="policy.").order_by("-seq")[:20],
+        },
+    )
+
+
+@require_POST
+@admin_required
+def rule_delete(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    try:
+        policy_rule_delete(actor=request.user, rule_id=rule_id)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Rule {rule_id} deleted.")
+    return redirect("approvals:rules")
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def tools(request: AuthedRequest) -> HttpResponse:
+    if request.method == "POST":
+        tool = get_object_or_404(Tool, pk=request.POST.get("tool"))
+        try:
+            tool_tier_set(actor=request.user, tool=tool, tier=request.POST.get("risk_tier", ""))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{tool.name} is now {request.POST['risk_tier']}.")
+        return redirect("approvals:tools")
+    return render(request, "approvals/tools.html", {"tools": Tool.objects.all(), "tiers": RiskTier.choices})
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def dry_run(request: AuthedRequest) -> HttpResponse:
+    form = DryRunForm(request.POST if request.method == "POST" else None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        days, replacing = values.pop("days"), values.pop("replacing")
+        from approvals.policy.services import validate_rule
+
+        try:
+            validate_rule(values)
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            report = policy_dry_run(draft=PolicyRule(**values), days=days, replacing=replacing)
+    return render(request, "approvals/dry_run.html", {"form": form, "report": report})

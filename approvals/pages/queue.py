@@ -1,0 +1,81 @@
+"""The live approval queue page, its decision endpoint and each request's context."""
+
+import json
+import uuid
+from typing import Any
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from agents.services.errors import NotFound, ServiceError
+from approvals.pages.access import reviewer_required
+from approvals.selectors import (
+    action_request_as_dict,
+    action_request_context,
+    action_requests_visible,
+    approval_metrics,
+    user_may_review,
+)
+from approvals.services import action_request_decide, action_request_get
+from console.pages.auth import AuthedRequest
+
+MAX_SHOWN = 500
+
+
+def _visible(request: AuthedRequest, request_id: uuid.UUID) -> Any:
+    try:
+        action_request = action_request_get(request_id=request_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if not user_may_review(user=request.user, reviewer_group=action_request.reviewer_group):
+        raise Http404("no such request")
+    return action_request
+
+
+@require_GET
+@reviewer_required
+def queue(request: AuthedRequest) -> HttpResponse:
+    pending = action_requests_visible(user=request.user, status="pending").select_related("decided_by")
+    items = [action_request_as_dict(item) for item in pending[:MAX_SHOWN]]
+    return render(
+        request,
+        "approvals/queue.html",
+        {"items": items, "metrics": approval_metrics(), "me": request.user.get_username()},
+    )
+
+
+@require_GET
+@reviewer_required
+def context(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
+    action_request = _visible(request, request_id)
+    return JsonResponse(
+        {"request": action_request_as_dict(action_request), **action_request_context(request=action_request)}
+    )
+
+
+@require_POST
+@reviewer_required
+def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
+    action_request = _visible(request, request_id)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"error": {"code": "malformed_json", "message": "send JSON"}}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": {"code": "invalid", "message": "send a JSON object"}}, status=400)
+    arguments = body.get("arguments")
+    try:
+        decided = action_request_decide(
+            action_request=action_request,
+            actor=request.user,
+            decision=str(body.get("decision", "")),
+            comment=str(body.get("comment") or ""),
+            arguments=arguments if arguments is not None else None,
+        )
+    except ServiceError as exc:
+        return JsonResponse(
+            {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}, status=exc.status
+        )
+    decided.refresh_from_db()
+    return JsonResponse({"request": action_request_as_dict(decided)})

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from approvals.pages import policy, queue
+
+app_name = "approvals"
+urlpatterns = [
+    path("", queue.queue, name="queue"),
+    path("<uuid:request_id>/context/", queue.context, name="context"),
+    path("<uuid:request_id>/decide/", queue.decide, name="decide"),
+    path("policy/", policy.rules, name="rules"),
+    path("policy/<int:rule_id>/delete/", policy.rule_delete, name="rule_delete"),
+    path("tools/", policy.tools, name="tools"),
+    path("dry-run/", policy.dry_run, name="dry_run"),
+]

@@ -1,0 +1,193 @@
+// The live approval queue. Everything from models and tools goes into the page through
+// textContent only, so a payload such as <img src=x onerror=...> shows as text.
+(function () {
+  "use strict";
+  const rows = document.getElementById("queue-rows");
+  const statusLine = document.getElementById("queue-status");
+  const liveState = document.getElementById("live-state");
+  const me = JSON.parse(document.getElementById("queue-me").textContent);
+  const csrf = document.querySelector("#csrf-form [name=csrfmiddlewaretoken]").value;
+  const items = new Map();
+  const lookers = new Map(); // user -> {request, at}
+  let selectedId = null;
+  let socket = null;
+
+  for (const item of JSON.parse(document.getElementById("queue-initial").textContent)) items.set(item.id, item);
+
+  function ordered() {
+    return [...items.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function countdown(item) {
+    const due = item.autosend_at || item.expires_at;
+    if (!due) return item.tier === "critical" ? "a person must act" : "—";
+    const seconds = Math.max(0, Math.round((Date.parse(due) - Date.now()) / 1000));
+    const label = item.autosend_at ? "runs in " : "expires in ";
+    const m = Math.floor(seconds / 60), s = seconds % 60;
+    return label + (m ? m + "m " : "") + s + "s";
+  }
+
+  function lookingAt(id) {
+    const now = Date.now();
+    return [...lookers.entries()]
+      .filter(([user, look]) => look.request === id && now - look.at < 30000 && user !== me)
+      .map(([user]) => user);
+  }
+
+  function render() {
+    const list = ordered();
+    // A decided request leaves; the selection then moves to the oldest still waiting.
+    if (!selectedId || !items.has(selectedId)) selectedId = list.length ? list[0].id : null;
+    rows.replaceChildren();
+    for (const item of list) {
+      const tr = document.createElement("tr");
+      tr.dataset.id = item.id;
+      if (item.id === selectedId) tr.classList.add("selected");
+      if (item.escalated) tr.classList.add("escalated");
+      const tier = el("td"); tier.append(el("span", item.tier, "tier tier-" + item.tier));
+      tr.append(tier, el("td", item.tool, "mono"), el("td", item.agent));
+      const args = el("td"); args.append(el("pre", JSON.stringify(item.arguments, null, 1), "args")); tr.append(args);
+      tr.append(el("td", countdown(item), "countdown"));
+      tr.append(el("td", item.approvals + " / " + item.approvals_required));
+      tr.append(el("td", lookingAt(item.id).join(", "), "lookers"));
+      tr.addEventListener("click", () => select(item.id));
+      rows.append(tr);
+    }
+    if (!list.length) {
+      const tr = el("tr"); const td = el("td", "Nothing waits for a decision.", "empty"); td.colSpan = 7; tr.append(td); rows.append(tr);
+    }
+    document.getElementById("queue-count").textContent = list.length + " pending";
+    renderDetail();
+  }
+
+  function tick() {
+    for (const tr of rows.querySelectorAll("tr[data-id]")) {
+      const item = items.get(tr.dataset.id);
+      if (item) tr.querySelector(".countdown").textContent = countdown(item);
+    }
+  }
+
+  let detailFor = null;
+  async function renderDetail() {
+    const box = document.getElementById("detail");
+    if (!selectedId) { box.hidden = true; detailFor = null; return; }
+    const item = items.get(selectedId);
+    box.hidden = false;
+    document.getElementById("detail-title").textContent = item.tool + " · " + item.tier + " · v" + item.version;
+    const link = document.getElementById("detail-task");
+    link.textContent = item.task; link.href = "/tasks/" + encodeURIComponent(item.task) + "/";
+    document.getElementById("detail-policy").textContent =
+      "version " + item.policy_version + (item.rule ? ", rule " + item.rule : ", the tool's default tier");
+    document.getElementById("detail-hash").textContent = item.hash;
+    document.getElementById("detail-args").textContent = JSON.stringify(item.arguments, null, 2);
+    document.getElementById("detail-reasoning").textContent = item.reasoning || "—";
+    if (detailFor === selectedId) return;
+    detailFor = selectedId;
+    const response = await fetch("/approvals/" + encodeURIComponent(selectedId) + "/context/", { credentials: "same-origin" });
+    if (!response.ok || detailFor !== item.id) return;
+    const context = await response.json();
+    document.getElementById("detail-input").textContent = context.input;
+    const steps = document.getElementById("detail-steps");
+    steps.replaceChildren();
+    for (const step of context.steps) {
+      steps.append(el("li", (step.content || "(no text)") + (step.tool_calls.length ? "  → " + step.tool_calls.join(", ") : "")));
+    }
+  }
+
+  function select(id) {
+    selectedId = id;
+    render();
+    announceLooking();
+  }
+
+  function move(delta) {
+    const list = ordered();
+    if (!list.length) return;
+    const index = list.findIndex((item) => item.id === selectedId);
+    const next = Math.min(list.length - 1, Math.max(0, index + delta));
+    select(list[index === -1 ? 0 : next].id);
+  }
+
+  function say(text, isError) {
+    statusLine.textContent = text;
+    statusLine.className = "queue-status" + (isError ? " error" : "");
+  }
+
+  async function decide(decision, extra) {
+    if (!selectedId) return;
+    const id = selectedId;
+    const response = await fetch("/approvals/" + encodeURIComponent(id) + "/decide/", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(Object.assign({ decision: decision }, extra || {})),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) { say((body.error && body.error.message) || "the decision failed", true); return; }
+    upsert(body.request);
+    say(decision + ": " + body.request.tool + " is now " + body.request.status);
+  }
+
+  function upsert(item) {
+    if (item.status === "pending") items.set(item.id, item); else items.delete(item.id);
+    render();
+  }
+
+  function announceLooking() {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "looking", request: selectedId }));
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/approvals/");
+    socket.addEventListener("open", () => { liveState.dataset.state = "live"; liveState.textContent = "live"; announceLooking(); });
+    socket.addEventListener("close", (event) => {
+      liveState.dataset.state = "closed"; liveState.textContent = "disconnected";
+      if (event.code !== 4403) setTimeout(connect, 2000);
+    });
+    socket.addEventListener("message", (message) => {
+      const data = JSON.parse(message.data);
+      if (data.event === "presence") {
+        if (data.request) lookers.set(data.user, { request: data.request, at: Date.now() }); else lookers.delete(data.user);
+        render();
+      } else if (data.request) {
+        upsert(data.request);
+      }
+    });
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key;
+    if (key === "j") move(1);
+    else if (key === "k") move(-1);
+    else if (key === "a") decide("approve");
+    else if (key === "c") decide("cancel");
+    else if (key === "r") {
+      const comment = window.prompt("Why reject it? The agent receives this as the tool's result.", "");
+      if (comment !== null) decide("reject", { comment: comment });
+    } else if (key === "e") {
+      const item = items.get(selectedId);
+      if (!item) return;
+      const text = window.prompt("Edit the arguments (JSON), then approve:", JSON.stringify(item.arguments));
+      if (text === null) return;
+      let edited;
+      try { edited = JSON.parse(text); } catch (error) { say("not valid JSON: " + error.message, true); return; }
+      decide("approve", { arguments: edited });
+    } else return;
+    event.preventDefault();
+  });
+
+  if (items.size) selectedId = ordered()[0].id;
+  render();
+  connect();
+  setInterval(tick, 1000);
+  setInterval(announceLooking, 10000);
+})();

@@ -1,0 +1,172 @@
+"""The queue page and the admin pages: who may open them, escaping, decisions, policy edits."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from agents.models import Tool
+from approvals.models import ActionRequest, PolicyRule, PolicyVersion
+from tests.approvals.conftest import make_request
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+QUEUE_PAGES = ["/approvals/"]
+ADMIN_PAGES = ["/approvals/policy/", "/approvals/tools/", "/approvals/dry-run/"]
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("path", QUEUE_PAGES + ADMIN_PAGES)
+def test_anonymous_visitors_are_sent_to_log_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("path", QUEUE_PAGES + ADMIN_PAGES)
+def test_api_users_and_outsiders_are_refused(requester, outsider, path):
+    assert logged_in(requester).get(path).status_code == 403
+    assert logged_in(outsider).get(path).status_code == 403
+
+
+def test_reviewers_open_the_queue_but_not_the_admin_pages(reviewer):
+    client = logged_in(reviewer)
+    assert client.get("/approvals/").status_code == 200
+    for path in ADMIN_PAGES:
+        assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", QUEUE_PAGES + ADMIN_PAGES)
+def test_admins_open_every_page(admin, path):
+    assert logged_in(admin).get(path).status_code == 200
+
+
+def test_a_hostile_argument_never_reaches_the_page_as_markup(requester, reviewer):
+    make_request(requester, arguments={"note": HOSTILE}, reasoning=HOSTILE)
+    response = logged_in(reviewer).get("/approvals/")
+    html = response.content.decode()
+    assert HOSTILE not in html
+    assert "<img" not in html
+    assert "\\u003Cimg src=x onerror=alert(1)\\u003E" in html  # as JSON data, for textContent
+
+
+def test_a_reviewer_approves_from_the_page(requester, reviewer):
+    request = make_request(requester)
+    response = logged_in(reviewer).post(
+        f"/approvals/{request.id}/decide/",
+        json.dumps({"decision": "approve"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["request"]["status"] == "approved"
+
+
+def test_a_reviewer_of_another_group_cannot_see_or_decide(requester, admin):
+    request = make_request(requester)
+    finance = User.objects.create_user("finance-reviewer")
+    finance.groups.add(Group.objects.create(name="finance"))
+    PolicyRule.objects.create(tool="*", tier="high", reviewer_group="finance")
+    client = logged_in(finance)
+    assert client.get("/approvals/").status_code == 200
+    assert str(request.id) not in client.get("/approvals/").content.decode()
+    response = client.post(
+        f"/approvals/{request.id}/decide/",
+        json.dumps({"decision": "approve"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert client.get(f"/approvals/{request.id}/context/").status_code == 404
+    assert ActionRequest.objects.get().status == "pending"
+
+
+def test_the_context_shows_the_tasks_input(requester, reviewer):
+    request = make_request(requester)
+    body = logged_in(reviewer).get(f"/approvals/{request.id}/context/").json()
+    assert body["input"] == "go"
+    assert body["request"]["id"] == str(request.id)
+
+
+def test_a_refused_decision_is_a_json_error(requester):
+    request = make_request(requester)
+    admin_owner = User.objects.create_user("boss", is_staff=True)
+    request.task.owner = admin_owner
+    request.task.save()
+    response = logged_in(admin_owner).post(
+        f"/approvals/{request.id}/decide/",
+        json.dumps({"decision": "approve"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    assert "another reviewer" in response.json()["error"]["message"]
+
+
+def test_an_admin_raises_a_tools_tier_and_a_new_policy_version_is_recorded(admin):
+    tool = Tool.objects.create(name="send_email", url="http://127.0.0.1:9/")
+    response = logged_in(admin).post("/approvals/tools/", {"tool": tool.pk, "risk_tier": "high"})
+    assert response.status_code == 302
+    tool.refresh_from_db()
+    assert tool.risk_tier == "high"
+    assert PolicyVersion.objects.get().snapshot["tools"] == {"send_email": "high"}
+
+
+def test_an_invalid_rule_form_names_the_field_and_saves_nothing(admin):
+    Tool.objects.create(name="issue_refund", url="http://127.0.0.1:9/")
+    form = {
+        "tool": "issue_refund",
+        "condition": "args.amount >",
+        "tier": "high",
+        "delay_s": 300,
+        "approvals_required": 1,
+        "reviewer_group": "reviewers",
+        "priority": 0,
+    }
+    response = logged_in(admin).post("/approvals/policy/", form)
+    assert response.status_code == 200
+    assert 'data-field="condition"' in response.content.decode()
+    assert not PolicyRule.objects.exists()
+    form["condition"] = "args.amount > 100"
+    assert logged_in(admin).post("/approvals/policy/", form).status_code == 302
+    assert PolicyRule.objects.get().condition == "args.amount > 100"
+
+
+def test_rest_queue_authorization(client, requester_api, reviewer_api, admin_api, outsider_api, requester):
+    request = make_request(requester)
+    assert client.get("/api/v1/approvals?status=pending").status_code == 401
+    assert requester_api.get("/api/v1/approvals").status_code == 403
+    assert outsider_api.get("/api/v1/approvals").status_code == 403
+    assert [item["id"] for item in reviewer_api.get("/api/v1/approvals?status=pending").json()["items"]] == [
+        str(request.id)
+    ]
+    assert len(admin_api.get("/api/v1/approvals").json()["items"]) == 1
+    decision = {"decision": "approve"}
+    assert (
+        outsider_api.post(
+            f"/api/v1/approvals/{request.id}/decision", decision, content_type="application/json"
+        ).status_code
+        == 404
+    )
+    bad = reviewer_api.post(
+        f"/api/v1/approvals/{request.id}/decision", {"decision": "maybe"}, content_type="application/json"
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "decision"
+    ok = reviewer_api.post(
+        f"/api/v1/approvals/{request.id}/decision", decision, content_type="application/json"
+    )
+    assert ok.status_code == 200
+    assert ok.json()["status"] == "approved"
+    again = reviewer_api.post(
+        f"/api/v1/approvals/{request.id}/decision", decision, content_type="application/json"
+    )
+    assert again.status_code == 200  # idempotent per reviewer
+    late = admin_api.post(
+        f"/api/v1/approvals/{request.id}/decision", {"decision": "reject"}, content_type="application/json"
+    )
+    assert late.status_code == 409
