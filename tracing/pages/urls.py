@@ -1,11 +1,12 @@
 from django.urls import path
 
-from tracing.pages import alerts, metrics, trace
+from tracing.pages import alerts, costs, metrics, trace
 
 app_name = "tracing"
 urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("tasks/<uuid:task_id>/trace/rows/", trace.trace_rows, name="trace_rows"),
+    path("costs/", costs.cost_overview, name="costs"),
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/rules/<str:kind>/", alerts.alert_rule_edit, name="alert_rule"),
 ]

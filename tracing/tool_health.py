@@ -1,0 +1,45 @@
+"""Each tool's calls and error rate over the last 5 minutes and the last hour, from its spans."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Q
+
+from tracing.models import Span
+
+
+@dataclass(frozen=True)
+class ToolHealth:
+    tool: str
+    calls_5m: int
+    errors_5m: int
+    calls_1h: int
+    errors_1h: int
+
+    @property
+    def error_rate_5m(self) -> Decimal | None:
+        return Decimal(self.errors_5m) / self.calls_5m if self.calls_5m else None
+
+    @property
+    def error_rate_1h(self) -> Decimal | None:
+        return Decimal(self.errors_1h) / self.calls_1h if self.calls_1h else None
+
+
+def tool_health(*, now: datetime) -> list[ToolHealth]:
+    recent, hour_ago = now - timedelta(minutes=5), now - timedelta(hours=1)
+    failed = Q(status=Span.Status.ERROR)
+    rows = (
+        Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=hour_ago, started_at__lte=now)
+        .values(tool=F("attributes__gen_ai.tool.name"))
+        .annotate(
+            calls_1h=Count("id"),
+            errors_1h=Count("id", filter=failed),
+            calls_5m=Count("id", filter=Q(started_at__gte=recent)),
+            errors_5m=Count("id", filter=failed & Q(started_at__gte=recent)),
+        )
+        .order_by("tool")
+    )
+    return [
+        ToolHealth(str(r["tool"]), r["calls_5m"], r["errors_5m"], r["calls_1h"], r["errors_1h"]) for r in rows
+    ]
