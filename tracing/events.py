@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 
 from tracing import metrics
+from tracing.export.otlp import otlp_enabled
 from tracing.live import trace_spans_added_publish
 from tracing.models import Span
 
@@ -28,3 +29,7 @@ def trace_step_committed(
 def trace_task_finished(*, task_id: uuid.UUID, agent: str, status: str, task_seconds: float) -> None:
     metrics.metrics_task_record(agent=agent, status=status, task_seconds=task_seconds)
     trace_spans_added_publish(task_id=task_id, step_index=None, finished=True)
+    if otlp_enabled():
+        from tracing.tasks import trace_export
+
+        trace_export.delay(str(task_id))

@@ -170,6 +170,10 @@ ALERTS_WEBHOOK_SECRET = env_str("ALERTS_WEBHOOK_SECRET", "")
 ALERTS_EMAILS = env_list("ALERTS_EMAILS", [])
 ALERTS_DAILY_COST_BUDGET_USD = env_decimal("ALERTS_DAILY_COST_BUDGET_USD", "0")
 ALERTS_DAILY_TOKEN_BUDGET = env_int("ALERTS_DAILY_TOKEN_BUDGET", 0, minimum=0)
+# OTLP/HTTP export of finished traces (tracing.export), off unless a collector is named.
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "tollgate")
+OTEL_EXPORT_TIMEOUT_S = env_float("OTEL_EXPORT_TIMEOUT_S", 10.0, minimum=0.1)
 
 # Guardrails (agents/guards, docs/guardrails.md): global defaults; an agent's GuardConfig
 # and a tool's ToolGuard override them. Hot counters live in GUARD_REDIS_URL under a prefix.
