@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("approvals/", include("approvals.urls")),
+    path("guards/", include("agents.guards.urls")),
     path("", include("console.pages.urls")),
     path("", include("tracing.pages.urls")),
 ]

@@ -63,3 +63,20 @@ class SpendRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cost_usd} USD for {self.reservation}"
+
+
+class GuardAlert(models.Model):
+    """A cost scope (session, user-day, global-hour) that passed GUARD_ALERT_AT of its ceiling."""
+
+    scope = models.CharField(max_length=20)
+    scope_key = models.CharField(max_length=300, unique=True, help_text="one alert per scope and window")
+    subject = models.CharField(max_length=250, help_text="the session, user or hour it is about")
+    ceiling_usd = models.DecimalField(max_digits=12, decimal_places=6)
+    spent_usd = models.DecimalField(max_digits=24, decimal_places=12)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.subject} at {self.spent_usd}/{self.ceiling_usd} USD"

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Sum
 
 from agents.guards.decision import ALLOW, Decision, Verdict
-from agents.guards.models import SpendRecord
+from agents.guards.models import GuardAlert, SpendRecord
 from agents.guards.plan import guard_context, step_plan
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.guards.tokens import messages_tokens
@@ -215,14 +215,50 @@ def cost_settle(reservation: Reservation, *, cost: Decimal, at: datetime) -> Non
             ],
             ignore_conflicts=True,
         )
+    alert_at = Decimal(str(settings.GUARD_ALERT_AT))
     try:
-        guard_script("cost_settle")(
+        crossed = guard_script("cost_settle")(
             keys=[*_keys(reservation), guard_key("cost", "settled", reservation.id)],
-            args=[reservation.id, to_nano(cost), settings.GUARD_RESERVATION_TTL_S * 2000],
+            args=[
+                reservation.id,
+                to_nano(cost),
+                settings.GUARD_RESERVATION_TTL_S * 2000,
+                *[to_nano(s.ceiling * alert_at) if s.ceiling is not None else -1 for s in reservation.scopes],
+            ],
         )
     except redis.RedisError:
         # The spend is in Postgres; the reservation expires on its own.
         logger.warning("could not settle reservation %s in Redis", reservation.id, exc_info=True)
+        return
+    if crossed:
+        _alerts_record(reservation, [reservation.scopes[int(i) - 1] for i in crossed], at=at)
+
+
+def _alerts_record(reservation: Reservation, scopes: list[Scope], *, at: datetime) -> None:
+    subjects = {
+        "session": f"session {reservation.session_id}",
+        "user_day": f"user {reservation.user_key}",
+        "global_hour": "all agents",
+    }
+    alerts = []
+    for scope in scopes:
+        spent, _reserved = scope_usage(scope.key)
+        assert scope.ceiling is not None  # noqa: S101 - only scopes with a ceiling alert
+        alerts.append(
+            GuardAlert(
+                scope=scope.name,
+                scope_key=scope.key,
+                subject=subjects[scope.name],
+                ceiling_usd=scope.ceiling,
+                spent_usd=spent,
+                at=at,
+            )
+        )
+        logger.warning(
+            "%s passed %s of its %s USD ceiling", subjects[scope.name], settings.GUARD_ALERT_AT, scope.ceiling
+        )
+    # Unique per scope and window: an alert raised again after a counter rebuild is dropped.
+    GuardAlert.objects.bulk_create(alerts, ignore_conflicts=True)
 
 
 def cost_release(reservation: Reservation) -> None:

@@ -182,3 +182,17 @@ def test_concurrent_reservations_never_exceed_the_ceiling():
     assert codes.count(1) == 10
     assert codes.count(2) == 30
     assert scope_usage(s[0].key) == (Decimal(0), Decimal("1"))
+
+
+def test_passing_80_percent_of_a_ceiling_raises_one_alert_per_scope_and_window():
+    from agents.guards.models import GuardAlert
+
+    s = scopes("1", user_ceiling="10", hour_ceiling="10")
+    ready(s)
+    for cost in ("0.70", "0.15", "0.05"):  # 0.70, then 0.85 (past 0.80), then 0.90
+        r = reservation("0.10", s)
+        cost_reserve(r, now=NOW)
+        cost_settle(r, cost=Decimal(cost), at=NOW)
+
+    alert = GuardAlert.objects.get()
+    assert (alert.scope, alert.ceiling_usd, alert.spent_usd) == ("session", Decimal(1), Decimal("0.85"))
