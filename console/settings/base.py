@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from console import services
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
@@ -117,6 +118,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "tollgate")
 CELERY_BEAT_SCHEDULE = {
+    "tracing-daily-report": {
+        "task": "tracing.tasks.daily_report_send",
+        "schedule": crontab(hour=env_int("REPORT_HOUR_UTC", 7, minimum=0), minute=0),
+    },
     "tracing-alerts": {
         "task": "tracing.tasks.alerts_evaluate",
         "schedule": env_float("ALERTS_EVALUATE_S", 60.0, minimum=1.0),
@@ -174,6 +179,9 @@ ALERTS_DAILY_TOKEN_BUDGET = env_int("ALERTS_DAILY_TOKEN_BUDGET", 0, minimum=0)
 OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "tollgate")
 OTEL_EXPORT_TIMEOUT_S = env_float("OTEL_EXPORT_TIMEOUT_S", 10.0, minimum=0.1)
+# The daily report (tracing.reports): mailed each morning; a person's cost for one task.
+REPORT_EMAILS = env_list("REPORT_EMAILS", [])
+REPORT_HUMAN_COST_PER_TASK_USD = env_decimal("REPORT_HUMAN_COST_PER_TASK_USD", "4.00")
 
 # Guardrails (agents/guards, docs/guardrails.md): global defaults; an agent's GuardConfig
 # and a tool's ToolGuard override them. Hot counters live in GUARD_REDIS_URL under a prefix.
