@@ -41,6 +41,7 @@ class StepPlan:
     route_reason: str = ""
     downgraded_by: str = ""
     reservation: "Reservation | None" = None
+    tool_calls: int = 0  # tool calls this step has made so far
 
 
 @dataclass

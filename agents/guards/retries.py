@@ -18,7 +18,7 @@ from django.conf import settings
 
 from agents.guards.breakers import ToolLimits, breaker_admit, breaker_open_result, breaker_record, tool_limits
 from agents.guards.decision import Decision, Verdict
-from agents.guards.plan import guard_context
+from agents.guards.plan import guard_context, step_plan
 from agents.guards.ratelimits import rate_take
 from agents.guards.store import guard_key, guard_redis
 from agents.models import Tool
@@ -60,6 +60,9 @@ def tool_call_guarded(
     *, state: "RunState", spans: SpanBuffer, tool: Tool, execute: Callable[[], ToolResult]
 ) -> ToolResult:
     context = guard_context(state)
+    refused = _tool_call_budget_check(state, spans)
+    if refused is not None:
+        return refused
     limits = context.tool_limits.get(tool.name)
     if limits is None:
         limits = context.tool_limits[tool.name] = tool_limits(tool=tool)
@@ -101,6 +104,21 @@ def tool_call_guarded(
             verdict=Verdict.ALLOW,
         )
         _sleep(delay)
+
+
+def _tool_call_budget_check(state: "RunState", spans: SpanBuffer) -> ToolResult | None:
+    """The tool-call budget inside a step: a step that asks for more calls than the task has
+    left gets the rest refused (the guard before the next model call then halts the task)."""
+    plan = step_plan(state)
+    made = 1
+    if plan is not None:
+        plan.tool_calls += 1
+        made = plan.tool_calls
+    limit = state.version.max_tool_calls
+    if state.task.tool_calls + made <= limit:
+        return None
+    _record(state, spans, "max_tool_calls", f"the task's budget of {limit} tool calls is used up")
+    return ToolResult.error("permanent", f"not called: the task's budget of {limit} tool calls is used up")
 
 
 def _not_retried(result: ToolResult, why: str) -> ToolResult:

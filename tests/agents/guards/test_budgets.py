@@ -113,3 +113,21 @@ def test_a_session_past_its_wall_time_halts(requester, use_simulator, tool_serve
     assert (task.status, task.stop_reason, task.partial) == (Task.Status.HALTED, "max_seconds", True)
     assert task.steps.count() == 2
     assert server.requests == 2
+
+
+def test_a_step_asking_for_more_tool_calls_than_are_left_gets_the_rest_refused(
+    requester, use_simulator, tool_server
+):
+    url, server = tool_server
+    tool = make_http_tool("refund_tool", url)
+    make_agent("parallel", model="sim/parallel_calls", tools=[tool], max_tool_calls=2)
+    task, _ = task_submit(owner=requester, agent_name="parallel", input="go")
+
+    task = run(task)
+
+    # One step asked for four calls: two ran, two were refused with a structured error.
+    assert server.requests == 2
+    results = [m["content"] for m in task.messages if m["role"] == "tool"]
+    assert len(results) == 4
+    assert sum("tool calls is used up" in r for r in results) == 2
+    assert (task.status, task.stop_reason) == (Task.Status.HALTED, "max_tool_calls")
