@@ -12,12 +12,14 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import redis
+
 from agents.guards.plan import guard_context
-from agents.guards.spend import cost_settle, spend_reservation_for
+from agents.guards.spend import cost_reserve, cost_settle, spend_reservation_for
 from agents.guards.tokens import messages_tokens
 from agents.models import Task
 from agents.providers.base import ChatRequest, ProviderError
-from agents.providers.pricing import model_cost
+from agents.providers.pricing import model_cost, model_price_at
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from console import clock
@@ -99,18 +101,32 @@ def _summarise_head(
         {"role": "user", "content": transcript},
     ]
     provider, provider_model = provider_for(model)
+    max_tokens = min(words * 2, 2048)
     started = clock.now()
+    summary, cost, usage = "(the earlier turns were dropped unsummarised: {why})", Decimal(0), None
+    # Reserved like any call, so the summariser cannot pass a cost ceiling either; refused or
+    # unmeterable, the older turns are still dropped: the context budget is the hard limit.
+    reservation = spend_reservation_for(
+        state,
+        model=model,
+        amount=summary_worst_case(model=model, messages=request_messages, max_tokens=max_tokens),
+    )
     try:
-        response = provider.complete(
-            ChatRequest(model=provider_model, messages=request_messages, max_tokens=min(words * 2, 2048))
-        )
-        summary, cost = response.content, model_cost(model=model, usage=response.usage, at=started)
-        usage = response.usage
-    except ProviderError as error:
-        # Without a summary the older turns are still dropped: the budget is the hard limit.
-        summary, cost, usage = f"(the earlier turns could not be summarised: {error})", Decimal(0), None
-    # Metered like any call: the summary's cost is in the ledger and the counters.
-    cost_settle(spend_reservation_for(state, model=model), cost=cost, at=started)
+        reserved = cost_reserve(reservation, now=started)[0] == 1
+    except redis.RedisError:
+        reserved = False
+    if not reserved:
+        summary = summary.format(why="no room under the cost ceilings")
+    else:
+        try:
+            response = provider.complete(
+                ChatRequest(model=provider_model, messages=request_messages, max_tokens=max_tokens)
+            )
+            summary, cost = response.content, model_cost(model=model, usage=response.usage, at=started)
+            usage = response.usage
+        except ProviderError as error:
+            summary = summary.format(why=f"the summariser failed: {error}")
+        cost_settle(reservation, cost=cost, at=started)
     # A summariser that ignores the word limit must not break the budget it exists for.
     summary = summary[: words * 6]
     spans.add(
@@ -145,3 +161,11 @@ def conversation_text(message: dict[str, Any]) -> str:
         function = call.get("function") or {}
         text += f" [called {function.get('name')}({function.get('arguments')})]"
     return text
+
+
+def summary_worst_case(*, model: str, messages: list[dict[str, Any]], max_tokens: int) -> Decimal:
+    price = model_price_at(model=model, at=clock.now())
+    if price is None:
+        return Decimal(0)
+    prompt = messages_tokens(messages, worst_case=True)
+    return (prompt * max(price.input, price.cache_write) + max_tokens * price.output) / Decimal(1_000_000)
