@@ -22,7 +22,7 @@ ALERTS_SHOWN = 100
 class GuardConfigForm(forms.ModelForm):
     routing = forms.JSONField(
         required=False,
-        help_text=f"complexity → model, e.g. {{\"classify\": \"openai/gpt-4o-mini\"}}; complexities: "
+        help_text=f'complexity → model, e.g. {{"classify": "openai/gpt-4o-mini"}}; complexities: '
         f"{', '.join(COMPLEXITIES)}",
     )
 
