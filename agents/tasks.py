@@ -11,14 +11,16 @@ from django.db.models import Q
 from agents.models import Task
 from agents.runtime.loop import RunOutcome, task_run
 from console import clock
+from tracing.logs import log_context
 
 
 @shared_task(name="agents.tasks.run_task", acks_late=True, reject_on_worker_lost=True)
 def run_task(task_id: str) -> str:
     close_old_connections()
-    outcome = task_run(
-        task_id=uuid.UUID(task_id), max_steps=settings.STEPS_PER_RUN, max_seconds=settings.SECONDS_PER_RUN
-    )
+    with log_context(task_id=task_id):
+        outcome = task_run(
+            task_id=uuid.UUID(task_id), max_steps=settings.STEPS_PER_RUN, max_seconds=settings.SECONDS_PER_RUN
+        )
     if outcome is RunOutcome.YIELDED:
         run_task.delay(task_id)
     return outcome.value

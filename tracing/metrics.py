@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import psutil
 from prometheus_client import Counter, Histogram
 
 from tracing.models import Span
@@ -85,9 +86,15 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def metrics_files_clear(directory: str) -> None:
-    """Forget the previous run's samples (called when a worker starts; see tracing.apps)."""
+    """Forget samples of processes that no longer run (called when a worker starts).
+
+    Files of live processes stay: the web process or another worker on this host may still
+    be writing them through a memory map, and unlinking would hide their samples from scrapes.
+    """
     for path in _files(Path(directory)):
-        path.unlink(missing_ok=True)
+        pid = path.stem.rpartition("_")[2]
+        if not pid.isdigit() or not psutil.pid_exists(int(pid)):
+            path.unlink(missing_ok=True)
 
 
 def _files(directory: Path) -> Iterable[Path]:

