@@ -76,6 +76,8 @@ def tool_call_guarded(
             return execute()
         if not (_is_tool_fault(result) and result.retry_safe) or result.data == {"circuit_breaker": "open"}:
             return result
+        if breaker == "unknown":
+            return result
         if breaker == "open":
             return _not_retried(result, f"{tool.name} failed repeatedly and its circuit breaker is now open")
         delay = retry_delay_s(attempt=attempt, retry_after_s=result.retry_after_s)
@@ -144,7 +146,13 @@ def _attempt(
             retry_after_s=round(wait_s, 3),
         ), breaker
     result = execute()
-    return result, breaker_record(tool=tool, limits=limits, failed=_is_tool_fault(result))
+    try:
+        return result, breaker_record(tool=tool, limits=limits, failed=_is_tool_fault(result))
+    except redis.RedisError:
+        # The call was made: its result stands, but with no shared state it is not retried.
+        return _not_retried(result, "guard state unreachable") if _is_tool_fault(
+            result
+        ) else result, "unknown"
 
 
 def _record(
