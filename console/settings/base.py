@@ -193,8 +193,10 @@ GUARD_DOWNGRADE_AT = env_float("GUARD_DOWNGRADE_AT", 0.8, minimum=0.0)
 GUARD_USER_DAY_USD = env_decimal("GUARD_USER_DAY_USD", "50")
 GUARD_GLOBAL_HOUR_USD = env_decimal("GUARD_GLOBAL_HOUR_USD", "200")
 GUARD_ALERT_AT = env_float("GUARD_ALERT_AT", 0.8, minimum=0.0)
-# A reservation whose step died is released after this long (longer than a model call).
-GUARD_RESERVATION_TTL_S = env_int("GUARD_RESERVATION_TTL_S", 180, minimum=1)
+# A reservation whose step died is released after this long: longer than a model call with
+# its retries (3 attempts of MODEL_TIMEOUT_S plus backoff), or a slow call's reservation could
+# lapse while it is still running.
+GUARD_RESERVATION_TTL_S = env_int("GUARD_RESERVATION_TTL_S", 600, minimum=1)
 # How long a step waits for other steps' reservations to settle before it parks.
 GUARD_RESERVE_WAIT_S = env_float("GUARD_RESERVE_WAIT_S", 2.0, minimum=0.0)
 GUARD_PARK_S = env_float("GUARD_PARK_S", 5.0, minimum=0.1)
