@@ -2,7 +2,8 @@
 
 In one process and one run: a bare call to the simulator (0 ms latency) through the provider,
 and the guard work around one model call and one tool call: the whole MODEL_CALL_GUARDS
-pipeline (budgets, loop guards, routing, the cost reservation in Redis), the provider rate
+pipeline (budgets, loop guards, routing, the cost reservation in Redis), the context check
+(token count against the budget), the provider rate
 limit, the settle of the real cost (Redis and the Postgres ledger), the tool's breaker and
 rate limit, and the spans they add. `budget_check` is the reservation script alone.
 The last line is JSON.
@@ -27,6 +28,7 @@ def main() -> None:
     from django.contrib.auth.models import User
 
     from agents.guards.breakers import breaker_admit, breaker_record, tool_limits
+    from agents.guards.context import context_fit
     from agents.guards.pipeline import guards_before_model_call
     from agents.guards.plan import step_plan
     from agents.guards.ratelimits import provider_rate_wait, rate_take
@@ -89,6 +91,7 @@ def main() -> None:
             spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id="bench")
             started = time.perf_counter()
             guards_before_model_call(state, spans)
+            context_fit(state, spans)
             provider_rate_wait(provider=provider.name)
             plan_settle(state, cost=Decimal("0.000012"), at=clock.now())
             admitted = breaker_admit(tool=tool, limits=limits)[0]
