@@ -23,7 +23,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from agents.api import agents, tasks, tools
+from agents.api import agents, memories, tasks, tools
 from agents.services.errors import ServiceError
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
@@ -179,6 +179,7 @@ api = TollgateAPI(
 )
 api.add_router("/tools", tools.router)
 api.add_router("/agents", agents.router)
+api.add_router("/agents", memories.router)
 api.add_router("/tasks", tasks.router)
 api.add_router("/tasks", tracing_api.router)
 api.add_router("/policy", approvals_policy_api.router)

@@ -15,8 +15,10 @@ from agents.api.schemas import (
     AgentOut,
     AgentPatch,
     ErrorOut,
+    LoopsIn,
     usd,
 )
+from agents.guards.loops import loop_settings
 from agents.models import AgentVersion
 from agents.selectors import agent_current_version, agent_version_tool_names, user_is_admin, user_is_reviewer
 from agents.services.catalog import agent_create, agent_update
@@ -30,8 +32,10 @@ def create_agent(request: HttpRequest, payload: AgentIn) -> Status[dict[str, Any
     user = request_user(request)
     if not user_is_admin(user=user):
         raise Forbidden("only an admin may create agents")
-    fields = payload.model_dump(exclude_unset=True, exclude={"budgets"})
-    version = agent_create(actor=user, **fields, **payload.budgets.model_dump(exclude_unset=True))
+    fields = payload.model_dump(exclude_unset=True, exclude={"budgets", "loops"})
+    version = agent_create(
+        actor=user, **fields, **payload.budgets.model_dump(exclude_unset=True), **_loop_fields(payload.loops)
+    )
     return Status(201, _agent_out(version))
 
 
@@ -51,14 +55,22 @@ def update_agent(request: HttpRequest, name: Path[AgentName], payload: AgentPatc
     user = request_user(request)
     if not user_is_admin(user=user):
         raise Forbidden("only an admin may edit agents")
-    changes = payload.model_dump(exclude_unset=True, exclude={"budgets"})
+    changes = payload.model_dump(exclude_unset=True, exclude={"budgets", "loops"})
     if payload.budgets is not None:
         changes |= payload.budgets.model_dump(exclude_unset=True)
+    if payload.loops is not None:
+        changes |= _loop_fields(payload.loops)
     return _agent_out(agent_update(actor=user, name=name, **changes))
+
+
+def _loop_fields(loops: LoopsIn) -> dict[str, Any]:
+    names = {"threshold": "loop_threshold", "window": "loop_window", "repeat_limit": "repeat_limit"}
+    return {names[key]: value for key, value in loops.model_dump(exclude_unset=True).items()}
 
 
 def _agent_out(version: AgentVersion) -> dict[str, Any]:
     agent = version.agent
+    threshold, window, repeat_limit = loop_settings(version)
     return {
         "name": agent.name,
         "version": version.number,
@@ -73,6 +85,7 @@ def _agent_out(version: AgentVersion) -> dict[str, Any]:
             "max_iterations": version.max_iterations,
             "max_seconds": version.max_seconds,
         },
+        "loops": {"threshold": threshold, "window": window, "repeat_limit": repeat_limit},
         "created_at": agent.created_at,
         "version_created_at": version.created_at,
     }

@@ -118,6 +118,14 @@ class BudgetsIn(Input):
     max_seconds: Budget = omitted()
 
 
+class LoopsIn(Input):
+    """Loop detection for this agent; an omitted field keeps the global default (docs/guardrails.md)."""
+
+    threshold: float = omitted(gt=0, le=1, allow_inf_nan=False, description="cosine similarity")
+    window: int = omitted(ge=1, le=50, description="K: consecutive repeating outputs that halt")
+    repeat_limit: int = omitted(ge=2, le=1000, description="N: identical tool calls that halt")
+
+
 class AgentIn(Input):
     name: AgentName
     system_prompt: LongText = ""
@@ -127,6 +135,7 @@ class AgentIn(Input):
         default_factory=list, max_length=MAX_TOOLS_PER_AGENT, examples=[["lookup_order"]]
     )
     budgets: BudgetsIn = Field(default_factory=BudgetsIn)
+    loops: LoopsIn = Field(default_factory=LoopsIn)
 
 
 class AgentPatch(Input):
@@ -135,6 +144,7 @@ class AgentPatch(Input):
     fallback_model: OptionalModelName = omitted()
     tools: list[ToolName] = omitted(max_length=MAX_TOOLS_PER_AGENT, examples=[["lookup_order"]])
     budgets: BudgetsIn = omitted()
+    loops: LoopsIn = omitted()
 
 
 class BudgetsOut(Schema):
@@ -145,6 +155,12 @@ class BudgetsOut(Schema):
     max_seconds: int
 
 
+class LoopsOut(Schema):
+    threshold: float
+    window: int
+    repeat_limit: int
+
+
 class AgentOut(Schema):
     name: str
     version: int
@@ -153,6 +169,7 @@ class AgentOut(Schema):
     fallback_model: str
     tools: list[str]
     budgets: BudgetsOut
+    loops: LoopsOut = Field(description="in effect: the agent's own values or the global defaults")
     created_at: datetime
     version_created_at: datetime
 

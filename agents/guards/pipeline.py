@@ -11,6 +11,7 @@ from collections.abc import Callable
 from agents.guards.budgets import token_budget_guard, tool_call_budget_guard, wall_time_guard
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.limits import iterations_guard
+from agents.guards.loops import loop_guard, repeated_tool_call_guard
 from agents.guards.plan import step_plan_start
 from agents.guards.routing import routing_guard
 from agents.guards.spend import cost_breaker_guard, cost_release
@@ -25,6 +26,8 @@ MODEL_CALL_GUARDS: tuple[ModelCallGuard, ...] = (
     wall_time_guard,
     tool_call_budget_guard,
     token_budget_guard,
+    repeated_tool_call_guard,
+    loop_guard,
     routing_guard,
     # Last: it reserves money, and nothing after it may stop the call it reserved for.
     cost_breaker_guard,

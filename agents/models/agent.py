@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -37,6 +37,12 @@ class AgentVersion(models.Model):
     max_tool_calls = models.PositiveIntegerField(default=50)
     max_iterations = models.PositiveIntegerField(default=25)
     max_seconds = models.PositiveIntegerField(default=900)
+    # Loop detection; null means the global default in settings (LOOP_*, REPEATED_TOOL_CALL_LIMIT).
+    loop_threshold = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    loop_window = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    repeat_limit = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(2)])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -3,13 +3,14 @@
 import json
 from typing import Any
 
+from agents.memory.context import memory_message, without_memory
 from agents.models import Task
 from agents.providers.base import ChatResponse
 from agents.tools.result import ToolResult
 
 
 def initial_messages(task: Task) -> list[dict[str, Any]]:
-    """The session's earlier conversation, then this task's input."""
+    """The session's earlier conversation, the memories recalled for the input, then the input."""
     previous = (
         Task.objects.filter(session_id=task.session_id, created_at__lt=task.created_at)
         .exclude(messages=[])
@@ -17,8 +18,9 @@ def initial_messages(task: Task) -> list[dict[str, Any]]:
         .values_list("messages", flat=True)
         .first()
     )
-    history = list(previous or [])
-    return [*history, {"role": "user", "content": task.input}]
+    history = without_memory(list(previous or []))
+    recalled = memory_message(task, agent_id=task.session.agent_id)
+    return [*history, *recalled, {"role": "user", "content": task.input}]
 
 
 def with_system_prompt(system_prompt: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -25,6 +25,9 @@ VERSION_FIELDS = (
     "max_tool_calls",
     "max_iterations",
     "max_seconds",
+    "loop_threshold",
+    "loop_window",
+    "repeat_limit",
 )
 
 
@@ -37,6 +40,9 @@ class AgentConfig(TypedDict, total=False):
     max_tool_calls: int
     max_iterations: int
     max_seconds: int
+    loop_threshold: float
+    loop_window: int
+    repeat_limit: int
 
 
 def tool_create(

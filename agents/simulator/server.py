@@ -6,6 +6,7 @@ and measures the platform's overhead against it, so the simulator itself must ad
     GET  /health                  liveness, with the scenario count
     GET  /v1/models               the loaded scenarios, as OpenAI models
     POST /v1/chat/completions     play the scenario named by `model`
+    POST /v1/embeddings           deterministic word-hash embeddings (agents/simulator/embeddings.py)
     POST /tools/<name>            the demo tools (lookup_order, issue_refund, search_web, check_inventory)
     GET  /tools/stats             calls per demo tool and the number of distinct refunds
 """
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from agents.simulator.demo_tools import DemoTools
+from agents.simulator.embeddings import embeddings_answer
 from agents.simulator.play import Answer, Player, openai_error
 from agents.simulator.scenarios import Scenario
 
@@ -51,6 +53,8 @@ class SimulatorApp:
             if not isinstance(request, dict):
                 return Answer(400, openai_error("the body must be a JSON object", code="invalid_json"))
             return self.player.answer(request)
+        if method == "POST" and path == "/v1/embeddings":
+            return embeddings_answer(await _json_body(receive))
         if method == "POST" and path.startswith("/tools/"):
             body = await _json_body(receive)
             key = _header(scope, b"idempotency-key")

@@ -1,4 +1,4 @@
-"""Built-in Python tools, safe to give any agent: arithmetic and the current time."""
+"""Built-in Python tools, safe to give any agent: arithmetic, the current time, memory."""
 
 import ast
 import math
@@ -6,6 +6,9 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from agents.memory.services import MAX_MEMORY_CHARS, memory_create
+from agents.models import Task
+from agents.tools.executor import tool_call_key_parse
 from agents.tools.python import python_tool
 from agents.tools.result import ToolResult
 from console import clock
@@ -98,6 +101,42 @@ def current_time(args: dict[str, Any], *, idempotency_key: str) -> dict[str, str
 )
 def echo(args: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
     return args
+
+
+@python_tool(
+    name="remember",
+    description=(
+        "Save a fact for later conversations. scope 'session' (the default) keeps it for this "
+        "conversation; 'agent' for every conversation of this agent. Saved facts relevant to a "
+        "new request are shown to you as memory."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "fact": {"type": "string", "minLength": 1, "maxLength": MAX_MEMORY_CHARS},
+            "scope": {"type": "string", "enum": ["session", "agent"]},
+        },
+        "required": ["fact"],
+        "additionalProperties": False,
+    },
+    timeout_s=5.0,
+)
+def remember(args: dict[str, Any], *, idempotency_key: str) -> dict[str, Any] | ToolResult:
+    # The key says which task and step called; the memory keeps that as its source.
+    source = tool_call_key_parse(idempotency_key)
+    task = Task.objects.select_related("session").filter(pk=source[0]).first() if source else None
+    if source is None or task is None:
+        return ToolResult.error("permanent", "remember can only be called by an agent running a task")
+    scope = args.get("scope", "session")
+    memory = memory_create(
+        agent=task.session.agent,
+        text=args["fact"],
+        session_id=task.session_id if scope == "session" else None,
+        task_id=task.id,
+        step_index=source[1],
+        source_key=idempotency_key,
+    )
+    return {"remembered": memory.text, "scope": scope, "id": memory.pk}
 
 
 def calculate(expression: str) -> int | float:

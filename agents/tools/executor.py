@@ -5,6 +5,7 @@ exception: the model reads the result and can correct itself.
 """
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -64,6 +65,15 @@ def tool_call_idempotency_key(*, task_id: UUID | str, step_index: int, call_inde
     calling the same service.
     """
     return f"tollgate-{task_id}-{step_index}-{call_index}"
+
+
+def tool_call_key_parse(key: str) -> tuple[UUID, int, int] | None:
+    """(task id, step index, call index) from a key made by tool_call_idempotency_key, so a
+    Python tool can tell which task called it; None for any other key."""
+    match = re.fullmatch(r"tollgate-([0-9a-f-]{36})-(\d+)-(\d+)", key)
+    if match is None:
+        return None
+    return UUID(match[1]), int(match[2]), int(match[3])
 
 
 def tool_spec(tool: Tool) -> dict[str, Any]:

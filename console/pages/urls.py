@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.pages import auth, sessions, tasks, tokens
+from console.pages import auth, memories, sessions, tasks, tokens
 
 app_name = "console"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     path("tasks/<uuid:task_id>/spans/<int:span_pk>/<str:part>/", tasks.span_payload, name="span_payload"),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("memories/", memories.memory_list_page, name="memories"),
+    path(
+        "memories/<slug:agent_name>/<int:memory_id>/delete/",
+        memories.memory_delete_view,
+        name="memory_delete",
+    ),
 ]

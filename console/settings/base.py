@@ -152,6 +152,21 @@ ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY", "")
 MODEL_TIMEOUT_S = env_float("MODEL_TIMEOUT_S", 60.0, minimum=0.1)
 SIM_SCENARIOS = env_list("SIM_SCENARIOS", [])
 
+# Embeddings for loop detection and memory: "wordllama" (local CPU model, weights in its wheel)
+# or "openai" (any OpenAI-compatible /embeddings endpoint). Stored vectors carry the model's
+# name and dimension, so changing either never compares vectors of different models.
+EMBEDDING_PROVIDER = env_str("EMBEDDING_PROVIDER", "wordllama")
+EMBEDDING_BASE_URL = env_str("EMBEDDING_BASE_URL", OPENAI_BASE_URL)
+EMBEDDING_API_KEY = env_str("EMBEDDING_API_KEY", OPENAI_API_KEY)
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "text-embedding-3-small")
+EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 256, minimum=1)
+# Loop detection defaults; an agent version may override each (bench/README.md: vector_bench).
+LOOP_SIMILARITY_THRESHOLD = env_float("LOOP_SIMILARITY_THRESHOLD", 0.70, minimum=0.0)
+LOOP_WINDOW = env_int("LOOP_WINDOW", 3, minimum=1)
+REPEATED_TOOL_CALL_LIMIT = env_int("REPEATED_TOOL_CALL_LIMIT", 3, minimum=2)
+# Memories put into the context at the start of a task.
+MEMORY_TOP_K = env_int("MEMORY_TOP_K", 5, minimum=0)
+
 # Runtime: a Celery task runs consecutive steps until it must wait, then yields its
 # worker after this many steps or seconds so long runs share workers fairly.
 STEPS_PER_RUN = env_int("STEPS_PER_RUN", 8, minimum=1)

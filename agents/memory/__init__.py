@@ -1,0 +1,1 @@
+"""Long-term memory: facts an agent keeps, per session or for all its sessions, in pgvector."""

@@ -1,0 +1,50 @@
+"""Reading memories: the top-k most similar to a text, and lists for admins."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from agents.embeddings.registry import embedder
+from agents.models import Memory
+
+
+@dataclass(frozen=True)
+class Recalled:
+    id: int
+    text: str
+    similarity: float
+
+
+def memory_recall(*, agent_id: int, session_id: uuid.UUID | None, query: str, k: int) -> list[Recalled]:
+    """The `k` memories most similar to `query` among those the session may see: the agent's
+    own, agent-wide or of this session. The scope is a WHERE clause, applied before ranking,
+    so one agent never sees another's memories whatever the index returns."""
+    if k <= 0:
+        return []
+    model = embedder()
+    literal = "[" + ",".join(repr(float(x)) for x in model.embed([query])[0]) + "]"
+    dims = int(model.dimensions)
+    # `dimensions = <literal>` and the cast match the partial HNSW index of migration 0004.
+    sql = f"""
+        SELECT id, text, 1 - (embedding::vector({dims}) <=> %s::vector({dims}))
+        FROM agents_memory
+        WHERE dimensions = {dims} AND model = %s AND agent_id = %s
+          AND (session_id IS NULL OR session_id = %s)
+        ORDER BY embedding::vector({dims}) <=> %s::vector({dims})
+        LIMIT %s
+    """  # noqa: S608  (dims is an int; every value is a parameter)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # With a filter, an HNSW scan may find fewer than k rows that pass it; iterative
+        # scanning (pgvector 0.8) keeps going until k are found, in exact distance order.
+        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        cursor.execute(sql, [literal, model.name, agent_id, session_id, literal, k])
+        rows = cursor.fetchall()
+    return [Recalled(id=row[0], text=row[1], similarity=float(row[2])) for row in rows]
+
+
+def memory_list(*, agent_id: int, session_id: uuid.UUID | None = None, limit: int = 200) -> list[Memory]:
+    memories = Memory.objects.filter(agent_id=agent_id).select_related("task").defer("embedding")
+    if session_id is not None:
+        memories = memories.filter(session_id=session_id)
+    return list(memories.order_by("-created_at", "-id")[:limit])

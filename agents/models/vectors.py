@@ -1,0 +1,66 @@
+"""pgvector rows: the embedding of every model output (loop detection) and memories.
+
+Vectors are stored without a fixed dimension, beside the name of the model that made them
+and their dimension, so that a change of EMBEDDING_PROVIDER never compares vectors of two
+models. The HNSW indexes are partial expression indexes on `embedding::vector(<dims>)` for
+the configured dimension (migration 0005); queries use the same expression so they can use them.
+"""
+
+from django.db import models
+from pgvector.django import VectorField
+
+
+class OutputEmbedding(models.Model):
+    """The embedding of one model output (its text and tool-call intent)."""
+
+    session = models.ForeignKey("agents.Session", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey("agents.Task", on_delete=models.CASCADE, related_name="+")
+    # The step that produced the output; -1 is the previous task's final answer, which is
+    # embedded by the next task of the session.
+    step_index = models.IntegerField()
+    model = models.CharField(max_length=200)
+    dimensions = models.PositiveSmallIntegerField()
+    embedding = VectorField()
+    # Short hashes of the values in the tool results that answered the output (not counting
+    # values echoed from the call's own arguments): a repeat that brings back no new value
+    # taught the model nothing, one that does (the next page, a job's progress) is progress.
+    result_values = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # A redelivered step embeds the same output again; the key keeps one row.
+            models.UniqueConstraint(fields=["task", "step_index"], name="output_embedding_unique_step")
+        ]
+        indexes = [models.Index(fields=["session", "-id"], name="output_embedding_recent")]
+
+    def __str__(self) -> str:
+        return f"output of step {self.step_index} of task {self.task_id}"
+
+
+class Memory(models.Model):
+    """A fact an agent keeps: for one session, or (no session) for all of the agent's sessions."""
+
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="memories")
+    session = models.ForeignKey(
+        "agents.Session", null=True, blank=True, on_delete=models.CASCADE, related_name="memories"
+    )
+    # Where it came from: the task and step of a `remember` call; none when written over the API.
+    task = models.ForeignKey(
+        "agents.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    step_index = models.IntegerField(null=True, blank=True)
+    # The tool call's idempotency key: a redelivered `remember` stores its fact once.
+    source_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    text = models.TextField()
+    model = models.CharField(max_length=200)
+    dimensions = models.PositiveSmallIntegerField()
+    embedding = VectorField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["agent", "session"], name="memory_scope")]
+
+    def __str__(self) -> str:
+        return self.text[:60]

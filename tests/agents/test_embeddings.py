@@ -1,0 +1,54 @@
+"""Both embedding providers: the local WordLlama model and the OpenAI-compatible endpoint
+(served by the real simulator over HTTP)."""
+
+import numpy as np
+import pytest
+
+from agents.embeddings.base import EmbeddingError
+from agents.embeddings.local import WordLlamaEmbedder
+from agents.embeddings.registry import embedder
+
+
+def test_wordllama_gives_unit_vectors_that_rank_paraphrases_above_unrelated_text():
+    model = WordLlamaEmbedder()
+    a, b, c = model.embed(
+        [
+            "The capital of Australia is Sydney.",
+            "Sydney is the capital of Australia.",
+            "Refund order A-1001 for the damaged kettle.",
+        ]
+    )
+    assert model.dimensions == 256
+    assert a.shape == (256,)
+    assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-5)
+    assert float(a @ b) > 0.9 > float(a @ c)
+
+
+def test_a_smaller_dimension_is_a_prefix_of_the_model_and_named_apart(settings):
+    settings.EMBEDDING_DIMENSIONS = 64
+    model = embedder()
+    assert model.dimensions == 64
+    assert model.name == "wordllama/l2_supercat-64"
+    assert model.embed(["hello"]).shape == (1, 64)
+
+
+def test_the_openai_compatible_endpoint_is_called_over_http(settings, simulator_url):
+    settings.EMBEDDING_PROVIDER = "openai"
+    settings.EMBEDDING_BASE_URL = f"{simulator_url}/v1"
+    settings.EMBEDDING_DIMENSIONS = 32
+    model = embedder()
+
+    first, again, other = model.embed(["same words here", "same words here", "entirely different text"])
+
+    assert model.name == "openai/text-embedding-3-small-32"
+    assert first.shape == (32,)
+    assert np.allclose(first, again)
+    assert float(first @ other) < 0.9
+
+
+def test_an_endpoint_failure_is_an_embedding_error(settings, simulator_url):
+    settings.EMBEDDING_PROVIDER = "openai"
+    settings.EMBEDDING_BASE_URL = f"{simulator_url}/no-such-prefix"
+
+    with pytest.raises(EmbeddingError, match="HTTP 404"):
+        embedder().embed(["anything"])

@@ -1,0 +1,142 @@
+"""Long-term memory on real PostgreSQL/pgvector: written by the `remember` tool and recalled
+into the context of later tasks, scoped to its agent (and session) before ranking."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from agents.memory.context import MEMORY_NAME
+from agents.memory.selectors import memory_recall
+from agents.memory.services import memory_create
+from agents.models import AgentVersion, Memory, Task, Tool
+from agents.runtime.loop import task_run
+from agents.services.tasks import task_submit
+from agents.tools.executor import tool_call_execute, tool_call_idempotency_key
+from agents.tools.python import POOL_SIZE, _pool, python_tools_sync
+from tests.factories import make_agent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _tool_threads_let_go_of_the_database():
+    """`remember` opens a database connection in a Python-tool pool thread; close them all
+    afterwards, or the next test without database access fails in that thread."""
+    yield
+    barrier = threading.Barrier(POOL_SIZE)
+
+    def close() -> None:
+        barrier.wait(timeout=10)  # one call per thread: each waits until all have one
+        connections.close_all()
+
+    for future in [_pool().submit(close) for _ in range(POOL_SIZE)]:
+        future.result(timeout=15)
+
+
+FACT = "The customer Dana prefers refunds as store credit, never to the card."
+
+
+def run(user, agent_name: str, text: str, session=None) -> Task:
+    task, _ = task_submit(owner=user, agent_name=agent_name, input=text, session_id=session)
+    task_run(task_id=task.id, max_steps=10, max_seconds=60)
+    task.refresh_from_db()
+    return task
+
+
+def memory_messages(task: Task) -> list[str]:
+    return [m["content"] for m in task.messages if m.get("role") == "system" and m.get("name") == MEMORY_NAME]
+
+
+def switch_model(agent, model: str) -> None:
+    """A new version of `agent` with `model`; new sessions use it."""
+    version = AgentVersion.objects.create(agent=agent, number=2, model=model)
+    agent.current_version = version
+    agent.save(update_fields=["current_version"])
+
+
+def test_a_fact_remembered_in_one_session_is_recalled_in_a_later_one_and_not_by_another_agent(
+    requester, use_simulator
+):
+    python_tools_sync()
+    support = make_agent("support", model="sim/remember", tools=[Tool.objects.get(name="remember")])
+    make_agent("sales", model="sim/echo")
+    memory_create(agent=support, text="Orders ship from the Leeds warehouse.")
+
+    first = run(requester, "support", f"Remember: {FACT}")
+    assert first.status == Task.Status.SUCCEEDED, first.stop_detail
+    assert first.result == f"Noted: {FACT}"
+    saved = Memory.objects.get(text=FACT)
+    assert (saved.agent_id, saved.session_id, saved.task_id, saved.step_index) == (
+        support.pk,
+        None,
+        first.id,
+        0,
+    )
+
+    switch_model(support, "sim/echo")
+    later = run(requester, "support", "How does Dana want her refund?")
+    assert later.session_id != first.session_id
+    [recalled] = memory_messages(later)
+    assert FACT in recalled
+    # The most similar memory comes first; the message sits right before the input.
+    assert recalled.index(FACT) < recalled.index("Leeds")
+    assert [m["role"] for m in later.messages] == ["system", "user", "assistant"]
+
+    other = run(requester, "sales", "How does Dana want her refund?")
+    assert other.status == Task.Status.SUCCEEDED
+    assert memory_messages(other) == []
+
+
+def test_a_session_memory_is_recalled_only_in_its_own_session(requester, use_simulator):
+    agent = make_agent("support", model="sim/echo")
+    first = run(requester, "support", "hello")
+    memory_create(agent=agent, text=FACT, session_id=first.session_id)
+
+    same_session = run(requester, "support", "How does Dana want her refund?", first.session_id)
+    new_session = run(requester, "support", "How does Dana want her refund?")
+
+    assert len(memory_messages(same_session)) == 1
+    assert memory_messages(new_session) == []
+    # Recalled afresh for every task: the first task's memory message is not carried along.
+    again = run(requester, "support", "Dana and refunds again", first.session_id)
+    assert len(memory_messages(again)) == 1
+
+
+def test_scope_is_applied_before_ranking_so_a_closer_memory_of_another_agent_never_shows(requester):
+    mine = make_agent("mine", model="sim/echo")
+    theirs = make_agent("theirs", model="sim/echo")
+    for n in range(30):
+        memory_create(agent=theirs, text=f"Dana prefers refunds as store credit (note {n}).")
+    memory_create(agent=mine, text="The warehouse closes at six.")
+
+    recalled = memory_recall(
+        agent_id=mine.pk, session_id=None, query="Dana prefers refunds as store credit", k=5
+    )
+
+    assert [r.text for r in recalled] == ["The warehouse closes at six."]
+
+
+def test_a_redelivered_remember_call_stores_its_fact_once(requester):
+    python_tools_sync()
+    tool = Tool.objects.get(name="remember")
+    make_agent("support", model="sim/echo", tools=[tool])
+    task, _ = task_submit(owner=requester, agent_name="support", input="hi")
+    key = tool_call_idempotency_key(task_id=task.id, step_index=2, call_index=0)
+
+    results = [tool_call_execute(tool=tool, arguments={"fact": FACT}, idempotency_key=key) for _ in range(2)]
+
+    assert [r.status for r in results] == ["success", "success"]
+    assert results[0].data["id"] == results[1].data["id"]
+    memory = Memory.objects.get()
+    assert (memory.session_id, memory.task_id, memory.step_index) == (task.session_id, task.id, 2)
+
+
+def test_remember_outside_a_task_is_refused():
+    python_tools_sync()
+    result = tool_call_execute(
+        tool=Tool.objects.get(name="remember"), arguments={"fact": FACT}, idempotency_key="my-own-key"
+    )
+    assert result.status == "error"
+    assert result.error_type == "permanent"
+    assert not Memory.objects.exists()

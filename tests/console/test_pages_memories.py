@@ -1,0 +1,44 @@
+"""The memories page: admins list an agent's memories (escaped) and delete them; nobody else."""
+
+import pytest
+from django.urls import reverse
+
+from agents.memory.services import memory_create
+from agents.models import Memory
+from tests.factories import make_agent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_admin_sees_an_agents_memories_escaped_and_only_that_agents(client, admin, agent):
+    other = make_agent("sales", model="sim/echo")
+    memory_create(agent=agent, text="<script>alert(1)</script> prefers store credit")
+    memory_create(agent=other, text="belongs to sales")
+    client.force_login(admin)
+
+    page = client.get(reverse("console:memories"), {"agent": agent.name}).content.decode()
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; prefers store credit" in page
+    assert "<script>alert(1)" not in page
+    assert "belongs to sales" not in page
+
+
+def test_an_admin_deletes_a_memory(client, admin, agent):
+    memory = memory_create(agent=agent, text="stale fact")
+    client.force_login(admin)
+
+    response = client.post(reverse("console:memory_delete", args=[agent.name, memory.pk]))
+
+    assert response.status_code == 302
+    assert not Memory.objects.exists()
+    again = client.post(reverse("console:memory_delete", args=[agent.name, memory.pk]))
+    assert again.status_code == 404
+
+
+def test_people_who_are_not_admins_are_refused(client, reviewer, agent):
+    memory = memory_create(agent=agent, text="secret")
+    client.force_login(reviewer)
+
+    assert client.get(reverse("console:memories")).status_code == 403
+    assert client.post(reverse("console:memory_delete", args=[agent.name, memory.pk])).status_code == 403
+    assert Memory.objects.exists()
