@@ -19,7 +19,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync API's event loop must stop before tests outside
+# tests/browser run, or their async_to_sync calls (Channels pushes) refuse to run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: install Debian's chromium (make browsers)"
