@@ -4,6 +4,8 @@ One message per step (never per span): the page then fetches the new rows itself
 message stays tiny and carries nothing a viewer might not be allowed to read.
 """
 
+import asyncio
+import threading
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -19,7 +21,17 @@ def trace_spans_added_publish(*, task_id: uuid.UUID | str, step_index: int | Non
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(
-        trace_group(task_id),
-        {"type": "spans.added", "step": step_index, "finished": finished},
-    )
+    message = {"type": "spans.added", "step": step_index, "finished": finished}
+
+    def send() -> None:
+        async_to_sync(layer.group_send)(trace_group(task_id), message)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        send()  # the usual case: a Celery worker's thread runs no event loop
+    else:
+        # A thread that runs an event loop cannot block on one: send from a thread of its own.
+        thread = threading.Thread(target=send)
+        thread.start()
+        thread.join()

@@ -2,7 +2,6 @@
 
 import json
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +9,7 @@ from django.db import connection, transaction
 
 from agents.models import Step, Task
 from agents.runtime.step import StepOutcome
-from tracing.events import trace_step_committed
+from tracing.events import after_commit, trace_step_committed
 from tracing.recorder import SpanBuffer
 
 # Raw SQL for the one statement on the hot path that the ORM cannot express: it appends the
@@ -79,16 +78,13 @@ def checkpoint_write(
         written = spans.spans
         spans.flush()
         # Live trace pushes and metrics, once per step, only once the step is durable.
-        transaction.on_commit(
-            partial(
-                trace_step_committed,
-                task_id=task.pk,
-                agent=task.session.agent_version.agent.name,
-                step_index=index,
-                spans=written,
-                step_seconds=(now - step.started_at).total_seconds(),
-            ),
-            robust=True,
+        after_commit(
+            trace_step_committed,
+            task_id=task.pk,
+            agent=task.session.agent_version.agent.name,
+            step_index=index,
+            spans=written,
+            step_seconds=(now - step.started_at).total_seconds(),
         )
     task.messages = [*task.messages, *outcome.new_messages]
     task.step_index = index + 1

@@ -4,7 +4,6 @@ import logging
 import uuid
 from datetime import timedelta
 from enum import Enum
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +23,7 @@ from agents.runtime.step import ModelCallFailed, step_run
 from agents.tools.executor import tool_spec
 from approvals.requests import ActionParked, action_park
 from console import clock
-from tracing.events import trace_step_committed, trace_task_finished
+from tracing.events import after_commit, trace_step_committed, trace_task_finished
 from tracing.logs import log_context_bind_session
 from tracing.models import Trace
 from tracing.recorder import SpanBuffer, root_span_id
@@ -161,16 +160,13 @@ def _finish(state: RunState, *, spans: SpanBuffer | None = None, **final: Any) -
             if spans is not None:
                 written = spans.spans
                 spans.flush()
-                transaction.on_commit(
-                    partial(
-                        trace_step_committed,
-                        task_id=task.pk,
-                        agent=state.version.agent.name,
-                        step_index=task.step_index,
-                        spans=written,
-                        step_seconds=None,
-                    ),
-                    robust=True,
+                after_commit(
+                    trace_step_committed,
+                    task_id=task.pk,
+                    agent=state.version.agent.name,
+                    step_index=task.step_index,
+                    spans=written,
+                    step_seconds=None,
                 )
             _write_root_span(state, status=final["status"])
 
@@ -213,13 +209,10 @@ def _write_root_span(state: RunState, *, status: str) -> None:
     )
     spans.flush()
     # Inside _finish's transaction this waits for its commit; after a checkpoint it runs at once.
-    transaction.on_commit(
-        partial(
-            trace_task_finished,
-            task_id=task.pk,
-            agent=agent_name,
-            status=status,
-            task_seconds=(clock.now() - (task.started_at or task.created_at)).total_seconds(),
-        ),
-        robust=True,
+    after_commit(
+        trace_task_finished,
+        task_id=task.pk,
+        agent=agent_name,
+        status=status,
+        task_seconds=(clock.now() - (task.started_at or task.created_at)).total_seconds(),
     )

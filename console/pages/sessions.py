@@ -11,6 +11,7 @@ from agents.models import Task
 from agents.services.errors import NotFound
 from console.pages import selectors
 from console.pages.auth import AuthedRequest, login_required
+from tracing.session_search import SessionSearchForm, session_search_apply
 
 PAGE_SIZE = 50
 
@@ -23,6 +24,8 @@ def session_list(request: AuthedRequest) -> HttpResponse:
     if status not in Task.Status.values:
         status = ""
     sessions = selectors.session_list(viewer=request.user, agent=agent, status=status)
+    search = SessionSearchForm(request.GET)
+    sessions = session_search_apply(sessions, search)
     page = Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -30,6 +33,7 @@ def session_list(request: AuthedRequest) -> HttpResponse:
         "statuses": Task.Status.choices,
         "agent": agent,
         "status": status,
+        "search": search,
     }
     return render(request, "console/session_list.html", context)
 

@@ -110,7 +110,11 @@ def test_what_a_worker_process_records_is_visible_at_metrics(tmp_path, requester
         while not Task.objects.get(pk=task.pk).is_final:
             assert time.monotonic() < deadline, "the worker did not finish the task"
             time.sleep(0.1)
-        text = _scrape(Client())
+        # The task's end is recorded just after its final commit, which the loop above sees.
+        finished = {"agent": "worker-metered", "status": "succeeded"}
+        while not _sample(text := _scrape(Client()), "tollgate_task_duration_seconds_count", **finished):
+            assert time.monotonic() < deadline, text
+            time.sleep(0.1)
 
     assert _sample(text, "tollgate_model_calls_total", agent="worker-metered", status="ok") == 2
     assert _sample(text, "tollgate_tool_calls_total", tool="w_tool", status="ok") == 1
