@@ -21,6 +21,7 @@ from tracing.recorder import SpanBuffer
 
 ModelCallGuard = Callable[[RunState], Decision]
 
+# The order is documented in docs/guardrails.md; keep the two in step.
 MODEL_CALL_GUARDS: tuple[ModelCallGuard, ...] = (
     iterations_guard,
     wall_time_guard,
