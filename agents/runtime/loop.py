@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -99,14 +100,18 @@ def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOu
                 "stop_reason": "completed",
             }
         try:
-            cancel_requested = checkpoint_write(
-                task=task, outcome=outcome, spans=spans, now=clock.now(), final=final
-            )
+            # The last step and the root span commit together: whoever sees the task end
+            # sees its whole trace. Other steps need no outer transaction (no savepoint).
+            with transaction.atomic() if final else nullcontext():
+                cancel_requested = checkpoint_write(
+                    task=task, outcome=outcome, spans=spans, now=clock.now(), final=final
+                )
+                if final:
+                    _write_root_span(state, status=final["status"])
         except StepAlreadyCommitted:
             logger.warning("task %s: a duplicate delivery is ahead of this one; stopping", task.id)
             return RunOutcome.SKIPPED
         if final:
-            _write_root_span(state, status=final["status"])
             return RunOutcome.FINISHED
         if clock.now() >= deadline:
             break
@@ -208,7 +213,7 @@ def _write_root_span(state: RunState, *, status: str) -> None:
         input={"input": task.input},
     )
     spans.flush()
-    # Inside _finish's transaction this waits for its commit; after a checkpoint it runs at once.
+    # Runs after the enclosing transaction (the final checkpoint's, or _finish's) commits.
     after_commit(
         trace_task_finished,
         task_id=task.pk,
