@@ -4,6 +4,9 @@ from django.test import Client
 
 from console.tokens import api_token_create
 
+# The real simulator and tool server, for every test folder.
+pytest_plugins = ["tests.support.fixtures"]
+
 
 @pytest.fixture
 def requester(db) -> User:

@@ -6,7 +6,7 @@ from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.pipeline import guards_before_model_call
 from agents.runtime.loop import _load
 from agents.services.tasks import task_submit
-from tests.agents.conftest import make_agent
+from tests.factories import make_agent
 from tracing.recorder import SpanBuffer
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.db import connection
 from agents.models import Step, Task
 from agents.runtime.loop import RunOutcome, task_run
 from agents.services.tasks import task_submit
-from tests.agents.conftest import make_agent, make_http_tool
+from tests.factories import make_agent, make_http_tool
 from tracing.models import Span
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from agents.models import Step, Task
-from tests.agents.conftest import make_agent, make_http_tool
+from tests.factories import make_agent, make_http_tool
 from tests.support.processes import running_worker, start_worker
 from tests.support.toolserver import running_tool_server
 from tracing.models import Span

@@ -6,13 +6,7 @@ from agents.runtime.loop import RunOutcome, task_run
 from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
 from console import clock
-from tests.agents import conftest as agents_conftest
-from tests.agents.conftest import make_agent, make_http_tool
-
-# The real simulator and tool server, shared with tests/agents.
-simulator_url = agents_conftest.simulator_url
-use_simulator = agents_conftest.use_simulator
-tool_server = agents_conftest.tool_server
+from tests.factories import make_agent, make_http_tool
 
 
 def run(task: Task) -> RunOutcome:

@@ -3,9 +3,7 @@
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
@@ -18,32 +16,10 @@ from tests.approvals.conftest import make_request
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def receiver():
-    received: list[tuple[dict, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((dict(self.headers), body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    server.shutdown()
-    server.server_close()
-
-
 def test_the_webhook_is_signed_with_hmac_sha256_and_an_email_goes_out(
-    requester, settings, receiver, mailoutbox
+    requester, settings, webhook_receiver, mailoutbox
 ):
-    url, received = receiver
+    url, received = webhook_receiver
     settings.APPROVALS_WEBHOOK_URL = url
     settings.APPROVALS_WEBHOOK_SECRET = "s3cret"
     settings.APPROVALS_ESCALATION_EMAILS = ["oncall@example.com"]

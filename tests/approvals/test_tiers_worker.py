@@ -12,7 +12,7 @@ import pytest
 
 from agents.models import Task
 from approvals.models import ActionRequest
-from tests.agents.conftest import make_agent, make_http_tool
+from tests.factories import make_agent, make_http_tool
 from tests.support.processes import BIN, ROOT, child_env, running_worker, start_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

@@ -8,6 +8,8 @@ from unittest import mock
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.support.processes import running_web
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -20,7 +22,7 @@ CHROMIUM_ARGS = [
 
 
 # Module scope, not session: the sync API's event loop must stop before tests outside
-# tests/browser run, or their async_to_sync calls (Channels pushes) refuse to run.
+# tests/browser run, or their async_to_sync calls (Channels test clients) refuse to run.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
@@ -45,5 +47,21 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[str]:
+    """uvicorn serving the ASGI app on the test database, for pages that use a WebSocket."""
+    with running_web(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def web_page(browser: Browser, web: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=web)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
     yield page
     context.close()

@@ -1,90 +1,34 @@
 """The approval queue in a real browser, served by uvicorn (HTTP and WebSocket) with a real worker."""
 
 import re
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from django.db import connection
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from agents.models import Task
 from approvals.live import action_request_publish
 from approvals.models import ActionRequest
-from tests.agents.conftest import make_agent, make_http_tool
-from tests.approvals import conftest as approvals_conftest
 from tests.approvals.conftest import make_request
-from tests.support.processes import ROOT, child_env, free_port, running_worker
+from tests.factories import make_agent, make_http_tool
+from tests.support.processes import running_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-# The real simulator and tool server, shared with tests/agents.
-simulator_url = approvals_conftest.simulator_url
-use_simulator = approvals_conftest.use_simulator
-tool_server = approvals_conftest.tool_server
 
 
 @pytest.fixture
-def web(tmp_path: Path) -> Iterator[str]:
-    """The ASGI app under uvicorn, on the test database: pages and the queue's WebSocket."""
-    port = free_port()
-    log = tmp_path / "web.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "console.asgi_static:application",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-        ],
-        cwd=ROOT,
-        env=child_env(),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/login/", timeout=0.5)
-            break
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start:\n{log.read_text()}") from None
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture
-def site(browser: Browser, web: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=web)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def dialogs(site: Page) -> list[str]:
+def dialogs(web_page: Page) -> list[str]:
     opened: list[str] = []
 
     def record(dialog) -> None:
         opened.append(dialog.message)
         dialog.dismiss()
 
-    site.on("dialog", record)
+    web_page.on("dialog", record)
     return opened
 
 
@@ -121,7 +65,7 @@ def submit(client) -> str:
 
 
 def test_a_reviewer_sees_a_new_request_arrive_live_and_approves_it_with_the_keyboard(
-    site, dialogs, requester_api, reviewer, use_simulator, tool_server, tmp_path
+    web_page, dialogs, requester_api, reviewer, use_simulator, tool_server, tmp_path
 ):
     url, server = tool_server
     make_agent(
@@ -130,18 +74,18 @@ def test_a_reviewer_sees_a_new_request_arrive_live_and_approves_it_with_the_keyb
         tools=[make_http_tool("refund_tool", url, risk_tier="high")],
     )
     with running_worker(tmp_path, SIMULATOR_URL=use_simulator):
-        log_in(site, "reviewer", "/approvals/")
-        expect(site.locator("#live-state")).to_have_text("live")
-        expect(site.locator("#queue-count")).to_have_text("0 pending")
+        log_in(web_page, "reviewer", "/approvals/")
+        expect(web_page.locator("#live-state")).to_have_text("live")
+        expect(web_page.locator("#queue-count")).to_have_text("0 pending")
 
         task_id = submit(requester_api)
-        row = site.locator("#queue-rows tr[data-id]")
+        row = web_page.locator("#queue-rows tr[data-id]")
         expect(row).to_have_count(1)  # arrived without a reload
         expect(row.first).to_contain_text("refund_tool")
-        expect(site.locator("#detail-input")).to_have_text("refund it")
+        expect(web_page.locator("#detail-input")).to_have_text("refund it")
 
-        site.keyboard.press("j")
-        site.keyboard.press("a")
+        web_page.keyboard.press("j")
+        web_page.keyboard.press("a")
         expect(row).to_have_count(0)
         wait_status(task_id, "succeeded")
     assert server.side_effects == 1
@@ -149,7 +93,7 @@ def test_a_reviewer_sees_a_new_request_arrive_live_and_approves_it_with_the_keyb
 
 
 def test_an_admin_raises_a_tools_tier_and_the_next_call_waits_for_approval(
-    site, requester_api, admin, use_simulator, tool_server, tmp_path
+    web_page, requester_api, admin, use_simulator, tool_server, tmp_path
 ):
     admin.set_password("admin-pass")
     admin.save()
@@ -157,10 +101,10 @@ def test_an_admin_raises_a_tools_tier_and_the_next_call_waits_for_approval(
     make_agent(
         "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
     )
-    log_in(site, "admin", "/approvals/tools/")
-    site.get_by_label("tier of refund_tool").select_option("high")
-    site.locator("tr[data-tool=refund_tool]").get_by_role("button", name="Save").click()
-    expect(site.locator(".messages")).to_contain_text("refund_tool is now high")
+    log_in(web_page, "admin", "/approvals/tools/")
+    web_page.get_by_label("tier of refund_tool").select_option("high")
+    web_page.locator("tr[data-tool=refund_tool]").get_by_role("button", name="Save").click()
+    expect(web_page.locator(".messages")).to_contain_text("refund_tool is now high")
 
     with running_worker(tmp_path, SIMULATOR_URL=use_simulator):
         task_id = submit(requester_api)
@@ -169,12 +113,12 @@ def test_an_admin_raises_a_tools_tier_and_the_next_call_waits_for_approval(
     assert ActionRequest.objects.get().tier == "high"
 
 
-def test_a_hostile_argument_renders_as_text_initially_and_when_pushed(site, dialogs, requester, reviewer):
+def test_a_hostile_argument_renders_as_text_initially_and_when_pushed(web_page, dialogs, requester, reviewer):
     make_request(requester, arguments={"note": HOSTILE}, reasoning=HOSTILE)
-    log_in(site, "reviewer", "/approvals/")
-    expect(site.locator("#live-state")).to_have_text("live")
-    expect(site.locator("#queue-rows pre.args").first).to_contain_text(HOSTILE)
-    expect(site.locator("#detail-reasoning")).to_have_text(HOSTILE)
+    log_in(web_page, "reviewer", "/approvals/")
+    expect(web_page.locator("#live-state")).to_have_text("live")
+    expect(web_page.locator("#queue-rows pre.args").first).to_contain_text(HOSTILE)
+    expect(web_page.locator("#detail-reasoning")).to_have_text(HOSTILE)
 
     second = make_request(requester, call_index=1, arguments={"note": HOSTILE + "2"})
     # Playwright's event loop owns this thread; the push goes out from another, as from a worker.
@@ -183,7 +127,7 @@ def test_a_hostile_argument_renders_as_text_initially_and_when_pushed(site, dial
     )
     pusher.start()
     pusher.join()
-    expect(site.locator("#queue-rows tr[data-id]")).to_have_count(2)
-    expect(site.locator(f"#queue-rows tr[data-id='{second.id}'] pre.args")).to_contain_text(HOSTILE + "2")
-    assert site.locator("#queue-rows img").count() == 0
+    expect(web_page.locator("#queue-rows tr[data-id]")).to_have_count(2)
+    expect(web_page.locator(f"#queue-rows tr[data-id='{second.id}'] pre.args")).to_contain_text(HOSTILE + "2")
+    assert web_page.locator("#queue-rows img").count() == 0
     assert dialogs == []

@@ -5,21 +5,15 @@ simulator answering each model call after 700 ms, an HTTP tool, and Redis as the
 """
 
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 
-import httpx
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from agents.models import Task
 from agents.services.tasks import task_submit
-from tests.agents.conftest import simulator_url, tool_server, use_simulator  # noqa: F401
 from tests.factories import make_agent, make_http_tool
-from tests.support.processes import ROOT, child_env, free_port, running_worker
+from tests.support.processes import running_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -31,47 +25,8 @@ def requester(transactional_db) -> User:
     return User.objects.create_user("requester", password="requester-pass")
 
 
-@pytest.fixture
-def web(tmp_path, transactional_db) -> Iterator[str]:
-    """The ASGI app under uvicorn (pytest-django's live server speaks no WebSocket)."""
-    port = free_port()
-    log = tmp_path / "uvicorn.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "console.asgi_static:application", "--port", str(port)],
-            cwd=ROOT,
-            env=child_env(),
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/login/", timeout=0.5)
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"uvicorn did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def page(browser: Browser, web: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=web)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
-def test_the_waterfall_grows_while_the_task_runs(page, requester, tmp_path, request):
+def test_the_waterfall_grows_while_the_task_runs(web_page, requester, tmp_path, request):
+    page = web_page
     simulator = request.getfixturevalue("use_simulator")
     url, _ = request.getfixturevalue("tool_server")
     make_agent(

@@ -101,33 +101,60 @@ def running_worker(tmp_path: Path, **kwargs: str) -> Iterator[Worker]:
 
 
 @contextmanager
-def running_simulator(tmp_path: Path, port: int, **env: str) -> Iterator[str]:
-    """Start `manage.py simulator` on a port; yields its base URL."""
-    log = tmp_path / "simulator.log"
-    handle = log.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "simulator", "--port", str(port)],
-        cwd=ROOT,
-        env=child_env(**env),
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{url}/health", timeout=0.5)
-            break
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the simulator did not start:\n{log.read_text()}") from None
-            time.sleep(0.1)
+def running_http_process(args: list[str], *, log: Path, ready_url: str, **env: str) -> Iterator[None]:
+    """Run a server process on the test database until `ready_url` answers; stop it after."""
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=child_env(**env),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        yield url
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(ready_url, timeout=0.5)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{args[2]} did not start:\n{log.read_text()}") from None
+                time.sleep(0.1)
+        yield
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
+
+
+@contextmanager
+def running_simulator(tmp_path: Path, port: int, **env: str) -> Iterator[str]:
+    """Start `manage.py simulator` on a port; yields its base URL."""
+    url = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "manage.py", "simulator", "--port", str(port)]
+    with running_http_process(args, log=tmp_path / "simulator.log", ready_url=f"{url}/health", **env):
+        yield url
+
+
+@contextmanager
+def running_web(tmp_path: Path) -> Iterator[str]:
+    """The ASGI app under uvicorn (HTTP and WebSocket; pytest-django's live server speaks no
+    WebSocket); yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "console.asgi_static:application",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+    ]
+    with running_http_process(args, log=tmp_path / "web.log", ready_url=f"{url}/login/"):
+        yield url
 
 
 def free_port() -> int:

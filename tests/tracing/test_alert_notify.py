@@ -4,9 +4,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,31 +19,8 @@ SECRET = "webhook-secret"
 
 
 @pytest.fixture
-def receiver() -> Iterator[tuple[str, list[tuple[dict, bytes]]]]:
-    """A local webhook endpoint; yields its URL and what it received (headers, body)."""
-    received: list[tuple[dict, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((dict(self.headers), body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def notices(settings, receiver, monkeypatch) -> list[tuple[dict, bytes]]:
-    url, received = receiver
+def notices(settings, webhook_receiver, monkeypatch) -> list[tuple[dict, bytes]]:
+    url, received = webhook_receiver
     settings.ALERTS_WEBHOOK_URL = url
     settings.ALERTS_WEBHOOK_SECRET = SECRET
     settings.ALERTS_EMAILS = ["ops@example.com"]
