@@ -72,11 +72,24 @@ def action_request_hash(request: ActionRequest) -> str:
 
 
 def action_gate(
-    *, task: Task, agent_name: str, tool: Tool, step_index: int, call_index: int, call: ToolCall
+    *,
+    task: Task,
+    agent_name: str,
+    tool: Tool,
+    step_index: int,
+    call_index: int,
+    call: ToolCall,
+    may_have_request: bool = True,
 ) -> GateVerdict:
-    existing = ActionRequest.objects.filter(task=task, step_index=step_index, call_index=call_index).first()
-    if existing is not None:
-        return _follow(existing)
+    """The policy's verdict on one tool call. `may_have_request` is false for a step whose
+    model reply this run just received: no request can exist for it yet, so none is looked
+    up (a racing duplicate delivery is still caught by the unique constraint below)."""
+    if may_have_request:
+        existing = ActionRequest.objects.filter(
+            task=task, step_index=step_index, call_index=call_index
+        ).first()
+        if existing is not None:
+            return _follow(existing)
     arguments = call.arguments
     if arguments is None or not isinstance(arguments, dict) or _invalid(tool, arguments):
         # The executor refuses it with a message for the model; no person needs to see it.

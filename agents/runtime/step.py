@@ -59,6 +59,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
     """
     index = state.task.step_index
     step = Step.objects.filter(task_id=state.task.id, index=index).first() if may_be_stored else None
+    replayed = step is not None
     if step is None:
         step = _model_step(state, spans, index, model)
     else:
@@ -67,7 +68,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
         _add_model_span(state, spans, step, response_from_json(step.response))
     response = response_from_json(step.response)
     results = [
-        _tool_call(state, spans, index, call_index, call)
+        _tool_call(state, spans, index, call_index, call, replayed=replayed)
         for call_index, call in enumerate(response.tool_calls)
     ]
     new_messages = [conversation.assistant_message(response)]
@@ -193,7 +194,9 @@ def _complete_with_retries(
     raise AssertionError("unreachable")
 
 
-def _tool_call(state: RunState, spans: SpanBuffer, index: int, call_index: int, call: ToolCall) -> ToolResult:
+def _tool_call(
+    state: RunState, spans: SpanBuffer, index: int, call_index: int, call: ToolCall, *, replayed: bool
+) -> ToolResult:
     started = clock.now()
     tool = state.tools.get(call.name)
     if tool is None:
@@ -208,6 +211,7 @@ def _tool_call(state: RunState, spans: SpanBuffer, index: int, call_index: int, 
             step_index=index,
             call_index=call_index,
             call=call,
+            may_have_request=replayed,
         )
         # Breaker, rate limit and retries wrap the call (agents/guards/retries.py).
         result = gate.result or tool_call_guarded(
