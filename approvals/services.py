@@ -22,6 +22,8 @@ from approvals.models import ActionRequest, ActionVote
 from approvals.selectors import AUTO_SEND_NOTE, user_may_review
 from approvals.tiers import RiskTier
 from console import clock
+from tracing.events import after_commit
+from tracing.metrics import metrics_approval_decided
 
 Status = ActionRequest.Status
 Decision = Literal["approve", "reject", "cancel"]
@@ -182,6 +184,12 @@ def _transition(
     if request.tier != RiskTier.CRITICAL:
         _task_resume(request.task_id)
     action_request_publish(request_id=request.pk, event="decided")
+    after_commit(
+        metrics_approval_decided,
+        tier=str(request.tier),
+        outcome=to,
+        seconds=(now - request.created_at).total_seconds(),
+    )
 
 
 def action_request_timeout(*, request_id: uuid.UUID) -> str | None:

@@ -33,6 +33,13 @@ TASK_SECONDS = Histogram(
     buckets=_TASK_BUCKETS,
 )
 
+APPROVAL_DECISION_SECONDS = Histogram(
+    "tollgate_approval_time_to_decision_seconds",
+    "From an action request's creation to its decision (approved, rejected, cancelled, expired)",
+    ["tier", "outcome"],
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 14400),
+)
+
 _TOKEN_ATTRIBUTES = {
     "input": "gen_ai.usage.input_tokens",
     "output": "gen_ai.usage.output_tokens",
@@ -62,6 +69,10 @@ def metrics_step_record(*, agent: str, spans: Sequence[Span], step_seconds: floa
 
 def metrics_task_record(*, agent: str, status: str, task_seconds: float) -> None:
     TASK_SECONDS.labels(agent=agent, status=status).observe(task_seconds)
+
+
+def metrics_approval_decided(*, tier: str, outcome: str, seconds: float) -> None:
+    APPROVAL_DECISION_SECONDS.labels(tier=tier, outcome=outcome).observe(seconds)
 
 
 def _record_model_call(agent: str, span: Span, attributes: dict[str, Any]) -> None:

@@ -5,7 +5,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Q
+from redis.exceptions import RedisError
 
+from agents.guards.breakers import breaker_state
 from tracing.models import Span
 
 
@@ -16,6 +18,7 @@ class ToolHealth:
     errors_5m: int
     calls_1h: int
     errors_1h: int
+    breaker: str  # closed, open, half_open; "unknown" while Redis cannot be asked
 
     @property
     def error_rate_5m(self) -> Decimal | None:
@@ -41,5 +44,20 @@ def tool_health(*, now: datetime) -> list[ToolHealth]:
         .order_by("tool")
     )
     return [
-        ToolHealth(str(r["tool"]), r["calls_5m"], r["errors_5m"], r["calls_1h"], r["errors_1h"]) for r in rows
+        ToolHealth(
+            str(r["tool"]),
+            r["calls_5m"],
+            r["errors_5m"],
+            r["calls_1h"],
+            r["errors_1h"],
+            breaker=_breaker(str(r["tool"])),
+        )
+        for r in rows
     ]
+
+
+def _breaker(tool_name: str) -> str:
+    try:
+        return breaker_state(tool_name=tool_name)["state"]
+    except RedisError:
+        return "unknown"  # the page still shows the error rates, which come from PostgreSQL

@@ -7,6 +7,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from agents.guards.breakers import breaker_key
+from agents.guards.store import guard_redis
 from tests.factories import make_agent
 from tests.tracing import alerting
 from tracing.models import Span
@@ -90,6 +92,21 @@ def test_session_distribution_top_spenders_and_tool_health(client, reviewer, spe
         2,
     )
     assert lookup.error_rate_5m == Decimal("0.5")
+    assert lookup.breaker == "closed"
+
+
+def test_tool_health_shows_an_open_breaker(client, reviewer, spend):
+    key = breaker_key("lookup")
+    guard_redis().hset(key, mapping={"state": "open"})
+    try:
+        client.force_login(reviewer)
+        response = client.get(reverse("tracing:costs"))
+    finally:
+        guard_redis().delete(key)
+
+    [lookup] = response.context["tools"]
+    assert lookup.breaker == "open"
+    assert b'class="badge breaker-open">open<' in response.content
 
 
 def test_names_from_tools_and_models_are_escaped(client, reviewer, requester, time_machine):

@@ -2,6 +2,7 @@
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -10,6 +11,9 @@ from django.urls import reverse
 from agents.models import Task
 from agents.runtime.loop import task_run
 from agents.services.tasks import task_submit
+from approvals.services import action_request_decide
+from console import clock
+from tests.approvals.conftest import make_request
 from tests.factories import make_agent, make_http_tool
 from tests.support.processes import running_worker
 
@@ -121,3 +125,25 @@ def test_what_a_worker_process_records_is_visible_at_metrics(tmp_path, requester
     assert (
         _sample(text, "tollgate_task_duration_seconds_count", agent="worker-metered", status="succeeded") == 1
     )
+
+
+@pytest.mark.django_db
+def test_a_decision_records_the_time_it_took_by_tier_and_outcome(
+    client, settings, requester, reviewer, django_capture_on_commit_callbacks
+):
+    settings.METRICS_TOKEN = "scrape-me"
+    created = clock.now() - timedelta(seconds=42)
+    request = make_request(requester, tier="high", created_at=created)
+    before = _scrape(client, Authorization="Bearer scrape-me")
+    series = "tollgate_approval_time_to_decision_seconds_count"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        action_request_decide(action_request=request, actor=reviewer, decision="reject", comment="no")
+
+    after = _scrape(client, Authorization="Bearer scrape-me")
+    labels = {"tier": "high", "outcome": "rejected"}
+    assert _sample(after, series, **labels) == _sample(before, series, **labels) + 1
+    # 42 s lands in the (30, 60] bucket: the "60" bucket grew, the "30" one did not.
+    bucket = "tollgate_approval_time_to_decision_seconds_bucket"
+    assert _sample(after, bucket, le="60.0", **labels) == _sample(before, bucket, le="60.0", **labels) + 1
+    assert _sample(after, bucket, le="30.0", **labels) == _sample(before, bucket, le="30.0", **labels)
