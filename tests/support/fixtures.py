@@ -1,16 +1,16 @@
 """The real simulator and tool server, shared by every test folder (a pytest plugin)."""
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from agents.models import ModelPrice
 from agents.providers.pricing import price_table_reset
+from tests.support.http import serving
 from tests.support.processes import free_port, running_simulator
 from tests.support.toolserver import ToolServerState, running_tool_server
 
@@ -64,9 +64,5 @@ def webhook_receiver() -> Iterator[tuple[str, list[tuple[dict, bytes]]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield f"{url}/hook", received

@@ -6,8 +6,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.http import serving
 
 
 @dataclass
@@ -63,12 +65,5 @@ def _handler(state: ToolServerState) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_tool_server(**state_kwargs: Any) -> Iterator[tuple[str, ToolServerState]]:
     state = ToolServerState(**state_kwargs)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_handler(state)) as url:
+        yield url, state

@@ -1,9 +1,8 @@
 """OTLP/HTTP export: a local receiver decodes what arrives, with the stored ids, times and names."""
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from unittest import mock
 
 import pytest
@@ -13,6 +12,7 @@ from agents.models import Task
 from agents.runtime.loop import task_run
 from agents.services.tasks import task_submit
 from tests.factories import make_agent, make_http_tool
+from tests.support.http import serving
 from tests.support.processes import free_port
 from tracing.export.otlp import trace_export
 from tracing.models import Span
@@ -39,11 +39,8 @@ def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", received
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url, received
 
 
 @pytest.fixture
