@@ -7,7 +7,6 @@ and stops everything it started when it ends.
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,10 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+
+from console.services import free_port  # noqa: E402 - after the project root is importable
+
+__all__ = ["free_port"]  # benchmarks import it from here with the rest of the harness
 
 
 def setup_django(database: str) -> None:
@@ -45,12 +48,6 @@ def setup_django(database: str) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

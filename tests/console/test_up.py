@@ -4,7 +4,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from console.celery import app as celery_app
+from console.services import free_port
 
 pytestmark = pytest.mark.worker
 
@@ -87,7 +87,7 @@ def start_up(up_database_url: str, tmp_path: Path) -> Iterator[Callable[..., Up]
     started: list[Up] = []
 
     def start(*args: str) -> Up:
-        port, simulator_port = _free_port(), _free_port()
+        port, simulator_port = free_port(), free_port()
         simulator_url = f"http://127.0.0.1:{simulator_port}"
         env = {
             **os.environ,
@@ -185,9 +185,3 @@ def _alive(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 from django.db import connection
 
+from console.services import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -155,11 +157,3 @@ def running_web(tmp_path: Path) -> Iterator[str]:
     ]
     with running_http_process(args, log=tmp_path / "web.log", ready_url=f"{url}/login/"):
         yield url
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
