@@ -9,8 +9,8 @@ from django.db import transaction
 
 from agents.models import Agent, AgentVersion, Tool
 from agents.tools.python import python_tools_sync
-from approvals.tiers import RiskTier
-from console.services import STATE_DIR
+from console.embedded import STATE_DIR
+from core.tiers import RiskTier
 
 LOGINS_FILE = STATE_DIR / "demo-logins.json"
 

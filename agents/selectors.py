@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db.models import Q
 
 from agents.models import Agent, AgentVersion, Step, Task
-from agents.services.errors import Invalid, NotFound
+from core.errors import Invalid, NotFound
 from tracing.models import Span, Trace
 
 REVIEWERS_GROUP = "reviewers"

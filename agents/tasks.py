@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from agents.models import Task
 from agents.runtime.loop import RunOutcome, task_run
-from console import clock
+from core import clock
 from tracing.logs import log_context
 
 

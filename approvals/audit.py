@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 
 from approvals.models import AuditEntry
-from console import clock
+from core import clock
 
 GENESIS_HASH = "0" * 64
 # Any constant works; it names the one advisory lock that orders appends to the chain.

@@ -1,7 +1,5 @@
 """Escalation notices: a JSON webhook signed with HMAC-SHA256, and email."""
 
-import hashlib
-import hmac
 import json
 import logging
 import uuid
@@ -13,14 +11,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from approvals.selectors import action_request_payload
+from core.webhooks import SIGNATURE_HEADER, webhook_signature
 
 logger = logging.getLogger(__name__)
-SIGNATURE_HEADER = "X-Tollgate-Signature"
-
-
-def webhook_signature(*, secret: str, body: bytes) -> str:
-    """`sha256=<hex>` of the exact body bytes; receivers recompute it with the shared secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def escalation_notify_later(*, request_id: uuid.UUID) -> None:

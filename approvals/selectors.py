@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from agents.selectors import REVIEWERS_GROUP, user_is_admin
 from approvals.models import ActionRequest
-from console import clock
+from core import clock
 
 
 def user_reviewer_groups(*, user: AbstractUser) -> list[str] | None:

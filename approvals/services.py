@@ -7,43 +7,28 @@ clock, or a redelivered Celery message can never move a request twice.
 
 import uuid
 from datetime import datetime
-from functools import partial
 from typing import Any, Literal
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from agents.models import Task, Tool
-from agents.services.errors import Conflict, Forbidden, Invalid, NotFound
+from agents.services.tasks import task_resume
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from approvals.audit import audit_append
 from approvals.live import action_request_publish
 from approvals.models import ActionRequest, ActionVote
 from approvals.selectors import AUTO_SEND_NOTE, user_may_review
-from approvals.tiers import RiskTier
-from console import clock
-from tracing.events import after_commit
+from core import clock
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.tiers import RiskTier
+from core.transactions import after_commit
 from tracing.metrics import metrics_approval_decided
 
 Status = ActionRequest.Status
 Decision = Literal["approve", "reject", "cancel"]
 DECISIONS = ("approve", "reject", "cancel")
 MAX_COMMENT_CHARS = 4000
-
-
-def _enqueue_run(task_id: uuid.UUID) -> None:
-    from agents.tasks import run_task
-
-    run_task.delay(str(task_id))
-
-
-def _task_resume(task_id: uuid.UUID) -> None:
-    """waiting_approval → queued, and a worker picks it up once this transaction commits."""
-    resumed = Task.objects.filter(pk=task_id, status=Task.Status.WAITING_APPROVAL).update(
-        status=Task.Status.QUEUED, lease_until=None
-    )
-    if resumed:
-        transaction.on_commit(partial(_enqueue_run, task_id))
 
 
 def action_request_decide(
@@ -113,7 +98,7 @@ def _approve(
 
 
 def _edit(request: ActionRequest, *, actor: User, arguments: dict[str, Any]) -> None:
-    from approvals.requests import action_request_hash, canonical_arguments
+    from approvals.gate import action_request_hash, canonical_arguments
 
     if not isinstance(arguments, dict):
         raise Invalid("arguments must be a JSON object", field="arguments")
@@ -182,7 +167,7 @@ def _transition(
         after={"status": to, "version": request.version, "hash": request.request_hash, "comment": comment},
     )
     if request.tier != RiskTier.CRITICAL:
-        _task_resume(request.task_id)
+        task_resume(task_id=request.task_id)
     action_request_publish(request_id=request.pk, event="decided")
     after_commit(
         metrics_approval_decided,

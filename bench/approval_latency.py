@@ -133,7 +133,7 @@ def main() -> None:
     from approvals.live import action_request_publish
     from approvals.models import ActionRequest, PolicyRule
     from approvals.services import action_request_decide
-    from console import clock
+    from core import clock
 
     tool_server = ToolArrivals()
     tool_url = tool_server.serve()

@@ -40,7 +40,7 @@ def main() -> None:
     from agents.runtime import messages as conversation
     from agents.runtime.loop import _load
     from agents.services.tasks import task_submit
-    from console import clock
+    from core import clock
     from tracing.recorder import SpanBuffer
 
     owner, _ = User.objects.get_or_create(username="bench")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from console.services import free_port  # noqa: E402 - after the project root is importable
+from console.embedded import free_port  # noqa: E402 - after the project root is importable
 
 __all__ = ["free_port"]  # benchmarks import it from here with the rest of the harness
 
@@ -32,11 +32,11 @@ def setup_django(database: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings.dev")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("CELERY_QUEUE", f"bench-{os.getpid()}")
-    from console import services
+    from console import embedded
 
-    base = urlsplit(services.database_url())
+    base = urlsplit(embedded.database_url())
     os.environ["DATABASE_URL"] = urlunsplit(base._replace(path=f"/{database}"))
-    services.redis_url()
+    embedded.redis_url()
     import psycopg
 
     with psycopg.connect(urlunsplit(base._replace(path="/postgres")), autocommit=True) as conn:

@@ -34,9 +34,9 @@ from agents.guards.loop_signals import (
 )
 from agents.providers.openai import parse_chat_completion
 from agents.runtime.messages import assistant_message
-from agents.simulator.play import Player
-from agents.simulator.scenarios import scenario_parse
 from agents.tools.result import ToolResult
+from simulator.play import Player
+from simulator.scenarios import scenario_parse
 
 ToolScript = Callable[[str, dict[str, Any], int], ToolResult]
 

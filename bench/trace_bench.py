@@ -32,7 +32,7 @@ def main() -> None:
 
     from agents.models import Agent, AgentVersion
     from agents.services.tasks import task_submit
-    from console import clock
+    from core import clock
     from tracing.models import Span
     from tracing.recorder import SpanBuffer, root_span_id
 

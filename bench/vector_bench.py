@@ -154,7 +154,7 @@ def memories_fill(agent_id: int, model) -> None:
     """COPY 100,000 memories with vectors embedded in batches beforehand."""
     from django.db import connection
 
-    from console import clock
+    from core import clock
 
     started = time.perf_counter()
     texts = list(facts(MEMORIES, seed=1))

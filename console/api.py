@@ -24,10 +24,10 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from agents.api import agents, memories, tasks, tools
-from agents.services.errors import ServiceError
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
 from console.tokens import api_token_authenticate
+from core.errors import ServiceError
 from tracing import api as tracing_api
 
 logger = logging.getLogger(__name__)

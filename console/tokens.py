@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.contrib.auth.models import User
 
-from console import clock
 from console.models import ApiToken, hash_token
+from core import clock
 
 
 def api_token_create(*, user: User, name: str) -> tuple[str, ApiToken]:

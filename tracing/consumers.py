@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from agents.selectors import task_get_visible
-from agents.services.errors import NotFound
+from core.errors import NotFound
 from tracing.live import trace_group
 
 # Close codes in the application range: the page stops retrying on these.

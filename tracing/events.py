@@ -6,29 +6,12 @@ logged by Django and never fails the task.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any
-
-from django.db import transaction
+from collections.abc import Sequence
 
 from tracing import metrics
 from tracing.export.otlp import otlp_enabled
 from tracing.live import trace_spans_added_publish
 from tracing.models import Span
-
-
-def after_commit(func: Callable[..., None], /, **kwargs: Any) -> None:
-    """Call `func(**kwargs)` once the current transaction commits; a failure is only logged.
-
-    The arguments are bound now. The callable carries `func`'s name because Django's robust
-    on_commit names it in the log line (a functools.partial has no name and would raise there).
-    """
-
-    def call() -> None:
-        func(**kwargs)
-
-    call.__qualname__ = func.__qualname__
-    transaction.on_commit(call, robust=True)
 
 
 def trace_step_committed(

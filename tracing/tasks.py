@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from console import clock
+from core import clock
 from tracing.alerts import notify, services
 from tracing.export import otlp
 from tracing.reports import daily

@@ -22,7 +22,7 @@ from agents.guards.loops import loop_settings
 from agents.models import AgentVersion
 from agents.selectors import agent_current_version, agent_version_tool_names, user_is_admin, user_is_reviewer
 from agents.services.catalog import agent_create, agent_update
-from agents.services.errors import Forbidden
+from core.errors import Forbidden
 
 router = Router(tags=["agents"])
 

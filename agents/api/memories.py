@@ -15,7 +15,7 @@ from agents.memory.selectors import memory_list
 from agents.memory.services import MAX_MEMORY_CHARS, memory_create, memory_delete
 from agents.models import Agent, Memory, Session
 from agents.selectors import user_is_admin
-from agents.services.errors import Forbidden, NotFound
+from core.errors import Forbidden, NotFound
 
 router = Router(tags=["memories"])
 

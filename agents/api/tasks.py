@@ -11,8 +11,8 @@ from agents.api import request_user
 from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut, TaskAccepted, TaskIn, TaskOut, usd
 from agents.models import Step, Task
 from agents.selectors import task_get_visible, task_steps, user_is_admin
-from agents.services.errors import Forbidden
 from agents.services.tasks import task_cancel, task_submit
+from core.errors import Forbidden
 
 router = Router(tags=["tasks"])
 

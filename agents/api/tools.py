@@ -9,7 +9,7 @@ from agents.api.schemas import WRITE_ERRORS, ErrorOut, ToolIn, ToolOut
 from agents.models import Tool
 from agents.selectors import user_is_admin
 from agents.services.catalog import tool_create
-from agents.services.errors import Forbidden
+from core.errors import Forbidden
 
 router = Router(tags=["tools"])
 

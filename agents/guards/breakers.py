@@ -14,7 +14,7 @@ from agents.guards.models import ToolGuard
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.models import Tool
 from agents.tools.result import ToolResult
-from console import clock
+from core import clock
 
 BREAKER_KEY_TTL_MS = 7 * 86_400_000
 

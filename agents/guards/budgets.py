@@ -6,7 +6,7 @@ from django.conf import settings
 
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.plan import guard_context, step_plan
-from console import clock
+from core import clock
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState

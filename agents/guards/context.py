@@ -22,7 +22,7 @@ from agents.providers.base import ChatRequest, ProviderError
 from agents.providers.pricing import model_cost, model_price_at
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
-from console import clock
+from core import clock
 from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from agents.guards.loop_signals import (
 )
 from agents.models import AgentVersion
 from agents.runtime.state import RunState
-from console import clock
+from core import clock
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from agents.guards.decision import Decision
 from agents.models import Task
-from console import clock
+from core import clock
 from tracing.recorder import SpanBuffer
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from agents.guards.plan import step_plan_start
 from agents.guards.routing import routing_guard
 from agents.guards.spend import cost_breaker_guard, cost_release
 from agents.runtime.state import RunState
-from console import clock
+from core import clock
 from tracing.recorder import SpanBuffer
 
 ModelCallGuard = Callable[[RunState], Decision]

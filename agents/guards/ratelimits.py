@@ -6,7 +6,7 @@ import redis
 from django.conf import settings
 
 from agents.guards.store import guard_key, guard_script
-from console import clock
+from core import clock
 
 WINDOW_S = 60
 

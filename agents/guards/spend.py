@@ -26,7 +26,7 @@ from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.guards.tokens import messages_tokens
 from agents.providers.pricing import model_price_at
 from agents.runtime import messages as conversation
-from console import clock
+from core import clock
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState

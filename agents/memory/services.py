@@ -6,8 +6,8 @@ from django.db import connection
 
 from agents.embeddings.registry import embedder
 from agents.models import Agent, Memory
-from agents.services.errors import NotFound
-from console import clock
+from core import clock
+from core.errors import NotFound
 
 MAX_MEMORY_CHARS = 2000
 

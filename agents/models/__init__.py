@@ -1,6 +1,8 @@
 from agents.models.agent import Agent, AgentVersion
 from agents.models.pricing import ModelPrice
-from agents.models.session import Session, Step, Task
+from agents.models.session import Session
+from agents.models.step import Step
+from agents.models.task import Task
 from agents.models.tool import Tool
 from agents.models.vectors import Memory, OutputEmbedding
 

@@ -1,7 +1,7 @@
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
-from approvals.tiers import RiskTier
+from core.tiers import RiskTier
 
 # The function-name rule shared by OpenAI's and Anthropic's tool calling.
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"

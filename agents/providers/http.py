@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from agents.providers.base import ErrorKind, ProviderError
-from console.http_headers import retry_after_seconds
-from console.per_process import PerProcess
+from core.http_headers import retry_after_seconds
+from core.per_process import PerProcess
 
 _ERROR_TEXT_LIMIT = 500
 

@@ -9,7 +9,8 @@ from django.db import connection, transaction
 
 from agents.models import Step, Task
 from agents.runtime.step import StepOutcome
-from tracing.events import after_commit, trace_step_committed
+from core.transactions import after_commit
+from tracing.events import trace_step_committed
 from tracing.recorder import SpanBuffer
 
 # Raw SQL for the one statement on the hot path that the ORM cannot express: it appends the

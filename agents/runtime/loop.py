@@ -19,12 +19,13 @@ from agents.guards.plan import step_model
 from agents.models import Task
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
+from agents.runtime.gate import ToolCallHeld, tool_gate
 from agents.runtime.state import RunState
 from agents.runtime.step import ModelCallFailed, step_run
 from agents.tools.executor import tool_spec
-from approvals.requests import ActionParked, action_park
-from console import clock
-from tracing.events import after_commit, trace_step_committed, trace_task_finished
+from core import clock
+from core.transactions import after_commit
+from tracing.events import trace_step_committed, trace_task_finished
 from tracing.logs import log_context_bind_session
 from tracing.models import Trace
 from tracing.recorder import SpanBuffer, root_span_id
@@ -76,10 +77,10 @@ def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOu
         model = step_model(state, decision)
         try:
             outcome = step_run(state, spans, model=model, may_be_stored=count == 0)
-        except ActionParked as parked:
+        except ToolCallHeld as held:
             # The step is not checkpointed: on resume its stored reply is replayed and the
             # held call follows its request's decision. Its spans are written then, once.
-            if action_park(task_id=task.id, request_id=parked.request.id):
+            if tool_gate().park(task_id=task.id, hold_id=held.hold_id):
                 return RunOutcome.PARKED
             break  # decided meanwhile: yield, and the re-enqueued run replays the step
         except ModelCallFailed as failure:

@@ -21,12 +21,12 @@ from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, Provi
 from agents.providers.pricing import model_cost
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
+from agents.runtime.gate import tool_gate
 from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
 from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, tool_unknown_result
 from agents.tools.result import ToolResult
-from approvals.requests import action_gate, action_gate_record
-from console import clock
+from core import clock
 from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
 
 logger = logging.getLogger(__name__)
@@ -202,32 +202,39 @@ def _tool_call(
     if tool is None:
         result = tool_unknown_result(name=call.name, available=sorted(state.tools))
     else:
-        # The risk policy first: a held call raises ActionParked; a decided one is answered
-        # (rejected, critical) or runs with its request's arguments and idempotency key.
-        gate = action_gate(
+        # The gate first (the risk policy, when approvals is installed): a held call raises
+        # ToolCallHeld; a decided one is answered (rejected, critical) or runs with the
+        # arguments and idempotency key its decision fixed.
+        gate = tool_gate()
+        answer = gate.check(
             task=state.task,
             agent_name=state.version.agent.name,
             tool=tool,
             step_index=index,
             call_index=call_index,
             call=call,
-            may_have_request=replayed,
+            may_be_known=replayed,
         )
-        # Breaker, rate limit and retries wrap the call (agents/guards/retries.py).
-        result = gate.result or tool_call_guarded(
-            state=state,
-            spans=spans,
-            tool=tool,
-            execute=partial(
-                tool_call_execute,
+        if answer.result is not None:
+            result = answer.result
+        else:
+            # Breaker, rate limit and retries wrap the call (agents/guards/retries.py).
+            result = tool_call_guarded(
+                state=state,
+                spans=spans,
                 tool=tool,
-                arguments=gate.arguments if gate.arguments is not None else call.arguments,
-                raw_arguments=call.raw_arguments,
-                idempotency_key=gate.idempotency_key
-                or tool_call_idempotency_key(task_id=state.task.id, step_index=index, call_index=call_index),
-            ),
-        )
-        result = action_gate_record(verdict=gate, result=result) if gate.result is None else result
+                execute=partial(
+                    tool_call_execute,
+                    tool=tool,
+                    arguments=answer.arguments if answer.arguments is not None else call.arguments,
+                    raw_arguments=call.raw_arguments,
+                    idempotency_key=answer.idempotency_key
+                    or tool_call_idempotency_key(
+                        task_id=state.task.id, step_index=index, call_index=call_index
+                    ),
+                ),
+            )
+            result = gate.record(answer=answer, result=result)
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": call.name,

@@ -12,8 +12,8 @@ from django.db.models import Max
 
 from agents.models import Agent, AgentVersion, Tool
 from agents.providers.registry import PREFIXES
-from agents.services.errors import Conflict, Invalid, NotFound
 from agents.tools.schema import tool_parameters_check
+from core.errors import Conflict, Invalid, NotFound
 
 # What a version holds besides its tools; an edit changes any of these and copies the rest.
 VERSION_FIELDS = (

@@ -7,16 +7,30 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from agents.models import Agent, AgentVersion, Session, Task
-from agents.services.errors import Conflict, Invalid, NotFound
-from console import clock
+from core import clock
+from core.errors import Conflict, Invalid, NotFound
 from tracing.ids import new_trace_id
 from tracing.models import Trace
 
 
 def _enqueue_run(task_id: uuid.UUID) -> None:
+    # agents.tasks imports the runtime, which imports this module's neighbours: import late.
     from agents.tasks import run_task
 
     run_task.delay(str(task_id))
+
+
+def task_resume(*, task_id: uuid.UUID) -> bool:
+    """waiting_approval → queued once people decided; a worker picks it up after commit.
+
+    A conditional update: a task cancelled meanwhile (or resumed by a second decision) stays as it is.
+    """
+    resumed = Task.objects.filter(pk=task_id, status=Task.Status.WAITING_APPROVAL).update(
+        status=Task.Status.QUEUED, lease_until=None
+    )
+    if resumed:
+        transaction.on_commit(partial(_enqueue_run, task_id))
+    return bool(resumed)
 
 
 def task_submit(

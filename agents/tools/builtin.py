@@ -11,7 +11,7 @@ from agents.models import Task
 from agents.tools.executor import tool_call_key_parse
 from agents.tools.python import python_tool
 from agents.tools.result import ToolResult
-from console import clock
+from core import clock
 
 MAX_EXPRESSION_CHARS = 500
 # Integers beyond this many bits (about 1,200 digits) are refused: 9**9**9 would otherwise

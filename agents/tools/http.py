@@ -12,8 +12,8 @@ import httpx
 
 from agents.models import Tool
 from agents.tools.result import ToolResult
-from console.http_headers import retry_after_seconds
-from console.per_process import PerProcess
+from core.http_headers import retry_after_seconds
+from core.per_process import PerProcess
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # RFC 9110 section 9.2.2: repeating these has the same effect as sending them once.

@@ -36,8 +36,8 @@ from agents.models import Tool
 from agents.models.tool import TOOL_NAME_PATTERN
 from agents.tools.result import ToolResult
 from agents.tools.schema import tool_parameters_check
-from approvals.tiers import RiskTier
-from console.per_process import PerProcess
+from core.per_process import PerProcess
+from core.tiers import RiskTier
 
 logger = logging.getLogger(__name__)
 

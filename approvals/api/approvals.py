@@ -8,7 +8,6 @@ from ninja import Router
 
 from agents.api import request_user
 from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
-from agents.services.errors import Forbidden, NotFound
 from approvals.api.schemas import ActionRequestList, ActionRequestOut, DecisionIn
 from approvals.selectors import (
     action_request_as_dict,
@@ -17,6 +16,7 @@ from approvals.selectors import (
     user_may_review,
 )
 from approvals.services import action_request_decide, action_request_get
+from core.errors import Forbidden, NotFound
 
 router = Router(tags=["approvals"])
 Status = Literal["pending", "approved", "rejected", "cancelled", "expired", "executing", "executed", "failed"]

@@ -9,7 +9,6 @@ from ninja.responses import Status
 from agents.api import request_user
 from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
 from agents.selectors import user_is_admin
-from agents.services.errors import Forbidden
 from approvals.api.schemas import RuleIn, RuleOut, RulePatch
 from approvals.models import PolicyRule
 from approvals.policy.evaluate import policy_current_version
@@ -19,6 +18,7 @@ from approvals.policy.services import (
     policy_rule_update,
     rule_as_dict,
 )
+from core.errors import Forbidden
 
 router = Router(tags=["policy"])
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from approvals.tiers import RiskTier
+from core.tiers import RiskTier
 
 DEFAULT_REVIEWER_GROUP = "reviewers"
 

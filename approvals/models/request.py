@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from approvals.tiers import RiskTier
+from core.tiers import RiskTier
 
 
 class ActionRequest(models.Model):

@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents.models import Tool
-from agents.services.errors import ServiceError
 from approvals.models import AuditEntry, PolicyRule
 from approvals.pages.access import admin_required
 from approvals.policy.dry_run import policy_dry_run
@@ -20,8 +19,9 @@ from approvals.policy.services import (
     policy_rule_update,
     tool_tier_set,
 )
-from approvals.tiers import RiskTier
 from console.pages.auth import AuthedRequest
+from core.errors import ServiceError
+from core.tiers import RiskTier
 
 
 class RuleForm(forms.Form):

@@ -8,7 +8,6 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.services.errors import NotFound, ServiceError
 from approvals.pages.access import reviewer_required
 from approvals.selectors import (
     action_request_as_dict,
@@ -19,6 +18,7 @@ from approvals.selectors import (
 )
 from approvals.services import action_request_decide, action_request_get
 from console.pages.auth import AuthedRequest
+from core.errors import NotFound, ServiceError
 
 MAX_SHOWN = 500
 

@@ -7,7 +7,7 @@ from typing import Any
 from agents.models import Step, Tool
 from approvals.models import PolicyRule
 from approvals.policy.evaluate import policy_current_version, policy_decide
-from console import clock
+from core import clock
 
 MAX_STEPS = 2000
 

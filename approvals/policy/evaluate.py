@@ -8,7 +8,7 @@ from typing import Any
 from approvals.models import PolicyRule, PolicyVersion
 from approvals.models.policy import DEFAULT_REVIEWER_GROUP
 from approvals.policy.conditions import condition_matches
-from approvals.tiers import RiskTier
+from core.tiers import RiskTier
 
 # Defaults for calls that no rule matched (DESIGN.md: medium waits 5 minutes; issue 3: high SLA 15).
 DEFAULT_DELAY_S = 300

@@ -7,12 +7,12 @@ from django.db import connection, transaction
 from django.forms.models import model_to_dict
 
 from agents.models import Tool
-from agents.services.errors import Invalid, NotFound
 from approvals.audit import audit_append
 from approvals.models import PolicyRule, PolicyVersion
 from approvals.policy.conditions import ConditionError, condition_check
-from approvals.tiers import RiskTier
-from console import clock
+from core import clock
+from core.errors import Invalid, NotFound
+from core.tiers import RiskTier
 
 RULE_FIELDS = (
     "tool",

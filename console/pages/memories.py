@@ -12,8 +12,8 @@ from agents.memory.selectors import memory_list
 from agents.memory.services import memory_delete
 from agents.models import Agent
 from agents.selectors import user_is_admin
-from agents.services.errors import NotFound
 from console.pages.auth import AuthedRequest, login_required
+from core.errors import NotFound
 
 PAGE_SIZE = 50
 

@@ -10,8 +10,8 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 
 from agents.models import Agent, Session, Task
 from agents.selectors import user_is_admin, user_is_reviewer
-from agents.services.errors import NotFound
 from console.models import ApiToken
+from core.errors import NotFound
 from tracing.models import Span
 
 

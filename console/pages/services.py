@@ -2,9 +2,9 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from agents.services.errors import NotFound
-from console import clock
 from console.models import ApiToken
+from core import clock
+from core.errors import NotFound
 
 
 def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> None:

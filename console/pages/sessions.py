@@ -8,9 +8,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from agents.models import Task
-from agents.services.errors import NotFound
 from console.pages import selectors
 from console.pages.auth import AuthedRequest, login_required
+from core.errors import NotFound
 from tracing.session_search import SessionSearchForm, session_search_apply
 
 PAGE_SIZE = 50

@@ -11,11 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agents.models import Task
 from agents.selectors import task_get_visible, task_steps, task_trace_page
-from agents.services.errors import NotFound, ServiceError
 from agents.services.tasks import task_cancel, task_submit
 from console.pages import present, selectors
 from console.pages.auth import AuthedRequest, login_required
 from console.pages.forms import TaskSubmitForm
+from core.errors import NotFound, ServiceError
 from tracing.waterfall import waterfall_rows
 
 # Spans shown on one page of the task; a longer trace continues on the next page.

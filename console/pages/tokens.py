@@ -6,12 +6,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agents.services.errors import NotFound
 from console.pages import selectors
 from console.pages.auth import AuthedRequest, login_required
 from console.pages.forms import ApiTokenCreateForm
 from console.pages.services import api_token_revoke
 from console.tokens import api_token_create
+from core.errors import NotFound
 
 PAGE_SIZE = 50
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from console import services
+from console import embedded
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "ninja",
     "console",
     "agents",
+    "simulator",
     "agents.guards.apps.GuardsConfig",
     "approvals",
     "tracing",
@@ -65,14 +66,14 @@ TEMPLATES = [
 # The embedded PostgreSQL / private Redis start only when no URL is configured.
 DATABASES = {
     "default": dj_database_url.parse(
-        services.database_url(),
+        embedded.database_url(),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 300, minimum=0),
         conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = services.redis_url()
+REDIS_URL = embedded.redis_url()
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -9,7 +9,7 @@ import pytest
 
 from agents.providers.base import ChatRequest, ChatResponse, ProviderError
 from agents.providers.openai import OpenAIProvider
-from agents.simulator.scenarios import BUILTIN_FOLDER, ScenarioError, scenario_parse, scenarios_load
+from simulator.scenarios import BUILTIN_FOLDER, ScenarioError, scenario_parse, scenarios_load
 from tests.support.processes import free_port, running_simulator
 
 EXTRA_SCENARIOS = {

@@ -17,7 +17,7 @@ import pytest
 from agents.models import Tool
 from agents.tools.executor import tool_call_execute, tool_call_idempotency_key
 from agents.tools.http import MAX_ERROR_CHARS, MAX_RESPONSE_BYTES
-from console.http_headers import retry_after_seconds
+from core.http_headers import retry_after_seconds
 
 
 @dataclass

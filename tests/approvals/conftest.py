@@ -5,7 +5,7 @@ from agents.models import Task
 from agents.runtime.loop import RunOutcome, task_run
 from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
-from console import clock
+from core import clock
 from tests.factories import make_agent, make_http_tool
 
 

@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 
 from agents.runtime.loop import task_run
-from agents.services.errors import ServiceError
 from approvals.models import ActionRequest
 from approvals.policy.services import tool_tier_set
 from approvals.services import action_request_decide, action_request_timeout
+from core.errors import ServiceError
 from tests.approvals.conftest import make_reviewer, run, submit, the_request
 
 pytestmark = pytest.mark.django_db(transaction=True)

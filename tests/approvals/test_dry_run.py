@@ -6,7 +6,7 @@ from django.test import Client
 from agents.models import Step, Tool
 from approvals.models import PolicyRule, PolicyVersion
 from approvals.policy.dry_run import policy_dry_run
-from console import clock
+from core import clock
 from tests.approvals.conftest import make_request
 
 pytestmark = pytest.mark.django_db

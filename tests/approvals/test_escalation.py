@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from approvals.notifications import SIGNATURE_HEADER, escalation_notify
+from approvals.notifications import escalation_notify
 from approvals.services import action_requests_sweep
-from console import clock
+from core import clock
+from core.webhooks import SIGNATURE_HEADER
 from tests.approvals.conftest import make_request
 
 pytestmark = pytest.mark.django_db

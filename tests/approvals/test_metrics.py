@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from approvals.selectors import AUTO_SEND_NOTE, approval_metrics
-from console import clock
+from core import clock
 from tests.approvals.conftest import make_request
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,11 @@ import time_machine
 
 from agents.models import Task
 from agents.runtime.loop import RunOutcome
-from agents.services.errors import Conflict, Forbidden
 from approvals.models import ActionRequest, AuditEntry
 from approvals.policy.services import policy_rule_create, tool_tier_set
 from approvals.services import action_request_decide, action_requests_sweep
-from console import clock
+from core import clock
+from core.errors import Conflict, Forbidden
 from tests.approvals.conftest import make_reviewer, run, submit, the_request
 
 pytestmark = pytest.mark.django_db(transaction=True)

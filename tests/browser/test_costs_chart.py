@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import Page, expect
 
-from console import clock
+from core import clock
 from tests.factories import make_agent
 from tests.tracing import alerting
 from tracing.models import Span

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from agents.models import Step, Task
 from agents.services.tasks import task_submit
-from console import clock
+from core import clock
 from tracing.ids import new_span_id
 from tracing.models import Span
 

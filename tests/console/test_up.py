@@ -22,7 +22,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from console.celery import app as celery_app
-from console.services import free_port
+from console.embedded import free_port
 
 pytestmark = pytest.mark.worker
 

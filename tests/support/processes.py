@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from django.db import connection
 
-from console.services import free_port
+from console.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from console import clock
+from core import clock
 from tests.factories import make_agent
 from tests.tracing import alerting
 from tracing.alerts import notify, rules, services

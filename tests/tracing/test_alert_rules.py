@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from console import clock
+from core import clock
 from tests.factories import make_agent
 from tests.tracing import alerting
 from tracing.alerts.services import alerts_evaluate

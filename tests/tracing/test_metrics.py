@@ -12,7 +12,7 @@ from agents.models import Task
 from agents.runtime.loop import task_run
 from agents.services.tasks import task_submit
 from approvals.services import action_request_decide
-from console import clock
+from core import clock
 from tests.approvals.conftest import make_request
 from tests.factories import make_agent, make_http_tool
 from tests.support.processes import running_worker

@@ -8,8 +8,8 @@ import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 
-from approvals.notifications import SIGNATURE_HEADER, webhook_signature
-from console import clock
+from core import clock
+from core.webhooks import SIGNATURE_HEADER, webhook_signature
 from tracing.models import Alert
 
 logger = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from console import clock
 from console.pages.auth import AuthedRequest
+from core import clock
 from tracing import costs
 from tracing.pages.access import operator_required
 from tracing.tool_health import tool_health

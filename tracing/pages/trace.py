@@ -7,9 +7,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from agents.selectors import task_get_visible, task_trace_page
-from agents.services.errors import NotFound, ServiceError
 from console.pages import present
 from console.pages.auth import AuthedRequest, login_required
+from core.errors import NotFound, ServiceError
 from tracing.waterfall import waterfall_rows
 
 ROWS_PER_FETCH = 500

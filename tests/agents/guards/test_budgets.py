@@ -10,7 +10,7 @@ from agents.models import Task
 from agents.runtime import messages as conversation
 from agents.runtime.loop import task_run
 from agents.services.tasks import task_submit
-from console import clock
+from core import clock
 from tests.factories import make_agent, make_http_tool
 from tracing.models import Span
 

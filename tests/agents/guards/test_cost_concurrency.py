@@ -12,7 +12,7 @@ from agents.guards.store import guard_key
 from agents.models import Task
 from agents.services.tasks import task_submit
 from agents.tasks import resume_stalled_tasks
-from console import clock
+from core import clock
 from tests.factories import make_agent
 from tests.support.processes import running_worker
 from tracing.models import Span

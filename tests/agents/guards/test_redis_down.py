@@ -17,7 +17,7 @@ from agents.guards.store import guard_key
 from agents.models import Task
 from agents.runtime.loop import RunOutcome, task_run
 from agents.services.tasks import task_submit
-from console.services import _port_answers
+from console.embedded import _port_answers
 from tests.factories import make_agent, make_http_tool
 from tests.support.processes import free_port
 from tracing.models import Span

@@ -6,7 +6,7 @@ and measures the platform's overhead against it, so the simulator itself must ad
     GET  /health                  liveness, with the scenario count
     GET  /v1/models               the loaded scenarios, as OpenAI models
     POST /v1/chat/completions     play the scenario named by `model`
-    POST /v1/embeddings           deterministic word-hash embeddings (agents/simulator/embeddings.py)
+    POST /v1/embeddings           deterministic word-hash embeddings (simulator/embeddings.py)
     POST /tools/<name>            the demo tools (lookup_order, issue_refund, search_web, check_inventory)
     GET  /tools/stats             calls per demo tool and the number of distinct refunds
 """
@@ -16,10 +16,10 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from agents.simulator.demo_tools import DemoTools
-from agents.simulator.embeddings import embeddings_answer
-from agents.simulator.play import Answer, Player, openai_error
-from agents.simulator.scenarios import Scenario
+from simulator.demo_tools import DemoTools
+from simulator.embeddings import embeddings_answer
+from simulator.play import Answer, Player, openai_error
+from simulator.scenarios import Scenario
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,12 +1,13 @@
-"""Action requests from the runtime's side: hold a call for people, or run what they decided.
+"""The approvals gate: the runtime's tool-call gate (agents/runtime/gate.py) under the risk policy.
 
-`action_gate` is the one policy check at the top of a tool call (agents/runtime/step.py).
+A call at tier low runs; others become action requests that hold the call for people, or run
+(or answer) what they decided. Registered by ApprovalsConfig.ready().
 """
 
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,41 +15,17 @@ from django.db import IntegrityError, transaction
 
 from agents.models import Step, Task, Tool
 from agents.providers.base import ToolCall
+from agents.runtime.gate import GateAnswer, ToolCallHeld
 from agents.tools.result import ToolResult
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from approvals.live import action_request_publish
 from approvals.models import ActionRequest
 from approvals.policy.evaluate import policy_evaluate
 from approvals.services import action_request_timeout_schedule
-from approvals.tiers import RiskTier
-from console import clock
+from core import clock
+from core.tiers import RiskTier
 
 Status = ActionRequest.Status
-
-
-class ActionParked(Exception):
-    """The call waits for people: the task must park (release its worker) until a decision."""
-
-    def __init__(self, request: ActionRequest) -> None:
-        super().__init__(f"waiting for approval: {request.id}")
-        self.request = request
-
-
-@dataclass(frozen=True)
-class GateVerdict:
-    """What to do with a call: `result` set means answer it without running the tool here;
-    otherwise run it (with `arguments`/`idempotency_key` when an approved request says so)."""
-
-    result: ToolResult | None = None
-    request: ActionRequest | None = None
-
-    @property
-    def arguments(self) -> dict[str, Any] | None:
-        return self.request.arguments if self.request is not None else None
-
-    @property
-    def idempotency_key(self) -> str | None:
-        return self.request.idempotency_key if self.request is not None else None
 
 
 def canonical_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +48,37 @@ def action_request_hash(request: ActionRequest) -> str:
     return hashlib.sha256(json.dumps(bound, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+class ApprovalGate:
+    """The runtime's ToolGate, answered by the risk policy and the action requests."""
+
+    def check(
+        self,
+        *,
+        task: Task,
+        agent_name: str,
+        tool: Tool,
+        step_index: int,
+        call_index: int,
+        call: ToolCall,
+        may_be_known: bool,
+    ) -> GateAnswer:
+        return action_gate(
+            task=task,
+            agent_name=agent_name,
+            tool=tool,
+            step_index=step_index,
+            call_index=call_index,
+            call=call,
+            may_have_request=may_be_known,
+        )
+
+    def record(self, *, answer: GateAnswer, result: ToolResult) -> ToolResult:
+        return action_gate_record(answer=answer, result=result)
+
+    def park(self, *, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
+        return action_park(task_id=task_id, request_id=hold_id)
+
+
 def action_gate(
     *,
     task: Task,
@@ -80,8 +88,8 @@ def action_gate(
     call_index: int,
     call: ToolCall,
     may_have_request: bool = True,
-) -> GateVerdict:
-    """The policy's verdict on one tool call. `may_have_request` is false for a step whose
+) -> GateAnswer:
+    """The policy's answer on one tool call. `may_have_request` is false for a step whose
     model reply this run just received: no request can exist for it yet, so none is looked
     up (a racing duplicate delivery is still caught by the unique constraint below)."""
     if may_have_request:
@@ -93,10 +101,10 @@ def action_gate(
     arguments = call.arguments
     if arguments is None or not isinstance(arguments, dict) or _invalid(tool, arguments):
         # The executor refuses it with a message for the model; no person needs to see it.
-        return GateVerdict()
+        return GateAnswer()
     decision = policy_evaluate(tool=tool.name, agent=agent_name, args=arguments, default_tier=tool.risk_tier)
     if decision.tier is RiskTier.LOW:
-        return GateVerdict()
+        return GateAnswer()
     now = clock.now()
     request = ActionRequest(
         task=task,
@@ -135,31 +143,35 @@ def action_gate(
     return _follow(request)
 
 
-def _follow(request: ActionRequest) -> GateVerdict:
+def _follow(request: ActionRequest) -> GateAnswer:
     if request.tier == RiskTier.CRITICAL:
-        return GateVerdict(result=critical_result(request))
+        return GateAnswer(result=critical_result(request))
     if request.status == Status.PENDING:
-        raise ActionParked(request)
+        raise ToolCallHeld(request.id)
     if request.status == Status.APPROVED:
         started = ActionRequest.objects.filter(pk=request.pk, status=Status.APPROVED).update(
             status=Status.EXECUTING, execution_started_at=clock.now()
         )
         request.refresh_from_db()
         if started or request.status == Status.EXECUTING:
-            return GateVerdict(request=request)
+            return _run_as_decided(request)
     if request.status == Status.EXECUTING:
         # The worker that started it died mid-call (only the lease holder runs a task): run it
         # again with the same idempotency key, which the tool deduplicates.
-        return GateVerdict(request=request)
+        return _run_as_decided(request)
     if request.status in (Status.EXECUTED, Status.FAILED):
-        return GateVerdict(result=_with_edit_note(request, _stored_result(request)))
-    return GateVerdict(result=refusal_result(request))
+        return GateAnswer(result=_with_edit_note(request, _stored_result(request)))
+    return GateAnswer(result=refusal_result(request))
 
 
-def action_gate_record(*, verdict: GateVerdict, result: ToolResult) -> ToolResult:
+def _run_as_decided(request: ActionRequest) -> GateAnswer:
+    return GateAnswer(arguments=request.arguments, idempotency_key=request.idempotency_key, ticket=request)
+
+
+def action_gate_record(*, answer: GateAnswer, result: ToolResult) -> ToolResult:
     """After an approved request's tool call: executing → executed | failed, and tell the model."""
-    request = verdict.request
-    if request is None:
+    request = answer.ticket
+    if not isinstance(request, ActionRequest):
         return result
     status = Status.EXECUTED if result.status == "success" else Status.FAILED
     with transaction.atomic():

@@ -4,7 +4,7 @@ import math
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-from console import clock
+from core import clock
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -16,7 +16,7 @@ import yaml
 
 logger = logging.getLogger(__name__)
 
-BUILTIN_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"
+BUILTIN_FOLDER = Path(__file__).resolve().parent / "builtin_scenarios"
 SUFFIXES = (".yaml", ".yml", ".json")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

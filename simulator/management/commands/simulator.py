@@ -8,8 +8,8 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from agents.simulator.scenarios import BUILTIN_FOLDER, ScenarioError, scenarios_load
-from agents.simulator.server import SimulatorApp
+from simulator.scenarios import BUILTIN_FOLDER, ScenarioError, scenarios_load
+from simulator.server import SimulatorApp
 
 
 class Command(BaseCommand):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from agents.simulator.scenarios import PLACEHOLDER, Failure, Reply, Scalar, Scenario, Turn
-from agents.simulator.tokens import completion_tokens, prompt_usage
+from simulator.scenarios import PLACEHOLDER, Failure, Reply, Scalar, Scenario, Turn
+from simulator.tokens import completion_tokens, prompt_usage
 
 # Enough conversations for any benchmark; the oldest are forgotten first.
 MAX_TRACKED_CONVERSATIONS = 100_000

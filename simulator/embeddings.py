@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.simulator.play import Answer, openai_error
-from agents.simulator.tokens import CHARS_PER_TOKEN
+from simulator.play import Answer, openai_error
+from simulator.tokens import CHARS_PER_TOKEN
 
 DEFAULT_DIMENSIONS = 256
 MAX_DIMENSIONS = 4096

@@ -1,0 +1,84 @@
+"""The tool-call gate: the one question the runtime asks before a tool call runs.
+
+The runtime knows nothing of how the answer is reached (risk tiers, rules, reviewers): an app
+that governs tool calls registers its gate in `AppConfig.ready()` (approvals does). Without one,
+every call runs.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agents.models import Task, Tool
+from agents.providers.base import ToolCall
+from agents.tools.result import ToolResult
+
+
+@dataclass(frozen=True)
+class GateAnswer:
+    """`result` set: answer the call with it, without running the tool here. Otherwise run it,
+    with `arguments` and `idempotency_key` when the gate fixed them (an approved, maybe edited
+    request). `ticket` is the gate's own handle, handed back to `record` after the call ran."""
+
+    result: ToolResult | None = None
+    arguments: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    ticket: Any = None
+
+
+class ToolCallHeld(Exception):
+    """The call waits for people: the task must park (release its worker) until they decide."""
+
+    def __init__(self, hold_id: uuid.UUID) -> None:
+        super().__init__(f"held for a decision: {hold_id}")
+        self.hold_id = hold_id
+
+
+class ToolGate(Protocol):
+    def check(
+        self,
+        *,
+        task: Task,
+        agent_name: str,
+        tool: Tool,
+        step_index: int,
+        call_index: int,
+        call: ToolCall,
+        may_be_known: bool,
+    ) -> GateAnswer:
+        """Run, answer, or raise ToolCallHeld. `may_be_known` is false for a step whose model
+        reply this run just received: the gate has never seen its calls."""
+        ...
+
+    def record(self, *, answer: GateAnswer, result: ToolResult) -> ToolResult:
+        """After a call the gate let run: store its outcome; returns what the model is told."""
+        ...
+
+    def park(self, *, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
+        """Running → waiting for people, unless the hold was decided meanwhile (then False)."""
+        ...
+
+
+class OpenGate:
+    """Every call runs: the gate of a runtime that no app governs."""
+
+    def check(self, **_call: Any) -> GateAnswer:
+        return GateAnswer()
+
+    def record(self, *, answer: GateAnswer, result: ToolResult) -> ToolResult:
+        return result
+
+    def park(self, *, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
+        return False
+
+
+_gate: ToolGate = OpenGate()
+
+
+def gate_register(gate: ToolGate) -> None:
+    global _gate
+    _gate = gate
+
+
+def tool_gate() -> ToolGate:
+    return _gate
