@@ -9,7 +9,7 @@ from django.db import close_old_connections
 from django.db.models import Q
 
 from agents.models import Task
-from agents.runtime.loop import RunOutcome, task_run
+from agents.runtime.loop import RunOutcome, task_steps_run
 from core import clock
 from tracing.logs import log_context
 
@@ -18,7 +18,7 @@ from tracing.logs import log_context
 def run_task(task_id: str) -> str:
     close_old_connections()
     with log_context(task_id=task_id):
-        outcome = task_run(
+        outcome = task_steps_run(
             task_id=uuid.UUID(task_id), max_steps=settings.STEPS_PER_RUN, max_seconds=settings.SECONDS_PER_RUN
         )
     if outcome is RunOutcome.YIELDED:

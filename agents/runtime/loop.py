@@ -40,7 +40,7 @@ class RunOutcome(Enum):
     PARKED = "parked"  # a tool call waits for people (waiting_approval); a decision re-enqueues it
 
 
-def task_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOutcome:
+def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOutcome:
     if not _claim(task_id):
         return RunOutcome.SKIPPED
     state = _load(task_id)

@@ -5,7 +5,7 @@ import pytest
 from agents.guards.decision import Verdict
 from agents.guards.loops import loop_guard
 from agents.models import OutputEmbedding, Task
-from agents.runtime.loop import _load, task_run
+from agents.runtime.loop import _load, task_steps_run
 from agents.services.tasks import task_submit
 from tests.factories import make_agent, make_http_tool
 from tracing.models import Span
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def run(user, agent_name: str, text: str = "go", session=None) -> Task:
     task, _ = task_submit(owner=user, agent_name=agent_name, input=text, session_id=session)
-    task_run(task_id=task.id, max_steps=60, max_seconds=60)
+    task_steps_run(task_id=task.id, max_steps=60, max_seconds=60)
     task.refresh_from_db()
     return task
 
@@ -91,7 +91,7 @@ def test_a_redelivered_step_stores_its_output_once(requester, use_simulator, too
     url, _ = tool_server
     make_agent("pager", model="sim/paginate", tools=[make_http_tool("list_orders", url)])
     task, _ = task_submit(owner=requester, agent_name="pager", input="go")
-    task_run(task_id=task.id, max_steps=2, max_seconds=60)
+    task_steps_run(task_id=task.id, max_steps=2, max_seconds=60)
 
     state = _load(task.id)
     assert loop_guard(state).verdict is Verdict.ALLOW

@@ -10,7 +10,7 @@ from agents.memory.context import MEMORY_NAME
 from agents.memory.selectors import memory_recall
 from agents.memory.services import memory_create
 from agents.models import AgentVersion, Memory, Task, Tool
-from agents.runtime.loop import task_run
+from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from agents.tools.executor import tool_call_execute, tool_call_idempotency_key
 from agents.tools.python import POOL_SIZE, _pool, python_tools_sync
@@ -39,7 +39,7 @@ FACT = "The customer Dana prefers refunds as store credit, never to the card."
 
 def run(user, agent_name: str, text: str, session=None) -> Task:
     task, _ = task_submit(owner=user, agent_name=agent_name, input=text, session_id=session)
-    task_run(task_id=task.id, max_steps=10, max_seconds=60)
+    task_steps_run(task_id=task.id, max_steps=10, max_seconds=60)
     task.refresh_from_db()
     return task
 

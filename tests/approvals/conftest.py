@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from agents.models import Task
-from agents.runtime.loop import RunOutcome, task_run
+from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
 from core import clock
@@ -10,7 +10,7 @@ from tests.factories import make_agent, make_http_tool
 
 
 def run(task: Task) -> RunOutcome:
-    return task_run(task_id=task.id, max_steps=20, max_seconds=60)
+    return task_steps_run(task_id=task.id, max_steps=20, max_seconds=60)
 
 
 def submit(user: User, agent_name: str = "chainer", text: str = "go") -> Task:

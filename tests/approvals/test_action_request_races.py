@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from agents.runtime.loop import task_run
+from agents.runtime.loop import task_steps_run
 from approvals.models import ActionRequest
 from approvals.policy.services import tool_tier_set
 from approvals.services import action_request_decide, action_request_timeout
@@ -59,7 +59,7 @@ def test_ten_concurrent_approvals_execute_the_action_once(requester, chain_agent
     request.refresh_from_db()
     assert request.status == "approved"
     # Ten workers given the resumed task at once: one claims it, the action runs once.
-    race(*[(lambda: task_run(task_id=task.id, max_steps=20, max_seconds=60)) for _ in range(10)])
+    race(*[(lambda: task_steps_run(task_id=task.id, max_steps=20, max_seconds=60)) for _ in range(10)])
     request.refresh_from_db()
     assert request.status == "executed"
     assert server.side_effects == 1

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from agents.models import Task
-from agents.runtime.loop import task_run
+from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from approvals.services import action_request_decide
 from core import clock
@@ -77,7 +77,7 @@ def test_a_run_records_model_calls_tokens_cost_tool_calls_and_durations(
     before = _scrape(Client())
     task, _ = task_submit(owner=requester, agent_name="metered", input="go")
 
-    task_run(task_id=task.id, max_steps=50, max_seconds=60)
+    task_steps_run(task_id=task.id, max_steps=50, max_seconds=60)
 
     task.refresh_from_db()
     after = _scrape(Client())

@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agents.models import Task
-from agents.runtime.loop import task_run
+from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from tests.factories import make_agent, make_http_tool
 from tests.support.http import serving
@@ -50,7 +50,7 @@ def finished_task(requester, use_simulator, tool_server) -> Task:
         "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
     )
     task, _ = task_submit(owner=requester, agent_name="chainer", input="go", end_user="customer-7")
-    task_run(task_id=task.id, max_steps=50, max_seconds=60)
+    task_steps_run(task_id=task.id, max_steps=50, max_seconds=60)
     task.refresh_from_db()
     assert task.status == Task.Status.SUCCEEDED
     return task
@@ -129,10 +129,10 @@ def test_export_is_enqueued_when_a_task_ends_only_if_a_collector_is_set(settings
     with mock.patch("tracing.tasks.trace_export.delay") as enqueue:
         settings.OTEL_EXPORTER_OTLP_ENDPOINT = ""
         first, _ = task_submit(owner=requester, agent_name="echoer", input="one")
-        task_run(task_id=first.id, max_steps=5, max_seconds=30)
+        task_steps_run(task_id=first.id, max_steps=5, max_seconds=30)
         assert enqueue.call_count == 0
 
         settings.OTEL_EXPORTER_OTLP_ENDPOINT = "http://127.0.0.1:4318"
         second, _ = task_submit(owner=requester, agent_name="echoer", input="two")
-        task_run(task_id=second.id, max_steps=5, max_seconds=30)
+        task_steps_run(task_id=second.id, max_steps=5, max_seconds=30)
         enqueue.assert_called_once_with(str(second.id))

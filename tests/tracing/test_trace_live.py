@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import Client
 
 from agents.models import Task
-from agents.runtime.loop import RunOutcome, task_run
+from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from console.asgi import application
 from tests.factories import make_agent, make_http_tool
@@ -83,7 +83,7 @@ def test_the_owner_hears_once_per_committed_step_then_that_the_task_finished(tas
     async def watch() -> tuple[list[dict], list[dict]]:
         assert (await owner.connect())[0]
         assert (await other.connect())[0]
-        outcome = await database_sync_to_async(task_run)(task_id=task.id, max_steps=50, max_seconds=60)
+        outcome = await database_sync_to_async(task_steps_run)(task_id=task.id, max_steps=50, max_seconds=60)
         assert outcome is RunOutcome.FINISHED
         heard = [await owner.receive_json_from(timeout=5) for _ in range(4)]
         seen = [await other.receive_json_from(timeout=5) for _ in range(4)]
@@ -108,7 +108,7 @@ def test_nothing_is_pushed_before_the_step_commits(task):
     with mock.patch("tracing.events.trace_spans_added_publish") as publish:
         # An outer transaction holds back every step's commit until it ends.
         with transaction.atomic():
-            task_run(task_id=task.id, max_steps=50, max_seconds=60)
+            task_steps_run(task_id=task.id, max_steps=50, max_seconds=60)
             assert publish.call_count == 0
         assert [call.kwargs["step_index"] for call in publish.call_args_list] == [0, 1, 2, None]
 
@@ -119,7 +119,7 @@ def test_a_failing_push_never_fails_the_task(task, monkeypatch):
 
     monkeypatch.setattr("tracing.events.trace_spans_added_publish", unreachable)
 
-    assert task_run(task_id=task.id, max_steps=50, max_seconds=60) is RunOutcome.FINISHED
+    assert task_steps_run(task_id=task.id, max_steps=50, max_seconds=60) is RunOutcome.FINISHED
     assert Task.objects.get(pk=task.pk).status == Task.Status.SUCCEEDED
 
 

@@ -8,7 +8,7 @@ import time_machine
 from agents.guards.models import GuardConfig
 from agents.models import Task
 from agents.runtime import messages as conversation
-from agents.runtime.loop import task_run
+from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from core import clock
 from tests.factories import make_agent, make_http_tool
@@ -22,7 +22,7 @@ FALLBACK = "sim/chain?tool=refund_tool&calls=6"
 
 
 def run(task: Task) -> Task:
-    task_run(task_id=task.id, max_steps=50, max_seconds=60)
+    task_steps_run(task_id=task.id, max_steps=50, max_seconds=60)
     task.refresh_from_db()
     return task
 
@@ -105,7 +105,7 @@ def test_a_session_past_its_wall_time_halts(requester, use_simulator, tool_serve
     url, server = tool_server
     make_agent("slow", model=CHAIN, tools=[make_http_tool("refund_tool", url)], max_seconds=60)
     task, _ = task_submit(owner=requester, agent_name="slow", input="go")
-    assert task_run(task_id=task.id, max_steps=2, max_seconds=60).value == "yielded"
+    assert task_steps_run(task_id=task.id, max_steps=2, max_seconds=60).value == "yielded"
 
     with time_machine.travel(clock.now() + timedelta(seconds=61), tick=False):
         task = run(task)

@@ -7,7 +7,7 @@ import pytest
 from agents.guards.context import SUMMARY_PREFIX
 from agents.guards.models import GuardConfig
 from agents.models import Task
-from agents.runtime.loop import task_run
+from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from tests.agents.guards.faultserver import always, running_fault_server
 from tests.factories import make_agent, make_http_tool
@@ -34,7 +34,7 @@ def test_a_long_session_stays_under_its_context_budget(requester, use_simulator)
         )
         GuardConfig.objects.create(agent=agent, context_max_tokens=BUDGET, keep_tool_results=2)
         task, _ = task_submit(owner=requester, agent_name="reader", input="look everything up")
-        task_run(task_id=task.id, max_steps=100, max_seconds=120)
+        task_steps_run(task_id=task.id, max_steps=100, max_seconds=120)
 
     task.refresh_from_db()
     assert (task.status, task.stop_reason) == (Task.Status.HALTED, "max_iterations")

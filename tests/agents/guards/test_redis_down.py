@@ -15,7 +15,7 @@ from agents.guards.models import SpendRecord
 from agents.guards.spend import NANO, scope_usage, to_nano
 from agents.guards.store import guard_key
 from agents.models import Task
-from agents.runtime.loop import RunOutcome, task_run
+from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from console.embedded import _port_answers
 from tests.factories import make_agent, make_http_tool
@@ -58,10 +58,10 @@ def test_a_task_parks_while_redis_is_down_and_resumes_metered_when_it_is_back(
     task, _ = task_submit(owner=requester, agent_name="metered", input="go")
 
     with private_redis(port, tmp_path):
-        assert task_run(task_id=task.id, max_steps=1, max_seconds=60) is RunOutcome.YIELDED
+        assert task_steps_run(task_id=task.id, max_steps=1, max_seconds=60) is RunOutcome.YIELDED
     # Redis is gone (and with it every counter): the next model call must not go out.
 
-    assert task_run(task_id=task.id, max_steps=10, max_seconds=60) is RunOutcome.PARKED
+    assert task_steps_run(task_id=task.id, max_steps=10, max_seconds=60) is RunOutcome.PARKED
 
     task.refresh_from_db()
     assert (task.status, task.step_index, task.steps.count()) == (Task.Status.RUNNING, 1, 1)
@@ -70,13 +70,13 @@ def test_a_task_parks_while_redis_is_down_and_resumes_metered_when_it_is_back(
     assert (park.name, park.attributes["tollgate.guardrail.verdict"]) == ("guardrail cost_breaker", "park")
     # Parked again while it is still down: still no call.
     time.sleep(0.3)
-    assert task_run(task_id=task.id, max_steps=10, max_seconds=60) is RunOutcome.PARKED
+    assert task_steps_run(task_id=task.id, max_steps=10, max_seconds=60) is RunOutcome.PARKED
     assert task.steps.count() == 1
     assert server.requests == 1
 
     with private_redis(port, tmp_path):
         time.sleep(0.3)  # the parked lease runs out; resume_stalled_tasks would re-enqueue it now
-        assert task_run(task_id=task.id, max_steps=10, max_seconds=60) is RunOutcome.FINISHED
+        assert task_steps_run(task_id=task.id, max_steps=10, max_seconds=60) is RunOutcome.FINISHED
 
         task.refresh_from_db()
         assert task.status == Task.Status.SUCCEEDED

@@ -4,7 +4,7 @@ import pytest
 
 from agents.guards.models import GuardConfig
 from agents.models import Task
-from agents.runtime.loop import task_run
+from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from tests.factories import make_agent, make_http_tool
 from tracing.models import Span
@@ -22,7 +22,7 @@ def test_the_routing_table_sends_each_kind_of_step_to_its_model(requester, use_s
     GuardConfig.objects.create(agent=agent, routing={"tool_choice": SMALL})
     task, _ = task_submit(owner=requester, agent_name="routed", input="go")
 
-    task_run(task_id=task.id, max_steps=10, max_seconds=60)
+    task_steps_run(task_id=task.id, max_steps=10, max_seconds=60)
 
     task.refresh_from_db()
     assert task.status == Task.Status.SUCCEEDED
@@ -40,7 +40,7 @@ def test_an_agent_without_tools_classifies_on_its_routed_model(requester, use_si
     GuardConfig.objects.create(agent=agent, routing={"classify": "sim/echo?input=spam"})
     task, _ = task_submit(owner=requester, agent_name="classifier", input="is this spam?")
 
-    task_run(task_id=task.id, max_steps=10, max_seconds=60)
+    task_steps_run(task_id=task.id, max_steps=10, max_seconds=60)
 
     task.refresh_from_db()
     assert task.steps.get().model == "sim/echo?input=spam"

@@ -12,7 +12,7 @@ from agents.guards.breakers import ToolLimits, breaker_admit, breaker_record, br
 from agents.guards.models import GuardConfig, ToolGuard
 from agents.guards.ratelimits import rate_take
 from agents.models import Task
-from agents.runtime.loop import task_run
+from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from tests.agents.guards.faultserver import always, every_other_fails, first_fails, running_fault_server
 from tests.factories import make_agent, make_http_tool
@@ -36,7 +36,7 @@ def run_chain(user, url: str, *, calls: int, retry_budget: int, **tool_guard) ->
     agent = make_agent("worker", model=f"sim/chain?calls={calls}&tool=flaky", tools=[tool])
     GuardConfig.objects.create(agent=agent, retry_budget=retry_budget)
     task, _ = task_submit(owner=user, agent_name="worker", input="go")
-    task_run(task_id=task.id, max_steps=100, max_seconds=120)
+    task_steps_run(task_id=task.id, max_steps=100, max_seconds=120)
     task.refresh_from_db()
     return task
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from agents.models import Step, Task
-from agents.runtime.loop import RunOutcome, task_run
+from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from tests.factories import make_agent, make_http_tool
 from tracing.models import Span
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run(task: Task, *, max_steps: int = 50) -> RunOutcome:
-    return task_run(task_id=task.id, max_steps=max_steps, max_seconds=60)
+    return task_steps_run(task_id=task.id, max_steps=max_steps, max_seconds=60)
 
 
 def submit(user, agent_name: str, text: str = "go") -> Task:
