@@ -195,7 +195,7 @@ def action_park(*, task_id: uuid.UUID, request_id: uuid.UUID) -> bool:
         if request.status != Status.PENDING:
             return False
         parked = Task.objects.filter(pk=task_id, status=Task.Status.RUNNING).update(
-            status=Task.Status.WAITING_APPROVAL, lease_until=None
+            status=Task.Status.WAITING_APPROVAL, lease_until=None, lease_owner=None
         )
     return bool(parked)
 

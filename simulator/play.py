@@ -14,7 +14,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from simulator.scenarios import PLACEHOLDER, Failure, Reply, Scalar, Scenario, Turn
 from simulator.tokens import completion_tokens, prompt_usage
@@ -82,6 +82,7 @@ class Player:
                 code="model_not_found",
                 param="model",
             )
+        query, latency_override = _latency_override(query)
         variables = _variables(scenario, query, messages)
         since_user = _assistants_since_last_user(messages)
         found = _turn_at(scenario, since_user, variables)
@@ -89,6 +90,8 @@ class Player:
             return self._reply(scenario, _finished(scenario), request, variables, n=1, latency_ms=0.0)
         turn, n = found
         latency_ms = scenario.latency_ms if turn.latency_ms is None else turn.latency_ms
+        if latency_override is not None:
+            latency_ms = latency_override
         failure = self._failure(turn, model, messages)
         if failure is not None:
             return _failure_answer(failure, latency_ms)
@@ -169,6 +172,30 @@ class Player:
             "system_fingerprint": "fp_simulator",
         }
         return Answer(200, body, latency_ms)
+
+
+# Any scenario answers every turn after this long with `?latency_ms=N` in the model name: the
+# benchmarks and tests run real-model latencies (1-5 s) without a scenario file per latency.
+_MAX_LATENCY_MS = 600_000.0
+
+
+def _latency_override(query: str) -> tuple[str, float | None]:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    values = [raw for key, raw in pairs if key == "latency_ms"]
+    if not values:
+        return query, None
+    try:
+        latency = float(values[-1])
+    except ValueError:
+        latency = -1.0
+    if not 0 <= latency <= _MAX_LATENCY_MS:
+        raise BadRequest(
+            400,
+            f"latency_ms must be a number of milliseconds from 0 to {_MAX_LATENCY_MS:.0f}",
+            code="invalid_parameter",
+            param="model",
+        )
+    return urlencode([(key, raw) for key, raw in pairs if key != "latency_ms"]), latency
 
 
 def _variables(scenario: Scenario, query: str, messages: list[dict[str, Any]]) -> dict[str, Scalar]:

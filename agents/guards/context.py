@@ -22,6 +22,7 @@ from agents.providers.base import ChatRequest, ProviderError
 from agents.providers.pricing import model_cost, model_price_at
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
+from agents.runtime.waiting import wait_begin
 from core import clock
 from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
 
@@ -119,6 +120,7 @@ def _summarise_head(
         summary = summary.format(why="no room under the cost ceilings")
     else:
         try:
+            wait_begin(state)
             response = provider.complete(
                 ChatRequest(model=provider_model, messages=request_messages, max_tokens=max_tokens)
             )

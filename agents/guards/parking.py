@@ -21,6 +21,6 @@ def guard_park(state: "RunState", spans: SpanBuffer, decision: Decision) -> None
     by whichever worker is free, and parks again for as long as the guard says so."""
     with transaction.atomic():
         Task.objects.filter(pk=state.task.pk, status=Task.Status.RUNNING).update(
-            lease_until=clock.now() + timedelta(seconds=settings.GUARD_PARK_S)
+            lease_until=clock.now() + timedelta(seconds=settings.GUARD_PARK_S), lease_owner=None
         )
         spans.flush()

@@ -22,6 +22,7 @@ from agents.guards.plan import guard_context, step_plan
 from agents.guards.ratelimits import rate_take
 from agents.guards.store import guard_key, guard_redis
 from agents.models import Tool
+from agents.runtime.waiting import wait_begin
 from agents.tools.result import ToolResult
 from tracing.recorder import SpanBuffer
 
@@ -105,6 +106,7 @@ def tool_call_guarded(
             },
             verdict=Verdict.ALLOW,
         )
+        wait_begin(state)
         _sleep(delay)
 
 

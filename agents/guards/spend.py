@@ -26,6 +26,7 @@ from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.guards.tokens import messages_tokens
 from agents.providers.pricing import model_price_at
 from agents.runtime import messages as conversation
+from agents.runtime.waiting import db_connection_release
 from core import clock
 
 if TYPE_CHECKING:
@@ -166,6 +167,7 @@ def cost_breaker_guard(state: "RunState") -> Decision:
                     reason="waiting for other calls' cost reservations to settle",
                     detail=detail,
                 )
+            db_connection_release()
             time.sleep(_POLL_S)
     except redis.RedisError as exc:
         return Decision(

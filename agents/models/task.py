@@ -43,7 +43,15 @@ class Task(models.Model):
     cost_usd = models.DecimalField(max_digits=24, decimal_places=12, default=Decimal("0"))
     tool_calls = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
+    # The lease: which run holds the task (a token per claim) and until when. The holder renews it
+    # while its step runs (agents/runtime/lease.py); once it passes, another worker may take over.
     lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.UUIDField(null=True, blank=True)
+    # When a run was last sent to the broker: the stalled-task sweeper re-sends only runs whose
+    # message can have been lost, instead of every queued task on every sweep.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Runs that ended on an unexpected error; at TASK_MAX_RUN_FAILURES the task fails.
+    run_failures = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,7 @@
 """The checkpoint: after each step, the task's state, the step and its spans in one transaction."""
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,8 +26,10 @@ UPDATE agents_task SET
     cached_input_tokens = cached_input_tokens + %(cached_input_tokens)s,
     cost_usd = cost_usd + %(cost)s,
     tool_calls = tool_calls + %(tool_calls)s,
-    lease_until = %(lease_until)s
+    lease_until = %(lease_until)s,
+    lease_owner = CASE WHEN %(final)s THEN NULL ELSE lease_owner END
 WHERE id = %(id)s AND step_index = %(index)s AND status = 'running'
+  AND lease_owner IS NOT DISTINCT FROM %(lease_owner)s
 RETURNING cancel_requested
 """
 
@@ -41,12 +44,14 @@ def checkpoint_write(
     outcome: StepOutcome,
     spans: SpanBuffer,
     now: datetime,
+    lease_owner: uuid.UUID | None,
     final: dict[str, Any] | None = None,
 ) -> bool:
     """Advance the task past its current step; returns whether a cancel was requested.
 
-    The conditional update on (id, step_index, status) is what makes a duplicated or
-    redelivered Celery message harmless: only one delivery moves a step forward.
+    The conditional update on (id, step_index, status, lease owner) is what makes a duplicated
+    or redelivered Celery message, or a run whose lease passed to another, harmless: only the
+    lease holder moves a step forward, once. It renews the lease as it goes.
     """
     index = task.step_index
     usage = outcome.response.usage
@@ -60,6 +65,8 @@ def checkpoint_write(
         "cost": outcome.cost,
         "tool_calls": len(outcome.tool_results),
         "lease_until": None if final else now + timedelta(seconds=settings.TASK_LEASE_S),
+        "final": bool(final),
+        "lease_owner": lease_owner,
     }
     step = outcome.step
     step.status = Step.Status.COMPLETED

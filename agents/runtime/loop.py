@@ -9,19 +9,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Value
-from django.db.models.functions import Coalesce
 
 from agents.guards.decision import Verdict
 from agents.guards.parking import guard_park
 from agents.guards.pipeline import guards_before_model_call
 from agents.guards.plan import step_model
+from agents.guards.spend import plan_release
 from agents.models import Task
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
 from agents.runtime.gate import ToolCallHeld, tool_gate
+from agents.runtime.lease import Lease, LeaseLost, lease_claim, lease_forget
 from agents.runtime.state import RunState
 from agents.runtime.step import ModelCallFailed, step_run
+from agents.runtime.waiting import db_connection_release
 from agents.tools.executor import tool_spec
 from core import clock
 from core.transactions import after_commit
@@ -38,12 +39,38 @@ class RunOutcome(Enum):
     YIELDED = "yielded"  # it has more steps; run it again from the queue
     SKIPPED = "skipped"  # another worker holds it, or it is not runnable
     PARKED = "parked"  # a tool call waits for people (waiting_approval); a decision re-enqueues it
+    RETRYING = "retrying"  # the run failed unexpectedly; the sweeper runs it again after a backoff
 
 
 def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOutcome:
-    if not _claim(task_id):
+    """Claim the task and run up to `max_steps` steps (or `max_seconds`) of it.
+
+    Every way out releases what the run holds: its lease (on the row, by whoever ends or parks
+    the task), its place in the heartbeat, and any cost reservation of a step it did not finish.
+    An unexpected error is counted (`run_failures`): the run is tried again with a backoff, and
+    after TASK_MAX_RUN_FAILURES the task fails with the error, instead of staying `running`.
+    """
+    lease = lease_claim(task_id)
+    if lease is None:
         return RunOutcome.SKIPPED
-    state = _load(task_id)
+    state: RunState | None = None
+    try:
+        state = _load(task_id)
+        state.lease = lease
+        return _steps_run(state, max_steps=max_steps, max_seconds=max_seconds)
+    except LeaseLost:
+        logger.warning("task %s: its lease passed to another run; this run stops", task_id)
+        return RunOutcome.SKIPPED
+    except Exception as error:
+        logger.exception("task %s: the run failed on an unexpected error", task_id)
+        return run_failure_record(task_id=task_id, lease=lease, error=error, state=state)
+    finally:
+        lease_forget(lease)
+        if state is not None:
+            plan_release(state)  # a no-op unless a step ended between its reserve and settle
+
+
+def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOutcome:
     task = state.task
     if not task.messages:
         task.messages = conversation.initial_messages(task)
@@ -105,10 +132,17 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
             # sees its whole trace. Other steps need no outer transaction (no savepoint).
             with transaction.atomic() if final else nullcontext():
                 cancel_requested = checkpoint_write(
-                    task=task, outcome=outcome, spans=spans, now=clock.now(), final=final
+                    task=task,
+                    outcome=outcome,
+                    spans=spans,
+                    now=clock.now(),
+                    lease_owner=state.lease.token if state.lease else None,
+                    final=final,
                 )
                 if final:
                     _write_root_span(state, status=final["status"])
+            if state.lease is not None:
+                state.lease.renewed_at = clock.now()  # the checkpoint renewed it
         except StepAlreadyCommitted:
             logger.warning("task %s: a duplicate delivery is ahead of this one; stopping", task.id)
             return RunOutcome.SKIPPED
@@ -116,24 +150,47 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
             return RunOutcome.FINISHED
         if clock.now() >= deadline:
             break
-    # Release the lease so the re-enqueued run can claim the task at once.
-    Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(lease_until=None)
+    # Release the lease so the re-enqueued run can claim the task at once. It ends now rather
+    # than being cleared, so that the stalled-task sweeper still sees the task if the
+    # re-enqueued message is lost.
+    Task.objects.filter(
+        pk=task.pk, status=Task.Status.RUNNING, lease_owner=state.lease.token if state.lease else None
+    ).update(lease_until=clock.now(), lease_owner=None)
     return RunOutcome.YIELDED
 
 
-def _claim(task_id: uuid.UUID) -> bool:
-    """Take the task's lease; exactly one worker runs a task at a time."""
+def run_failure_record(
+    *, task_id: uuid.UUID, lease: Lease, error: Exception, state: RunState | None
+) -> RunOutcome:
+    """Count a run that died on an unexpected error: try again later, or fail the task.
+
+    The retry waits on the lease (TASK_RETRY_BASE_S doubled per failure): the stalled-task
+    sweeper re-sends the task once it has passed, so the retry survives a worker restart too.
+    """
+    db_connection_release()  # the error may have left this thread's connection unusable
     now = clock.now()
-    claimed = (
-        Task.objects.filter(pk=task_id, status__in=Task.ACTIVE_STATUSES)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(
-            status=Task.Status.RUNNING,
-            lease_until=now + timedelta(seconds=settings.TASK_LEASE_S),
-            started_at=Coalesce("started_at", Value(now)),
+    detail = f"{type(error).__name__}: {error}"[:2000]
+    held = Task.objects.filter(pk=task_id, status=Task.Status.RUNNING, lease_owner=lease.token)
+    failures = held.values_list("run_failures", flat=True).first()
+    if failures is None:
+        return RunOutcome.SKIPPED  # ended or taken over meanwhile
+    failures += 1
+    if failures < settings.TASK_MAX_RUN_FAILURES:
+        delay = timedelta(seconds=settings.TASK_RETRY_BASE_S * 2 ** (failures - 1))
+        held.update(run_failures=failures, lease_owner=None, lease_until=now + delay, stop_detail=detail)
+        return RunOutcome.RETRYING
+    final = {
+        "status": Task.Status.FAILED,
+        "stop_reason": "runtime_error",
+        "stop_detail": f"the run failed {failures} times; last error: {detail}",
+    }
+    with transaction.atomic():
+        ended = held.update(
+            run_failures=failures, finished_at=now, lease_until=None, lease_owner=None, **final
         )
-    )
-    return bool(claimed)
+        if ended and state is not None:
+            _write_root_span(state, status=Task.Status.FAILED)
+    return RunOutcome.FINISHED
 
 
 def _load(task_id: uuid.UUID) -> RunState:
@@ -160,7 +217,7 @@ def _finish(state: RunState, *, spans: SpanBuffer | None = None, **final: Any) -
     now = clock.now()
     with transaction.atomic():
         ended = Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(
-            messages=task.messages, finished_at=now, lease_until=None, **final
+            messages=task.messages, finished_at=now, lease_until=None, lease_owner=None, **final
         )
         if ended:
             if spans is not None:

@@ -8,6 +8,7 @@ from agents.models import AgentVersion, Task, Tool
 
 if TYPE_CHECKING:
     from agents.guards.plan import GuardContext
+    from agents.runtime.lease import Lease
 
 
 @dataclass
@@ -20,3 +21,4 @@ class RunState:
     trace_id: str
     run_started_at: datetime
     guard: "GuardContext | None" = None  # the guards' config and plan (agents/guards/plan.py)
+    lease: "Lease | None" = None  # None only where a test runs a step without a claim

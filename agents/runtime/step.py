@@ -24,6 +24,7 @@ from agents.runtime import messages as conversation
 from agents.runtime.gate import tool_gate
 from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
+from agents.runtime.waiting import wait_begin
 from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, tool_unknown_result
 from agents.tools.result import ToolResult
 from core import clock
@@ -166,6 +167,7 @@ def _complete_with_retries(
 ) -> ChatResponse:
     for attempt in range(1, MODEL_ATTEMPTS + 1):
         started = clock.now()
+        wait_begin(state)
         provider_rate_wait(provider=provider.name)
         try:
             return provider.complete(request)
@@ -190,6 +192,7 @@ def _complete_with_retries(
             )
             if error.kind == "permanent" or attempt == MODEL_ATTEMPTS:
                 raise ModelCallFailed(error) from error
+            wait_begin(state)
             time.sleep(min(error.retry_after_s or 0.2 * 2**attempt, 5.0))
     raise AssertionError("unreachable")
 
@@ -224,7 +227,8 @@ def _tool_call(
                 spans=spans,
                 tool=tool,
                 execute=partial(
-                    tool_call_execute,
+                    _tool_call_execute_waiting,
+                    state,
                     tool=tool,
                     arguments=answer.arguments if answer.arguments is not None else call.arguments,
                     raw_arguments=call.raw_arguments,
@@ -256,3 +260,8 @@ def _tool_call(
         output=result.as_dict(),
     )
     return result
+
+
+def _tool_call_execute_waiting(state: RunState, **call: Any) -> ToolResult:
+    wait_begin(state)
+    return tool_call_execute(**call)

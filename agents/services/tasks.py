@@ -1,10 +1,13 @@
 """Submitting and cancelling tasks."""
 
 import uuid
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 
 from agents.models import Agent, AgentVersion, Session, Task
 from core import clock
@@ -13,11 +16,50 @@ from tracing.ids import new_trace_id
 from tracing.models import Trace
 
 
-def _enqueue_run(task_id: uuid.UUID) -> None:
+def task_enqueue(*, task_id: uuid.UUID) -> None:
+    """Send a run of the task to the workers, and record when (for the stalled-task sweeper)."""
     # agents.tasks imports the runtime, which imports this module's neighbours: import late.
     from agents.tasks import run_task
 
+    Task.objects.filter(pk=task_id).update(enqueued_at=clock.now())
     run_task.delay(str(task_id))
+
+
+def _enqueue_run(task_id: uuid.UUID) -> None:
+    task_enqueue(task_id=task_id)
+
+
+def tasks_stalled_resume(*, limit: int = 500) -> int:
+    """Re-send runs whose message can have been lost; returns how many were sent.
+
+    - running, its lease passed (its worker died, or a guard parked it, or its run failed and
+      waits out a backoff), and not sent since the lease passed;
+    - queued and never claimed, its message older than the broker's visibility timeout (by
+      then the broker has redelivered any message it still has).
+    Rows are locked (SKIP LOCKED) and marked before sending: a task is sent at most once per
+    sweep, and a sweep never re-sends a backlog of queued tasks that are merely waiting.
+    """
+    now = clock.now()
+    lost_after = now - timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
+    stalled = Q(status=Task.Status.RUNNING, lease_until__lt=now) & (
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("lease_until")) | Q(enqueued_at__lt=lost_after)
+    )
+    lost = Q(status=Task.Status.QUEUED, lease_until__isnull=True) & (
+        Q(enqueued_at__lt=lost_after)
+        | Q(enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=30))
+    )
+    with transaction.atomic():
+        ids = list(
+            Task.objects.filter(stalled | lost)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        Task.objects.filter(pk__in=ids).update(enqueued_at=now)
+    from agents.tasks import run_task
+
+    for task_id in ids:
+        run_task.delay(str(task_id))
+    return len(ids)
 
 
 def task_resume(*, task_id: uuid.UUID) -> bool:
@@ -26,7 +68,7 @@ def task_resume(*, task_id: uuid.UUID) -> bool:
     A conditional update: a task cancelled meanwhile (or resumed by a second decision) stays as it is.
     """
     resumed = Task.objects.filter(pk=task_id, status=Task.Status.WAITING_APPROVAL).update(
-        status=Task.Status.QUEUED, lease_until=None
+        status=Task.Status.QUEUED, lease_until=None, lease_owner=None
     )
     if resumed:
         transaction.on_commit(partial(_enqueue_run, task_id))

@@ -64,12 +64,19 @@ TEMPLATES = [
 ]
 
 # The embedded PostgreSQL / private Redis start only when no URL is configured.
-DATABASES = {
-    "default": dj_database_url.parse(
-        embedded.database_url(),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 300, minimum=0),
-        conn_health_checks=True,
-    )
+DATABASES = {"default": dj_database_url.parse(embedded.database_url())}
+# One bounded pool per process (psycopg_pool): a worker's threads take a connection for a
+# burst of queries and hand it back before they wait on a model or a tool, so a process never
+# holds more than DB_POOL_MAX_SIZE connections however many steps are in flight (docs/runtime.md).
+DATABASES["default"]["OPTIONS"] = {
+    **DATABASES["default"].get("OPTIONS", {}),
+    "pool": {
+        "min_size": env_int("DB_POOL_MIN_SIZE", 1, minimum=0),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 16, minimum=1),
+        # How long a thread waits for a free connection before its query fails.
+        "timeout": env_float("DB_POOL_TIMEOUT_S", 30.0, minimum=0.1),
+        "max_idle": 300,
+    },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -107,11 +114,14 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The execution model (docs/runtime.md): one worker process runs many steps at once on threads,
+# since a step spends almost all its time waiting on a model or a tool, not on the CPU.
+CELERY_WORKER_POOL = env_str("WORKER_POOL", "threads")
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 200, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes the database connection around every task unless told to reuse
-# it; a new PostgreSQL connection costs ~20 ms, as much as several steps. Connections are
-# instead recycled by CONN_MAX_AGE and health-checked (agents.tasks calls close_old_connections).
+# it; agents.tasks hands its thread's connection back to the pool itself.
 CELERY_DB_REUSE_MAX = 2**31
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A message unacknowledged this long (its worker vanished) is handed to another worker.
@@ -132,7 +142,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "resume-stalled-tasks": {
         "task": "agents.tasks.resume_stalled_tasks",
-        "schedule": env_float("STALLED_SWEEP_S", 15.0, minimum=0.5),
+        "schedule": env_float("STALLED_SWEEP_S", 10.0, minimum=0.5),
     },
     # Due auto-sends and expiries (the durable path; an ETA message is the fast one), SLA escalation.
     "approvals-sweep": {
@@ -175,8 +185,13 @@ MEMORY_TOP_K = env_int("MEMORY_TOP_K", 5, minimum=0)
 # worker after this many steps or seconds so long runs share workers fairly.
 STEPS_PER_RUN = env_int("STEPS_PER_RUN", 8, minimum=1)
 SECONDS_PER_RUN = env_float("SECONDS_PER_RUN", 10.0, minimum=0.1)
-# A task's lease: longer than one step can take (model timeout plus tool timeouts).
-TASK_LEASE_S = env_float("TASK_LEASE_S", 180.0, minimum=1.0)
+# A task's lease, renewed while its step runs (agents/runtime/lease.py): a dead worker's task
+# is taken over within TASK_LEASE_S + STALLED_SWEEP_S.
+TASK_LEASE_S = env_float("TASK_LEASE_S", 30.0, minimum=1.0)
+# A run that dies on an unexpected error is tried again after TASK_RETRY_BASE_S, doubled each
+# time; the TASK_MAX_RUN_FAILURES-th failure fails the task with the error.
+TASK_MAX_RUN_FAILURES = env_int("TASK_MAX_RUN_FAILURES", 3, minimum=1)
+TASK_RETRY_BASE_S = env_float("TASK_RETRY_BASE_S", 2.0, minimum=0.0)
 MAX_OUTPUT_TOKENS = env_int("MAX_OUTPUT_TOKENS", 1024, minimum=1)
 
 # Observability (tracing): /metrics answers a bearer token or callers in these networks.

@@ -300,6 +300,22 @@ def test_latency_delays_the_reply(provider):
     assert response.latency_ms >= 300
 
 
+def test_latency_ms_in_the_model_name_delays_every_turn_of_any_scenario(provider):
+    response = ask(provider, "chain?calls=1&tool=echo&latency_ms=400", [{"role": "user", "content": "go"}])
+
+    assert response.tool_calls[0].name == "echo"
+    assert response.latency_ms >= 400
+
+
+@pytest.mark.parametrize("latency", ["-1", "abc", "600001"])
+def test_a_latency_ms_out_of_range_is_a_400(provider, latency):
+    with pytest.raises(ProviderError) as caught:
+        ask(provider, f"echo?latency_ms={latency}", [{"role": "user", "content": "hi"}])
+
+    assert (caught.value.kind, caught.value.status) == ("permanent", 400)
+    assert "latency_ms" in str(caught.value)
+
+
 def test_a_repeated_prefix_is_reported_as_cached(provider):
     messages = [
         {"role": "system", "content": LONG_SYSTEM_PROMPT},
