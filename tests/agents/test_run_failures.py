@@ -90,7 +90,9 @@ def test_a_provider_error_type_nobody_listed_releases_the_cost_reservation(
     assert scope_usage(session_scope) == (Decimal(0), Decimal(0))
 
 
-def test_a_task_that_recovers_before_its_last_attempt_succeeds(requester, use_simulator, settings, monkeypatch):
+def test_a_task_that_recovers_before_its_last_attempt_succeeds(
+    requester, use_simulator, settings, monkeypatch
+):
     settings.TASK_MAX_RUN_FAILURES = 3
     real = OpenAIProvider.complete
     failures = iter([RuntimeError("a provider hiccup nobody expected")])

@@ -81,7 +81,10 @@ def test_a_yielded_run_whose_message_is_queued_is_left_alone(backlog):
     now = clock.now()
     # What a run does when it yields: the lease ends now, the next run is sent after it.
     Task.objects.filter(pk=yielded.pk).update(
-        status=Task.Status.RUNNING, lease_until=now, lease_owner=None, enqueued_at=now + timedelta(seconds=0.01)
+        status=Task.Status.RUNNING,
+        lease_until=now,
+        lease_owner=None,
+        enqueued_at=now + timedelta(seconds=0.01),
     )
 
     with time_machine.travel(now + timedelta(seconds=60), tick=False):
