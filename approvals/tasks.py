@@ -5,7 +5,7 @@ import uuid
 from celery import shared_task
 from django.db import close_old_connections
 
-from approvals import notifications, services
+from approvals import audit_anchors, notifications, services
 
 
 @shared_task(name="approvals.tasks.action_request_due", acks_late=True)
@@ -24,3 +24,10 @@ def sweep() -> dict[str, int]:
 def escalation_notify(request_id: str) -> dict:
     close_old_connections()
     return notifications.escalation_notify(request_id=uuid.UUID(request_id))
+
+
+@shared_task(name="approvals.tasks.audit_anchor")
+def audit_anchor() -> dict:
+    """Beat, every AUDIT_ANCHOR_S: the audit chain's head to the anchor file, the log and the webhook."""
+    close_old_connections()
+    return audit_anchors.audit_anchor_write()

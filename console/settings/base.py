@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from console import embedded
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
@@ -149,12 +150,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.sweep",
         "schedule": env_float("APPROVALS_SWEEP_S", 1.0, minimum=0.2),
     },
+    # The audit chain's head, written outside the database; a tail deleted after the last
+    # anchor goes unnoticed, so this is the window for that.
+    "approvals-audit-anchor": {
+        "task": "approvals.tasks.audit_anchor",
+        "schedule": env_float("AUDIT_ANCHOR_S", 300.0, minimum=1.0),
+    },
 }
 
 # Approvals: where escalations go (a request pending past its SLA).
 APPROVALS_WEBHOOK_URL = env_str("APPROVALS_WEBHOOK_URL", "")
 APPROVALS_WEBHOOK_SECRET = env_str("APPROVALS_WEBHOOK_SECRET", "")
 APPROVALS_ESCALATION_EMAILS = env_list("APPROVALS_ESCALATION_EMAILS", [])
+# The audit chain (approvals.audit): its MAC key, kept out of the database. Empty derives one
+# from SECRET_KEY; a key of its own survives a SECRET_KEY rotation and a SECRET_KEY leak.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
+if 0 < len(AUDIT_HMAC_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters")
+# Where the chain's head is anchored: a JSON line a period in this file, and a signed POST.
+AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE", str(services.STATE_DIR / "audit-anchors.jsonl"))
+AUDIT_ANCHOR_WEBHOOK_URL = env_str("AUDIT_ANCHOR_WEBHOOK_URL", "")
+AUDIT_ANCHOR_WEBHOOK_SECRET = env_str("AUDIT_ANCHOR_WEBHOOK_SECRET", "")
 
 # Model providers. A model name "sim/<scenario>" goes to the simulator,
 # "openai/<model>" to any OpenAI-compatible endpoint, "anthropic/<model>" to Anthropic.

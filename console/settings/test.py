@@ -9,6 +9,11 @@ os.environ.setdefault("CELERY_QUEUE", f"tollgate-test-{uuid.uuid4().hex[:8]}")
 # Metrics samples of this run (the test process and the workers it starts) in a folder of its own.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tollgate-metrics-"))
 
+# Anchors of this run apart from those of `make run` in .tollgate/.
+os.environ.setdefault(
+    "AUDIT_ANCHOR_FILE", os.path.join(tempfile.mkdtemp(prefix="tollgate-audit-"), "anchors.jsonl")
+)
+
 from console.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
