@@ -18,8 +18,8 @@ from django.db import transaction
 
 from approvals.audit import GENESIS_MAC, Anchor, audit_lock
 from approvals.models import AuditEntry
-from approvals.notifications import SIGNATURE_HEADER, webhook_signature
-from console import clock
+from core import clock
+from core.webhooks import SIGNATURE_HEADER, webhook_signature
 
 logger = logging.getLogger(__name__)
 # An anchor line is ~150 bytes; anything far longer is not one.

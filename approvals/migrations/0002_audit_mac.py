@@ -11,7 +11,7 @@ import json
 from django.db import migrations, models
 
 from approvals.audit import GENESIS_MAC, audit_key, entry_mac
-from console import clock
+from core import clock
 
 
 def _legacy_hash(prev_hash, entry):

@@ -168,7 +168,7 @@ AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
 if 0 < len(AUDIT_HMAC_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters")
 # Where the chain's head is anchored: a JSON line a period in this file, and a signed POST.
-AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE", str(services.STATE_DIR / "audit-anchors.jsonl"))
+AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE", str(embedded.STATE_DIR / "audit-anchors.jsonl"))
 AUDIT_ANCHOR_WEBHOOK_URL = env_str("AUDIT_ANCHOR_WEBHOOK_URL", "")
 AUDIT_ANCHOR_WEBHOOK_SECRET = env_str("AUDIT_ANCHOR_WEBHOOK_SECRET", "")
 

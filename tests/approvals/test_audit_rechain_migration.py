@@ -8,7 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from approvals.audit import GENESIS_MAC, audit_verify
 from approvals.models import AuditEntry
-from console import clock
+from core import clock
 
 rechain_migration = importlib.import_module("approvals.migrations.0002_audit_mac")
 
