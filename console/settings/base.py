@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
+from agents.tools.egress import egress_allow_parse
 from console import services
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 
@@ -177,6 +178,11 @@ SECONDS_PER_RUN = env_float("SECONDS_PER_RUN", 10.0, minimum=0.1)
 # A task's lease: longer than one step can take (model timeout plus tool timeouts).
 TASK_LEASE_S = env_float("TASK_LEASE_S", 180.0, minimum=1.0)
 MAX_OUTPUT_TOKENS = env_int("MAX_OUTPUT_TOKENS", 1024, minimum=1)
+
+# HTTP tools connect only to public addresses, and to these (agents/tools/egress.py): CIDRs,
+# addresses or host names, each optionally with :port. Parsed here so a bad entry stops start-up.
+TOOL_EGRESS_ALLOW = env_list("TOOL_EGRESS_ALLOW", [])
+egress_allow_parse(TOOL_EGRESS_ALLOW)
 
 # Observability (tracing): /metrics answers a bearer token or callers in these networks.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
