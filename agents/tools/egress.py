@@ -43,7 +43,8 @@ class EgressRule:
     def allows_address(self, address: IPAddress, port: int) -> bool:
         if self.network is None or self.port not in (None, port):
             return False
-        return any(form in self.network for form in _forms(address))
+        translated = _translated(address)
+        return address in self.network or (translated is not None and translated in self.network)
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,11 @@ def egress_url_refusal(url: str) -> EgressRefusal | None:
 
 def address_refusal(address: IPAddress) -> str | None:
     """Why a packet to `address` could reach something that is not the public internet, or None."""
-    # The carried IPv4 address first: it names the reason best (::ffff:127.0.0.1 is "loopback").
-    for form in reversed(_forms(address)):
+    translated = _translated(address)
+    if translated is not None:
+        return _own_refusal(translated)
+    # A tunnel's IPv4 endpoint first: it names the reason best (2002:7f00:1:: is "loopback").
+    for form in (*_tunnel_endpoints(address), address):
         reason = _own_refusal(form)
         if reason is not None:
             return reason
@@ -149,19 +153,24 @@ def _own_refusal(address: IPAddress) -> str | None:
     return None
 
 
-def _forms(address: IPAddress) -> list[IPAddress]:
-    """`address` and each IPv4 address it carries (mapped, 6to4, Teredo, NAT64): any may be reached."""
-    forms: list[IPAddress] = [address]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            forms.append(address.ipv4_mapped)
-        if address.sixtofour is not None:
-            forms.append(address.sixtofour)
-        if address.teredo is not None:
-            forms.extend(address.teredo)
-        if address in NAT64:
-            forms.append(ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))
-    return forms
+def _translated(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped or NAT64 address is translated to: the one a packet reaches."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+    return None
+
+
+def _tunnel_endpoints(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a 6to4 or Teredo address carries, either of which a packet may reach."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    return list(address.teredo or ())
 
 
 @lru_cache(maxsize=8)

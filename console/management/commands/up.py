@@ -44,7 +44,7 @@ class Command(BaseCommand):
         # os.environ, so they attach to these services instead of starting their own.
         # A person reads this console: plain-text logs, and no line per sweeper run.
         readable = {"LOG_FORMAT": "text", "CELERY_TASK_LOG_LEVEL": "WARNING"}
-        egress = {} if no_demo else _demo_tool_egress()
+        egress = {} if no_demo else demo_tool_egress_env()
         supervisor = Supervisor(
             out=self.stdout,
             env={**readable, **os.environ, **egress, "PYTHONUNBUFFERED": "1"},
@@ -155,7 +155,7 @@ class Command(BaseCommand):
         self.stdout.write(outcome)
 
 
-def _demo_tool_egress() -> dict[str, str]:
+def demo_tool_egress_env() -> dict[str, str]:
     """TOOL_EGRESS_ALLOW for the children, plus the local simulator that serves the demo's tools.
 
     Only the simulator's port is added: the rest of loopback (/metrics, Redis) stays refused.
