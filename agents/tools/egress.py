@@ -112,10 +112,7 @@ def egress_url_refusal(url: str) -> EgressRefusal | None:
         address = ipaddress.ip_address(host)
     except ValueError:
         return None
-    rules = egress_allow_rules()
-    if egress_host_allowed(host=host, port=port, rules=rules):
-        return None
-    return egress_refusal(host=host, port=port, addresses=[address], rules=rules)
+    return egress_refusal(host=host, port=port, addresses=[address], rules=egress_allow_rules())
 
 
 def address_refusal(address: IPAddress) -> str | None:
