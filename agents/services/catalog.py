@@ -12,6 +12,7 @@ from django.db.models import Max
 
 from agents.models import Agent, AgentVersion, Tool
 from agents.providers.registry import PREFIXES
+from agents.tools.egress import egress_url_refusal
 from agents.tools.schema import tool_parameters_check
 from core.errors import Conflict, Invalid, NotFound
 
@@ -64,6 +65,10 @@ def tool_create(
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError as exc:
         raise Invalid("url must be an absolute http(s) URL", field="url") from exc
+    # Only a literal address can be judged now; every call checks where a name resolves then.
+    refusal = egress_url_refusal(url)
+    if refusal is not None:
+        raise Invalid(f"url: {refusal.message}", field="url")
     tool = Tool(
         name=name,
         description=description,

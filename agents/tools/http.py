@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 
 from agents.models import Tool
+from agents.tools.egress import EgressRefused
+from agents.tools.egress_transport import EgressGuardedTransport
 from agents.tools.result import ToolResult
 from core.http_headers import retry_after_seconds
 from core.per_process import PerProcess
@@ -47,6 +49,8 @@ def http_tool_call(*, tool: Tool, arguments: dict[str, Any], idempotency_key: st
             **payload,
         ) as response:
             body, complete = _read_capped(response, deadline)
+    except EgressRefused as exc:
+        return ToolResult.error("permanent", f"{tool.name} cannot be called: {exc}")
     except (_DeadlineExceeded, httpx.TimeoutException):
         return ToolResult.error(
             "transient", f"{tool.name} did not answer within {tool.timeout_s:g}s", retry_safe=retry_safe
@@ -148,10 +152,15 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-# This process's pooled client for tool calls (see console.per_process).
+# This process's pooled client for tool calls (see console.per_process). Every connection is
+# checked against the egress policy; a redirect is never followed, since its target would be
+# a destination the admin did not register (it is reported to the model instead).
 _client = PerProcess(
     lambda: httpx.Client(
         headers={"User-Agent": "tollgate-tools"},
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        transport=EgressGuardedTransport(
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        ),
+        follow_redirects=False,
     )
 )

@@ -7,6 +7,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from agents.tools.egress import egress_allow_parse
 from console import embedded
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 
@@ -209,6 +210,11 @@ TASK_LEASE_S = env_float("TASK_LEASE_S", 30.0, minimum=1.0)
 TASK_MAX_RUN_FAILURES = env_int("TASK_MAX_RUN_FAILURES", 3, minimum=1)
 TASK_RETRY_BASE_S = env_float("TASK_RETRY_BASE_S", 2.0, minimum=0.0)
 MAX_OUTPUT_TOKENS = env_int("MAX_OUTPUT_TOKENS", 1024, minimum=1)
+
+# HTTP tools connect only to public addresses, and to these (agents/tools/egress.py): CIDRs,
+# addresses or host names, each optionally with :port. Parsed here so a bad entry stops start-up.
+TOOL_EGRESS_ALLOW = env_list("TOOL_EGRESS_ALLOW", [])
+egress_allow_parse(TOOL_EGRESS_ALLOW)
 
 # Observability (tracing): /metrics answers a bearer token or callers in these networks.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -21,3 +21,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Parallel test runs on one database server each name their own test database.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_tollgate")}
+
+# The tests' tool servers listen on loopback; the SSRF tests (tests/agents/test_tool_egress.py)
+# set this back to nothing to show the refusal.
+TOOL_EGRESS_ALLOW = [*TOOL_EGRESS_ALLOW, "127.0.0.0/8", "::1"]

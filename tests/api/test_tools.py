@@ -122,3 +122,35 @@ def test_the_risk_tier_must_be_given(admin_api):
 
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "risk_tier"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:6379/",
+        "http://[fd00:ec2::254]/",
+        "https://10.0.0.5/tool",
+        "http://[::ffff:127.0.0.1]:9000/",
+    ],
+)
+def test_a_literal_internal_address_is_refused_naming_the_allow_list(admin_api, settings, url):
+    settings.TOOL_EGRESS_ALLOW = []
+
+    response = admin_api.post(URL, tool_body(url=url), content_type="application/json")
+
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["field"] == "url"
+    assert "not allowed" in error["message"]
+    assert "TOOL_EGRESS_ALLOW" in error["message"]
+    assert not Tool.objects.exists()
+
+
+def test_an_allowed_internal_address_or_a_host_name_may_be_registered(admin_api, settings):
+    # A name is judged where it resolves at each call (tests/agents/test_tool_egress.py).
+    settings.TOOL_EGRESS_ALLOW = ["10.20.0.0/16"]
+
+    for name, url in [("internal", "https://10.20.0.5/tool"), ("by_name", "http://localhost:8000/tool")]:
+        response = admin_api.post(URL, tool_body(name=name, url=url), content_type="application/json")
+        assert response.status_code == 201, response.content

@@ -44,9 +44,10 @@ class Command(BaseCommand):
         # os.environ, so they attach to these services instead of starting their own.
         # A person reads this console: plain-text logs, and no line per sweeper run.
         readable = {"LOG_FORMAT": "text", "CELERY_TASK_LOG_LEVEL": "WARNING"}
+        egress = {} if no_demo else demo_tool_egress_env()
         supervisor = Supervisor(
             out=self.stdout,
-            env={**readable, **os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**readable, **os.environ, **egress, "PYTHONUNBUFFERED": "1"},
             cwd=Path(settings.BASE_DIR),
         )
         failure: ChildFailed | None = None
@@ -152,6 +153,19 @@ class Command(BaseCommand):
             self.stdout.write("failed")
             raise
         self.stdout.write(outcome)
+
+
+def demo_tool_egress_env() -> dict[str, str]:
+    """TOOL_EGRESS_ALLOW for the children, plus the local simulator that serves the demo's tools.
+
+    Only the simulator's port is added: the rest of loopback (/metrics, Redis) stays refused.
+    """
+    simulator = urlsplit(settings.SIMULATOR_URL)
+    if simulator.hostname not in LOCAL_HOSTS:
+        return {}
+    host = f"[{simulator.hostname}]" if ":" in simulator.hostname else simulator.hostname
+    entry = f"{host}:{simulator.port or 80}"
+    return {"TOOL_EGRESS_ALLOW": ",".join([*settings.TOOL_EGRESS_ALLOW, entry])}
 
 
 def _check_database() -> str:
