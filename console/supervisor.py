@@ -72,7 +72,7 @@ class Child:
         self.printed_ready_line = threading.Event()
         self.relay: threading.Thread | None = None
         self.restart_at: float | None = None  # monotonic time of a pending restart
-        self.restarted = False  # until it is ready again, so that is said once
+        self.restarted = False  # from a restart until it is ready again
 
     @property
     def pid(self) -> int:
@@ -235,7 +235,8 @@ class Supervisor:
             ready = child.spec.ready_line is not None and child.spec.ready_line in line
             if ready and process is child.process:
                 child.printed_ready_line.set()
-            if self._echo.is_set():
+            # A restarted child's start-up chatter stays in last_lines too, as at the first start.
+            if self._echo.is_set() and not child.restarted:
                 self.say(f"{self._prefix(child)}{line}")
 
     def _prefix(self, child: Child) -> str:
