@@ -2,7 +2,8 @@
 
 Each child gets its own process group, so a Ctrl-C in the terminal reaches only the
 supervisor, which then stops the children in order; signalling the whole group also
-reaches grandchildren (Celery's pool processes), so nothing is left behind.
+reaches grandchildren (Celery's pool processes), so nothing is left behind. A child that
+dies is restarted after a backoff (console.restarts); one that keeps dying stops them all.
 """
 
 import contextlib
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, cast
+
+from console.restarts import RestartPolicy, Restarts
 
 LAST_LINES = 20
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
@@ -56,13 +59,20 @@ class ChildFailed(Exception):
 
 
 class Child:
-    def __init__(self, spec: ProcessSpec, process: subprocess.Popen[bytes], colour: str) -> None:
+    """A spec and its current process; a restart replaces the process, not the Child."""
+
+    def __init__(
+        self, spec: ProcessSpec, process: subprocess.Popen[bytes], colour: str, restarts: Restarts
+    ) -> None:
         self.spec = spec
         self.process = process
         self.colour = colour
+        self.restarts = restarts
         self.last_lines: deque[str] = deque(maxlen=LAST_LINES)
         self.printed_ready_line = threading.Event()
         self.relay: threading.Thread | None = None
+        self.restart_at: float | None = None  # monotonic time of a pending restart
+        self.restarted = False  # from a restart until it is ready again
 
     @property
     def pid(self) -> int:
@@ -104,12 +114,21 @@ class Child:
 
 class Supervisor:
     def __init__(
-        self, *, out: io.TextIOBase, env: Mapping[str, str], cwd: Path, stop_grace_s: float = 10.0
+        self,
+        *,
+        out: io.TextIOBase,
+        env: Mapping[str, str],
+        cwd: Path,
+        stop_grace_s: float = 10.0,
+        restart_policy: RestartPolicy | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.out = out
         self.env = dict(env)
         self.cwd = cwd
         self.stop_grace_s = stop_grace_s
+        self.restart_policy = restart_policy or RestartPolicy()
+        self.monotonic = monotonic
         self.children: list[Child] = []
         self._echo = threading.Event()
         self._out_lock = threading.Lock()
@@ -117,20 +136,11 @@ class Supervisor:
         self._name_width = 0
 
     def start(self, spec: ProcessSpec) -> Child:
-        process = subprocess.Popen(  # noqa: S603 - argv built by the caller from fixed parts
-            spec.argv,
-            cwd=self.cwd,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-        child = Child(spec, process, _COLOURS[len(self.children) % len(_COLOURS)])
+        restarts = Restarts(self.restart_policy, started_at=self.monotonic())
+        child = Child(spec, self._spawn(spec), _COLOURS[len(self.children) % len(_COLOURS)], restarts)
         self.children.append(child)
         self._name_width = max(self._name_width, len(spec.name))
-        child.relay = threading.Thread(target=self._relay, args=(child,), daemon=True)
-        child.relay.start()
+        self._start_relay(child)
         return child
 
     def wait_ready(self, child: Child) -> None:
@@ -152,12 +162,23 @@ class Supervisor:
         self._echo.set()
 
     def watch(self) -> None:
-        """Block until a child exits, then raise ChildFailed: none of them is meant to stop alone."""
+        """Block, restarting children that die, until one keeps dying (ChildFailed) or a signal stops it."""
         while True:
-            for child in self.children:
-                if child.process.poll() is not None:
-                    raise ChildFailed(child, "stopped unexpectedly")
+            self.check_children()
             time.sleep(0.2)
+
+    def check_children(self) -> None:
+        """One round of watch(): note deaths, restart those whose backoff is over, report them ready."""
+        now = self.monotonic()
+        for child in self.children:
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    self._restart(child, now)
+            elif child.process.poll() is not None:
+                self._schedule_restart(child, now)
+            elif child.restarted and child.is_ready():
+                child.restarted = False
+                self.say(f"{child.spec.name} is up again (pid {child.pid})")
 
     def stop(self) -> list[str]:
         """SIGTERM every child's group, wait, SIGKILL what is left. Returns the names that needed SIGKILL."""
@@ -171,14 +192,51 @@ class Supervisor:
                 child.relay.join(timeout=2)
         return [child.spec.name for child in stragglers]
 
-    def _relay(self, child: Child) -> None:
-        # stdout=PIPE in start() guarantees the stream.
-        for raw in cast(IO[bytes], child.process.stdout):
+    def _spawn(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - argv built by the caller from fixed parts
+            spec.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+        )
+
+    def _start_relay(self, child: Child) -> None:
+        child.relay = threading.Thread(target=self._relay, args=(child, child.process), daemon=True)
+        child.relay.start()
+
+    def _schedule_restart(self, child: Child, now: float) -> None:
+        # What the dead leader left in its group (Celery's pool processes) must not run on
+        # beside the replacement.
+        child.signal_group(signal.SIGKILL)
+        delay_s = child.restarts.died(at=now)
+        if delay_s is None:
+            deaths, window_s = child.restarts.recent_deaths, self.restart_policy.death_window_s
+            raise ChildFailed(child, f"kept dying: {deaths} times within {window_s:g} s")
+        child.restart_at = now + delay_s
+        self.say(f"{child.spec.name} died ({child.exit_description()}); restarting it in {delay_s:g} s")
+
+    def _restart(self, child: Child, now: float) -> None:
+        child.restart_at = None
+        child.printed_ready_line.clear()
+        child.process = self._spawn(child.spec)
+        child.restarts.started(at=now)
+        child.restarted = True
+        self._start_relay(child)
+
+    def _relay(self, child: Child, process: subprocess.Popen[bytes]) -> None:
+        # stdout=PIPE in _spawn() guarantees the stream. The process is passed in: after a
+        # restart, child.process is already the next one while this relay drains the old pipe.
+        for raw in cast(IO[bytes], process.stdout):
             line = raw.decode(errors="replace").rstrip()
             child.last_lines.append(line)
-            if child.spec.ready_line is not None and child.spec.ready_line in line:
+            ready = child.spec.ready_line is not None and child.spec.ready_line in line
+            if ready and process is child.process:
                 child.printed_ready_line.set()
-            if self._echo.is_set():
+            # A restarted child's start-up chatter stays in last_lines too, as at the first start.
+            if self._echo.is_set() and not child.restarted:
                 self.say(f"{self._prefix(child)}{line}")
 
     def _prefix(self, child: Child) -> str:

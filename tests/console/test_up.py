@@ -34,10 +34,13 @@ STOP_TIMEOUT_S = 40
 class Up:
     """A running `manage.py up` and everything it printed so far."""
 
-    def __init__(self, process: subprocess.Popen[str], web_url: str, simulator_url: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], web_url: str, simulator_url: str, env: dict[str, str]
+    ) -> None:
         self.process = process
         self.web_url = web_url
         self.simulator_url = simulator_url
+        self.env = env  # for `manage.py` commands against the same database
         self.lines: list[str] = []
         self.known: dict[int, psutil.Process] = {}  # every descendant seen, for cleanup after a failure
         threading.Thread(target=self._read, daemon=True).start()
@@ -86,7 +89,7 @@ def up_database_url() -> Iterator[str]:
 def start_up(up_database_url: str, tmp_path: Path) -> Iterator[Callable[..., Up]]:
     started: list[Up] = []
 
-    def start(*args: str) -> Up:
+    def start(*args: str, **extra_env: str) -> Up:
         port, simulator_port = free_port(), free_port()
         simulator_url = f"http://127.0.0.1:{simulator_port}"
         env = {
@@ -98,6 +101,7 @@ def start_up(up_database_url: str, tmp_path: Path) -> Iterator[Callable[..., Up]
             "PYTHONUNBUFFERED": "1",
             # `up` hides Celery's line per task by default; the test reads it to see a task run.
             "CELERY_TASK_LOG_LEVEL": "INFO",
+            **extra_env,
         }
         process = subprocess.Popen(
             [sys.executable, "manage.py", "up", "--port", str(port), *args],
@@ -107,7 +111,7 @@ def start_up(up_database_url: str, tmp_path: Path) -> Iterator[Callable[..., Up]
             stderr=subprocess.STDOUT,
             text=True,
         )
-        up = Up(process, f"http://127.0.0.1:{port}", simulator_url)
+        up = Up(process, f"http://127.0.0.1:{port}", simulator_url, env)
         started.append(up)
         return up
 
@@ -165,19 +169,92 @@ def test_up_serves_the_console_and_ctrl_c_stops_every_process(start_up: Callable
     assert [p.pid for p in processes if _alive(p)] == []
 
 
-def test_up_names_a_process_that_dies_and_stops_the_rest(start_up: Callable[..., Up]) -> None:
+def test_up_restarts_a_killed_simulator_and_ctrl_c_still_stops_all(start_up: Callable[..., Up]) -> None:
     up = start_up("--no-demo")
     up.wait_for("Ctrl-C to stop")
     assert "demo       … skipped (--no-demo)" in up.output
+    killed = up.child("simulator")
+
+    os.kill(killed.pid, signal.SIGKILL)
+    up.wait_for("simulator died (killed by SIGKILL); restarting it in 1 s", timeout_s=30)
+    up.wait_for("simulator is up again (pid ")
+
+    assert up.child("simulator").pid != killed.pid
+    assert httpx.get(f"{up.simulator_url}/health", timeout=5).status_code == 200
     processes = up.descendants()
-
-    os.kill(up.child("simulator").pid, signal.SIGKILL)
+    up.process.send_signal(signal.SIGINT)
     up.process.wait(timeout=STOP_TIMEOUT_S)
-
-    assert up.process.returncode == 1
-    assert "simulator stopped unexpectedly (killed by SIGKILL); its last lines:" in up.output
+    assert up.process.returncode == 0, up.output
     assert "all processes stopped" in up.output
     assert [p.pid for p in processes if _alive(p)] == []
+
+
+SLOW_SCENARIO = """\
+description: One answer after five seconds, so a test can kill the worker while the step waits on it.
+latency_ms: 5000
+turns:
+  - answer: Finished after all.
+"""
+
+
+def test_up_restarts_a_killed_worker_and_its_interrupted_task_finishes(
+    start_up: Callable[..., Up], tmp_path: Path
+) -> None:
+    """The stack stays up while the worker is down; the step it was running is taken over and ends."""
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "slow.yaml").write_text(SLOW_SCENARIO)
+    # A short lease and a frequent sweep, so the dead worker's task is taken over within seconds.
+    up = start_up(TASK_LEASE_S="10", STALLED_SWEEP_S="2", SIM_SCENARIOS=str(scenarios))
+    up.wait_for("Ctrl-C to stop")
+    api = httpx.Client(base_url=up.web_url, headers={"Authorization": f"Bearer {_token(up)}"}, timeout=10)
+    created = api.post("/api/v1/agents", json={"name": "slowpoke", "model": "sim/slow"})
+    assert created.status_code == 201, created.text
+    submitted = api.post("/api/v1/tasks", json={"agent": "slowpoke", "input": "Take your time."})
+    assert submitted.status_code == 202, submitted.text
+    task_url = f"/api/v1/tasks/{submitted.json()['id']}"
+    _wait_for_status(api, task_url, "running", timeout_s=60)
+    processes = up.descendants()  # the worker's pool processes too
+    killed = up.child("worker")
+
+    os.kill(killed.pid, signal.SIGKILL)
+    interrupted = api.get(task_url).json()
+    up.wait_for("worker died (killed by SIGKILL); restarting it in 1 s", timeout_s=30)
+
+    assert (interrupted["status"], interrupted["steps"]) == ("running", [])  # killed mid-step
+    assert api.get("/").status_code in {200, 302}  # web answers while the worker is down
+    up.wait_for("worker is up again (pid ")
+    assert up.child("worker").pid != killed.pid
+    finished = _wait_for_status(api, task_url, "succeeded", timeout_s=90)
+    assert finished["result"] == "Finished after all."
+    assert len(finished["steps"]) == 1
+
+    processes += up.descendants()
+    up.process.send_signal(signal.SIGINT)
+    up.process.wait(timeout=STOP_TIMEOUT_S)
+    assert up.process.returncode == 0, up.output
+    assert [p.pid for p in processes if _alive(p)] == []
+
+
+def _token(up: Up) -> str:
+    created = subprocess.run(
+        [sys.executable, "manage.py", "createtoken", "admin"],
+        cwd=ROOT,
+        env=up.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return created.stdout.strip()
+
+
+def _wait_for_status(api: httpx.Client, task_url: str, status: str, *, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while (task := api.get(task_url).json())["status"] != status:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the task never reached {status!r}: {task}")
+        time.sleep(0.1)
+    return task
 
 
 def _alive(process: psutil.Process) -> bool:
