@@ -185,7 +185,7 @@ def main() -> None:
     beat_args = [celery, "-A", "console", "beat", "--loglevel=INFO", "-s", schedule]
     with (
         simulator(),
-        worker(concurrency=4),
+        worker(),
         process(web, ready="Uvicorn running"),
         process(beat_args, ready="beat: Starting", env={"LOG_LEVEL": "INFO"}),
     ):

@@ -108,16 +108,15 @@ def simulator() -> Iterator[str]:
 
 
 @contextmanager
-def worker(concurrency: int = 2) -> Iterator[subprocess.Popen[bytes]]:
+def worker(concurrency: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker as `make run` starts it: the threads pool at WORKER_CONCURRENCY unless told otherwise."""
     args = [
         str(BIN / "celery"),
         "-A",
         "console",
         "worker",
         "--loglevel=INFO",
-        "-P",
-        "prefork",
-        f"--concurrency={concurrency}",
+        *([f"--concurrency={concurrency}"] if concurrency is not None else []),
         "--without-gossip",
         "--without-mingle",
         "-Q",

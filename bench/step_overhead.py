@@ -75,7 +75,7 @@ def main() -> None:
         results = {}
         for steps_per_run in (1, 8):
             os.environ["STEPS_PER_RUN"] = str(steps_per_run)
-            with worker(concurrency=2) as child, RssSampler(child.pid) as rss:
+            with worker() as child, RssSampler(child.pid) as rss:
                 run_tasks(2)  # warm up: imports, connections, price table
                 seq_ids, seq_elapsed = run_tasks_sequentially(run_tasks, SEQUENTIAL_TASKS)
                 conc_steps, conc_elapsed = 0, 0.0

@@ -32,13 +32,19 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="address the web server binds")
         parser.add_argument("--port", type=int, default=8000, help="port of the web server")
         parser.add_argument(
-            "--workers", type=int, default=2, help="tasks the Celery worker runs at once (its --concurrency)"
+            "--concurrency",
+            type=int,
+            default=None,
+            help="steps the worker runs at once, on threads (default WORKER_CONCURRENCY, 200)",
         )
         parser.add_argument("--no-demo", action="store_true", help="skip the demo logins, tools, agents")
 
-    def handle(self, *args: Any, host: str, port: int, workers: int, no_demo: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, concurrency: int | None, no_demo: bool, **options: Any
+    ) -> None:
+        workers = settings.CELERY_WORKER_CONCURRENCY if concurrency is None else concurrency
         if workers < 1:
-            raise CommandError("--workers must be at least 1")
+            raise CommandError("--concurrency must be at least 1")
         web_url = f"http://{_connect_host(host)}:{port}"
         # Children inherit DATABASE_URL and REDIS_URL, which settings already resolved into
         # os.environ, so they attach to these services instead of starting their own.

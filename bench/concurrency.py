@@ -1,0 +1,160 @@
+"""Many live sessions on one worker, each model call answering after a real model's latency.
+
+One Celery worker in the configuration `make run` uses (the threads pool at WORKER_CONCURRENCY,
+the bounded PostgreSQL pool), the simulator answering every turn after MODEL_LATENCY_MS, and
+SESSIONS sessions submitted at once, each of 5 steps: 4 calls of the `echo` tool, then an
+answer. Loop detection runs before every model call, as always (each output is embedded and
+compared in pgvector).
+
+- ideal_steps_per_s: sessions × steps ÷ the time a perfectly parallel run needs (steps ×
+  latency: every session's steps run one after another, all sessions at once);
+- efficiency: steps_per_s ÷ ideal_steps_per_s;
+- overhead_p95_ms: a step's time beyond its model call, under that load (from the previous
+  step's checkpoint, or the task's enqueue, to this step's checkpoint, minus the model latency);
+- worker_pss_mb: the worker's peak memory (PSS summed over its processes);
+- pg_connections_max: the most connections to the database at once, from every process.
+
+The last line is JSON for SESSIONS; a line before it gives the same figures for
+SESSIONS_LARGE (no target: it shows where one worker's concurrency becomes the limit).
+"""
+
+import json
+import os
+import threading
+import time
+
+from harness import RssSampler, percentile, setup_django, simulator, worker
+
+MODEL_LATENCY_MS = int(os.environ.get("BENCH_MODEL_LATENCY_MS", "2000"))
+SESSIONS = int(os.environ.get("BENCH_SESSIONS", "200"))
+SESSIONS_LARGE = int(os.environ.get("BENCH_SESSIONS_LARGE", "1000"))
+STEPS = 5  # 4 tool calls, then the answer
+
+
+class ConnectionSampler:
+    """The most backends connected to the benchmark's database at once, sampled in the background."""
+
+    def __init__(self, dsn: str, database: str, interval: float = 0.1) -> None:
+        self.dsn, self.database, self.interval = dsn, database, interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "ConnectionSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self._stop.is_set():
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database]
+                ).fetchone()
+                # This sampler's own connection is not part of what is measured.
+                self.peak = max(self.peak, int(row[0]) - 1 if row else 0)
+                self._stop.wait(self.interval)
+
+
+def main() -> None:
+    database = "tollgate_bench"
+    setup_django(database)
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from agents.models import Agent, AgentVersion, Step, Task, Tool
+    from agents.services.tasks import task_submit
+    from agents.tools.python import python_tools_sync
+
+    python_tools_sync()
+    owner, _ = User.objects.get_or_create(username="bench")
+    agent, _ = Agent.objects.get_or_create(name="bench-concurrency")
+    version = AgentVersion.objects.create(
+        agent=agent,
+        number=agent.versions.count() + 1,
+        model=f"sim/chain?calls={STEPS - 1}&tool=echo&latency_ms={MODEL_LATENCY_MS}",
+        max_iterations=STEPS + 5,
+    )
+    version.tools.set(Tool.objects.filter(name="echo"))
+    agent.current_version = version
+    agent.save(update_fields=["current_version"])
+
+    def run(sessions: int) -> dict:
+        # Submitted in one transaction: the runs are sent when it commits, all at once.
+        with transaction.atomic():
+            ids = [
+                task_submit(owner=owner, agent_name=agent.name, input=f"session {i}")[0].id
+                for i in range(sessions)
+            ]
+        started = time.perf_counter()
+        deadline = time.monotonic() + 600
+        while Task.objects.filter(pk__in=ids, finished_at__isnull=True).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sessions did not finish in 600 s")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        failed = Task.objects.filter(pk__in=ids).exclude(status=Task.Status.SUCCEEDED).first()
+        if failed is not None:
+            raise RuntimeError(f"a session did not succeed: {failed.stop_reason} {failed.stop_detail}")
+        steps = sessions * STEPS
+        ideal_s = STEPS * MODEL_LATENCY_MS / 1000
+        steps_per_s = steps / elapsed
+        ideal_steps_per_s = steps / ideal_s
+        return {
+            "sessions": sessions,
+            "model_latency_ms": MODEL_LATENCY_MS,
+            "elapsed_s": round(elapsed, 2),
+            "steps_per_s": round(steps_per_s, 1),
+            "ideal_steps_per_s": round(ideal_steps_per_s, 1),
+            "efficiency": round(steps_per_s / ideal_steps_per_s, 3),
+            "overhead_p50_ms": round(percentile(step_overheads(ids), 50), 1),
+            "overhead_p95_ms": round(percentile(step_overheads(ids), 95), 1),
+        }
+
+    def step_overheads(ids: list) -> list[float]:
+        values = []
+        enqueued = dict(Task.objects.filter(pk__in=ids).values_list("pk", "enqueued_at"))
+        previous: dict = {}
+        for task_id, finished, latency in (
+            Step.objects.filter(task_id__in=ids)
+            .order_by("task_id", "index")
+            .values_list("task_id", "finished_at", "model_latency_ms")
+        ):
+            start = previous.get(task_id, enqueued[task_id])
+            values.append((finished - start).total_seconds() * 1000 - latency)
+            previous[task_id] = finished
+        return values
+
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    dsn = os.environ["DATABASE_URL"]
+    results = []
+    with simulator(), worker() as child:
+        run(2)  # warm up: imports, connections, the price table, the embedding model
+        for sessions in (SESSIONS_LARGE, SESSIONS):
+            with RssSampler(child.pid) as rss, ConnectionSampler(dsn, settings_dict["NAME"]) as conns:
+                result = run(sessions)
+            result["worker_pss_mb"] = round(rss.peak_pss_bytes / 2**20, 1)
+            result["worker_rss_mb"] = round(rss.peak_bytes / 2**20, 1)
+            result["pg_connections_max"] = conns.peak
+            results.append(result)
+    for result in results:
+        print(
+            f"{result['sessions']} sessions × {STEPS} steps at {MODEL_LATENCY_MS} ms a model call: "
+            f"{result['elapsed_s']} s, {result['steps_per_s']} steps/s of an ideal "
+            f"{result['ideal_steps_per_s']} (efficiency {result['efficiency']}); overhead p50 "
+            f"{result['overhead_p50_ms']} ms, p95 {result['overhead_p95_ms']} ms; worker PSS "
+            f"{result['worker_pss_mb']} MB; PostgreSQL connections at most {result['pg_connections_max']}"
+        )
+    print(json.dumps(results[0]))
+    print(json.dumps(results[-1]))
+
+
+if __name__ == "__main__":
+    main()
