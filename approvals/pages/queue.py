@@ -64,18 +64,18 @@ def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
         return JsonResponse({"error": {"code": "malformed_json", "message": "send JSON"}}, status=400)
     if not isinstance(body, dict):
         return JsonResponse({"error": {"code": "invalid", "message": "send a JSON object"}}, status=400)
-    arguments = body.get("arguments")
     try:
         decided = action_request_decide(
             action_request=action_request,
             actor=request.user,
             decision=str(body.get("decision", "")),
             comment=str(body.get("comment") or ""),
-            arguments=arguments if arguments is not None else None,
+            arguments=body.get("arguments"),
+            # The page always sends the version it shows; a body without one meant the original.
+            version=body.get("version", 1),
         )
     except ServiceError as exc:
-        return JsonResponse(
-            {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}, status=exc.status
-        )
+        error = {"code": exc.code, "message": exc.message, "field": exc.field, **exc.details}
+        return JsonResponse({"error": error}, status=exc.status)
     decided.refresh_from_db()
     return JsonResponse({"request": action_request_as_dict(decided)})
