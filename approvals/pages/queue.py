@@ -1,6 +1,5 @@
 """The live approval queue page, its decision endpoint and each request's context."""
 
-import json
 import uuid
 from typing import Any
 
@@ -18,6 +17,7 @@ from approvals.selectors import (
     user_may_review,
 )
 from approvals.services import action_request_decide, action_request_get
+from console.api import RequestRejected, StrictJsonParser
 from console.pages.auth import AuthedRequest
 
 MAX_SHOWN = 500
@@ -59,9 +59,11 @@ def context(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
 def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
     action_request = _visible(request, request_id)
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return JsonResponse({"error": {"code": "malformed_json", "message": "send JSON"}}, status=400)
+        # The REST API's parser: bounded depth, and only strings PostgreSQL can store.
+        body = StrictJsonParser().parse_body(request)
+    except RequestRejected as exc:
+        error = {"code": exc.code, "message": exc.message, "field": exc.field}
+        return JsonResponse({"error": error}, status=exc.status)
     if not isinstance(body, dict):
         return JsonResponse({"error": {"code": "invalid", "message": "send a JSON object"}}, status=400)
     try:
