@@ -29,6 +29,28 @@ Status = ActionRequest.Status
 Decision = Literal["approve", "reject", "cancel"]
 DECISIONS = ("approve", "reject", "cancel")
 MAX_COMMENT_CHARS = 4000
+# PostgreSQL `integer`, the column behind ActionRequest.version.
+MAX_VERSION = 2_147_483_647
+
+
+class StaleVersion(Conflict):
+    """A decision about a version of the arguments that is no longer the current one."""
+
+    code = "stale_version"
+
+    def __init__(self, request: ActionRequest, *, seen: int) -> None:
+        super().__init__(
+            f"you decided on version {seen}, but the request is now at version {request.version} "
+            "with other arguments: review them and decide again",
+            field="version",
+            details={
+                "current": {
+                    "version": request.version,
+                    "arguments": request.arguments,
+                    "hash": request.request_hash,
+                }
+            },
+        )
 
 
 def action_request_decide(
@@ -38,12 +60,20 @@ def action_request_decide(
     decision: str,
     comment: str = "",
     arguments: dict[str, Any] | None = None,
+    version: int = 1,
 ) -> ActionRequest:
-    """A reviewer's decision. Idempotent per reviewer: the same approval twice counts once."""
+    """A reviewer's decision about `version` of the request, the one they saw.
+
+    A client that names no version can only have meant the original arguments: version 1.
+    A decision about any version but the current one changes nothing (StaleVersion, 409).
+    Idempotent per reviewer: the same approval twice counts once.
+    """
     if decision not in DECISIONS:
         raise Invalid(f"decision must be one of {', '.join(DECISIONS)}", field="decision")
     if len(comment) > MAX_COMMENT_CHARS:
         raise Invalid(f"comment must be at most {MAX_COMMENT_CHARS} characters", field="comment")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise Invalid(f"version must be an integer from 1 to {MAX_VERSION}", field="version")
     if not user_may_review(user=actor, reviewer_group=action_request.reviewer_group):
         raise Forbidden(f"only reviewers in {action_request.reviewer_group!r} may decide this request")
     if arguments is not None and decision != "approve":
@@ -52,19 +82,27 @@ def action_request_decide(
         # Race: every decider (reviewers, the auto-send and expiry sweeper) locks this row first.
         request = ActionRequest.objects.select_for_update().select_related("task").get(pk=action_request.pk)
         if decision == "approve":
-            request = _approve(request, actor=actor, comment=comment, arguments=arguments)
+            request = _approve(request, actor=actor, comment=comment, arguments=arguments, version=version)
         else:
             target = Status.REJECTED if decision == "reject" else Status.CANCELLED
             if request.status != Status.PENDING:
-                if request.status == target and request.decided_by_id == actor.pk:
+                if (
+                    request.status == target
+                    and request.decided_by_id == actor.pk
+                    and version == request.version
+                ):
                     return request  # the same decision again (a double click, a retried request)
                 raise Conflict(f"this request is already {request.status}")
+            # A rejection's comment answers the arguments its reviewer read; a cancel or reject
+            # of a version edited since is refused like an approval, so nobody decides blind.
+            if version != request.version:
+                raise StaleVersion(request, seen=version)
             _transition(request, to=target, actor=actor, comment=comment)
     return request
 
 
 def _approve(
-    request: ActionRequest, *, actor: User, comment: str, arguments: dict[str, Any] | None
+    request: ActionRequest, *, actor: User, comment: str, arguments: dict[str, Any] | None, version: int
 ) -> ActionRequest:
     if request.tier == RiskTier.CRITICAL:
         raise Conflict("a critical action is never run by the agent: act outside Tollgate, then cancel it")
@@ -72,9 +110,13 @@ def _approve(
         raise Forbidden("you submitted this task; another reviewer must approve its actions")
     if request.status != Status.PENDING:
         voted = ActionVote.objects.filter(request=request, reviewer=actor, version=request.version).exists()
-        if voted and arguments in (None, request.arguments):
+        if voted and version == request.version and arguments in (None, request.arguments):
             return request  # already approved by this reviewer
         raise Conflict(f"this request is already {request.status}")
+    # The two-person rule: a vote binds to the arguments its reviewer saw. An approval of an
+    # earlier version (or an edit made on top of one) must never count for the current one.
+    if version != request.version:
+        raise StaleVersion(request, seen=version)
     if arguments is not None and arguments != request.arguments:
         _edit(request, actor=actor, arguments=arguments)
     now = clock.now()

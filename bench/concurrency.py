@@ -6,7 +6,7 @@ SESSIONS sessions submitted at once, each of 5 steps: 4 calls of the `echo` tool
 answer. Loop detection runs before every model call, as always (each output is embedded and
 compared in pgvector).
 
-- ideal_steps_per_s: sessions × steps ÷ the time a perfectly parallel run needs (steps ×
+- ideal_steps_per_s: sessions x steps ÷ the time a perfectly parallel run needs (steps x
   latency: every session's steps run one after another, all sessions at once);
 - efficiency: steps_per_s ÷ ideal_steps_per_s;
 - overhead_p95_ms: a step's time beyond its model call, under that load (from the previous
@@ -146,7 +146,7 @@ def main() -> None:
             results.append(result)
     for result in results:
         print(
-            f"{result['sessions']} sessions × {STEPS} steps at {MODEL_LATENCY_MS} ms a model call: "
+            f"{result['sessions']} sessions x {STEPS} steps at {MODEL_LATENCY_MS} ms a model call: "
             f"{result['elapsed_s']} s, {result['steps_per_s']} steps/s of an ideal "
             f"{result['ideal_steps_per_s']} (efficiency {result['efficiency']}); overhead p50 "
             f"{result['overhead_p50_ms']} ms, p95 {result['overhead_p95_ms']} ms; worker PSS "

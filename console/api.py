@@ -63,10 +63,13 @@ class RequestRejected(Exception):
         self.field = field
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
-    error = {"code": code, "message": message}
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, details: dict[str, Any] | None = None
+) -> JsonResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
     if field:
         error["field"] = field
+    error.update(details or {})
     return JsonResponse({"error": error}, status=status)
 
 
@@ -191,7 +194,7 @@ def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:
 
 
 def _on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-    return error_response(exc.status, exc.code, exc.message, exc.field)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.details)
 
 
 def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -8,7 +8,7 @@ from ninja import Router
 
 from agents.api import request_user
 from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
-from approvals.api.schemas import ActionRequestList, ActionRequestOut, DecisionIn
+from approvals.api.schemas import ActionRequestList, ActionRequestOut, DecisionIn, StaleVersionOut
 from approvals.selectors import (
     action_request_as_dict,
     action_requests_visible,
@@ -34,7 +34,7 @@ def list_requests(request: HttpRequest, status: Status | None = None) -> dict[st
 
 @router.post(
     "/{request_id}/decision",
-    response={200: ActionRequestOut, WRITE_ERRORS: ErrorOut},
+    response={200: ActionRequestOut, WRITE_ERRORS - {409}: ErrorOut, 409: StaleVersionOut},
     summary="Approve (optionally with edited arguments), reject with a comment, or cancel",
 )
 def decide(request: HttpRequest, request_id: uuid.UUID, payload: DecisionIn) -> dict[str, Any]:
@@ -48,6 +48,7 @@ def decide(request: HttpRequest, request_id: uuid.UUID, payload: DecisionIn) -> 
         decision=payload.decision,
         comment=payload.comment,
         arguments=payload.arguments,
+        version=payload.version,
     )
     decided.refresh_from_db()
     return action_request_as_dict(decided)

@@ -5,6 +5,8 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, StringConstraints
 
+from agents.api.schemas import PG_INT_MAX, ErrorDetail
+
 Tier = Literal["low", "medium", "high", "critical"]
 Text200 = Annotated[str, StringConstraints(max_length=200)]
 
@@ -60,6 +62,30 @@ class DecisionIn(Schema):
     decision: Literal["approve", "reject", "cancel"]
     comment: Annotated[str, StringConstraints(max_length=4000)] = ""
     arguments: dict[str, Any] | None = None
+    # Omitted means 1: a client that knows nothing of versions can only have meant the original.
+    version: int = Field(
+        default=1,
+        ge=1,
+        le=PG_INT_MAX,
+        strict=True,
+        description="the version of the arguments the reviewer saw; any but the current one gets 409",
+    )
+
+
+class CurrentVersion(Schema):
+    version: int
+    arguments: dict[str, Any]
+    hash: str
+
+
+class StaleVersionDetail(ErrorDetail):
+    current: CurrentVersion | None = None
+
+
+class StaleVersionOut(Schema):
+    """409: the request is decided already, or (code stale_version) it changed since the reviewer saw it."""
+
+    error: StaleVersionDetail
 
 
 class ActionRequestOut(Schema):

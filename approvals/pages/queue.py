@@ -1,6 +1,5 @@
 """The live approval queue page, its decision endpoint and each request's context."""
 
-import json
 import uuid
 from typing import Any
 
@@ -17,6 +16,7 @@ from approvals.selectors import (
     user_may_review,
 )
 from approvals.services import action_request_decide, action_request_get
+from console.api import RequestRejected, StrictJsonParser
 from console.pages.auth import AuthedRequest
 from core.errors import NotFound, ServiceError
 
@@ -59,23 +59,25 @@ def context(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
 def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
     action_request = _visible(request, request_id)
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return JsonResponse({"error": {"code": "malformed_json", "message": "send JSON"}}, status=400)
+        # The REST API's parser: bounded depth, and only strings PostgreSQL can store.
+        body = StrictJsonParser().parse_body(request)
+    except RequestRejected as exc:
+        error = {"code": exc.code, "message": exc.message, "field": exc.field}
+        return JsonResponse({"error": error}, status=exc.status)
     if not isinstance(body, dict):
         return JsonResponse({"error": {"code": "invalid", "message": "send a JSON object"}}, status=400)
-    arguments = body.get("arguments")
     try:
         decided = action_request_decide(
             action_request=action_request,
             actor=request.user,
             decision=str(body.get("decision", "")),
             comment=str(body.get("comment") or ""),
-            arguments=arguments if arguments is not None else None,
+            arguments=body.get("arguments"),
+            # The page always sends the version it shows; a body without one meant the original.
+            version=body.get("version", 1),
         )
     except ServiceError as exc:
-        return JsonResponse(
-            {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}, status=exc.status
-        )
+        error = {"code": exc.code, "message": exc.message, "field": exc.field, **exc.details}
+        return JsonResponse({"error": error}, status=exc.status)
     decided.refresh_from_db()
     return JsonResponse({"request": action_request_as_dict(decided)})

@@ -10,6 +10,7 @@
   const items = new Map();
   const lookers = new Map(); // user -> {request, at}
   let selectedId = null;
+  const DONE = { approve: "approved", reject: "rejected", cancel: "cancelled" };
   let socket = null;
 
   for (const item of JSON.parse(document.getElementById("queue-initial").textContent)) items.set(item.id, item);
@@ -51,8 +52,11 @@
       tr.dataset.id = item.id;
       if (item.id === selectedId) tr.classList.add("selected");
       if (item.escalated) tr.classList.add("escalated");
+      if (item.changedFrom) tr.classList.add("changed");
       const tier = el("td"); tier.append(el("span", item.tier, "tier tier-" + item.tier));
-      tr.append(tier, el("td", item.tool, "mono"), el("td", item.agent));
+      const tool = el("td", item.tool, "mono");
+      if (item.changedFrom) tool.append(" ", el("span", "changed", "changed-badge"));
+      tr.append(tier, tool, el("td", item.agent));
       const args = el("td"); args.append(el("pre", JSON.stringify(item.arguments, null, 1), "args")); tr.append(args);
       tr.append(el("td", countdown(item), "countdown"));
       tr.append(el("td", item.approvals + " / " + item.approvals_required));
@@ -88,6 +92,11 @@
     document.getElementById("detail-hash").textContent = item.hash;
     document.getElementById("detail-args").textContent = JSON.stringify(item.arguments, null, 2);
     document.getElementById("detail-reasoning").textContent = item.reasoning || "—";
+    const changed = document.getElementById("detail-changed");
+    changed.hidden = !item.changedFrom;
+    changed.textContent = item.changedFrom
+      ? "Changed while you looked: these are the arguments of version " + item.version + " (you saw version " + item.changedFrom + ")."
+      : "";
     if (detailFor === selectedId) return;
     detailFor = selectedId;
     const response = await fetch("/approvals/" + encodeURIComponent(selectedId) + "/context/", { credentials: "same-origin" });
@@ -120,24 +129,64 @@
     statusLine.className = "queue-status" + (isError ? " error" : "");
   }
 
+  // Every decision names the version on screen: the server refuses any other (409).
   async function decide(decision, extra) {
-    if (!selectedId) return;
-    const id = selectedId;
-    const response = await fetch("/approvals/" + encodeURIComponent(id) + "/decide/", {
+    const item = items.get(selectedId);
+    if (!item) return;
+    // An edit's prompt shows the new arguments itself; a plain approve waits for one more press.
+    if (decision === "approve" && item.unread && !(extra && extra.arguments)) {
+      item.unread = false;
+      say("The arguments changed to version " + item.version + ": read them, then press a again to approve.", true);
+      return;
+    }
+    const response = await fetch("/approvals/" + encodeURIComponent(item.id) + "/decide/", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(Object.assign({ decision: decision }, extra || {})),
+      body: JSON.stringify(Object.assign({ decision: decision, version: item.version }, extra || {})),
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) { say((body.error && body.error.message) || "the decision failed", true); return; }
-    upsert(body.request);
-    say(decision + ": " + body.request.tool + " is now " + body.request.status);
+    if (response.ok) {
+      upsert(body.request, { own: true });
+      say(decision + ": " + body.request.tool + " is now " + body.request.status);
+      return;
+    }
+    const error = body.error || {};
+    if (error.code === "stale_version" && error.current) {
+      upsert(Object.assign({}, item, error.current));
+      const shown = items.get(item.id);
+      if (shown) shown.unread = false; // this message is the notice
+      say("Not " + DONE[decision] + ": the request changed to version " + error.current.version +
+        " since you looked. Its new arguments are shown; review them and decide again.", true);
+      refetch(item.id);
+      return;
+    }
+    say(error.message || "the decision failed", true);
   }
 
-  function upsert(item) {
-    if (item.status === "pending") items.set(item.id, item); else items.delete(item.id);
+  // A newer version than the one on screen is marked "changed" until the request leaves;
+  // a late, older snapshot never replaces a newer one.
+  function upsert(item, options) {
+    const shown = items.get(item.id);
+    if (item.status !== "pending") { items.delete(item.id); render(); return; }
+    if (shown && shown.version > item.version) return;
+    if (shown && item.version > shown.version && !(options && options.own)) {
+      item.changedFrom = shown.version;
+      item.unread = true;
+    } else if (shown) {
+      item.changedFrom = shown.changedFrom;
+      item.unread = shown.unread;
+    }
+    items.set(item.id, item);
     render();
+  }
+
+  // The request as the server has it now (a push says only that it changed).
+  async function refetch(id) {
+    const response = await fetch("/approvals/" + encodeURIComponent(id) + "/context/", { credentials: "same-origin" });
+    if (response.status === 404) { items.delete(id); render(); return; }
+    if (!response.ok) return;
+    upsert((await response.json()).request);
   }
 
   function announceLooking() {
@@ -157,6 +206,8 @@
       if (data.event === "presence") {
         if (data.request) lookers.set(data.user, { request: data.request, at: Date.now() }); else lookers.delete(data.user);
         render();
+      } else if (data.event === "changed" && data.request && items.has(data.request.id)) {
+        refetch(data.request.id);
       } else if (data.request) {
         upsert(data.request);
       }

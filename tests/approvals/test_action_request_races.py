@@ -9,8 +9,8 @@ from django.db import connection
 
 from agents.runtime.loop import task_steps_run
 from approvals.models import ActionRequest
-from approvals.policy.services import tool_tier_set
-from approvals.services import action_request_decide, action_request_timeout
+from approvals.policy.services import policy_rule_create, tool_tier_set
+from approvals.services import StaleVersion, action_request_decide, action_request_timeout
 from core.errors import ServiceError
 from tests.approvals.conftest import make_reviewer, run, submit, the_request
 
@@ -111,3 +111,30 @@ def test_approve_racing_expiry_has_one_winner(requester, reviewer, chain_agent, 
     assert (request.status == "expired") == (expire == "expired")
     run(task)
     assert server.side_effects == (1 if request.status == "approved" else 0)
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_an_edit_racing_a_plain_approval_never_reaches_a_quorum_of_two(
+    requester, reviewer, admin, chain_agent, attempt
+):
+    _, server = chain_agent
+    policy_rule_create(actor=admin, tool="refund_tool", tier="high", approvals_required=2)
+    task = submit(requester)
+    run(task)
+    request = the_request(task)
+    second = make_reviewer("second")
+
+    edit, plain = race(
+        lambda: action_request_decide(
+            action_request=request, actor=reviewer, decision="approve", arguments={"i": 9}
+        ),
+        lambda: action_request_decide(action_request=request, actor=second, decision="approve", version=1),
+    )
+    request.refresh_from_db()
+    assert not isinstance(edit, Exception)
+    assert (request.status, request.version) == ("pending", 2)
+    assert request.votes.filter(version=2).count() == 1  # the editor's alone
+    # The plain approval either came first (a vote for version 1) or saw version 2 and was refused.
+    assert isinstance(plain, StaleVersion) or request.votes.filter(version=1, reviewer=second).exists()
+    run(task)
+    assert server.requests == 0

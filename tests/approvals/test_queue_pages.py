@@ -170,3 +170,25 @@ def test_rest_queue_authorization(client, requester_api, reviewer_api, admin_api
         f"/api/v1/approvals/{request.id}/decision", {"decision": "reject"}, content_type="application/json"
     )
     assert late.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("[" * 100_000, 400),  # deeper than any parser's recursion
+        ("{", 400),
+        ("[]", 400),
+        ('{"decision": "reject", "comment": "\\u0000"}', 422),  # PostgreSQL text refuses NUL
+        ('{"decision": "approve", "arguments": {"\\u0000": 1}}', 422),
+        ('{"decision": "approve", "version": 99999999999999999999}', 422),
+        ('{"decision": "approve", "arguments": [1]}', 422),
+    ],
+)
+def test_a_hostile_decision_body_is_a_json_4xx_and_changes_nothing(requester, reviewer, body, status):
+    request = make_request(requester)
+    response = logged_in(reviewer).post(
+        f"/approvals/{request.id}/decide/", body, content_type="application/json"
+    )
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"]
+    assert ActionRequest.objects.get().status == "pending"

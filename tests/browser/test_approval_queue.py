@@ -11,13 +11,15 @@ from playwright.sync_api import Page, expect
 from agents.models import Task
 from approvals.live import action_request_publish
 from approvals.models import ActionRequest
-from tests.approvals.conftest import make_request
+from approvals.services import action_request_decide
+from tests.approvals.conftest import make_request, make_reviewer
 from tests.factories import make_agent, make_http_tool
 from tests.support.processes import running_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+EDITED = {"i": "A-1003", "amount": 249}
 
 
 @pytest.fixture
@@ -130,4 +132,74 @@ def test_a_hostile_argument_renders_as_text_initially_and_when_pushed(web_page, 
     expect(web_page.locator("#queue-rows tr[data-id]")).to_have_count(2)
     expect(web_page.locator(f"#queue-rows tr[data-id='{second.id}'] pre.args")).to_contain_text(HOSTILE + "2")
     assert web_page.locator("#queue-rows img").count() == 0
+    assert dialogs == []
+
+
+def _edit_in_another_browser(request_id, editor) -> None:
+    """Reviewer A edits and approves (1 of 2), as from another browser: the push follows the commit."""
+    try:
+        action_request_decide(
+            action_request=ActionRequest.objects.get(pk=request_id),
+            actor=editor,
+            decision="approve",
+            arguments=EDITED,
+        )
+    finally:
+        connection.close()
+
+
+def test_a_changed_push_shows_the_new_arguments_before_the_reviewer_can_approve_them(
+    web_page, dialogs, requester, reviewer
+):
+    make_http_tool("refund_tool", "http://127.0.0.1:9/")
+    request = make_request(requester, approvals_required=2)
+    editor = make_reviewer("editor")
+    log_in(web_page, "reviewer", "/approvals/")
+    expect(web_page.locator("#live-state")).to_have_text("live")
+    row = web_page.locator(f"#queue-rows tr[data-id='{request.id}']")
+    expect(row.locator("pre.args")).to_contain_text('"i": 1')
+
+    editing = threading.Thread(target=_edit_in_another_browser, args=(request.id, editor))
+    editing.start()
+    editing.join()
+    expect(row.locator("pre.args")).to_contain_text("A-1003")
+    expect(row).to_have_class(re.compile(r"\bchanged\b"))
+    expect(row.locator(".changed-badge")).to_have_text("changed")
+    expect(web_page.locator("#detail-changed")).to_contain_text("version 2 (you saw version 1)")
+    expect(web_page.locator("#detail-args")).to_contain_text("249")
+
+    web_page.keyboard.press("a")  # the first press only points at the change
+    expect(web_page.locator("#queue-status")).to_contain_text("read them, then press a again")
+    assert ActionRequest.objects.get(pk=request.id).status == "pending"
+    web_page.keyboard.press("a")
+    expect(row).to_have_count(0)
+    request.refresh_from_db()
+    assert (request.status, request.version) == ("approved", 2)
+    assert set(request.votes.values_list("reviewer__username", "version")) == {("editor", 2), ("reviewer", 2)}
+    assert dialogs == []
+
+
+def test_approving_a_stale_card_is_refused_and_the_card_shows_the_current_version(
+    web_page, dialogs, requester, reviewer
+):
+    request = make_request(requester)
+    log_in(web_page, "reviewer", "/approvals/")
+    expect(web_page.locator("#live-state")).to_have_text("live")
+    row = web_page.locator(f"#queue-rows tr[data-id='{request.id}']")
+    expect(row.locator("pre.args")).to_contain_text('"i": 1')
+    # Changed behind the page's back (its push lost): the card still shows version 1.
+    ActionRequest.objects.filter(pk=request.pk).update(version=2, arguments=EDITED)
+
+    web_page.keyboard.press("a")
+    status = web_page.locator("#queue-status")
+    expect(status).to_contain_text("Not approved: the request changed to version 2 since you looked")
+    expect(status).to_have_class(re.compile(r"\berror\b"))
+    expect(row.locator("pre.args")).to_contain_text("A-1003")
+    expect(web_page.locator("#detail-title")).to_contain_text("v2")
+    expect(web_page.locator("#detail-changed")).to_contain_text("version 2 (you saw version 1)")
+    assert ActionRequest.objects.get(pk=request.pk).status == "pending"
+
+    web_page.keyboard.press("a")
+    expect(row).to_have_count(0)
+    assert ActionRequest.objects.get(pk=request.pk).status == "approved"
     assert dialogs == []
