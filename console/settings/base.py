@@ -144,6 +144,8 @@ CELERY_BEAT_SCHEDULE = {
 APPROVALS_WEBHOOK_URL = env_str("APPROVALS_WEBHOOK_URL", "")
 APPROVALS_WEBHOOK_SECRET = env_str("APPROVALS_WEBHOOK_SECRET", "")
 APPROVALS_ESCALATION_EMAILS = env_list("APPROVALS_ESCALATION_EMAILS", [])
+# The time one tool call's rule conditions may take together; past it they fail closed.
+POLICY_EVAL_BUDGET_MS = env_int("POLICY_EVAL_BUDGET_MS", 250, minimum=10)
 
 # Model providers. A model name "sim/<scenario>" goes to the simulator,
 # "openai/<model>" to any OpenAI-compatible endpoint, "anthropic/<model>" to Anthropic.

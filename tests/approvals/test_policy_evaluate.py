@@ -3,7 +3,7 @@
 import pytest
 
 from approvals.models import PolicyRule
-from approvals.policy.conditions import ConditionError, condition_check, condition_matches
+from approvals.policy.conditions import CallConditions, ConditionError, condition_check
 from approvals.policy.evaluate import policy_decide
 
 
@@ -18,6 +18,10 @@ def decide(rules, *, tool="issue_refund", agent="support-bot", args=None, defaul
     return policy_decide(
         tool=tool, agent=agent, args=args or {}, default_tier=default, rules=ordered, policy_version=7
     )
+
+
+def matches(source: str, *, args=None, tool="t", agent="a") -> tuple[bool, str]:
+    return CallConditions(args=args or {}, tool=tool, agent=agent).matches(source)
 
 
 def test_no_rule_matching_gives_the_tools_default_tier():
@@ -57,18 +61,21 @@ def test_glob_matches_whole_names_case_sensitively():
     assert decide(rules, tool="ISSUE_refund", default="low").tier == "low"
 
 
-def test_a_condition_that_fails_at_run_time_does_not_match_and_says_why():
-    rules = [rule(1, condition="args.amount > 100", tier="high")]
-    decision = decide(rules, args={"order_id": "A-1"}, default="medium")
-    assert decision.tier == "medium"
-    assert "rule 1" in decision.errors[0]
+def test_a_condition_that_fails_at_run_time_fails_closed_to_high_and_says_why():
+    """Before: an erroring condition did not match, so the call fell to the tool's lower default."""
+    rules = [rule(1, condition="args.amount > 100", tier="medium")]
+    decision = decide(rules, args={"order_id": "A-1"}, default="low")
+    assert decision.tier == "high"
+    assert decision.rule_id == 1
+    assert decision.sla_s == 15 * 60
+    assert decision.errors == ["rule 1: KeyError: 'amount'"]
     # Mixed types are an error in CEL, not a silent coercion.
-    assert condition_matches("args.amount > 100", args={"amount": "150"}, tool="t", agent="a")[0] is False
+    assert matches("args.amount > 100", args={"amount": "150"})[0] is False
 
 
 def test_conditions_see_tool_and_agent_and_need_a_boolean():
-    assert condition_matches('tool == "x" && agent == "a"', args={}, tool="x", agent="a") == (True, "")
-    matched, error = condition_matches("args.amount", args={"amount": 3}, tool="x", agent="a")
+    assert matches('tool == "x" && agent == "a"', tool="x", agent="a") == (True, "")
+    matched, error = matches("args.amount", args={"amount": 3})
     assert matched is False
     assert "boolean" in error
 
@@ -81,6 +88,6 @@ def test_invalid_cel_does_not_compile(source):
 
 def test_python_in_a_condition_is_not_python():
     """Conditions are CEL run by a library: Python builtins are unknown functions, never called."""
-    matched, error = condition_matches("__import__('os') == 1", args={}, tool="t", agent="a")
+    matched, error = matches("__import__('os') == 1")
     assert matched is False
     assert error
