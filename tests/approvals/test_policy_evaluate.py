@@ -1,6 +1,7 @@
 """Rule matching: globs, agents, CEL conditions, priority order, defaults."""
 
 import pytest
+from django.test import override_settings
 
 from approvals.models import PolicyRule
 from approvals.policy.conditions import CallConditions, ConditionError, condition_check
@@ -91,3 +92,39 @@ def test_python_in_a_condition_is_not_python():
     matched, error = matches("__import__('os') == 1")
     assert matched is False
     assert error
+
+
+def test_a_failing_condition_never_lowers_a_critical_rule_below_it():
+    """The model controls the arguments: making a higher-priority rule fail must not let a call
+    escape a later critical rule (the fail-closed tier is the highest it could have been)."""
+    rules = [
+        rule(1, condition="args.total / args.qty > 10", tier="medium", priority=10),
+        rule(2, tool="issue_refund", condition="args.total > 1000", tier="critical", priority=0),
+    ]
+    decision = decide(rules, args={"total": 5000, "qty": 0}, default="low")
+    assert decision.tier == "critical"
+    assert decision.rule_id == 2
+    assert decision.errors == ["rule 1: ZeroDivisionError: division by zero in CEL expression"]
+
+
+def test_a_failing_critical_rule_stays_critical_and_a_tie_goes_to_the_failed_rule():
+    critical = [rule(1, condition="args.x > 1", tier="critical")]
+    assert decide(critical, args={}, default="low").tier == "critical"
+    rules = [
+        rule(1, condition="args.x > 1", tier="low", priority=5, approvals_required=3),
+        rule(2, tier="high", priority=0, approvals_required=1),
+    ]
+    decision = decide(rules, args={}, default="low")
+    assert (decision.tier, decision.rule_id, decision.approvals_required) == ("high", 1, 3)
+
+
+def test_a_call_whose_budget_runs_out_gets_the_highest_tier_any_unchecked_rule_could_give():
+    rules = [
+        rule(1, condition="args.i.exists(x, args.i.exists(y, x == y + 5000))", tier="low", priority=9),
+        rule(2, condition="args.i.size() > 100000", tier="critical", priority=1),
+    ]
+    with override_settings(POLICY_EVAL_BUDGET_MS=200):
+        decision = decide(rules, args={"i": list(range(3000))}, default="low")
+    assert decision.tier == "critical"
+    assert decision.errors[0] == "rule 1: stopped: timed out (budget 200 ms)"
+    assert decision.errors[1] == "rule 2: not evaluated: the 200 ms budget for this call's conditions ran out"
