@@ -80,6 +80,9 @@ def test_the_budget_covers_all_of_a_calls_conditions():
     )
 
 
+PARITY = "args.items.exists(x, x == args.items[0]) && (args.items[0] + args.items[1]) % 2 == 0"
+
+
 def test_many_threads_share_the_evaluators_and_each_gets_its_own_answer():
     """The runtime becomes a threaded pool: answers must never cross between threads."""
     failures: list[str] = []
