@@ -3,16 +3,18 @@
 CEL has no loops, functions or bindings of its own: a condition's running time grows with its
 size, and polynomially (often quadratically: the library rebuilds a comprehension's result list
 on every element) with the comprehension macros over lists. The limits keep conditions to what
-real rules need, so that a condition that runs long can do so only over a large `args` list,
-which the evaluation budget (approvals/policy/sandbox.py) stops.
+real rules need and cut the worst case on literal data from hours (the reported 916-character
+condition nests five `map`s) to about a second; the evaluation budget (conditions.py, sandbox.py)
+stops the rest, including any macro over a large `args` list.
 
 Real rules run 20-200 characters (`args.amount > 100`, `args.to.endsWith("@acme.com")`,
 `args.items.exists(i, i.price > 500 && i.sku.startsWith("GIFT"))`); 500 leaves room for a list
-of 30 allowed values. The worst case the limits allow on literal data, two nested `map`s over
-~110-element lists inside a third (tests/approvals/test_condition_limits.py::
-test_the_worst_case_the_limits_allow_runs_in_milliseconds), measured 25 ms on the 2-core
-development machine; the parser itself fails at ~90 nested brackets and a 50,000-term chain
-crashed it, so length and depth are checked here first.
+of 30 allowed values. The worst case found within the limits on literal data, two nested `map`s
+over ~120-element lists inside a third macro (bench/condition_eval.py), took ~1 s on the 2-core
+development machine under load, so it too ends at the budget and fails closed; over a large
+`args` list any macro can run for minutes, which only the budget stops. The parser itself fails
+at ~90 nested brackets and a 50,000-term chain crashed it, so length and depth are checked here
+before it runs in a web or worker process.
 """
 
 import re
@@ -112,5 +114,6 @@ _MACRO_NAME = re.compile("|".join(sorted(MACROS)))
 def condition_has_no_macro(source: str) -> bool:
     """True when `source` cannot run a comprehension: every macro call spells its name, so text
     without any of the names (anywhere, strings included) has none, whatever the tokenizer
-    above makes of it. Such a condition runs in time linear in its size and its inputs'."""
+    above makes of it. Without a comprehension, CEL's work is bounded by the condition's size
+    times its inputs' (see IN_PROCESS_MAX_FACTS_CHARS)."""
     return _MACRO_NAME.search(source) is None

@@ -61,7 +61,9 @@ def test_a_slow_dry_run_does_not_hold_up_other_requests(tmp_path, requester, adm
             "csrfmiddlewaretoken": console.cookies["csrftoken"],
         }
         result: dict[str, httpx.Response] = {}
-        dry_run = threading.Thread(target=lambda: result.update(r=console.post("/approvals/dry-run/", data=form)))
+        dry_run = threading.Thread(
+            target=lambda: result.update(r=console.post("/approvals/dry-run/", data=form))
+        )
         dry_run.start()
         latencies = []
         while dry_run.is_alive():
