@@ -122,12 +122,6 @@ class Sandbox:
         except (OSError, SandboxError, ValueError) as exc:
             raise SandboxError(f"the condition evaluator did not start: {exc}") from exc
 
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for child in idle:
-            child.close()
-
 
 _sandbox = Sandbox()
 

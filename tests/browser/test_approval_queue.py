@@ -131,3 +131,14 @@ def test_a_hostile_argument_renders_as_text_initially_and_when_pushed(web_page, 
     expect(web_page.locator(f"#queue-rows tr[data-id='{second.id}'] pre.args")).to_contain_text(HOSTILE + "2")
     assert web_page.locator("#queue-rows img").count() == 0
     assert dialogs == []
+
+
+def test_a_reviewer_sees_why_a_failing_condition_raised_the_tier(web_page, dialogs, requester, reviewer):
+    error = f"rule 7: KeyError: '{HOSTILE}'"
+    make_request(requester, rule_snapshot={"condition_errors": [error]})
+    log_in(web_page, "reviewer", "/approvals/")
+    expect(web_page.locator("#detail-policy")).to_contain_text(
+        f"Raised to at least high because a condition failed: {error}"
+    )
+    assert web_page.locator("#detail img").count() == 0
+    assert dialogs == []
