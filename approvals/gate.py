@@ -20,7 +20,7 @@ from agents.tools.result import ToolResult
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from approvals.live import action_request_publish
 from approvals.models import ActionRequest
-from approvals.policy.evaluate import policy_evaluate
+from approvals.policy.evaluate import PolicyDecision, policy_evaluate
 from approvals.services import action_request_timeout_schedule
 from core import clock
 from core.tiers import RiskTier
@@ -118,7 +118,7 @@ def action_gate(
         reasoning=_reasoning(task, step_index),
         tier=decision.tier,
         rule=decision.rule,
-        rule_snapshot=_rule_snapshot(decision.rule),
+        rule_snapshot=_rule_snapshot(decision),
         policy_version=decision.policy_version,
         approvals_required=decision.approvals_required if decision.tier is RiskTier.HIGH else 1,
         reviewer_group=decision.reviewer_group,
@@ -270,9 +270,11 @@ def _reasoning(task: Task, step_index: int) -> str:
     return str((response or {}).get("content") or "")
 
 
-def _rule_snapshot(rule: Any) -> dict[str, Any] | None:
-    if rule is None:
-        return None
+def _rule_snapshot(decision: PolicyDecision) -> dict[str, Any] | None:
+    """The deciding rule as it was, and why any condition failed (reviewers see it)."""
     from approvals.policy.services import rule_as_dict
 
-    return rule_as_dict(rule)
+    snapshot = rule_as_dict(decision.rule) if decision.rule is not None else {}
+    if decision.errors:
+        snapshot["condition_errors"] = decision.errors
+    return snapshot or None

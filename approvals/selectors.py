@@ -62,6 +62,7 @@ def action_request_as_dict(request: ActionRequest) -> dict[str, Any]:
         "tier": request.tier,
         "status": request.status,
         "rule": request.rule_id,
+        "policy_errors": (request.rule_snapshot or {}).get("condition_errors", []),
         "policy_version": request.policy_version,
         "hash": request.request_hash,
         "approvals_required": request.approvals_required,

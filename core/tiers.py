@@ -8,3 +8,12 @@ class RiskTier(models.TextChoices):
     MEDIUM = "medium", "Medium: runs after a cancellable delay"
     HIGH = "high", "High: waits for approval"
     CRITICAL = "critical", "Critical: never run by the agent"
+
+
+def tier_rank(tier: str) -> int:
+    """0 for low up to 3 for critical: how much oversight a tier asks for."""
+    return RiskTier.values.index(tier)
+
+
+def tier_max(*tiers: RiskTier) -> RiskTier:
+    return max(tiers, key=tier_rank)

@@ -100,6 +100,7 @@ class ActionRequestOut(Schema):
     tier: str
     status: str
     rule: int | None
+    policy_errors: list[str]
     policy_version: int
     hash: str
     approvals_required: int

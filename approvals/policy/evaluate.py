@@ -1,14 +1,16 @@
-"""Deciding a call's tier: the first matching rule, else the tool's default tier."""
+"""Deciding a call's tier: the first matching rule, else the tool's default tier; a rule whose
+condition fails makes the tier at least high."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
 from approvals.models import PolicyRule, PolicyVersion
 from approvals.models.policy import DEFAULT_REVIEWER_GROUP
-from approvals.policy.conditions import condition_matches
-from core.tiers import RiskTier
+from approvals.policy.conditions import CallConditions
+from approvals.policy.rules_cache import policy_rules_current
+from core.tiers import RiskTier, tier_max, tier_rank
 
 # Defaults for calls that no rule matched (DESIGN.md: medium waits 5 minutes; issue 3: high SLA 15).
 DEFAULT_DELAY_S = 300
@@ -32,12 +34,12 @@ class PolicyDecision:
         return self.rule.pk if self.rule is not None else None
 
 
-def rule_matches(rule: PolicyRule, *, tool: str, agent: str, args: dict[str, Any]) -> tuple[bool, str]:
+def rule_matches(rule: PolicyRule, *, tool: str, agent: str, conditions: CallConditions) -> tuple[bool, str]:
     if not fnmatchcase(tool, rule.tool):
         return False, ""
     if rule.agent and rule.agent != agent:
         return False, ""
-    return condition_matches(rule.condition, args=args, tool=tool, agent=agent)
+    return conditions.matches(rule.condition)
 
 
 def policy_decide(
@@ -49,27 +51,50 @@ def policy_decide(
     rules: Iterable[PolicyRule],
     policy_version: int,
 ) -> PolicyDecision:
-    """Pure: the tier and terms for one call under the given rules (in priority order)."""
-    errors = []
+    """The tier and terms for one call under the given rules (in priority order); reads no rows.
+
+    A rule whose condition fails (a runtime error, a timeout) fails closed: it may have matched,
+    so the call gets at least that rule's tier raised to high, and more if a later rule or the
+    tool's default says more. An error can therefore never lower a call's tier, which a model
+    that controls the arguments could otherwise arrange.
+    """
+    conditions = CallConditions(args=args, tool=tool, agent=agent)
+    errors: list[str] = []
+    floor: PolicyDecision | None = None
+    decision: PolicyDecision
     for rule in rules:
-        matched, error = rule_matches(rule, tool=tool, agent=agent, args=args)
+        matched, error = rule_matches(rule, tool=tool, agent=agent, conditions=conditions)
         if error:
             errors.append(f"rule {rule.pk}: {error}")
-        if matched:
-            tier = RiskTier(rule.tier)
-            return PolicyDecision(
-                tier=tier,
-                policy_version=policy_version,
-                rule=rule,
-                delay_s=rule.delay_s,
-                approvals_required=rule.approvals_required,
-                reviewer_group=rule.reviewer_group,
-                expiry_s=rule.expiry_s,
-                sla_s=rule.sla_s if rule.sla_s is not None else _default_sla(tier),
-                errors=errors,
-            )
-    tier = RiskTier(default_tier)
-    return PolicyDecision(tier=tier, policy_version=policy_version, sla_s=_default_sla(tier), errors=errors)
+            closed = _rule_decision(rule, policy_version, tier=tier_max(RiskTier(rule.tier), RiskTier.HIGH))
+            if floor is None or tier_rank(closed.tier) > tier_rank(floor.tier):
+                floor = closed
+            if floor.tier is RiskTier.CRITICAL:
+                decision = floor
+                break
+        elif matched:
+            decision = _rule_decision(rule, policy_version, tier=RiskTier(rule.tier))
+            break
+    else:
+        tier = RiskTier(default_tier)
+        decision = PolicyDecision(tier=tier, policy_version=policy_version, sla_s=_default_sla(tier))
+    # Ties go to the failed rule: it comes first in priority order, so it would have decided.
+    if floor is not None and tier_rank(floor.tier) >= tier_rank(decision.tier):
+        decision = floor
+    return replace(decision, errors=errors)
+
+
+def _rule_decision(rule: PolicyRule, policy_version: int, *, tier: RiskTier) -> PolicyDecision:
+    return PolicyDecision(
+        tier=tier,
+        policy_version=policy_version,
+        rule=rule,
+        delay_s=rule.delay_s,
+        approvals_required=rule.approvals_required,
+        reviewer_group=rule.reviewer_group,
+        expiry_s=rule.expiry_s,
+        sla_s=rule.sla_s if rule.sla_s is not None else _default_sla(tier),
+    )
 
 
 def _default_sla(tier: RiskTier) -> int | None:
@@ -81,12 +106,8 @@ def policy_current_version() -> int:
 
 
 def policy_evaluate(*, tool: str, agent: str, args: dict[str, Any], default_tier: str) -> PolicyDecision:
-    """The live policy, read fresh for every call so a saved change applies to the next action."""
+    """The live policy: a saved change applies to the next action (rules_cache.py)."""
+    version, rules = policy_rules_current()
     return policy_decide(
-        tool=tool,
-        agent=agent,
-        args=args,
-        default_tier=default_tier,
-        rules=PolicyRule.objects.order_by("-priority", "id"),
-        policy_version=policy_current_version(),
+        tool=tool, agent=agent, args=args, default_tier=default_tier, rules=rules, policy_version=version
     )

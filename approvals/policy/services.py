@@ -64,7 +64,7 @@ def validate_rule(values: dict[str, Any]) -> None:
         try:
             condition_check(values["condition"])
         except ConditionError as exc:
-            raise Invalid(f"the condition is not valid CEL: {exc}", field="condition") from exc
+            raise Invalid(str(exc), field="condition") from exc
 
 
 def policy_snapshot() -> dict[str, Any]:

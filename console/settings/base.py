@@ -173,6 +173,9 @@ AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE", str(embedded.STATE_DIR / "audit
 AUDIT_ANCHOR_WEBHOOK_URL = env_str("AUDIT_ANCHOR_WEBHOOK_URL", "")
 AUDIT_ANCHOR_WEBHOOK_SECRET = env_str("AUDIT_ANCHOR_WEBHOOK_SECRET", "")
 
+# The time one tool call's rule conditions may take together; past it they fail closed.
+POLICY_EVAL_BUDGET_MS = env_int("POLICY_EVAL_BUDGET_MS", 250, minimum=10)
+
 # Model providers. A model name "sim/<scenario>" goes to the simulator,
 # "openai/<model>" to any OpenAI-compatible endpoint, "anthropic/<model>" to Anthropic.
 SIMULATOR_URL = env_str("SIMULATOR_URL", "http://127.0.0.1:8765")

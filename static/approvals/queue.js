@@ -88,7 +88,10 @@
     const link = document.getElementById("detail-task");
     link.textContent = item.task; link.href = "/tasks/" + encodeURIComponent(item.task) + "/";
     document.getElementById("detail-policy").textContent =
-      "version " + item.policy_version + (item.rule ? ", rule " + item.rule : ", the tool's default tier");
+      "version " + item.policy_version + (item.rule ? ", rule " + item.rule : ", the tool's default tier") +
+      (item.policy_errors && item.policy_errors.length
+        ? ". Raised to at least high because a condition failed: " + item.policy_errors.join("; ")
+        : "");
     document.getElementById("detail-hash").textContent = item.hash;
     document.getElementById("detail-args").textContent = JSON.stringify(item.arguments, null, 2);
     document.getElementById("detail-reasoning").textContent = item.reasoning || "—";

@@ -217,3 +217,27 @@ def test_a_request_past_its_sla_is_flagged_once(requester, chain_agent, mailoutb
         assert action_requests_sweep()["escalated"] == 1
         assert action_requests_sweep()["escalated"] == 0
     assert the_request(task).escalated_at is not None
+
+
+def test_a_condition_that_divides_by_zero_fails_closed_to_high_and_the_task_parks(
+    requester, admin, reviewer_api, chain_agent
+):
+    """Issue 10, finding 4: the model sends i=1, the rule's condition divides by zero. That used
+    to raise into the Celery task (which crashed on every retry) and to let the call fall to the
+    tool's lower default tier."""
+    tool, server = chain_agent
+    tool_tier_set(actor=admin, tool=tool, tier="low")
+    rule = policy_rule_create(actor=admin, tool="refund_tool", condition="10/(args.i-1) > 0", tier="low")
+    task = submit(requester)
+
+    assert run(task) is RunOutcome.PARKED
+    task.refresh_from_db()
+    assert task.status == Task.Status.WAITING_APPROVAL
+    request = the_request(task)
+    assert request.tier == "high"
+    assert request.rule_id == rule.pk
+    error = f"rule {rule.pk}: ZeroDivisionError: division by zero in CEL expression"
+    assert request.rule_snapshot["condition_errors"] == [error]
+    [item] = reviewer_api.get("/api/v1/approvals").json()["items"]
+    assert item["policy_errors"] == [error]
+    assert server.requests == 0

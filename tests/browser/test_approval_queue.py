@@ -202,4 +202,14 @@ def test_approving_a_stale_card_is_refused_and_the_card_shows_the_current_versio
     web_page.keyboard.press("a")
     expect(row).to_have_count(0)
     assert ActionRequest.objects.get(pk=request.pk).status == "approved"
+
+
+def test_a_reviewer_sees_why_a_failing_condition_raised_the_tier(web_page, dialogs, requester, reviewer):
+    error = f"rule 7: KeyError: '{HOSTILE}'"
+    make_request(requester, rule_snapshot={"condition_errors": [error]})
+    log_in(web_page, "reviewer", "/approvals/")
+    expect(web_page.locator("#detail-policy")).to_contain_text(
+        f"Raised to at least high because a condition failed: {error}"
+    )
+    assert web_page.locator("#detail img").count() == 0
     assert dialogs == []

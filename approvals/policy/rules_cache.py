@@ -1,0 +1,40 @@
+"""The live rules, held in this process per policy version.
+
+Every change of the policy goes through approvals.policy.services, which writes the rules and a
+new PolicyVersion row in one transaction. Reading the newest version row (the unique index on
+`number`) before every call is the cheap marker: rules are read again only when it changed, so a
+saved change applies to the next call in every process.
+"""
+
+from approvals.models import PolicyRule, PolicyVersion
+
+# (marker, version number, rules). A tuple assigned at once, so threads need no lock: two that
+# miss together both read the rules, and either result is right.
+_cached: tuple[tuple[int, int] | None, int, tuple[PolicyRule, ...]] | None = None
+
+
+def _marker() -> tuple[int, int] | None:
+    # The id as well as the number: an id is never reused, even after a rolled-back transaction
+    # (a test's) created a version with the same number.
+    row = PolicyVersion.objects.order_by("-number").values_list("pk", "number").first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def policy_rules_current() -> tuple[int, tuple[PolicyRule, ...]]:
+    """(policy version, rules in match order); the same objects until the policy changes."""
+    global _cached
+    marker = _marker()
+    cached = _cached
+    if cached is not None and cached[0] == marker:
+        return cached[1], cached[2]
+    while True:
+        rules = tuple(PolicyRule.objects.order_by("-priority", "id"))
+        # Race: a change committed between the two reads would leave newer rules under the older
+        # version; reading the marker again catches it.
+        latest = _marker()
+        if latest == marker:
+            break
+        marker = latest
+    number = marker[1] if marker is not None else 0
+    _cached = (marker, number, rules)
+    return number, rules
