@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from console import services
+from console import instance, services
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -73,6 +73,11 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = services.redis_url()
+# Every Redis name (Channels groups, Celery queues and keys, guard counters) starts with this, so
+# stacks sharing one Redis server stay apart (console/instance.py).
+TOLLGATE_INSTANCE = instance.instance_name(
+    configured=env_str("TOLLGATE_INSTANCE", ""), database_name=DATABASES["default"]["NAME"] or ""
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -96,7 +101,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # Redis pub/sub ignores the database number: only the prefix keeps stacks apart.
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": instance.channel_prefix(TOLLGATE_INSTANCE)},
     }
 }
 
@@ -118,8 +124,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Sweep for such messages every few seconds (kombu's default is about every 100 s).
     "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL_S", 10, minimum=1),
     "unacked_restore_throttle": 1,
+    # Queues, bindings and unacked messages under the instance's keys.
+    "global_keyprefix": instance.redis_key_prefix(TOLLGATE_INSTANCE),
 }
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "tollgate")
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "") or TOLLGATE_INSTANCE
 CELERY_BEAT_SCHEDULE = {
     "tracing-daily-report": {
         "task": "tracing.tasks.daily_report_send",
@@ -204,7 +212,7 @@ REPORT_HUMAN_COST_PER_TASK_USD = env_decimal("REPORT_HUMAN_COST_PER_TASK_USD", "
 # Guardrails (agents/guards, docs/guardrails.md): global defaults; an agent's GuardConfig
 # and a tool's ToolGuard override them. Hot counters live in GUARD_REDIS_URL under a prefix.
 GUARD_REDIS_URL = env_str("GUARD_REDIS_URL", "") or REDIS_URL
-GUARD_KEY_PREFIX = env_str("GUARD_KEY_PREFIX", "tg:")
+GUARD_KEY_PREFIX = env_str("GUARD_KEY_PREFIX", "") or instance.redis_key_prefix(TOLLGATE_INSTANCE) + "guard:"
 GUARD_REDIS_TIMEOUT_S = env_float("GUARD_REDIS_TIMEOUT_S", 0.5, minimum=0.01)
 GUARD_SESSION_MAX_TOKENS = env_int("GUARD_SESSION_MAX_TOKENS", 1_000_000, minimum=1)
 GUARD_DOWNGRADE_AT = env_float("GUARD_DOWNGRADE_AT", 0.8, minimum=0.0)
