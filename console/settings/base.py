@@ -1,6 +1,7 @@
 """Settings shared by every process. Everything that varies comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "channels",
     "ninja",
+    "axes",
     "console",
     "agents",
     "agents.guards.apps.GuardsConfig",
@@ -41,6 +43,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -78,6 +82,22 @@ REDIS_URL = services.redis_url()
 TOLLGATE_INSTANCE = instance.instance_name(
     configured=env_str("TOLLGATE_INSTANCE", ""), database_name=DATABASES["default"]["NAME"] or ""
 )
+
+# Login throttling (django-axes): the first backend refuses a username+address pair that failed
+# AXES_FAILURE_LIMIT times in a row until AXES_COOLOFF_TIME has passed. API bearer tokens do not
+# authenticate through these backends and are unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "console.pages.auth.login_locked_out"
+AXES_USERNAME_CALLABLE = "console.pages.auth.login_attempt_username"
+# One log line per lockout, not one per failed or successful login.
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
