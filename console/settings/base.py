@@ -99,7 +99,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "console.pages.auth.login_locked_out"
 AXES_USERNAME_CALLABLE = "console.pages.auth.login_attempt_username"
-# One log line per lockout, not one per failed or successful login.
+# No start-up banner in every process, and log lines name only what a lockout counts.
 AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [

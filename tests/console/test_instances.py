@@ -11,7 +11,7 @@ from celery import Celery
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
 
 from agents.guards.ratelimits import rate_take
 from approvals.live import action_request_publish, reviewer_channel_group
@@ -110,8 +110,11 @@ async def _publish_after_commit(request_id: uuid.UUID) -> None:
 
     @database_sync_to_async
     def publish() -> None:
-        with transaction.atomic():
-            action_request_publish(request_id=request_id, event="changed")
+        try:
+            with transaction.atomic():
+                action_request_publish(request_id=request_id, event="changed")
+        finally:
+            connection.close()  # the worker thread's own, or it outlives the test database
 
     await publish()
 
