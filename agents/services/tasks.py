@@ -40,7 +40,7 @@ def tasks_stalled_resume(*, limit: int = 500) -> int:
     sweep, and a sweep never re-sends a backlog of queued tasks that are merely waiting.
     """
     now = clock.now()
-    lost_after = now - timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
+    lost_after = now - timedelta(seconds=settings.CELERY_VISIBILITY_TIMEOUT_S)
     stalled = Q(status=Task.Status.RUNNING, lease_until__lt=now) & (
         Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("lease_until")) | Q(enqueued_at__lt=lost_after)
     )

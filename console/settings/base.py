@@ -1,15 +1,18 @@
 """Settings shared by every process. Everything that varies comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from agents.tools.egress import egress_allow_parse
 from console import embedded
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
+from core import instance
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -28,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "channels",
     "ninja",
+    "csp",
+    "axes",
     "console",
     "agents",
     "simulator",
@@ -44,6 +49,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -83,6 +91,27 @@ DATABASES["default"]["OPTIONS"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = embedded.redis_url()
+# Every Redis name (Channels groups, Celery queues and keys, guard counters) starts with this, so
+# stacks sharing one Redis server stay apart (console/instance.py).
+TOLLGATE_INSTANCE = instance.instance_name(
+    configured=env_str("TOLLGATE_INSTANCE", ""), database_name=DATABASES["default"]["NAME"] or ""
+)
+
+# Login throttling (django-axes): the first backend refuses a username+address pair that failed
+# AXES_FAILURE_LIMIT times in a row until AXES_COOLOFF_TIME has passed. API bearer tokens do not
+# authenticate through these backends and are unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "console.pages.auth.login_locked_out"
+AXES_USERNAME_CALLABLE = "console.pages.auth.login_attempt_username"
+# No start-up banner in every process, and log lines name only what a lockout counts.
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -100,13 +129,32 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Content-Security-Policy (django-csp) on every page, in development and tests as in production:
+# scripts and styles only from the console's own static files (no inline code, no style
+# attributes), so an injected tag or handler does not run. connect-src 'self' covers the
+# console's ws:/wss: sockets on the same host (CSP Level 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # Pub/sub: live pushes fan out to many sockets (100 reviewers: push p95 91 ms against 133 ms
 # with the list-based core layer, bench/approval_latency.py); they need no queueing, since a page
 # that was not connected reloads its state anyway.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # Redis pub/sub ignores the database number: only the prefix keeps stacks apart.
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": instance.channel_prefix(TOLLGATE_INSTANCE)},
     }
 }
 
@@ -125,14 +173,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes the database connection around every task unless told to reuse
 # it; agents.tasks hands its thread's connection back to the pool itself.
 CELERY_DB_REUSE_MAX = 2**31
+# A message unacknowledged this long (its worker vanished) is handed to another worker.
+CELERY_VISIBILITY_TIMEOUT_S = env_int("CELERY_VISIBILITY_TIMEOUT_S", 300, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # A message unacknowledged this long (its worker vanished) is handed to another worker.
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 300, minimum=1),
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S,
     # Sweep for such messages every few seconds (kombu's default is about every 100 s).
     "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL_S", 10, minimum=1),
     "unacked_restore_throttle": 1,
+    # Queues, bindings and unacked messages under the instance's keys.
+    "global_keyprefix": instance.redis_key_prefix(TOLLGATE_INSTANCE),
 }
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "tollgate")
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "") or TOLLGATE_INSTANCE
 CELERY_BEAT_SCHEDULE = {
     "tracing-daily-report": {
         "task": "tracing.tasks.daily_report_send",
@@ -245,7 +296,7 @@ REPORT_HUMAN_COST_PER_TASK_USD = env_decimal("REPORT_HUMAN_COST_PER_TASK_USD", "
 # Guardrails (agents/guards, docs/guardrails.md): global defaults; an agent's GuardConfig
 # and a tool's ToolGuard override them. Hot counters live in GUARD_REDIS_URL under a prefix.
 GUARD_REDIS_URL = env_str("GUARD_REDIS_URL", "") or REDIS_URL
-GUARD_KEY_PREFIX = env_str("GUARD_KEY_PREFIX", "tg:")
+GUARD_KEY_PREFIX = env_str("GUARD_KEY_PREFIX", "") or instance.redis_key_prefix(TOLLGATE_INSTANCE) + "guard:"
 GUARD_REDIS_TIMEOUT_S = env_float("GUARD_REDIS_TIMEOUT_S", 0.5, minimum=0.01)
 GUARD_SESSION_MAX_TOKENS = env_int("GUARD_SESSION_MAX_TOKENS", 1_000_000, minimum=1)
 GUARD_DOWNGRADE_AT = env_float("GUARD_DOWNGRADE_AT", 0.8, minimum=0.0)

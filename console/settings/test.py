@@ -2,9 +2,11 @@ import os
 import tempfile
 import uuid
 
-# Each test run gets its own Celery queue so that stale messages from an earlier run
-# never reach this run's workers; worker processes the tests start inherit it.
-os.environ.setdefault("CELERY_QUEUE", f"tollgate-test-{uuid.uuid4().hex[:8]}")
+# Each test run is an instance of its own (its Celery queue and keys, Channels groups and guard
+# counters), so that stale messages from an earlier run never reach this run's workers; worker
+# processes the tests start inherit it. Derived from the database name it would differ between
+# this process (the configured name) and its children (given the test database's URL).
+os.environ.setdefault("TOLLGATE_INSTANCE", f"test-{uuid.uuid4().hex[:8]}")
 
 # Metrics samples of this run (the test process and the workers it starts) in a folder of its own.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tollgate-metrics-"))

@@ -19,7 +19,10 @@
           var fresh = next.content.firstElementChild;
           // Swap only when something changed (status, steps, spans), so open <details>
           // stay open. The fragment is rendered and escaped by the server.
-          if (fresh && fresh.dataset.version !== current.dataset.version) current.replaceWith(fresh);
+          if (fresh && fresh.dataset.version !== current.dataset.version) {
+            current.replaceWith(fresh);
+            fresh.dispatchEvent(new CustomEvent("console:replaced", { bubbles: true }));
+          }
         })
         .catch(function () { /* a network blip: the next tick tries again */ })
         .finally(function () { setTimeout(tick, POLL_MS); });

@@ -87,8 +87,24 @@
     };
   }
 
+  // The server's bar positions arrive as data attributes: the Content-Security-Policy refuses
+  // style attributes in markup, not styles set from a script.
+  function draw(sec) {
+    sec.querySelectorAll(".bar[data-left]").forEach(function (bar) {
+      bar.style.marginLeft = bar.dataset.left + "%";
+      bar.style.width = bar.dataset.width + "%";
+    });
+  }
+
+  // The task page's poll (console.js) swaps in a freshly rendered waterfall.
+  document.addEventListener("console:replaced", function () {
+    var sec = section();
+    if (sec) draw(sec);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var sec = section();
+    if (sec) draw(sec);
     if (!sec || sec.dataset.final === "true" || !("WebSocket" in window)) return;
     connect(sec.dataset.socketPath);
   });

@@ -51,7 +51,7 @@ def test_a_backlog_of_queued_tasks_is_not_sent_again_while_its_messages_can_stil
 
 
 def test_queued_tasks_are_sent_again_once_after_the_visibility_timeout(backlog):
-    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    visibility = settings.CELERY_VISIBILITY_TIMEOUT_S
     with time_machine.travel(clock.now() + timedelta(seconds=visibility + 1), tick=False):
         assert tasks_stalled_resume() == 80
         assert tasks_stalled_resume() == 0

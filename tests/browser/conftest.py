@@ -2,11 +2,12 @@
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.support.processes import running_web
 
@@ -42,13 +43,31 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+@contextmanager
+def csp_checked(page: Page) -> Iterator[Page]:
+    """Fails the test if chromium refused anything under the Content-Security-Policy (an inline
+    script, style or handler, a connection elsewhere): the console must work under its policy."""
+    refused: list[str] = []
+
+    def listen(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", listen)
+    yield page
+    assert not refused, "\n".join(refused)
+
+
 @pytest.fixture
 def page(browser: Browser, live_server) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    try:
+        with csp_checked(page):
+            yield page
+    finally:
+        context.close()
 
 
 @pytest.fixture
@@ -63,5 +82,8 @@ def web_page(browser: Browser, web: str) -> Iterator[Page]:
     context = browser.new_context(base_url=web)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    try:
+        with csp_checked(page):
+            yield page
+    finally:
+        context.close()

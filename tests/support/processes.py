@@ -62,6 +62,14 @@ class Worker:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def wait_for(self, text: str, timeout_s: float = 30) -> None:
+        """Until `text` is in the worker's log."""
+        deadline = time.monotonic() + timeout_s
+        while text not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the worker's log:\n{self.output()}")
+            time.sleep(0.1)
+
 
 def start_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Worker:
     log = tmp_path / f"worker-{time.monotonic_ns()}.log"
@@ -76,8 +84,7 @@ def start_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Worker:
             f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
-            "-Q",
-            os.environ["CELERY_QUEUE"],
+            # No -Q: the worker consumes its own settings' queue, the one its instance sends to.
         ],
         cwd=ROOT,
         env=child_env(**env),
