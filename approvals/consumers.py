@@ -11,6 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from approvals.live import ADMINS_GROUP, reviewer_channel_group
 from approvals.selectors import user_may_open_queue, user_reviewer_groups
+from core.json_input import RequestRejected, json_parse_strict
 
 CLOSE_FORBIDDEN = 4403
 
@@ -47,6 +48,17 @@ class ApprovalQueueConsumer(AsyncJsonWebsocketConsumer):
             await self._broadcast_presence(None)
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        # The console's one JSON parser; a frame it refuses (binary, malformed, NaN, too deep)
+        # is dropped like an unknown message instead of ending the connection with an error.
+        try:
+            content = json_parse_strict(text_data or "")
+        except RequestRejected:
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The only message a browser sends: which request its reviewer is looking at.

@@ -5,10 +5,8 @@ contract"), and nothing a client sends may produce a 5xx: bodies are parsed stri
 before any schema sees them, and every exception a request can raise has a handler below.
 """
 
-import json
 import logging
 import math
-import re
 from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
@@ -28,15 +26,10 @@ from agents.services.errors import ServiceError
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
 from console.tokens import api_token_authenticate
+from core.json_input import UNSTORABLE_CHARACTERS, RequestRejected, json_request_body
 from tracing import api as tracing_api
 
 logger = logging.getLogger(__name__)
-
-# Deep enough for any real JSON Schema; bounds the recursion of everything that walks a body.
-MAX_JSON_DEPTH = 64
-# PostgreSQL text and jsonb reject NUL, and UTF-8 cannot encode a lone surrogate ("\ud800").
-UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
-JSON_CONTENT_TYPE = re.compile(r"application/([\w.+-]+\+)?json")
 
 STATUS_CODES = {
     400: "bad_request",
@@ -52,17 +45,6 @@ STATUS_CODES = {
 }
 
 
-class RequestRejected(Exception):
-    """A request the API refuses before parsing it into a schema."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-
-
 def error_response(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
     error = {"code": code, "message": message}
     if field:
@@ -76,17 +58,10 @@ class TokenAuth(HttpBearer):
 
 
 class StrictJsonParser(Parser):
-    """JSON bodies only, and only values PostgreSQL can store."""
+    """JSON bodies only, and only values PostgreSQL can store (core.json_input)."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        if not JSON_CONTENT_TYPE.fullmatch(request.content_type or ""):
-            raise RequestRejected(415, "unsupported_media_type", "send the body as application/json")
-        try:
-            data = json.loads(request.body, parse_constant=_reject_constant, parse_float=_finite_float)
-        except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and int-size errors are ValueErrors
-            raise RequestRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
-        _check_storable(data)
-        return data
+        return json_request_body(request)
 
     def parse_querydict(
         self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
@@ -95,43 +70,6 @@ class StrictJsonParser(Parser):
             if any(UNSTORABLE_CHARACTERS.search(text) for text in (key, *values)):
                 raise RequestRejected(400, "invalid_string", "query parameters must not contain NUL", key)
         return super().parse_querydict(data, list_fields, request)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _check_storable(data: Any) -> None:
-    # Iterative, so a deeply nested body cannot exhaust the stack before the depth check.
-    pending: list[tuple[Any, int, str]] = [(data, 1, "")]
-    while pending:
-        node, depth, path = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise RequestRejected(400, "too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(node, str) and UNSTORABLE_CHARACTERS.search(node):
-            raise RequestRejected(
-                422, "invalid_string", "strings must not contain NUL or unpaired surrogates", path or None
-            )
-        if isinstance(node, dict):
-            for key, value in node.items():
-                child = f"{path}.{key}" if path else key
-                if UNSTORABLE_CHARACTERS.search(key):
-                    raise RequestRejected(
-                        422,
-                        "invalid_string",
-                        "keys must not contain NUL or unpaired surrogates",
-                        path or None,
-                    )
-                pending.append((value, depth + 1, child))
-        elif isinstance(node, list):
-            pending.extend((value, depth + 1, f"{path}[{index}]") for index, value in enumerate(node))
 
 
 class TollgateAPI(NinjaAPI):

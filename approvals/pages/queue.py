@@ -1,6 +1,5 @@
 """The live approval queue page, its decision endpoint and each request's context."""
 
-import json
 import uuid
 from typing import Any
 
@@ -18,7 +17,9 @@ from approvals.selectors import (
     user_may_review,
 )
 from approvals.services import action_request_decide, action_request_get
+from console.api import error_response
 from console.pages.auth import AuthedRequest
+from core.json_input import RequestRejected, json_request_body
 
 MAX_SHOWN = 500
 
@@ -59,11 +60,11 @@ def context(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
 def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
     action_request = _visible(request, request_id)
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return JsonResponse({"error": {"code": "malformed_json", "message": "send JSON"}}, status=400)
+        body = json_request_body(request)
+    except RequestRejected as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.field)
     if not isinstance(body, dict):
-        return JsonResponse({"error": {"code": "invalid", "message": "send a JSON object"}}, status=400)
+        return error_response(400, "invalid", "send a JSON object")
     arguments = body.get("arguments")
     try:
         decided = action_request_decide(
