@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.forms.fields import JSONString
+from django.forms.fields import InvalidJSONInput, JSONString
 from django.http import HttpRequest
 
 # Deep enough for any real JSON Schema; bounds the recursion of everything that walks a body.
@@ -92,6 +92,16 @@ class StrictJSONField(forms.JSONField):
         except RequestRejected as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from exc
         return JSONString(parsed) if isinstance(parsed, str) else parsed
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # A refused value is shown back as typed: decoding it again for the page would
+        # recurse too deep or put an unpaired surrogate into the HTML.
+        if self.disabled or data is None:
+            return super().bound_data(data, initial)
+        try:
+            return json_parse_strict(data)
+        except RequestRejected:
+            return InvalidJSONInput(data)
 
 
 def _reject_constant(name: str) -> None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -39,6 +39,14 @@ class RuleForm(forms.Form):
     priority = forms.IntegerField(initial=0)
 
 
+class EditForm(forms.Form):
+    edit = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class ToolPickForm(forms.Form):
+    tool = forms.ModelChoiceField(queryset=Tool.objects.all())
+
+
 class DryRunForm(RuleForm):
     days = forms.IntegerField(initial=7, min_value=1, max_value=90)
     replacing = forms.IntegerField(required=False, label="In place of rule (id)")
@@ -58,7 +66,10 @@ def _save(form: RuleForm, save: Any) -> Any:
 def rules(request: AuthedRequest) -> HttpResponse:
     editing = None
     if request.GET.get("edit"):
-        editing = get_object_or_404(PolicyRule, pk=request.GET["edit"])
+        edit = EditForm(request.GET)
+        if not edit.is_valid():
+            raise Http404("no such rule")
+        editing = get_object_or_404(PolicyRule, pk=edit.cleaned_data["edit"])
     initial = {name: getattr(editing, name) for name in RuleForm.base_fields} if editing else None
     form = RuleForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -98,13 +109,16 @@ def rule_delete(request: AuthedRequest, rule_id: int) -> HttpResponse:
 @admin_required
 def tools(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
-        tool = get_object_or_404(Tool, pk=request.POST.get("tool"))
+        picked = ToolPickForm(request.POST)
+        if not picked.is_valid():
+            raise Http404("no such tool")
+        tool, tier = picked.cleaned_data["tool"], request.POST.get("risk_tier", "")
         try:
-            tool_tier_set(actor=request.user, tool=tool, tier=request.POST.get("risk_tier", ""))
+            tool_tier_set(actor=request.user, tool=tool, tier=tier)
         except ServiceError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{tool.name} is now {request.POST['risk_tier']}.")
+            messages.success(request, f"{tool.name} is now {tier}.")
         return redirect("approvals:tools")
     return render(request, "approvals/tools.html", {"tools": Tool.objects.all(), "tiers": RiskTier.choices})
 
