@@ -15,6 +15,7 @@ from approvals.pages.access import admin_required
 from approvals.policy.dry_run import policy_dry_run
 from approvals.policy.evaluate import policy_current_version
 from approvals.policy.services import (
+    RULE_BOUNDS,
     policy_rule_create,
     policy_rule_delete,
     policy_rule_update,
@@ -24,6 +25,11 @@ from approvals.tiers import RiskTier
 from console.pages.auth import AuthedRequest
 
 
+def bounded_field(name: str, **options: Any) -> forms.IntegerField:
+    least, most = RULE_BOUNDS[name]
+    return forms.IntegerField(min_value=least, max_value=most, **options)
+
+
 class RuleForm(forms.Form):
     tool = forms.CharField(max_length=200, help_text="a tool's name or a glob (issue_*)")
     agent = forms.CharField(max_length=100, required=False)
@@ -31,12 +37,12 @@ class RuleForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="CEL, e.g. args.amount > 100"
     )
     tier = forms.ChoiceField(choices=RiskTier.choices)
-    delay_s = forms.IntegerField(initial=300, label="Delay (s, medium)")
-    approvals_required = forms.IntegerField(initial=1, label="Approvals required (high)")
+    delay_s = bounded_field("delay_s", initial=300, label="Delay (s, medium)")
+    approvals_required = bounded_field("approvals_required", initial=1, label="Approvals required (high)")
     reviewer_group = forms.CharField(max_length=150, initial="reviewers")
-    expiry_s = forms.IntegerField(required=False, label="Expiry (s, high)")
-    sla_s = forms.IntegerField(required=False, label="SLA (s)")
-    priority = forms.IntegerField(initial=0)
+    expiry_s = bounded_field("expiry_s", required=False, label="Expiry (s, high)")
+    sla_s = bounded_field("sla_s", required=False, label="SLA (s)")
+    priority = bounded_field("priority", initial=0)
 
 
 class EditForm(forms.Form):
@@ -49,7 +55,9 @@ class ToolPickForm(forms.Form):
 
 class DryRunForm(RuleForm):
     days = forms.IntegerField(initial=7, min_value=1, max_value=90)
-    replacing = forms.IntegerField(required=False, label="In place of rule (id)")
+    replacing = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, label="In place of rule (id)"
+    )
 
 
 def _save(form: RuleForm, save: Any) -> Any:
