@@ -13,6 +13,7 @@ from approvals.live import ADMINS_GROUP, reviewer_channel_group
 from approvals.selectors import user_may_open_queue, user_may_review, user_reviewer_groups
 from console.consumers import RevocableConsumer
 from console.revocation import CLOSE_FORBIDDEN, socket_user
+from core.json_input import RequestRejected, json_parse_strict
 
 
 @database_sync_to_async
@@ -68,6 +69,17 @@ class ApprovalQueueConsumer(RevocableConsumer):
             await self.listen(group)
         self.joined = groups
         return True
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        # The console's one JSON parser; a frame it refuses (binary, malformed, NaN, too deep)
+        # is dropped like an unknown message instead of ending the connection with an error.
+        try:
+            content = json_parse_strict(text_data or "")
+        except RequestRejected:
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The only message a browser sends: which request its reviewer is looking at.

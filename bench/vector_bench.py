@@ -132,7 +132,7 @@ def recall_timings(model) -> tuple[list[float], str]:
     timings = []
     for text in texts[: QUERIES + 10]:
         started = time.perf_counter()
-        found = memory_recall(agent_id=agent.pk, session_id=None, query=text, k=5)
+        found = memory_recall(agent_id=agent.pk, session=None, query=text, k=5)
         timings.append((time.perf_counter() - started) * 1000)
         assert len(found) == 5
     dims = model.dimensions
@@ -142,9 +142,10 @@ def recall_timings(model) -> tuple[list[float], str]:
         # The same query as memory_recall; dims is an int, every value a parameter.
         cursor.execute(
             f"EXPLAIN SELECT id FROM agents_memory WHERE dimensions = {dims} AND model = %s "  # noqa: S608
-            f"AND agent_id = %s AND (session_id IS NULL OR session_id = %s) "
+            f"AND agent_id = %s AND (session_id = %s OR (session_id IS NULL AND "
+            f"(provenance = %s OR (written_by_id = %s AND end_user = %s)))) "
             f"ORDER BY embedding::vector({dims}) <=> %s::vector({dims}) LIMIT 5",
-            [model.name, agent.pk, None, vector],
+            [model.name, agent.pk, None, "admin", None, "", vector],
         )
         plan = " / ".join(row[0].strip()[:90] for row in cursor.fetchall()[:2])
     return timings[10:], plan
@@ -160,13 +161,17 @@ def memories_fill(agent_id: int, model) -> None:
     texts = list(facts(MEMORIES, seed=1))
     now = clock.now()
     with connection.cursor() as cursor:
-        copy_sql = "COPY agents_memory (agent_id, text, model, dimensions, embedding, created_at) FROM STDIN"
+        # Written as an admin's, so that recall without a session (below) may find them.
+        copy_sql = (
+            "COPY agents_memory (agent_id, text, provenance, model, dimensions, embedding, created_at) "
+            "FROM STDIN"
+        )
         with cursor.connection.cursor().copy(copy_sql) as copy:
             for start in range(0, len(texts), 5_000):
                 batch = texts[start : start + 5_000]
                 for text, vector in zip(batch, model.embed(batch), strict=True):
                     literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
-                    copy.write_row((agent_id, text, model.name, model.dimensions, literal, now))
+                    copy.write_row((agent_id, text, "admin", model.name, model.dimensions, literal, now))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE agents_memory")
     print(f"wrote {len(texts):,} memories in {time.perf_counter() - started:.1f} s (reused by later runs)")

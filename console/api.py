@@ -5,16 +5,14 @@ contract"), and nothing a client sends may produce a 5xx: bodies are parsed stri
 before any schema sees them, and every exception a request can raise has a handler below.
 """
 
-import json
 import logging
 import math
-import re
 from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, re_path
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
@@ -28,15 +26,11 @@ from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
 from console.tokens import api_token_authenticate
 from core.errors import ServiceError
+from core.http_errors import error_response
+from core.json_input import UNSTORABLE_CHARACTERS, RequestRejected, json_request_body
 from tracing import api as tracing_api
 
 logger = logging.getLogger(__name__)
-
-# Deep enough for any real JSON Schema; bounds the recursion of everything that walks a body.
-MAX_JSON_DEPTH = 64
-# PostgreSQL text and jsonb reject NUL, and UTF-8 cannot encode a lone surrogate ("\ud800").
-UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
-JSON_CONTENT_TYPE = re.compile(r"application/([\w.+-]+\+)?json")
 
 STATUS_CODES = {
     400: "bad_request",
@@ -52,44 +46,16 @@ STATUS_CODES = {
 }
 
 
-class RequestRejected(Exception):
-    """A request the API refuses before parsing it into a schema."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-
-
-def error_response(
-    status: int, code: str, message: str, field: str | None = None, details: dict[str, Any] | None = None
-) -> JsonResponse:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if field:
-        error["field"] = field
-    error.update(details or {})
-    return JsonResponse({"error": error}, status=status)
-
-
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         return api_token_authenticate(token)
 
 
 class StrictJsonParser(Parser):
-    """JSON bodies only, and only values PostgreSQL can store."""
+    """JSON bodies only, and only values PostgreSQL can store (core.json_input)."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        if not JSON_CONTENT_TYPE.fullmatch(request.content_type or ""):
-            raise RequestRejected(415, "unsupported_media_type", "send the body as application/json")
-        try:
-            data = json.loads(request.body, parse_constant=_reject_constant, parse_float=_finite_float)
-        except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and int-size errors are ValueErrors
-            raise RequestRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
-        _check_storable(data)
-        return data
+        return json_request_body(request)
 
     def parse_querydict(
         self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
@@ -98,43 +64,6 @@ class StrictJsonParser(Parser):
             if any(UNSTORABLE_CHARACTERS.search(text) for text in (key, *values)):
                 raise RequestRejected(400, "invalid_string", "query parameters must not contain NUL", key)
         return super().parse_querydict(data, list_fields, request)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _check_storable(data: Any) -> None:
-    # Iterative, so a deeply nested body cannot exhaust the stack before the depth check.
-    pending: list[tuple[Any, int, str]] = [(data, 1, "")]
-    while pending:
-        node, depth, path = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise RequestRejected(400, "too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(node, str) and UNSTORABLE_CHARACTERS.search(node):
-            raise RequestRejected(
-                422, "invalid_string", "strings must not contain NUL or unpaired surrogates", path or None
-            )
-        if isinstance(node, dict):
-            for key, value in node.items():
-                child = f"{path}.{key}" if path else key
-                if UNSTORABLE_CHARACTERS.search(key):
-                    raise RequestRejected(
-                        422,
-                        "invalid_string",
-                        "keys must not contain NUL or unpaired surrogates",
-                        path or None,
-                    )
-                pending.append((value, depth + 1, child))
-        elif isinstance(node, list):
-            pending.extend((value, depth + 1, f"{path}[{index}]") for index, value in enumerate(node))
 
 
 class TollgateAPI(NinjaAPI):

@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints
 from agents.api import request_user
 from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, AgentName, ErrorOut, Input
 from agents.memory.selectors import memory_list
-from agents.memory.services import MAX_MEMORY_CHARS, memory_create, memory_delete
+from agents.memory.services import MAX_MEMORY_CHARS, MemoryAuthor, memory_create, memory_delete
 from agents.models import Agent, Memory, Session
 from agents.selectors import user_is_admin
 from core.errors import Forbidden, NotFound
@@ -31,6 +31,8 @@ class MemoryOut(Schema):
     session: uuid.UUID | None
     task: uuid.UUID | None = Field(description="the task whose `remember` call wrote it")
     step_index: int | None
+    provenance: str = Field(description="admin: every session may recall it; agent: only its end user's")
+    end_user: str = Field(description="the end user whose session wrote it (provenance agent)")
     model: str
     created_at: datetime
 
@@ -43,10 +45,13 @@ class MemoryFilter(Schema):
     "/{name}/memories", response={201: MemoryOut, WRITE_ERRORS: ErrorOut}, summary="Add a memory (admin)"
 )
 def create_memory(request: HttpRequest, name: Path[AgentName], payload: MemoryIn) -> Status[dict[str, Any]]:
+    user = request_user(request)
     agent = _admin_agent(request, name)
     if payload.session is not None and not Session.objects.filter(pk=payload.session, agent=agent).exists():
         raise NotFound(f"agent {name!r} has no session {payload.session}", field="session")
-    memory = memory_create(agent=agent, text=payload.text, session_id=payload.session)
+    memory = memory_create(
+        agent=agent, text=payload.text, author=MemoryAuthor.admin(user), session_id=payload.session
+    )
     return Status(201, _memory_out(memory))
 
 
@@ -90,6 +95,8 @@ def _memory_out(memory: Memory) -> dict[str, Any]:
         "session": memory.session_id,
         "task": memory.task_id,
         "step_index": memory.step_index,
+        "provenance": memory.provenance,
+        "end_user": memory.end_user,
         "model": memory.model,
         "created_at": memory.created_at,
     }

@@ -15,12 +15,13 @@ from agents.guards.breakers import breaker_state
 from agents.guards.models import GuardAlert, GuardConfig
 from agents.guards.routing import COMPLEXITIES
 from agents.models import Agent, Tool
+from core.json_input import StrictJSONField
 
 ALERTS_SHOWN = 100
 
 
 class GuardConfigForm(forms.ModelForm):
-    routing = forms.JSONField(
+    routing = StrictJSONField(
         required=False,
         help_text=f'complexity → model, e.g. {{"classify": "openai/gpt-4o-mini"}}; complexities: '
         f"{', '.join(COMPLEXITIES)}",

@@ -13,7 +13,7 @@ MEMORY_NAME = "memory"
 def memory_message(task: Task, *, agent_id: int) -> list[dict[str, Any]]:
     """Zero or one system message with the memories most similar to the task's input."""
     recalled = memory_recall(
-        agent_id=agent_id, session_id=task.session_id, query=task.input, k=settings.MEMORY_TOP_K
+        agent_id=agent_id, session=task.session, query=task.input, k=settings.MEMORY_TOP_K
     )
     if not recalled:
         return []

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from agents.embeddings.registry import embedder
-from agents.models import Memory
+from agents.models import Memory, Session
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,13 @@ class Recalled:
     similarity: float
 
 
-def memory_recall(*, agent_id: int, session_id: uuid.UUID | None, query: str, k: int) -> list[Recalled]:
+def memory_recall(*, agent_id: int, session: Session | None, query: str, k: int) -> list[Recalled]:
     """The `k` memories most similar to `query` among those the session may see: the agent's
-    own, agent-wide or of this session. The scope is a WHERE clause, applied before ranking,
-    so one agent never sees another's memories whatever the index returns."""
+    own, and of those the ones of this session, the agent-wide ones an admin wrote, and the
+    agent-wide ones written in a session of the same end user (account and end user). The
+    scope is a WHERE clause, applied before ranking, so one agent never sees another's
+    memories, nor one end user another's, whatever the index returns. Without a session:
+    the admin-written agent-wide ones."""
     if k <= 0:
         return []
     model = embedder()
@@ -30,7 +33,10 @@ def memory_recall(*, agent_id: int, session_id: uuid.UUID | None, query: str, k:
         SELECT id, text, 1 - (embedding::vector({dims}) <=> %s::vector({dims}))
         FROM agents_memory
         WHERE dimensions = {dims} AND model = %s AND agent_id = %s
-          AND (session_id IS NULL OR session_id = %s)
+          AND (
+            session_id = %s
+            OR (session_id IS NULL AND (provenance = %s OR (written_by_id = %s AND end_user = %s)))
+          )
         ORDER BY embedding::vector({dims}) <=> %s::vector({dims})
         LIMIT %s
     """  # noqa: S608  (dims is an int; every value is a parameter)
@@ -38,7 +44,13 @@ def memory_recall(*, agent_id: int, session_id: uuid.UUID | None, query: str, k:
         # With a filter, an HNSW scan may find fewer than k rows that pass it; iterative
         # scanning (pgvector 0.8) keeps going until k are found, in exact distance order.
         cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-        cursor.execute(sql, [literal, model.name, agent_id, session_id, literal, k])
+        scope = [
+            session.pk if session else None,
+            Memory.Provenance.ADMIN,
+            session.owner_id if session else None,
+            session.end_user if session else "",
+        ]
+        cursor.execute(sql, [literal, model.name, agent_id, *scope, literal, k])
         rows = cursor.fetchall()
     return [Recalled(id=row[0], text=row[1], similarity=float(row[2])) for row in rows]
 

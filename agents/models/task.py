@@ -27,6 +27,9 @@ class Task(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks")
     input = models.TextField()
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # SHA-256 of the request the key was first used with: the same key with another request is
+    # refused, not answered with this task. Empty for tasks from before it was kept.
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     result = models.TextField(blank=True)
     partial = models.BooleanField(default=False, help_text="the result is the best answer so far")

@@ -6,6 +6,7 @@ models. The HNSW indexes are partial expression indexes on `embedding::vector(<d
 the configured dimension (migration 0005); queries use the same expression so they can use them.
 """
 
+from django.conf import settings
 from django.db import models
 from pgvector.django import VectorField
 
@@ -39,7 +40,16 @@ class OutputEmbedding(models.Model):
 
 
 class Memory(models.Model):
-    """A fact an agent keeps: for one session, or (no session) for all of the agent's sessions."""
+    """A fact an agent keeps: for one session, or (no session) for all of the agent's sessions.
+
+    Who wrote it decides who may have it recalled: an agent-wide memory an admin wrote reaches
+    every session, one an agent wrote reaches only the sessions of the end user it was talking
+    to (the same account and end user), so one end user's words never reach another's context.
+    """
+
+    class Provenance(models.TextChoices):
+        ADMIN = "admin"  # over the API or the console, by an admin
+        AGENT = "agent"  # by an agent's `remember` call, in an end user's session
 
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="memories")
     session = models.ForeignKey(
@@ -53,6 +63,14 @@ class Memory(models.Model):
     # The tool call's idempotency key: a redelivered `remember` stores its fact once.
     source_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     text = models.TextField()
+    # A database default: rows written without one (COPY, raw INSERT) are never shared.
+    provenance = models.CharField(max_length=10, choices=Provenance.choices, db_default=Provenance.AGENT)
+    # The admin who wrote it, or the account whose session the agent wrote it in.
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # That session's end user ("" when the account is its own end user).
+    end_user = models.CharField(max_length=200, blank=True, db_default="")
     model = models.CharField(max_length=200)
     dimensions = models.PositiveSmallIntegerField()
     embedding = VectorField()

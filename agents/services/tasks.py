@@ -1,5 +1,7 @@
 """Submitting and cancelling tasks."""
 
+import hashlib
+import json
 import uuid
 from datetime import timedelta
 from functools import partial
@@ -86,13 +88,17 @@ def task_submit(
 ) -> tuple[Task, bool]:
     """Create a task and enqueue its run once the transaction commits.
 
-    Returns (task, created). The same (owner, idempotency_key) always returns the first
-    task: the unique constraint decides a race between two submissions with one key.
+    Returns (task, created). The same (owner, idempotency_key) with the same request always
+    returns the first task; with another request (agent, input, session or end user) it is a
+    Conflict naming the key. The unique constraint decides a race between two submissions.
     """
+    fingerprint = _request_fingerprint(
+        agent_name=agent_name, input=input, session_id=session_id, end_user=end_user
+    )
     if idempotency_key is not None:
         existing = Task.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing, False
+            return _replayed(existing, key=idempotency_key, fingerprint=fingerprint), False
     if not input.strip():
         raise Invalid("input must not be empty", field="input")
     agent = Agent.objects.select_related("current_version").filter(name=agent_name).first()
@@ -108,16 +114,41 @@ def task_submit(
                 end_user=end_user,
             )
             task = Task.objects.create(
-                session=session, owner=owner, input=input, idempotency_key=idempotency_key
+                session=session,
+                owner=owner,
+                input=input,
+                idempotency_key=idempotency_key,
+                idempotency_fingerprint=fingerprint if idempotency_key is not None else "",
             )
             Trace.objects.create(task=task, trace_id=new_trace_id())
             transaction.on_commit(partial(_enqueue_run, task.id))
     except IntegrityError:
         if idempotency_key is None:
             raise
-        # Another submission with this key committed first: return its task.
-        return Task.objects.get(owner=owner, idempotency_key=idempotency_key), False
+        # Another submission with this key committed first: its task, if it was this request.
+        winner = Task.objects.get(owner=owner, idempotency_key=idempotency_key)
+        return _replayed(winner, key=idempotency_key, fingerprint=fingerprint), False
     return task, True
+
+
+def _request_fingerprint(*, agent_name: str, input: str, session_id: uuid.UUID | None, end_user: str) -> str:
+    request = {
+        "agent": agent_name,
+        "input": input,
+        "session": str(session_id) if session_id else None,
+        "user": end_user,
+    }
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def _replayed(task: Task, *, key: str, fingerprint: str) -> Task:
+    if task.idempotency_fingerprint and task.idempotency_fingerprint != fingerprint:
+        raise Conflict(
+            f"idempotency key {key!r} was already used for a different request (agent, input, "
+            f"session or user): task {task.id}; send a new key for a new request",
+            field="idempotency_key",
+        )
+    return task
 
 
 def _session_for(

@@ -6,7 +6,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from agents.memory.services import MAX_MEMORY_CHARS, memory_create
+from agents.memory.services import MAX_MEMORY_CHARS, MemoryAuthor, memory_create
 from agents.models import Task
 from agents.tools.executor import tool_call_key_parse
 from agents.tools.python import python_tool
@@ -131,6 +131,7 @@ def remember(args: dict[str, Any], *, idempotency_key: str) -> dict[str, Any] | 
     memory = memory_create(
         agent=task.session.agent,
         text=args["fact"],
+        author=MemoryAuthor.end_user_of(task.session),
         session_id=task.session_id if scope == "session" else None,
         task_id=task.id,
         step_index=source[1],

@@ -1,5 +1,8 @@
 """JSON Schema for tool arguments: checking a tool's schema, and validating a model's arguments.
 
+Regular expressions in schemas run under RE2 (agents/tools/schema_regex.py), never Python's
+backtracking `re`.
+
 Validators are compiled once per distinct schema (keyed by its canonical JSON, since every
 Tool row fetched from the database is a fresh dict) because argument validation runs on every
 tool call.
@@ -16,9 +19,15 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from agents.tools.schema_regex import re2_validator_class, regex_problems
+
 # Shown to the model at most this many at a time: enough to fix a call, short enough to read.
 MAX_REPORTED_ERRORS = 5
 MAX_MESSAGE_CHARS = 300
+
+# Bounds on a registered schema: far above any real tool's, far below what slows a worker.
+MAX_SCHEMA_CHARS = 64_000
+MAX_SCHEMA_DEPTH = 32
 
 # An empty `parameters` means "takes no arguments" in OpenAI's and Anthropic's tool formats.
 EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -32,12 +41,19 @@ def tool_parameters_check(schema: Any) -> list[str]:
     """Problems that make `schema` unusable as a tool's parameters; empty when it is fine."""
     if not isinstance(schema, dict):
         return ["parameters must be a JSON object (a JSON Schema)"]
+    if len(json.dumps(schema)) > MAX_SCHEMA_CHARS:
+        return [f"parameters: the schema is longer than {MAX_SCHEMA_CHARS} characters of JSON"]
+    if _depth(schema) > MAX_SCHEMA_DEPTH:
+        return [f"parameters: the schema is nested deeper than {MAX_SCHEMA_DEPTH} levels"]
     if "$schema" in schema:
         dialect = schema["$schema"]
         # Unknown dialects would silently be validated as another draft than the author meant.
         if not isinstance(dialect, str) or validator_for(schema, default=None) is None:
             return [f"parameters['$schema']: {dialect!r} is not a JSON Schema dialect this server knows"]
-    cls = validator_for(schema, default=Draft202012Validator)
+    problems = regex_problems(schema)
+    if problems:
+        return problems
+    cls = re2_validator_class(validator_for(schema, default=Draft202012Validator))
     meta = cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
     try:
         errors = [f"{_schema_path(e.absolute_path)}: {e.message}" for e in meta.iter_errors(schema)]
@@ -71,9 +87,13 @@ def arguments_errors(schema: dict[str, Any], arguments: dict[str, Any]) -> list[
 @lru_cache(maxsize=1024)
 def _compiled(canonical_schema: str) -> Validator:
     schema = json.loads(canonical_schema)
-    cls = validator_for(schema, default=Draft202012Validator)
+    # Tools registered before patterns were checked: refused here rather than run by `re`.
+    problems = regex_problems(schema)
+    if problems:
+        raise ToolSchemaError("the tool's parameter schema is unusable: " + "; ".join(problems))
+    cls = re2_validator_class(validator_for(schema, default=Draft202012Validator))
     try:
-        cls.check_schema(schema)
+        cls.check_schema(schema, format_checker=cls.FORMAT_CHECKER)
     except SchemaError as exc:
         raise ToolSchemaError(f"the tool's parameter schema is invalid: {exc.message}") from exc
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
@@ -112,6 +132,18 @@ def _reference_errors(schema: dict[str, Any]) -> list[str]:
         except Unresolvable:
             errors.append(f"parameters: $ref {ref!r} points to nothing in the schema")
     return errors
+
+
+def _depth(node: Any) -> int:
+    deepest, pending = 0, [(node, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            pending.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            pending.extend((child, depth + 1) for child in node)
+    return deepest
 
 
 def _refs(node: Any) -> list[str]:

@@ -6,9 +6,15 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, StringConstraints
 
 from agents.api.schemas import PG_INT_MAX, ErrorDetail
+from approvals.policy.services import RULE_BOUNDS
 
 Tier = Literal["low", "medium", "high", "critical"]
 Text200 = Annotated[str, StringConstraints(max_length=200)]
+
+
+def _bounds(name: str) -> Any:
+    least, most = RULE_BOUNDS[name]
+    return Field(ge=least, le=most)
 
 
 class RuleIn(Schema):
@@ -18,12 +24,12 @@ class RuleIn(Schema):
     agent: Annotated[str, StringConstraints(max_length=100)] = ""
     condition: Annotated[str, StringConstraints(max_length=4000)] = ""
     tier: Tier
-    delay_s: int = 300
-    approvals_required: int = 1
+    delay_s: Annotated[int, _bounds("delay_s")] = 300
+    approvals_required: Annotated[int, _bounds("approvals_required")] = 1
     reviewer_group: Annotated[str, StringConstraints(min_length=1, max_length=150)] = "reviewers"
-    expiry_s: int | None = None
-    sla_s: int | None = None
-    priority: Annotated[int, Field(ge=-(2**31), lt=2**31)] = 0
+    expiry_s: Annotated[int, _bounds("expiry_s")] | None = None
+    sla_s: Annotated[int, _bounds("sla_s")] | None = None
+    priority: Annotated[int, _bounds("priority")] = 0
 
 
 class RulePatch(Schema):
@@ -33,12 +39,12 @@ class RulePatch(Schema):
     agent: Annotated[str, StringConstraints(max_length=100)] | None = None
     condition: Annotated[str, StringConstraints(max_length=4000)] | None = None
     tier: Tier | None = None
-    delay_s: int | None = None
-    approvals_required: int | None = None
+    delay_s: Annotated[int, _bounds("delay_s")] | None = None
+    approvals_required: Annotated[int, _bounds("approvals_required")] | None = None
     reviewer_group: Annotated[str, StringConstraints(min_length=1, max_length=150)] | None = None
-    expiry_s: int | None = None
-    sla_s: int | None = None
-    priority: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
+    expiry_s: Annotated[int, _bounds("expiry_s")] | None = None
+    sla_s: Annotated[int, _bounds("sla_s")] | None = None
+    priority: Annotated[int, _bounds("priority")] | None = None
 
 
 class RuleOut(Schema):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,6 +14,7 @@ from approvals.pages.access import admin_required
 from approvals.policy.dry_run import policy_dry_run
 from approvals.policy.evaluate import policy_current_version
 from approvals.policy.services import (
+    RULE_BOUNDS,
     policy_rule_create,
     policy_rule_delete,
     policy_rule_update,
@@ -24,6 +25,11 @@ from core.errors import ServiceError
 from core.tiers import RiskTier
 
 
+def bounded_field(name: str, **options: Any) -> forms.IntegerField:
+    least, most = RULE_BOUNDS[name]
+    return forms.IntegerField(min_value=least, max_value=most, **options)
+
+
 class RuleForm(forms.Form):
     tool = forms.CharField(max_length=200, help_text="a tool's name or a glob (issue_*)")
     agent = forms.CharField(max_length=100, required=False)
@@ -31,17 +37,27 @@ class RuleForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="CEL, e.g. args.amount > 100"
     )
     tier = forms.ChoiceField(choices=RiskTier.choices)
-    delay_s = forms.IntegerField(initial=300, label="Delay (s, medium)")
-    approvals_required = forms.IntegerField(initial=1, label="Approvals required (high)")
+    delay_s = bounded_field("delay_s", initial=300, label="Delay (s, medium)")
+    approvals_required = bounded_field("approvals_required", initial=1, label="Approvals required (high)")
     reviewer_group = forms.CharField(max_length=150, initial="reviewers")
-    expiry_s = forms.IntegerField(required=False, label="Expiry (s, high)")
-    sla_s = forms.IntegerField(required=False, label="SLA (s)")
-    priority = forms.IntegerField(initial=0)
+    expiry_s = bounded_field("expiry_s", required=False, label="Expiry (s, high)")
+    sla_s = bounded_field("sla_s", required=False, label="SLA (s)")
+    priority = bounded_field("priority", initial=0)
+
+
+class EditForm(forms.Form):
+    edit = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class ToolPickForm(forms.Form):
+    tool = forms.ModelChoiceField(queryset=Tool.objects.all())
 
 
 class DryRunForm(RuleForm):
     days = forms.IntegerField(initial=7, min_value=1, max_value=90)
-    replacing = forms.IntegerField(required=False, label="In place of rule (id)")
+    replacing = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, label="In place of rule (id)"
+    )
 
 
 def _save(form: RuleForm, save: Any) -> Any:
@@ -58,7 +74,10 @@ def _save(form: RuleForm, save: Any) -> Any:
 def rules(request: AuthedRequest) -> HttpResponse:
     editing = None
     if request.GET.get("edit"):
-        editing = get_object_or_404(PolicyRule, pk=request.GET["edit"])
+        edit = EditForm(request.GET)
+        if not edit.is_valid():
+            raise Http404("no such rule")
+        editing = get_object_or_404(PolicyRule, pk=edit.cleaned_data["edit"])
     initial = {name: getattr(editing, name) for name in RuleForm.base_fields} if editing else None
     form = RuleForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -98,13 +117,16 @@ def rule_delete(request: AuthedRequest, rule_id: int) -> HttpResponse:
 @admin_required
 def tools(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
-        tool = get_object_or_404(Tool, pk=request.POST.get("tool"))
+        picked = ToolPickForm(request.POST)
+        if not picked.is_valid():
+            raise Http404("no such tool")
+        tool, tier = picked.cleaned_data["tool"], request.POST.get("risk_tier", "")
         try:
-            tool_tier_set(actor=request.user, tool=tool, tier=request.POST.get("risk_tier", ""))
+            tool_tier_set(actor=request.user, tool=tool, tier=tier)
         except ServiceError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{tool.name} is now {request.POST['risk_tier']}.")
+            messages.success(request, f"{tool.name} is now {tier}.")
         return redirect("approvals:tools")
     return render(request, "approvals/tools.html", {"tools": Tool.objects.all(), "tiers": RiskTier.choices})
 

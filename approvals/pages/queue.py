@@ -16,9 +16,10 @@ from approvals.selectors import (
     user_may_review,
 )
 from approvals.services import action_request_decide, action_request_get
-from console.api import RequestRejected, StrictJsonParser
 from console.pages.auth import AuthedRequest
 from core.errors import NotFound, ServiceError
+from core.http_errors import error_response
+from core.json_input import RequestRejected, json_request_body
 
 MAX_SHOWN = 500
 
@@ -59,13 +60,11 @@ def context(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
 def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
     action_request = _visible(request, request_id)
     try:
-        # The REST API's parser: bounded depth, and only strings PostgreSQL can store.
-        body = StrictJsonParser().parse_body(request)
+        body = json_request_body(request)
     except RequestRejected as exc:
-        error = {"code": exc.code, "message": exc.message, "field": exc.field}
-        return JsonResponse({"error": error}, status=exc.status)
+        return error_response(exc.status, exc.code, exc.message, exc.field)
     if not isinstance(body, dict):
-        return JsonResponse({"error": {"code": "invalid", "message": "send a JSON object"}}, status=400)
+        return error_response(400, "invalid", "send a JSON object")
     try:
         decided = action_request_decide(
             action_request=action_request,
@@ -77,7 +76,6 @@ def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
             version=body.get("version", 1),
         )
     except ServiceError as exc:
-        error = {"code": exc.code, "message": exc.message, "field": exc.field, **exc.details}
-        return JsonResponse({"error": error}, status=exc.status)
+        return error_response(exc.status, exc.code, exc.message, exc.field, exc.details)
     decided.refresh_from_db()
     return JsonResponse({"request": action_request_as_dict(decided)})

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
+from django.db.models import Q
 from django.forms.models import model_to_dict
 
 from agents.models import Tool
@@ -28,6 +29,17 @@ RULE_FIELDS = (
 )
 _VERSION_LOCK_KEY = 7_301_304
 
+DAY_S = 86_400
+# (least, most) of each number of a rule; the REST schemas and the console form share them.
+# All fit PostgreSQL's integer; the upper ends are generous for a person's reaction time.
+RULE_BOUNDS: dict[str, tuple[int, int]] = {
+    "delay_s": (0, 30 * DAY_S),
+    "approvals_required": (1, 20),
+    "expiry_s": (0, 30 * DAY_S),
+    "sla_s": (0, 30 * DAY_S),
+    "priority": (-(2**31), 2**31 - 1),
+}
+
 
 def rule_as_dict(rule: PolicyRule) -> dict[str, Any]:
     return {"id": rule.pk, **model_to_dict(rule, fields=RULE_FIELDS)}
@@ -48,11 +60,12 @@ def validate_rule(values: dict[str, Any]) -> None:
         raise Invalid(f"no agent named {values['agent']!r}", field="agent")
     if values["tier"] not in RiskTier.values:
         raise Invalid(f"tier must be one of {', '.join(RiskTier.values)}", field="tier")
-    for name in ("delay_s", "expiry_s", "sla_s"):
-        if values.get(name) is not None and values[name] < 0:
-            raise Invalid(f"{name} must not be negative", field=name)
-    if values["approvals_required"] < 1:
-        raise Invalid("approvals_required must be at least 1", field="approvals_required")
+    for name, (least, most) in RULE_BOUNDS.items():
+        value = values.get(name)
+        if value is None and name in ("expiry_s", "sla_s"):
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
+            raise Invalid(f"{name} must be a whole number from {least} to {most}", field=name)
     if not values.get("reviewer_group"):
         raise Invalid("reviewer_group must name a group", field="reviewer_group")
     if (
@@ -60,11 +73,25 @@ def validate_rule(values: dict[str, Any]) -> None:
         and not Group.objects.filter(name=values["reviewer_group"]).exists()
     ):
         raise Invalid(f"no group named {values['reviewer_group']!r}", field="reviewer_group")
+    if values["tier"] == RiskTier.HIGH:
+        _check_quorum(values["approvals_required"], values["reviewer_group"])
     if values.get("condition"):
         try:
             condition_check(values["condition"])
         except ConditionError as exc:
             raise Invalid(str(exc), field="condition") from exc
+
+
+def _check_quorum(required: int, group: str) -> None:
+    """Refuse a quorum that the people who may decide in `group` could never reach."""
+    # Who may decide is user_may_review's rule: the group's active members and active admins.
+    able = User.objects.filter(Q(groups__name=group) | Q(is_staff=True), is_active=True).distinct().count()
+    if required > able:
+        raise Invalid(
+            f"approvals_required is {required}, but only {able} active "
+            f"{'person' if able == 1 else 'people'} may approve in group {group!r} (its members and admins)",
+            field="approvals_required",
+        )
 
 
 def policy_snapshot() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from django.db import connections
 
 from agents.memory.context import MEMORY_NAME
 from agents.memory.selectors import memory_recall
-from agents.memory.services import memory_create
+from agents.memory.services import MemoryAuthor, memory_create
 from agents.models import AgentVersion, Memory, Task, Tool
 from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
@@ -34,6 +34,8 @@ def _tool_threads_let_go_of_the_database():
         future.result(timeout=15)
 
 
+# An admin without a user row: the API records the admin who wrote a memory.
+ADMIN = MemoryAuthor(Memory.Provenance.ADMIN, None)
 FACT = "The customer Dana prefers refunds as store credit, never to the card."
 
 
@@ -61,7 +63,7 @@ def test_a_fact_remembered_in_one_session_is_recalled_in_a_later_one_and_not_by_
     python_tools_sync()
     support = make_agent("support", model="sim/remember", tools=[Tool.objects.get(name="remember")])
     make_agent("sales", model="sim/echo")
-    memory_create(agent=support, text="Orders ship from the Leeds warehouse.")
+    memory_create(agent=support, text="Orders ship from the Leeds warehouse.", author=ADMIN)
 
     first = run(requester, "support", f"Remember: {FACT}")
     assert first.status == Task.Status.SUCCEEDED, first.stop_detail
@@ -91,7 +93,7 @@ def test_a_fact_remembered_in_one_session_is_recalled_in_a_later_one_and_not_by_
 def test_a_session_memory_is_recalled_only_in_its_own_session(requester, use_simulator):
     agent = make_agent("support", model="sim/echo")
     first = run(requester, "support", "hello")
-    memory_create(agent=agent, text=FACT, session_id=first.session_id)
+    memory_create(agent=agent, text=FACT, author=ADMIN, session_id=first.session_id)
 
     same_session = run(requester, "support", "How does Dana want her refund?", first.session_id)
     new_session = run(requester, "support", "How does Dana want her refund?")
@@ -107,11 +109,11 @@ def test_scope_is_applied_before_ranking_so_a_closer_memory_of_another_agent_nev
     mine = make_agent("mine", model="sim/echo")
     theirs = make_agent("theirs", model="sim/echo")
     for n in range(30):
-        memory_create(agent=theirs, text=f"Dana prefers refunds as store credit (note {n}).")
-    memory_create(agent=mine, text="The warehouse closes at six.")
+        memory_create(agent=theirs, text=f"Dana prefers refunds as store credit (note {n}).", author=ADMIN)
+    memory_create(agent=mine, text="The warehouse closes at six.", author=ADMIN)
 
     recalled = memory_recall(
-        agent_id=mine.pk, session_id=None, query="Dana prefers refunds as store credit", k=5
+        agent_id=mine.pk, session=None, query="Dana prefers refunds as store credit", k=5
     )
 
     assert [r.text for r in recalled] == ["The warehouse closes at six."]
@@ -140,3 +142,69 @@ def test_remember_outside_a_task_is_refused():
     assert result.status == "error"
     assert result.error_type == "permanent"
     assert not Memory.objects.exists()
+
+
+def run_for(user, end_user: str, agent_name: str, text: str) -> Task:
+    task, _ = task_submit(owner=user, agent_name=agent_name, input=text, end_user=end_user)
+    task_steps_run(task_id=task.id, max_steps=10, max_seconds=60)
+    task.refresh_from_db()
+    return task
+
+
+def test_what_one_end_user_told_the_agent_never_reaches_another_end_users_session(
+    requester, admin, use_simulator
+):
+    """An agent-wide `remember` in alice's session is recalled in alice's later sessions only;
+    what an admin wrote reaches both."""
+    python_tools_sync()
+    support = make_agent("support", model="sim/remember", tools=[Tool.objects.get(name="remember")])
+    memory_create(
+        agent=support, text="Dana's orders ship from the Leeds warehouse.", author=MemoryAuthor.admin(admin)
+    )
+    told = run_for(requester, "alice", "support", f"Remember: {FACT}")
+    assert told.status == Task.Status.SUCCEEDED, told.stop_detail
+    saved = Memory.objects.get(text=FACT)
+    assert (saved.session_id, saved.provenance, saved.written_by_id, saved.end_user) == (
+        None,
+        "agent",
+        requester.pk,
+        "alice",
+    )
+
+    switch_model(support, "sim/echo")
+    bob = run_for(requester, "bob", "support", "How does Dana want her refund?")
+    alice = run_for(requester, "alice", "support", "How does Dana want her refund?")
+
+    [bobs] = memory_messages(bob)
+    assert FACT not in bobs
+    assert "Leeds" in bobs
+    [alices] = memory_messages(alice)
+    assert FACT in alices
+    assert "Leeds" in alices
+
+
+def test_the_same_end_user_name_under_another_account_is_another_end_user(requester, outsider):
+    agent = make_agent("support", model="sim/echo")
+    mine, _ = task_submit(owner=requester, agent_name="support", input="hi", end_user="alice")
+    theirs, _ = task_submit(owner=outsider, agent_name="support", input="hi", end_user="alice")
+    memory_create(agent=agent, text=FACT, author=MemoryAuthor.end_user_of(mine.session))
+
+    def recalled(task: Task) -> list[str]:
+        found = memory_recall(agent_id=agent.pk, session=task.session, query=FACT, k=5)
+        return [memory.text for memory in found]
+
+    assert recalled(mine) == [FACT]
+    assert recalled(theirs) == []
+    assert memory_recall(agent_id=agent.pk, session=None, query=FACT, k=5) == []
+
+
+def test_an_admin_writes_memories_for_every_session_over_the_api(admin_api, requester):
+    agent = make_agent("support", model="sim/echo")
+    response = admin_api.post(
+        "/api/v1/agents/support/memories", {"text": FACT}, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    assert (response.json()["provenance"], response.json()["end_user"]) == ("admin", "")
+    task, _ = task_submit(owner=requester, agent_name="support", input="hi", end_user="carol")
+    found = memory_recall(agent_id=agent.pk, session=task.session, query=FACT, k=5)
+    assert [memory.text for memory in found] == [FACT]

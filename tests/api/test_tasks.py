@@ -119,6 +119,38 @@ def test_the_same_idempotency_key_returns_the_same_task(requester_api, agent):
     assert Task.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"input": "Where is order 43?"}, {"agent": "researcher"}, {"user": "customer-8"}, {"session": "first"}],
+    ids=["input", "agent", "user", "session"],
+)
+def test_the_same_idempotency_key_with_another_request_is_a_conflict_naming_the_key(
+    requester_api, agent, other_agent, change
+):
+    original = {"idempotency_key": "order-42", "user": "customer-7"}
+    first = submit(requester_api, **original)
+    if change.get("session") == "first":
+        change = {"session": first.json()["session"]}
+
+    again = submit(requester_api, **(original | change))
+
+    assert again.status_code == 409, again.content
+    error = again.json()["error"]
+    assert error["field"] == "idempotency_key"
+    assert "'order-42'" in error["message"]
+    assert Task.objects.count() == 1
+
+
+def test_a_key_kept_before_fingerprints_still_returns_its_task(requester_api, agent):
+    first = submit(requester_api, idempotency_key="old-key").json()
+    Task.objects.update(idempotency_fingerprint="")
+
+    again = submit(requester_api, idempotency_key="old-key", input="anything else")
+
+    assert again.status_code == 200
+    assert again.json()["id"] == first["id"]
+
+
 def test_idempotency_keys_belong_to_their_owner(requester_api, outsider_api, agent):
     mine = submit(requester_api, idempotency_key="k1").json()
     theirs = submit(outsider_api, idempotency_key="k1").json()
@@ -135,6 +167,24 @@ def test_concurrent_submissions_with_one_key_create_one_task(requester_api, agen
     assert sorted(r.status_code for r in responses) == [200] * 7 + [202]
     assert len({r.json()["id"] for r in responses}) == 1
     assert Task.objects.count() == 1
+    assert Session.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_of_two_requests_with_one_key_create_one_task_and_refuse_the_other(
+    requester_api, agent
+):
+    """Whichever request wins the unique constraint, the other one's submissions get 409."""
+    ask = [lambda: submit(requester_api, idempotency_key="racing", input="Where is order 42?")] * 4
+    other = [lambda: submit(requester_api, idempotency_key="racing", input="Cancel order 42")] * 4
+    responses = run_concurrently(*ask, *other)
+
+    task = Task.objects.get()
+    asked_first = task.input == "Where is order 42?"
+    winners, losers = (responses[:4], responses[4:]) if asked_first else (responses[4:], responses[:4])
+    assert sorted(r.status_code for r in winners) == [200, 200, 200, 202]
+    assert {r.json()["id"] for r in winners} == {str(task.id)}
+    assert [r.status_code for r in losers] == [409] * 4
     assert Session.objects.count() == 1
 
 

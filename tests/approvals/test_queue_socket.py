@@ -136,6 +136,30 @@ def test_reviewers_see_who_else_is_looking(requester, reviewer):
     assert result["gone"] == {"event": "presence", "user": "reviewer", "request": None}
 
 
+def test_a_hostile_frame_is_dropped_and_the_socket_stays_open(requester, reviewer):
+    """Malformed, binary, NaN and too-deep frames used to raise inside the consumer."""
+    request = make_request(requester)
+    second = User.objects.create_user("second")
+    second.groups.add(Group.objects.get(name="reviewers"))
+    me, them = socket(reviewer), socket(second)
+
+    async def scenario() -> dict:
+        assert (await me.connect())[0]
+        assert (await them.connect())[0]
+        for frame in ["{not json", '{"type": "looking", "request": NaN}', "[" * 5000 + "]" * 5000]:
+            await me.send_to(text_data=frame)
+        await me.send_to(bytes_data=b"\x00\xff")
+        assert await them.receive_nothing(timeout=0.3)
+        await me.send_json_to({"type": "looking", "request": str(request.id)})
+        seen = await them.receive_json_from(timeout=5)
+        await me.disconnect()
+        await them.disconnect()
+        return seen
+
+    seen = async_to_sync(scenario)()
+    assert seen == {"event": "presence", "user": "reviewer", "request": str(request.id)}
+
+
 def test_a_decision_reaches_every_connected_reviewer(requester, reviewer, admin):
     from approvals.services import action_request_decide
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from agents.memory.services import memory_create
+from agents.memory.services import MemoryAuthor, memory_create
 from agents.models import Memory
 from tests.factories import make_agent
 
@@ -12,8 +12,10 @@ pytestmark = pytest.mark.django_db
 
 def test_an_admin_sees_an_agents_memories_escaped_and_only_that_agents(client, admin, agent):
     other = make_agent("sales", model="sim/echo")
-    memory_create(agent=agent, text="<script>alert(1)</script> prefers store credit")
-    memory_create(agent=other, text="belongs to sales")
+    memory_create(
+        agent=agent, text="<script>alert(1)</script> prefers store credit", author=MemoryAuthor.admin(admin)
+    )
+    memory_create(agent=other, text="belongs to sales", author=MemoryAuthor.admin(admin))
     client.force_login(admin)
 
     page = client.get(reverse("console:memories"), {"agent": agent.name}).content.decode()
@@ -24,7 +26,7 @@ def test_an_admin_sees_an_agents_memories_escaped_and_only_that_agents(client, a
 
 
 def test_an_admin_deletes_a_memory(client, admin, agent):
-    memory = memory_create(agent=agent, text="stale fact")
+    memory = memory_create(agent=agent, text="stale fact", author=MemoryAuthor.admin(admin))
     client.force_login(admin)
 
     response = client.post(reverse("console:memory_delete", args=[agent.name, memory.pk]))
@@ -35,8 +37,8 @@ def test_an_admin_deletes_a_memory(client, admin, agent):
     assert again.status_code == 404
 
 
-def test_people_who_are_not_admins_are_refused(client, reviewer, agent):
-    memory = memory_create(agent=agent, text="secret")
+def test_people_who_are_not_admins_are_refused(client, admin, reviewer, agent):
+    memory = memory_create(agent=agent, text="secret", author=MemoryAuthor.admin(admin))
     client.force_login(reviewer)
 
     assert client.get(reverse("console:memories")).status_code == 403

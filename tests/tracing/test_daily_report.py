@@ -134,3 +134,15 @@ def test_no_recipients_no_email(settings, db, mailoutbox):
 
     assert daily_report_send() == 0
     assert mailoutbox == []
+
+
+def test_a_day_out_of_range_is_refused_with_the_range(client, reviewer, day_of_work):
+    """9999-12-31 used to answer 500: the page computes the next day from it."""
+    client.force_login(reviewer)
+    for name in ("tracing:report_daily", "tracing:report_daily_csv"):
+        for day in ("9999-12-31", "0001-01-01", "1999-12-31", "2026-05-02"):
+            response = client.get(reverse(name), {"day": day})
+            assert response.status_code == 400, (name, day)
+            assert response.content.decode() == "day must be from 2000-01-01 to 2026-05-01"
+    today = client.get(reverse("tracing:report_daily"), {"day": "2026-05-01"})
+    assert today.context["next"] is None

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0004_loop_detection_and_memory'),
+        ('agents', '0006_task_idempotency_fingerprint'),
     ]
 
     operations = [

@@ -1,0 +1,232 @@
+"""Every console URL, walked with hostile query strings, paths and forms: never a 5xx.
+
+The URLs come from the resolver, so a new page is walked without being listed here; a page
+whose URL takes an argument this file cannot fill fails the walk until it is taught one.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from agents.memory.services import MemoryAuthor, memory_create
+from agents.models import Tool
+from agents.services.tasks import task_submit
+from approvals.models import PolicyRule
+from console.tokens import api_token_create
+from tests.approvals.conftest import make_request
+from tests.factories import make_agent
+from tracing.models import AlertRule
+
+pytestmark = pytest.mark.django_db
+
+# Prefixes walked elsewhere: the REST API (tests/api/test_errors.py) and Django's own admin.
+SKIPPED = ("api/", "admin/")
+
+# Every query parameter a console view reads, and the search form's fields.
+PARAMETERS = [
+    "agent",
+    "status",
+    "after",
+    "page",
+    "edit",
+    "day",
+    "range",
+    "by",
+    "user",
+    "stop_reason",
+    "cost_min",
+    "cost_max",
+    "created_from",
+    "created_to",
+]
+
+HOSTILE_VALUES = [
+    "\x00",
+    "a\x00b",
+    "abc",
+    "-1",
+    "0",
+    "99999999999999999999",
+    "9" * 5000,
+    "1e999",
+    "NaN",
+    "9999-12-31",
+    "0001-01-01",
+    "2024-02-30",
+    "'; DROP TABLE agents_agent; --",
+    "x" * 10_000,
+    "%",
+]
+
+# The form fields every console form posts (the union; each view reads its own).
+FORM_FIELDS = [
+    "tool",
+    "agent",
+    "condition",
+    "tier",
+    "delay_s",
+    "approvals_required",
+    "reviewer_group",
+    "expiry_s",
+    "sla_s",
+    "priority",
+    "days",
+    "replacing",
+    "risk_tier",
+    "input",
+    "end_user",
+    "submission_key",
+    "name",
+    "threshold",
+    "window_s",
+    "min_samples",
+    "enabled",
+    "session_max_tokens",
+    "user_day_usd",
+    "retry_budget",
+    "context_max_tokens",
+    "keep_tool_results",
+    "routing",
+]
+
+HOSTILE_FORM_VALUES = [
+    "\x00",
+    "abc",
+    "-1",
+    str(2**40),
+    "2147483647",
+    "99999999999999999999",
+    "1e999",
+    "NaN",
+    "x" * 10_000,
+    '{"classify": "sim/\\u0000"}',
+    '{"classify": "sim/\\ud800"}',
+    '{"classify": NaN}',
+    "[" * 5000,
+]
+
+
+@pytest.fixture
+def world(admin, requester):
+    """One row behind every URL argument, so each page gets past its lookups."""
+    Group.objects.get_or_create(name="reviewers")
+    tool = Tool.objects.create(name="lookup_order", url="https://shop.example/lookup")
+    agent = make_agent("support-bot", model="sim/refund", tools=[tool])
+    task, _ = task_submit(owner=admin, agent_name="support-bot", input="hi")
+    memory = memory_create(agent=agent, text="ships from Leeds", author=MemoryAuthor.admin(admin))
+    _raw, token = api_token_create(user=admin, name="walk")
+    rule = PolicyRule.objects.create(tool="*", tier="high")
+    return {
+        "task_id": task.id,
+        "session_id": task.session_id,
+        "request_id": make_request(requester).id,
+        "span_pk": 1,
+        "part": "input",
+        "token_id": token.pk,
+        "agent_name": agent.name,
+        "name": agent.name,
+        "memory_id": memory.pk,
+        "rule_id": rule.pk,
+        "kind": AlertRule.objects.values_list("kind", flat=True).first(),
+    }
+
+
+def console_routes(patterns=None, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if route.startswith(SKIPPED):
+            continue
+        if isinstance(entry, URLResolver):
+            yield from console_routes(entry.url_patterns, route)
+        else:
+            yield route, entry
+
+
+def console_urls(world: dict, hostile_argument: str | None = None) -> list[str]:
+    urls = []
+    for route, entry in console_routes():
+        names = list(entry.pattern.converters) if hasattr(entry.pattern, "converters") else []
+        assert all(name in world for name in names), f"teach the walk a value for {route}: {names}"
+        url = "/" + route
+        for name in names:
+            value = world[name] if hostile_argument is None else hostile_argument
+            url = url.replace(f"<{_converter(route, name)}:{name}>", str(value))
+        urls.append(url)
+    return urls
+
+
+def _converter(route: str, name: str) -> str:
+    start = route.index(f":{name}>")
+    return route[route.rindex("<", 0, start) + 1 : start]
+
+
+def admin_client(admin) -> Client:
+    client = Client(raise_request_exception=False)
+    client.force_login(admin)
+    return client
+
+
+def assert_not_a_server_error(response, what) -> None:
+    assert response.status_code < 500, (what, response.status_code, response.content[:300])
+
+
+def test_the_walk_covers_the_console_pages(world):
+    urls = console_urls(world)
+    expected = ["/", "/approvals/policy/", "/reports/daily/", "/memories/", f"/tasks/{world['task_id']}/"]
+    assert set(expected) <= set(urls)
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=range(len(HOSTILE_VALUES)))
+def test_every_console_page_survives_hostile_query_strings(admin, world, value):
+    client = admin_client(admin)
+    for url in console_urls(world):
+        response = client.get(url, {name: value for name in PARAMETERS})
+        assert_not_a_server_error(response, (url, value[:20]))
+
+
+@pytest.mark.parametrize("value", ["%00", "abc", "99999999999999999999", "x" * 300], ids=range(4))
+def test_every_console_page_survives_hostile_path_arguments(admin, world, value):
+    client = admin_client(admin)
+    for url in console_urls(world, hostile_argument=value):
+        assert_not_a_server_error(client.get(url), url[:80])
+        assert_not_a_server_error(client.post(url), url[:80])
+
+
+@pytest.mark.parametrize("value", HOSTILE_FORM_VALUES, ids=range(len(HOSTILE_FORM_VALUES)))
+def test_every_console_form_survives_hostile_fields(admin, world, value):
+    client = admin_client(admin)
+    for url in console_urls(world):
+        response = client.post(url, {name: value for name in FORM_FIELDS})
+        assert_not_a_server_error(response, (url, value[:20]))
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/?agent=%00", 400),
+        ("/memories/?agent=%00", 400),
+        ("/tasks/{task_id}/?after=%00", 400),
+        ("/tasks/{task_id}/trace/rows/?after=%00", 400),
+        ("/approvals/policy/?edit=abc", 404),
+        ("/approvals/policy/?edit=99999999999999999999", 404),
+        ("/reports/daily/?day=9999-12-31", 400),
+        ("/reports/daily.csv?day=0001-01-01", 400),
+        ("/alerts/rules/%00/", 400),
+    ],
+)
+def test_the_reported_urls_are_client_errors(admin, world, url, status):
+    response = admin_client(admin).get(url.format(**world))
+    assert response.status_code == status, response.content[:300]
+
+
+def test_a_nul_parameter_is_named_in_a_json_error(admin, world):
+    response = admin_client(admin).get("/", {"agent": "a\x00"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid_string",
+        "message": "parameters must not contain NUL",
+        "field": "agent",
+    }
