@@ -89,6 +89,8 @@ DATABASES["default"]["OPTIONS"] = {
         "max_idle": 300,
     },
 }
+# Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = embedded.redis_url()

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def queued_messages() -> int:
     with app.connection_for_write() as conn:
-        declared = conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+        # Declared (idempotently) rather than looked up: nothing may have bound the queue yet.
+        declared = conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE)
         return int(declared.message_count)
 
 

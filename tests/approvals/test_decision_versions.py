@@ -24,7 +24,7 @@ EDITED = {"i": "A-1003", "amount": 249}
 
 
 @pytest.fixture
-def two_person_request(requester, admin, chain_agent) -> tuple[ActionRequest, object]:
+def two_person_request(requester, reviewer, admin, chain_agent) -> tuple[ActionRequest, object]:
     """A parked refund_tool call {"i": 1} that needs two approvals."""
     _, server = chain_agent
     policy_rule_create(actor=admin, tool="refund_tool", tier="high", approvals_required=2)
