@@ -14,6 +14,10 @@ compared in pgvector).
 - worker_pss_mb: the worker's peak memory (PSS summed over its processes);
 - pg_connections_max: the most connections to the database at once, from every process.
 
+The shared rate limits are lifted for the run (GUARD_PROVIDER_RPM, GUARD_TOOL_RPM): their
+defaults (3,000 model calls and 600 calls of one tool a minute) are guardrails an operator sets
+for a real provider or tool, and at 100 steps a second they, not the runtime, would be measured.
+
 The last line is JSON for SESSIONS; a line before it gives the same figures for
 SESSIONS_LARGE (no target: it shows where one worker's concurrency becomes the limit).
 """
@@ -62,13 +66,15 @@ class ConnectionSampler:
 
 
 def main() -> None:
+    # Inherited by the worker (see the module's docstring).
+    os.environ["GUARD_PROVIDER_RPM"] = os.environ["GUARD_TOOL_RPM"] = "1000000"
     database = "tollgate_bench"
     setup_django(database)
     from django.contrib.auth.models import User
     from django.db import transaction
 
     from agents.models import Agent, AgentVersion, Step, Task, Tool
-    from agents.services.tasks import task_submit
+    from agents.services.tasks import task_submit, tasks_stalled_resume
     from agents.tools.python import python_tools_sync
 
     python_tools_sync()
@@ -91,13 +97,23 @@ def main() -> None:
                 task_submit(owner=owner, agent_name=agent.name, input=f"session {i}")[0].id
                 for i in range(sessions)
             ]
-        started = time.perf_counter()
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + 300
+        next_sweep = time.monotonic() + 1
         while Task.objects.filter(pk__in=ids, finished_at__isnull=True).exists():
             if time.monotonic() > deadline:
-                raise RuntimeError("the sessions did not finish in 600 s")
+                raise RuntimeError("the sessions did not finish in 300 s")
+            if time.monotonic() > next_sweep:
+                tasks_stalled_resume()  # what beat does every STALLED_SWEEP_S under `make run`
+                next_sweep = time.monotonic() + 1
             time.sleep(0.05)
-        elapsed = time.perf_counter() - started
+        # The end is when the last task finished, not when this loop noticed it.
+        last = (
+            Task.objects.filter(pk__in=ids).order_by("-finished_at").values_list("finished_at", flat=True)[0]
+        )
+        enqueued = (
+            Task.objects.filter(pk__in=ids).order_by("enqueued_at").values_list("enqueued_at", flat=True)[0]
+        )
+        elapsed = (last - enqueued).total_seconds()
         failed = Task.objects.filter(pk__in=ids).exclude(status=Task.Status.SUCCEEDED).first()
         if failed is not None:
             raise RuntimeError(f"a session did not succeed: {failed.stop_reason} {failed.stop_detail}")
@@ -114,6 +130,8 @@ def main() -> None:
             "efficiency": round(steps_per_s / ideal_steps_per_s, 3),
             "overhead_p50_ms": round(percentile(step_overheads(ids), 50), 1),
             "overhead_p95_ms": round(percentile(step_overheads(ids), 95), 1),
+            # Runs that died on an unexpected error and were retried (0 when all is well).
+            "run_failures": sum(Task.objects.filter(pk__in=ids).values_list("run_failures", flat=True)),
         }
 
     def step_overheads(ids: list) -> list[float]:

@@ -95,18 +95,20 @@ def _prices() -> list[Price]:
     table = _table
     if table is not None and _clock() - table[0] < PRICE_CACHE_TTL_S:
         return table[1]
+    # Read without holding the lock: a worker thread may hold a pooled connection while it asks
+    # for a price, so waiting here for a thread that waits for a connection would deadlock once
+    # the pool is empty. Two threads that miss together both read the table; either is right.
+    rows = [
+        Price(
+            model=row.model,
+            input=row.input_usd_per_mtok,
+            cached_input=row.cached_input_usd_per_mtok,
+            cache_write=row.cache_write_usd_per_mtok,
+            output=row.output_usd_per_mtok,
+            valid_from=row.valid_from,
+        )
+        for row in ModelPrice.objects.all()
+    ]
     with _lock:
-        if _table is None or _clock() - _table[0] >= PRICE_CACHE_TTL_S:
-            rows = [
-                Price(
-                    model=row.model,
-                    input=row.input_usd_per_mtok,
-                    cached_input=row.cached_input_usd_per_mtok,
-                    cache_write=row.cache_write_usd_per_mtok,
-                    output=row.output_usd_per_mtok,
-                    valid_from=row.valid_from,
-                )
-                for row in ModelPrice.objects.all()
-            ]
-            _table = (_clock(), rows)
-        return _table[1]
+        _table = (_clock(), rows)
+    return rows
