@@ -121,7 +121,9 @@ async def _publish_after_commit(request_id: uuid.UUID) -> None:
 
 def _their_celery() -> Celery:
     """A producer configured as the other instance's processes are."""
-    app = Celery("tollgate", broker=settings.CELERY_BROKER_URL)
+    # Not the current app: shared tasks (run_task, ...) would otherwise publish through it in
+    # every later test of this process.
+    app = Celery("tollgate", broker=settings.CELERY_BROKER_URL, set_as_current=False)
     app.conf.broker_transport_options = {
         **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         "global_keyprefix": redis_key_prefix(other_instance()),
