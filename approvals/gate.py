@@ -48,37 +48,6 @@ def action_request_hash(request: ActionRequest) -> str:
     return hashlib.sha256(json.dumps(bound, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-class ApprovalGate:
-    """The runtime's ToolGate, answered by the risk policy and the action requests."""
-
-    def check(
-        self,
-        *,
-        task: Task,
-        agent_name: str,
-        tool: Tool,
-        step_index: int,
-        call_index: int,
-        call: ToolCall,
-        may_be_known: bool,
-    ) -> GateAnswer:
-        return action_gate(
-            task=task,
-            agent_name=agent_name,
-            tool=tool,
-            step_index=step_index,
-            call_index=call_index,
-            call=call,
-            may_have_request=may_be_known,
-        )
-
-    def record(self, *, answer: GateAnswer, result: ToolResult) -> ToolResult:
-        return action_gate_record(answer=answer, result=result)
-
-    def park(self, *, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
-        return action_park(task_id=task_id, request_id=hold_id)
-
-
 def action_gate(
     *,
     task: Task,
@@ -87,12 +56,12 @@ def action_gate(
     step_index: int,
     call_index: int,
     call: ToolCall,
-    may_have_request: bool = True,
+    may_be_known: bool = True,
 ) -> GateAnswer:
-    """The policy's answer on one tool call. `may_have_request` is false for a step whose
-    model reply this run just received: no request can exist for it yet, so none is looked
-    up (a racing duplicate delivery is still caught by the unique constraint below)."""
-    if may_have_request:
+    """The policy's answer on one tool call. `may_be_known` is false for a step whose model
+    reply this run just received: no request can exist for it yet, so none is looked up (a
+    racing duplicate delivery is still caught by the unique constraint below)."""
+    if may_be_known:
         existing = ActionRequest.objects.filter(
             task=task, step_index=step_index, call_index=call_index
         ).first()
@@ -183,7 +152,7 @@ def action_gate_record(*, answer: GateAnswer, result: ToolResult) -> ToolResult:
     return _with_edit_note(request, result)
 
 
-def action_park(*, task_id: uuid.UUID, request_id: uuid.UUID) -> bool:
+def action_park(*, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
     """Running → waiting_approval, unless the request was decided meanwhile (then run on).
 
     Race: a reviewer deciding between the request's creation and this park would find the
@@ -191,7 +160,7 @@ def action_park(*, task_id: uuid.UUID, request_id: uuid.UUID) -> bool:
     decision sees the task waiting, or this sees the decision.
     """
     with transaction.atomic():
-        request = ActionRequest.objects.select_for_update().get(pk=request_id)
+        request = ActionRequest.objects.select_for_update().get(pk=hold_id)
         if request.status != Status.PENDING:
             return False
         parked = Task.objects.filter(pk=task_id, status=Task.Status.RUNNING).update(
@@ -278,3 +247,12 @@ def _rule_snapshot(decision: PolicyDecision) -> dict[str, Any] | None:
     if decision.errors:
         snapshot["condition_errors"] = decision.errors
     return snapshot or None
+
+
+class ApprovalGate:
+    """The runtime's ToolGate (agents/runtime/gate.py), answered by the risk policy and the
+    action requests: a held call's hold id is its action request's id."""
+
+    check = staticmethod(action_gate)
+    record = staticmethod(action_gate_record)
+    park = staticmethod(action_park)

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -126,7 +126,37 @@ def worker(concurrency: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
         yield child
 
 
-class RssSampler:
+class BackgroundSampler:
+    """Calls `sample()` every `interval` seconds on a thread while the `with` block runs."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "BackgroundSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with self.session():
+            while not self._stop.is_set():
+                self.sample()
+                self._stop.wait(self.interval)
+
+    def session(self) -> AbstractContextManager[object]:
+        """What the sampling thread holds open while it runs (nothing, unless overridden)."""
+        return nullcontext()
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+
+class RssSampler(BackgroundSampler):
     """Peak memory of a process tree, sampled in the background.
 
     Forked pool children share most of their pages with the parent, so a plain sum of RSS
@@ -137,36 +167,45 @@ class RssSampler:
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         import psutil
 
+        super().__init__(interval)
         self.root = psutil.Process(pid)
-        self.interval = interval
         self.peak_bytes = 0  # the sum of RSS (shared pages counted in every process)
         self.peak_pss_bytes = 0
         self.peak_single_bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "RssSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
+    def sample(self) -> None:
         import psutil
 
-        while not self._stop.is_set():
-            try:
-                procs = [self.root, *self.root.children(recursive=True)]
-                infos = [p.memory_full_info() for p in procs]
-            except psutil.NoSuchProcess:
-                infos = []
-            if infos:
-                self.peak_bytes = max(self.peak_bytes, sum(i.rss for i in infos))
-                self.peak_pss_bytes = max(self.peak_pss_bytes, sum(i.pss for i in infos))
-                self.peak_single_bytes = max(self.peak_single_bytes, max(i.rss for i in infos))
-            self._stop.wait(self.interval)
+        try:
+            procs = [self.root, *self.root.children(recursive=True)]
+            infos = [p.memory_full_info() for p in procs]
+        except psutil.NoSuchProcess:
+            return
+        if infos:
+            self.peak_bytes = max(self.peak_bytes, sum(i.rss for i in infos))
+            self.peak_pss_bytes = max(self.peak_pss_bytes, sum(i.pss for i in infos))
+            self.peak_single_bytes = max(self.peak_single_bytes, max(i.rss for i in infos))
+
+
+class ConnectionSampler(BackgroundSampler):
+    """The most backends connected to one database at once (the sampler's own excluded)."""
+
+    def __init__(self, dsn: str, database: str, interval: float = 0.1) -> None:
+        super().__init__(interval)
+        self.dsn, self.database = dsn, database
+        self.peak = 0
+
+    def session(self) -> AbstractContextManager[object]:
+        import psycopg
+
+        self._conn = psycopg.connect(self.dsn, autocommit=True)
+        return self._conn
+
+    def sample(self) -> None:
+        row = self._conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database]
+        ).fetchone()
+        self.peak = max(self.peak, int(row[0]) - 1 if row else 0)
 
 
 def percentile(values: list[float], pct: float) -> float:
