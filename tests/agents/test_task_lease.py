@@ -1,6 +1,5 @@
 """A task's lease: one holder at a time, renewed while it runs, and lost for good once taken over."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from agents.runtime.lease import Lease, LeaseLost, lease_claim, lease_forget, le
 from agents.services.tasks import task_submit
 from core import clock
 from tests.factories import make_agent
+from tests.support.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,30 +42,10 @@ def test_a_held_lease_cannot_be_claimed_by_another_run(task, settings):
 
 def test_ten_runs_racing_for_one_task_leave_exactly_one_holder(task, settings):
     settings.TASK_LEASE_S = 30
-    barrier = threading.Barrier(10)
-    won: list[Lease] = []
-    errors: list[BaseException] = []
 
-    def race() -> None:
-        from django.db import connection
+    claims = race(*[lambda: lease_claim(task.id)] * 10)
 
-        try:
-            barrier.wait()
-            lease = lease_claim(task.id)
-            if lease is not None:
-                won.append(lease)
-        except BaseException as error:  # any failure fails the test below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    won = [lease for lease in claims if lease is not None]
     assert len(won) == 1
     lease_forget(won[0])
 

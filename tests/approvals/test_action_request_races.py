@@ -1,42 +1,17 @@
 """Races run for real, with threads on separate database connections."""
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from agents.runtime.loop import task_steps_run
 from approvals.models import ActionRequest
 from approvals.policy.services import policy_rule_create, tool_tier_set
 from approvals.services import StaleVersion, action_request_decide, action_request_timeout
-from core.errors import ServiceError
 from tests.approvals.conftest import make_reviewer, run, submit, the_request
+from tests.support.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(*actions: Callable[[], object]) -> list[object]:
-    """Start every action at the same moment; each returns its value or the exception it raised."""
-    barrier = threading.Barrier(len(actions))
-    results: list[object] = [None] * len(actions)
-
-    def go(index: int, action: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = action()
-        except (ServiceError, AssertionError) as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=go, args=item) for item in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_ten_concurrent_approvals_execute_the_action_once(requester, chain_agent):
