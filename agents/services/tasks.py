@@ -27,10 +27,6 @@ def task_enqueue(*, task_id: uuid.UUID) -> None:
     run_task.delay(str(task_id))
 
 
-def _enqueue_run(task_id: uuid.UUID) -> None:
-    task_enqueue(task_id=task_id)
-
-
 def tasks_stalled_resume(*, limit: int = 500) -> int:
     """Re-send runs whose message can have been lost; returns how many were sent.
 
@@ -73,7 +69,7 @@ def task_resume(*, task_id: uuid.UUID) -> bool:
         status=Task.Status.QUEUED, lease_until=None, lease_owner=None
     )
     if resumed:
-        transaction.on_commit(partial(_enqueue_run, task_id))
+        transaction.on_commit(partial(task_enqueue, task_id=task_id))
     return bool(resumed)
 
 
@@ -121,7 +117,7 @@ def task_submit(
                 idempotency_fingerprint=fingerprint if idempotency_key is not None else "",
             )
             Trace.objects.create(task=task, trace_id=new_trace_id())
-            transaction.on_commit(partial(_enqueue_run, task.id))
+            transaction.on_commit(partial(task_enqueue, task_id=task.id))
     except IntegrityError:
         if idempotency_key is None:
             raise

@@ -15,6 +15,7 @@ from agents.memory.services import MemoryAuthor, memory_create
 from agents.models import Tool
 from agents.services.tasks import task_submit
 from approvals.models import PolicyRule
+from approvals.policy.services import RULE_FIELDS
 from console.tokens import api_token_create
 from tests.approvals.conftest import make_request
 from tests.factories import make_agent
@@ -63,16 +64,7 @@ HOSTILE_VALUES = [
 
 # The form fields every console form posts (the union; each view reads its own).
 FORM_FIELDS = [
-    "tool",
-    "agent",
-    "condition",
-    "tier",
-    "delay_s",
-    "approvals_required",
-    "reviewer_group",
-    "expiry_s",
-    "sla_s",
-    "priority",
+    *RULE_FIELDS,
     "days",
     "replacing",
     "risk_tier",
