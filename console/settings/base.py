@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "agents.guards.apps.GuardsConfig",
     "approvals",
     "tracing",
+    "injection",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,10 @@
+"""Prompt-injection detection: plain Python, no Django, no database, no network.
+
+`scan(text, tool=...)` is the one entry point the rest of Tollgate calls; the detectors behind it
+are private to this package.
+"""
+
+from injection.detect.result import Finding, ScanResult
+from injection.detect.scanner import scan
+
+__all__ = ["Finding", "ScanResult", "scan"]
