@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from agents.models import Step, Task, Tool
+from agents.models import Session, Step, Task, Tool
 from agents.providers.base import ToolCall
 from agents.runtime.gate import GateAnswer, ToolCallHeld
 from agents.tools.result import ToolResult
@@ -24,6 +24,8 @@ from approvals.policy.evaluate import PolicyDecision, policy_evaluate
 from approvals.services import action_request_timeout_schedule
 from core import clock
 from core.tiers import RiskTier
+from injection.selectors import taint_snapshot
+from injection.taint import session_facts, unseen_addresses
 
 Status = ActionRequest.Status
 
@@ -71,7 +73,16 @@ def action_gate(
     if arguments is None or not isinstance(arguments, dict) or _invalid(tool, arguments):
         # The executor refuses it with a message for the model; no person needs to see it.
         return GateAnswer()
-    decision = policy_evaluate(tool=tool.name, agent=agent_name, args=arguments, default_tier=tool.risk_tier)
+    session = Session.objects.only("tainted", "suspicious", "taint_sources").get(pk=task.session_id)
+    unseen = unseen_addresses(task, arguments)
+    decision = policy_evaluate(
+        tool=tool.name,
+        agent=agent_name,
+        args=arguments,
+        default_tier=tool.risk_tier,
+        session=session_facts(session),
+        unseen_addresses=unseen,
+    )
     if decision.tier is RiskTier.LOW:
         return GateAnswer()
     now = clock.now()
@@ -88,6 +99,7 @@ def action_gate(
         tier=decision.tier,
         rule=decision.rule,
         rule_snapshot=_rule_snapshot(decision),
+        taint=taint_snapshot(session, unseen_addresses=unseen) if session.tainted else None,
         policy_version=decision.policy_version,
         approvals_required=decision.approvals_required if decision.tier is RiskTier.HIGH else 1,
         reviewer_group=decision.reviewer_group,

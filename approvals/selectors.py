@@ -64,6 +64,7 @@ def action_request_as_dict(request: ActionRequest) -> dict[str, Any]:
         "rule": request.rule_id,
         "policy_errors": (request.rule_snapshot or {}).get("condition_errors", []),
         "policy_version": request.policy_version,
+        "taint": request.taint,
         "hash": request.request_hash,
         "approvals_required": request.approvals_required,
         "approvals": request.votes.filter(version=request.version).count(),

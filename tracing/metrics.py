@@ -14,7 +14,7 @@ import psutil
 from prometheus_client import Counter, Histogram
 
 from tracing.models import Span
-from tracing.recorder import COST_ATTRIBUTE
+from tracing.recorder import COST_ATTRIBUTE, EVENTS_ATTRIBUTE
 
 # Step and task durations in seconds: from a cached reply (ms) to a long agent run.
 _STEP_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -24,6 +24,9 @@ MODEL_CALLS = Counter("tollgate_model_calls", "Model calls", ["model", "agent", 
 MODEL_TOKENS = Counter("tollgate_model_tokens", "Model tokens", ["model", "agent", "type"])
 MODEL_COST = Counter("tollgate_model_cost_usd", "Model cost in USD", ["model", "agent"])
 TOOL_CALLS = Counter("tollgate_tool_calls", "Tool calls", ["tool", "status", "error_type"])
+INJECTION_DETECTIONS = Counter(
+    "tollgate_injection_detections", "Findings of injected instructions in tool results", ["tool", "detector"]
+)
 GUARDRAIL_DECISIONS = Counter("tollgate_guardrail_decisions", "Guardrail decisions", ["guard", "verdict"])
 STEP_SECONDS = Histogram("tollgate_step_duration_seconds", "Step duration", ["agent"], buckets=_STEP_BUCKETS)
 TASK_SECONDS = Histogram(
@@ -58,6 +61,7 @@ def metrics_step_record(*, agent: str, spans: Sequence[Span], step_seconds: floa
                 status=span.status,
                 error_type=str(attributes.get("error.type", "")),
             ).inc()
+            _record_detections(attributes)
         elif span.kind == Span.Kind.GUARDRAIL:
             GUARDRAIL_DECISIONS.labels(
                 guard=str(attributes.get("tollgate.guardrail.name", "")),
@@ -65,6 +69,21 @@ def metrics_step_record(*, agent: str, spans: Sequence[Span], step_seconds: floa
             ).inc()
     if step_seconds is not None:
         STEP_SECONDS.labels(agent=agent).observe(step_seconds)
+
+
+def _record_detections(attributes: dict[str, Any]) -> None:
+    """One per detector that fired on a tool's result (its span's injection.detected events)."""
+    events = attributes.get(EVENTS_ATTRIBUTE)
+    if not isinstance(events, list):
+        return
+    tool = str(attributes.get("gen_ai.tool.name", ""))
+    detectors = {
+        str((event.get("attributes") or {}).get("tollgate.injection.detector", ""))
+        for event in events
+        if isinstance(event, dict) and event.get("name") == "injection.detected"
+    }
+    for detector in sorted(detectors):
+        INJECTION_DETECTIONS.labels(tool=tool, detector=detector).inc()
 
 
 def metrics_task_record(*, agent: str, status: str, task_seconds: float) -> None:

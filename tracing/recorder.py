@@ -17,6 +17,9 @@ from tracing.ids import new_span_id
 from tracing.models import Span
 
 COST_ATTRIBUTE = "tollgate.cost_usd"
+# A span's events (OpenTelemetry span events: name, attributes) are kept in its attributes
+# under this key, as a list of {"name", "attributes"}; OTLP export sends them as real events.
+EVENTS_ATTRIBUTE = "tollgate.span.events"
 
 
 def root_span_id(trace_id: str) -> str:

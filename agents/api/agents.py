@@ -86,6 +86,7 @@ def _agent_out(version: AgentVersion) -> dict[str, Any]:
             "max_seconds": version.max_seconds,
         },
         "loops": {"threshold": threshold, "window": window, "repeat_limit": repeat_limit},
+        "input_trust": version.input_trust,
         "created_at": agent.created_at,
         "version_created_at": version.created_at,
     }

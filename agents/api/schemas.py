@@ -77,6 +77,10 @@ READ_ERRORS = frozenset({400, 401, 403, 404, 422})
 # Tools
 
 
+TrustLevel = Literal["trusted", "untrusted"]
+InjectionActionName = Literal["flag", "quarantine", "block"]
+
+
 class ToolIn(Input):
     name: ToolName = Field(examples=["lookup_order"])
     description: Annotated[str, StringConstraints(max_length=10_000)] = ""
@@ -94,6 +98,19 @@ class ToolIn(Input):
     timeout_s: float = Field(default=10.0, ge=0.1, le=MAX_TOOL_TIMEOUT_S, allow_inf_nan=False)
     # Required on purpose: a forgotten tier on a refund tool must not default to "runs at once".
     risk_tier: Literal["low", "medium", "high", "critical"]
+    trust: TrustLevel = Field(
+        default="untrusted",
+        description="untrusted: results are scanned for injected instructions, taint the session "
+        "and reach the model delimited as data (docs/injection.md)",
+    )
+    injection_action: InjectionActionName = Field(
+        default="flag", description="what happens to a result a detector flagged"
+    )
+
+
+class ToolPatch(Input):
+    trust: TrustLevel = omitted()
+    injection_action: InjectionActionName = omitted()
 
 
 class ToolOut(Schema):
@@ -104,6 +121,8 @@ class ToolOut(Schema):
     method: str
     timeout_s: float
     risk_tier: str
+    trust: str
+    injection_action: str
     created_at: datetime
 
 
@@ -136,6 +155,11 @@ class AgentIn(Input):
     )
     budgets: BudgetsIn = Field(default_factory=BudgetsIn)
     loops: LoopsIn = Field(default_factory=LoopsIn)
+    input_trust: TrustLevel = Field(
+        default="trusted",
+        description="untrusted for agents fed by public forms: the task's input taints the session "
+        "and is scanned (docs/injection.md)",
+    )
 
 
 class AgentPatch(Input):
@@ -145,6 +169,7 @@ class AgentPatch(Input):
     tools: list[ToolName] = omitted(max_length=MAX_TOOLS_PER_AGENT, examples=[["lookup_order"]])
     budgets: BudgetsIn = omitted()
     loops: LoopsIn = omitted()
+    input_trust: TrustLevel = omitted()
 
 
 class BudgetsOut(Schema):
@@ -170,6 +195,7 @@ class AgentOut(Schema):
     tools: list[str]
     budgets: BudgetsOut
     loops: LoopsOut = Field(description="in effect: the agent's own values or the global defaults")
+    input_trust: str
     created_at: datetime
     version_created_at: datetime
 

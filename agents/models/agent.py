@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from agents.models.tool import Trust
+
 
 class Agent(models.Model):
     """A named agent. Its behaviour lives in immutable versions; edits add a version."""
@@ -43,6 +45,8 @@ class AgentVersion(models.Model):
     )
     loop_window = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     repeat_limit = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(2)])
+    # "untrusted" for agents fed by public forms: the task's input taints the session and is scanned.
+    input_trust = models.CharField(max_length=10, choices=Trust.choices, default=Trust.TRUSTED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -18,6 +19,11 @@ class Session(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agent_sessions"
     )
     end_user = models.CharField(max_length=200, blank=True)
+    # Taint (docs/injection.md): untrusted text entered the context; a detector fired on it;
+    # which tools (or "input") brought it. They only ever turn on, by conditional updates.
+    tainted = models.BooleanField(default=False)
+    suspicious = models.BooleanField(default=False)
+    taint_sources = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

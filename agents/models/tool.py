@@ -3,6 +3,18 @@ from django.db import models
 
 from core.tiers import RiskTier
 
+
+class Trust(models.TextChoices):
+    TRUSTED = "trusted"
+    UNTRUSTED = "untrusted"
+
+
+class InjectionAction(models.TextChoices):
+    FLAG = "flag"  # record the detection and taint the session; the model sees the result
+    QUARANTINE = "quarantine"  # the model sees a schema-constrained summary instead
+    BLOCK = "block"  # the result is withheld; the model gets a structured error
+
+
 # The function-name rule shared by OpenAI's and Anthropic's tool calling.
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
 
@@ -29,6 +41,13 @@ class Tool(models.Model):
     method = models.CharField(max_length=6, choices=Method.choices, default=Method.POST)
     timeout_s = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
     risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.LOW)
+    # Prompt-injection defence (docs/injection.md): an untrusted tool's results are scanned,
+    # taint the session and reach the model delimited as data; `injection_action` says what
+    # happens to a result a detector flagged.
+    trust = models.CharField(max_length=10, choices=Trust.choices, default=Trust.UNTRUSTED)
+    injection_action = models.CharField(
+        max_length=10, choices=InjectionAction.choices, default=InjectionAction.FLAG
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

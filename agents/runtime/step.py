@@ -22,6 +22,7 @@ from agents.providers.pricing import model_cost
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.gate import tool_gate
+from agents.runtime.inspect import Inspection, tool_result_inspector
 from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
 from agents.runtime.waiting import wait_begin
@@ -68,10 +69,13 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
         plan_release(state)  # no new call: its cost reservation goes back at once
         _add_model_span(state, spans, step, response_from_json(step.response))
     response = response_from_json(step.response)
-    results = [
+    inspected = [
         _tool_call(state, spans, index, call_index, call, replayed=replayed)
         for call_index, call in enumerate(response.tool_calls)
     ]
+    results = [inspection.result for inspection in inspected]
+    # An inspector's own model calls (a quarantine summary) are part of the step's cost.
+    step.cost_usd += sum((inspection.cost for inspection in inspected), Decimal(0))
     new_messages = [conversation.assistant_message(response)]
     new_messages += [
         conversation.tool_message(call.id, result)
@@ -199,9 +203,10 @@ def _complete_with_retries(
 
 def _tool_call(
     state: RunState, spans: SpanBuffer, index: int, call_index: int, call: ToolCall, *, replayed: bool
-) -> ToolResult:
+) -> Inspection:
     started = clock.now()
     tool = state.tools.get(call.name)
+    inspection = None
     if tool is None:
         result = tool_unknown_result(name=call.name, available=sorted(state.tools))
     else:
@@ -239,6 +244,16 @@ def _tool_call(
                 ),
             )
             result = gate.record(answer=answer, result=result)
+        # What the model may see of the result (agents/runtime/inspect.py); the span keeps it raw.
+        inspection = tool_result_inspector().inspect(
+            state=state,
+            spans=spans,
+            tool=tool,
+            call=call,
+            step_index=index,
+            call_index=call_index,
+            result=result,
+        )
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": call.name,
@@ -248,6 +263,8 @@ def _tool_call(
     }
     if result.error_type:
         attributes["error.type"] = result.error_type
+    if inspection is not None:
+        attributes.update(inspection.span_attributes)
     spans.add(
         name=f"execute_tool {call.name}",
         kind="tool",
@@ -259,7 +276,7 @@ def _tool_call(
         input=call.arguments if call.arguments is not None else call.raw_arguments,
         output=result.as_dict(),
     )
-    return result
+    return inspection or Inspection(result=result)
 
 
 def _tool_call_execute_waiting(state: RunState, **call: Any) -> ToolResult:

@@ -11,9 +11,11 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 
 from agents.models import Agent, AgentVersion, Tool
+from agents.models.tool import InjectionAction, Trust
 from agents.providers.registry import PREFIXES
 from agents.tools.egress import egress_url_refusal
 from agents.tools.schema import tool_parameters_check
+from core import clock
 from core.errors import Conflict, Invalid, NotFound
 
 # What a version holds besides its tools; an edit changes any of these and copies the rest.
@@ -29,6 +31,7 @@ VERSION_FIELDS = (
     "loop_threshold",
     "loop_window",
     "repeat_limit",
+    "input_trust",
 )
 
 
@@ -44,6 +47,7 @@ class AgentConfig(TypedDict, total=False):
     loop_threshold: float
     loop_window: int
     repeat_limit: int
+    input_trust: str
 
 
 def tool_create(
@@ -55,6 +59,8 @@ def tool_create(
     parameters: dict[str, Any] | None = None,
     method: str = Tool.Method.POST,
     timeout_s: float = 10.0,
+    trust: str = Trust.UNTRUSTED,
+    injection_action: str = InjectionAction.FLAG,
 ) -> Tool:
     """Register an HTTP tool. Raises Invalid for a bad field, Conflict if the name is taken."""
     parameters = parameters or {}
@@ -78,6 +84,8 @@ def tool_create(
         method=method,
         timeout_s=timeout_s,
         risk_tier=risk_tier,
+        trust=trust,
+        injection_action=injection_action,
     )
     # `parameters` was checked above; full_clean would call an empty schema "blank".
     _clean(tool, exclude=["parameters"])
@@ -87,6 +95,27 @@ def tool_create(
             tool.save()
     except IntegrityError as exc:
         raise Conflict(f"a tool named {name!r} already exists", field="name") from exc
+    return tool
+
+
+def tool_injection_set(*, name: str, trust: str | None = None, injection_action: str | None = None) -> Tool:
+    """Change how a tool's results are treated (docs/injection.md); applies to the next call."""
+    if trust is None and injection_action is None:
+        raise Invalid("nothing to update: send trust or injection_action")
+    changes = {
+        field: value
+        for field, value in (("trust", trust), ("injection_action", injection_action))
+        if value is not None
+    }
+    tool = Tool.objects.filter(name=name).first()
+    if tool is None:
+        raise NotFound(f"no tool named {name!r}", field="name")
+    for field, value in changes.items():
+        setattr(tool, field, value)
+    _clean(tool, exclude=["parameters", "url"])
+    # One statement: two admins changing different fields at once both keep their change.
+    Tool.objects.filter(pk=tool.pk).update(**changes, updated_at=clock.now())
+    tool.refresh_from_db()
     return tool
 
 

@@ -33,7 +33,7 @@ from django.db import close_old_connections, transaction
 from django.utils.module_loading import autodiscover_modules
 
 from agents.models import Tool
-from agents.models.tool import TOOL_NAME_PATTERN
+from agents.models.tool import TOOL_NAME_PATTERN, Trust
 from agents.tools.result import ToolResult
 from agents.tools.schema import tool_parameters_check
 from core.per_process import PerProcess
@@ -144,7 +144,12 @@ def python_tools_sync() -> list[Tool]:
         # once from overwriting each other or creating the tool twice.
         row, created = Tool.objects.select_for_update().get_or_create(
             name=registered.name,
-            defaults={**owned, "kind": Tool.Kind.PYTHON, "risk_tier": registered.risk_tier},
+            defaults={
+                **owned,
+                "kind": Tool.Kind.PYTHON,
+                "risk_tier": registered.risk_tier,
+                "trust": Trust.TRUSTED,  # built-ins are the project's code; admins may still change it
+            },
         )
         if not created:
             if row.kind != Tool.Kind.PYTHON:

@@ -30,6 +30,10 @@ class RuleIn(Schema):
     expiry_s: Annotated[int, _bounds("expiry_s")] | None = None
     sla_s: Annotated[int, _bounds("sla_s")] | None = None
     priority: Annotated[int, _bounds("priority")] = 0
+    raise_only: bool = Field(
+        default=False,
+        description="matched after the other rules; sees their tier as `tier` and only raises it",
+    )
 
 
 class RulePatch(Schema):
@@ -45,6 +49,7 @@ class RulePatch(Schema):
     expiry_s: Annotated[int, _bounds("expiry_s")] | None = None
     sla_s: Annotated[int, _bounds("sla_s")] | None = None
     priority: Annotated[int, _bounds("priority")] | None = None
+    raise_only: bool | None = None
 
 
 class RuleOut(Schema):
@@ -59,6 +64,7 @@ class RuleOut(Schema):
     expiry_s: int | None
     sla_s: int | None
     priority: int
+    raise_only: bool
     policy_version: int
 
 
@@ -94,6 +100,23 @@ class StaleVersionOut(Schema):
     error: StaleVersionDetail
 
 
+class DetectionOut(Schema):
+    source: str = Field(description="the tool whose result was flagged, or `input`")
+    detectors: list[str]
+    score: float
+    snippet: str = Field(description="the flagged text, as data: never render it as markup")
+    action: Literal["flag", "quarantine", "block"]
+    created_at: datetime
+
+
+class TaintOut(Schema):
+    tainted: bool
+    suspicious: bool
+    taint_sources: list[str]
+    unseen_addresses: list[str]
+    detections: list[DetectionOut]
+
+
 class ActionRequestOut(Schema):
     id: uuid.UUID
     task: uuid.UUID
@@ -108,6 +131,7 @@ class ActionRequestOut(Schema):
     rule: int | None
     policy_errors: list[str]
     policy_version: int
+    taint: TaintOut | None = Field(description="why the session is suspect, when it is tainted")
     hash: str
     approvals_required: int
     approvals: int

@@ -16,7 +16,10 @@ class PolicyRule(models.Model):
 
     tool = models.CharField(max_length=200, help_text="glob on the tool's name, e.g. issue_* or *")
     agent = models.CharField(max_length=100, blank=True, help_text="an agent's name; empty for any agent")
-    condition = models.TextField(blank=True, help_text="CEL on `args`, `tool` and `agent`; empty: always")
+    condition = models.TextField(
+        blank=True,
+        help_text="CEL on `args`, `tool`, `agent`, `tier`, `session` and `unseen_addresses`; empty: always",
+    )
     tier = models.CharField(max_length=10, choices=RiskTier.choices)
     delay_s = models.PositiveIntegerField(default=300, help_text="medium: seconds before it runs by itself")
     approvals_required = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
@@ -26,6 +29,11 @@ class PolicyRule(models.Model):
     )
     sla_s = models.PositiveIntegerField(null=True, blank=True, help_text="escalate when pending this long")
     priority = models.IntegerField(default=0)
+    # A raise rule is matched after the others have decided, sees their tier as `tier`, and can
+    # only lift the call to its own tier (docs/injection.md: the taint rules are raise rules).
+    raise_only = models.BooleanField(
+        default=False, help_text="only raises: matched after the other rules, never lowers their tier"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

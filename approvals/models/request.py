@@ -36,6 +36,9 @@ class ActionRequest(models.Model):
         "approvals.PolicyRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     rule_snapshot = models.JSONField(null=True, blank=True)
+    # Why the session is suspect, as it was when the call came (docs/injection.md): its taint
+    # sources, the addresses no trusted text vouches for, and its latest detections.
+    taint = models.JSONField(null=True, blank=True)
     policy_version = models.PositiveIntegerField()
     request_hash = models.CharField(max_length=64)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)

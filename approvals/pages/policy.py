@@ -43,6 +43,10 @@ class RuleForm(forms.Form):
     expiry_s = bounded_field("expiry_s", required=False, label="Expiry (s, high)")
     sla_s = bounded_field("sla_s", required=False, label="SLA (s)")
     priority = bounded_field("priority", initial=0)
+    raise_only = forms.BooleanField(
+        required=False,
+        help_text="matched after the other rules; sees their tier as `tier` and only raises it",
+    )
 
 
 class EditForm(forms.Form):

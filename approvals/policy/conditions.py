@@ -6,6 +6,7 @@ the call's arguments are small (then it finishes within milliseconds), otherwise
 an evaluator child process that is killed when the budget runs out (sandbox.py).
 """
 
+import copy
 import json
 import time
 from functools import cached_property, lru_cache
@@ -29,6 +30,9 @@ MAX_FACTS_CHARS = 1_000_000
 # machine under load (bench/condition_eval.py); one typical evaluation takes ~0.06 ms here and
 # ~0.2 ms through the evaluator process.
 IN_PROCESS_MAX_FACTS_CHARS = 4096
+
+
+UNTAINTED_SESSION: dict[str, Any] = {"tainted": False, "suspicious": False, "taint_sources": []}
 
 
 class ConditionError(ValueError):
@@ -63,11 +67,38 @@ class CallConditions:
     fails closed).
     """
 
-    def __init__(self, *, args: dict[str, Any], tool: str, agent: str, budget_s: float | None = None) -> None:
-        self.facts = {"args": args, "tool": tool, "agent": agent}
+    def __init__(
+        self,
+        *,
+        args: dict[str, Any],
+        tool: str,
+        agent: str,
+        tier: str = "low",
+        session: dict[str, Any] | None = None,
+        unseen_addresses: list[str] | None = None,
+        budget_s: float | None = None,
+    ) -> None:
+        # `tier`: the tool's own tier, and in raise rules the tier the other rules gave the call.
+        # `session` and `unseen_addresses`: its taint (docs/injection.md); a call outside a
+        # session (a dry run) is untainted.
+        self.facts = {
+            "args": args,
+            "tool": tool,
+            "agent": agent,
+            "tier": tier,
+            "session": session or UNTAINTED_SESSION,
+            "unseen_addresses": unseen_addresses or [],
+        }
         budget = budget_s if budget_s is not None else settings.POLICY_EVAL_BUDGET_MS / 1000
         self.budget_s = budget
         self.deadline = time.monotonic() + budget
+
+    def at_tier(self, tier: str) -> "CallConditions":
+        """The same call (and time budget) as seen by raise rules, once the others gave `tier`."""
+        other = copy.copy(self)
+        other.facts = {**self.facts, "tier": tier}
+        other.__dict__.pop("facts_json", None)
+        return other
 
     @cached_property
     def facts_json(self) -> str:

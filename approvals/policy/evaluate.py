@@ -50,6 +50,8 @@ def policy_decide(
     default_tier: str,
     rules: Iterable[PolicyRule],
     policy_version: int,
+    session: dict[str, Any] | None = None,
+    unseen_addresses: list[str] | None = None,
 ) -> PolicyDecision:
     """The tier and terms for one call under the given rules (in priority order); reads no rows.
 
@@ -57,12 +59,24 @@ def policy_decide(
     so the call gets at least that rule's tier raised to high, and more if a later rule or the
     tool's default says more. An error can therefore never lower a call's tier, which a model
     that controls the arguments could otherwise arrange.
+
+    Raise rules (`raise_only`) come after the others have decided: each that matches, seeing
+    that decision as `tier`, lifts the call to its own tier when that is higher; they never
+    lower one.
     """
-    conditions = CallConditions(args=args, tool=tool, agent=agent)
+    rules = list(rules)
+    conditions = CallConditions(
+        args=args,
+        tool=tool,
+        agent=agent,
+        tier=default_tier,
+        session=session,
+        unseen_addresses=unseen_addresses,
+    )
     errors: list[str] = []
     floor: PolicyDecision | None = None
     decision: PolicyDecision
-    for rule in rules:
+    for rule in (rule for rule in rules if not rule.raise_only):
         matched, error = rule_matches(rule, tool=tool, agent=agent, conditions=conditions)
         if error:
             errors.append(f"rule {rule.pk}: {error}")
@@ -81,6 +95,18 @@ def policy_decide(
     # Ties go to the failed rule: it comes first in priority order, so it would have decided.
     if floor is not None and tier_rank(floor.tier) >= tier_rank(decision.tier):
         decision = floor
+    raising = conditions.at_tier(decision.tier.value)
+    for rule in (rule for rule in rules if rule.raise_only):
+        matched, error = rule_matches(rule, tool=tool, agent=agent, conditions=raising)
+        if error:
+            errors.append(f"rule {rule.pk}: {error}")
+            lifted = _rule_decision(rule, policy_version, tier=tier_max(RiskTier(rule.tier), RiskTier.HIGH))
+        elif matched:
+            lifted = _rule_decision(rule, policy_version, tier=RiskTier(rule.tier))
+        else:
+            continue
+        if tier_rank(lifted.tier) > tier_rank(decision.tier):
+            decision = lifted
     return replace(decision, errors=errors)
 
 
@@ -105,9 +131,24 @@ def policy_current_version() -> int:
     return PolicyVersion.objects.order_by("-number").values_list("number", flat=True).first() or 0
 
 
-def policy_evaluate(*, tool: str, agent: str, args: dict[str, Any], default_tier: str) -> PolicyDecision:
+def policy_evaluate(
+    *,
+    tool: str,
+    agent: str,
+    args: dict[str, Any],
+    default_tier: str,
+    session: dict[str, Any] | None = None,
+    unseen_addresses: list[str] | None = None,
+) -> PolicyDecision:
     """The live policy: a saved change applies to the next action (rules_cache.py)."""
     version, rules = policy_rules_current()
     return policy_decide(
-        tool=tool, agent=agent, args=args, default_tier=default_tier, rules=rules, policy_version=version
+        tool=tool,
+        agent=agent,
+        args=args,
+        default_tier=default_tier,
+        rules=rules,
+        policy_version=version,
+        session=session,
+        unseen_addresses=unseen_addresses,
     )

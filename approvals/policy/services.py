@@ -26,6 +26,7 @@ RULE_FIELDS = (
     "expiry_s",
     "sla_s",
     "priority",
+    "raise_only",
 )
 _VERSION_LOCK_KEY = 7_301_304
 
@@ -66,6 +67,8 @@ def validate_rule(values: dict[str, Any]) -> None:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
             raise Invalid(f"{name} must be a whole number from {least} to {most}", field=name)
+    if not isinstance(values["raise_only"], bool):
+        raise Invalid("raise_only must be true or false", field="raise_only")
     if not values.get("reviewer_group"):
         raise Invalid("reviewer_group must name a group", field="reviewer_group")
     if (
@@ -202,4 +205,5 @@ def _rule_defaults() -> dict[str, Any]:
         "expiry_s": None,
         "sla_s": None,
         "priority": 0,
+        "raise_only": False,
     }

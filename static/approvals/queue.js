@@ -78,6 +78,31 @@
     }
   }
 
+  // Why a tainted session's call is here: detector, score, the flagged text (as text) and its source.
+  function renderTaint(taint) {
+    const box = document.getElementById("detail-taint");
+    box.hidden = !taint;
+    if (!taint) return;
+    const why = [];
+    if (taint.suspicious) why.push("a detector fired in this session");
+    else why.push("untrusted text is in this session's context");
+    if (taint.taint_sources.length) why.push("sources: " + taint.taint_sources.join(", "));
+    if (taint.unseen_addresses.length) why.push("addresses no trusted text holds: " + taint.unseen_addresses.join(", "));
+    document.getElementById("detail-taint-summary").textContent = why.join("; ") + ".";
+    const rows = document.getElementById("detail-detections");
+    rows.replaceChildren();
+    for (const detection of taint.detections) {
+      const tr = document.createElement("tr");
+      for (const [text, cls] of [[detection.source], [detection.detectors.join(", ")], [detection.score.toFixed(2), "num"], [detection.snippet, "mono snippet"]]) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (cls) td.className = cls;
+        tr.append(td);
+      }
+      rows.append(tr);
+    }
+  }
+
   let detailFor = null;
   async function renderDetail() {
     const box = document.getElementById("detail");
@@ -93,6 +118,7 @@
         ? ". Raised to at least high because a condition failed: " + item.policy_errors.join("; ")
         : "");
     document.getElementById("detail-hash").textContent = item.hash;
+    renderTaint(item.taint);
     document.getElementById("detail-args").textContent = JSON.stringify(item.arguments, null, 2);
     document.getElementById("detail-reasoning").textContent = item.reasoning || "—";
     const changed = document.getElementById("detail-changed");

@@ -15,13 +15,14 @@ from typing import Any
 from django.conf import settings
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from agents.models import Task
 from tracing.models import Span, Trace
+from tracing.recorder import EVENTS_ATTRIBUTE
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def _readable(span: Span, *, trace: Trace, task: Task, resource: Resource) -> Re
         attributes=_attributes(span, task),
         kind=_KINDS.get(Span.Kind(span.kind), SpanKind.INTERNAL),
         status=Status(StatusCode.ERROR) if span.status == Span.Status.ERROR else Status(StatusCode.UNSET),
+        events=_events(span),
         start_time=_nanos(span.started_at),
         end_time=_nanos(span.ended_at),
         instrumentation_scope=_SCOPE,
@@ -81,7 +83,9 @@ def _readable(span: Span, *, trace: Trace, task: Task, resource: Resource) -> Re
 
 def _attributes(span: Span, task: Task) -> dict[str, Any]:
     stored = span.attributes if isinstance(span.attributes, dict) else {}
-    attributes: dict[str, Any] = {key: _value(value) for key, value in stored.items() if value is not None}
+    attributes: dict[str, Any] = {
+        key: _value(value) for key, value in stored.items() if value is not None and key != EVENTS_ATTRIBUTE
+    }
     session = str(task.session_id)
     attributes.setdefault("gen_ai.conversation.id", session)
     attributes.setdefault("session.id", session)
@@ -98,6 +102,22 @@ def _attributes(span: Span, task: Task) -> dict[str, Any]:
         _payload(attributes, "tollgate.input", span.input)
         _payload(attributes, "tollgate.output", span.output)
     return attributes
+
+
+def _events(span: Span) -> list[Event]:
+    """The span's events (tracing/recorder.py keeps them in its attributes), at the span's end."""
+    stored = span.attributes.get(EVENTS_ATTRIBUTE) if isinstance(span.attributes, dict) else None
+    if not isinstance(stored, list):
+        return []
+    return [
+        Event(
+            name=str(event.get("name", "")),
+            attributes={key: _value(value) for key, value in (event.get("attributes") or {}).items()},
+            timestamp=_nanos(span.ended_at),
+        )
+        for event in stored
+        if isinstance(event, dict)
+    ]
 
 
 def _value(value: Any) -> Any:

@@ -1,0 +1,91 @@
+"""A session's taint: whether untrusted text entered its context, whether a detector fired, and
+which sources brought it; and what of it the risk policy sees."""
+
+import json
+import re
+from typing import Any
+
+from django.db import connection
+
+from agents.models import Session, Task
+from agents.models.tool import Trust
+
+# Taint only ever turns on: one statement sets the flags and adds the source once, so two calls
+# of one session tainting it at once (parallel tool calls, two workers) lose nothing.
+_TAINT = """
+UPDATE agents_session SET
+    tainted = TRUE,
+    suspicious = suspicious OR %(suspicious)s,
+    taint_sources = CASE WHEN %(source)s = ANY(taint_sources) THEN taint_sources
+                         ELSE array_append(taint_sources, %(source)s::varchar) END
+WHERE id = %(session)s
+"""
+
+# URLs and e-mail addresses, as a model would write them into a tool's arguments.
+_URL = re.compile(r"\b(?:https?|ftp)://[^\s\"'<>()\[\]{}|\\^`]+", re.I)
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b")
+# Arguments above this many characters are searched only in their head (bounded work per call).
+MAX_ARGUMENT_CHARS = 100_000
+MAX_ADDRESSES = 50
+
+
+def session_taint(*, session_id: Any, source: str, suspicious: bool) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_TAINT, {"session": session_id, "source": source[:64], "suspicious": suspicious})
+
+
+def addresses_in(text: str) -> set[str]:
+    """The URLs and e-mail addresses in `text`, lower-cased, trailing punctuation dropped."""
+    found = {match.group(0).rstrip(".,;:!?").lower() for match in _URL.finditer(text)}
+    found |= {match.group(0).lower() for match in _EMAIL.finditer(text)}
+    return found
+
+
+def _trusted_text(task: Task, trust_of: dict[str, str], *, input_trusted: bool, system_prompt: str) -> str:
+    """The session's text from trusted sources: the system prompt, the user's input when the
+    agent trusts it, and the results of trusted tools."""
+    parts = [system_prompt]
+    tool_of_call: dict[str, str] = {}
+    for message in task.messages:
+        role = message.get("role")
+        if role == "assistant":
+            for call in message.get("tool_calls") or []:
+                tool_of_call[str(call.get("id"))] = str((call.get("function") or {}).get("name"))
+        elif role == "user" and input_trusted:
+            parts.append(str(message.get("content") or ""))
+        elif role == "tool":
+            name = tool_of_call.get(str(message.get("tool_call_id")), "")
+            if trust_of.get(name) == Trust.TRUSTED:
+                parts.append(str(message.get("content") or ""))
+    if input_trusted:
+        parts.append(task.input)
+    return "\n".join(parts)
+
+
+def unseen_addresses(task: Task, arguments: dict[str, Any]) -> list[str]:
+    """The URLs and e-mail addresses in the arguments that appear in no trusted text of the session."""
+    try:
+        text = json.dumps(arguments, ensure_ascii=False)[:MAX_ARGUMENT_CHARS]
+    except (TypeError, ValueError, RecursionError):
+        return []
+    wanted = addresses_in(text)
+    if not wanted:
+        return []
+    version = task.session.agent_version
+    trust_of = dict(version.tools.values_list("name", "trust"))
+    trusted = _trusted_text(
+        task,
+        trust_of,
+        input_trusted=version.input_trust == Trust.TRUSTED,
+        system_prompt=version.system_prompt,
+    ).lower()
+    return sorted(address for address in wanted if address not in trusted)[:MAX_ADDRESSES]
+
+
+def session_facts(session: Session) -> dict[str, Any]:
+    """`session` as CEL conditions see it."""
+    return {
+        "tainted": session.tainted,
+        "suspicious": session.suspicious,
+        "taint_sources": list(session.taint_sources),
+    }
