@@ -15,6 +15,9 @@ def make_agent(name: str, *, model: str, tools: list[Tool] | tuple[Tool, ...] = 
 
 
 def make_http_tool(name: str, url: str, **fields) -> Tool:
+    # Trusted unless a test says otherwise: most tests read the tool's raw result back from the
+    # conversation; the injection tests (tests/injection/) make untrusted ones.
+    fields.setdefault("trust", "trusted")
     return Tool.objects.create(
         name=name,
         url=url,
