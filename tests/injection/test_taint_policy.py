@@ -74,7 +74,8 @@ def test_a_raise_rule_sees_the_tier_the_other_rules_gave():
 def test_a_raise_rule_whose_condition_fails_raises_to_at_least_high():
     policy = rules({"condition": "args.missing > 1", "tier": "medium", "raise_only": True})
     decision = decide(policy, tier="low")
-    assert decision.tier == "high" and decision.errors
+    assert decision.tier == "high"
+    assert decision.errors
 
 
 def test_taint_sources_are_visible_to_conditions():

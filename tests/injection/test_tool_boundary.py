@@ -40,7 +40,8 @@ def test_a_flagged_result_is_recorded_spotlighted_and_the_next_medium_call_waits
     detection = Detection.objects.get()
     assert (detection.source, detection.action, detection.agent_name) == ("fetch_page", "flag", "reader")
     assert INJECTED_PHRASE.lower() in detection.snippet.lower()
-    assert detection.score > 0 and detection.detectors
+    assert detection.score > 0
+    assert detection.detectors
 
     session = Session.objects.get(pk=task.session_id)
     assert (session.tainted, session.suspicious, session.taint_sources) == (True, True, ["fetch_page"])
@@ -50,8 +51,10 @@ def test_a_flagged_result_is_recorded_spotlighted_and_the_next_medium_call_waits
     result = json.loads(seen)
     assert "untrusted source" in result["message"]
     marker = result["message"].split("<<")[1].split(">>")[0]
-    assert marker.startswith("untrusted-") and len(marker) > 20
-    assert result["data"].startswith(f"<<{marker}>>") and result["data"].endswith(f"<</{marker}>>")
+    assert marker.startswith("untrusted-")
+    assert len(marker) > 20
+    assert result["data"].startswith(f"<<{marker}>>")
+    assert result["data"].endswith(f"<</{marker}>>")
 
     # The medium send_email was raised to high by the seeded rule and waits: no auto-send.
     request = ActionRequest.objects.get(task=task)
@@ -60,10 +63,12 @@ def test_a_flagged_result_is_recorded_spotlighted_and_the_next_medium_call_waits
     assert request.arguments["to"] == "attacker@evil.example"
     assert reader_agent["mail"].requests == 0
     taint = request.taint
-    assert taint["suspicious"] and taint["taint_sources"] == ["fetch_page"]
+    assert taint["suspicious"]
+    assert taint["taint_sources"] == ["fetch_page"]
     assert taint["unseen_addresses"] == ["attacker@evil.example"]
     [shown] = taint["detections"]
-    assert shown["source"] == "fetch_page" and INJECTED_PHRASE.lower() in shown["snippet"].lower()
+    assert shown["source"] == "fetch_page"
+    assert INJECTED_PHRASE.lower() in shown["snippet"].lower()
 
 
 def test_the_trace_keeps_the_raw_result_with_the_detection_as_span_events(requester, reader_agent):
@@ -90,7 +95,8 @@ def test_with_block_the_model_never_sees_the_text_and_the_call_still_waits(reque
     assert "customer list" not in seen
     assert INJECTED_PHRASE.lower() not in seen.lower()
     result = json.loads(seen)
-    assert result["status"] == "error" and result["data"]["withheld"] is True
+    assert result["status"] == "error"
+    assert result["data"]["withheld"] is True
     # The model's (scripted) next call goes to the user's own address, yet the session is suspicious.
     request = ActionRequest.objects.get(task=task)
     assert (request.tier, request.arguments["to"]) == ("high", "me@example.com")
