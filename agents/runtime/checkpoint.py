@@ -82,7 +82,9 @@ def checkpoint_write(
         if step.pk is None:
             step.save(force_insert=True)
         else:
-            step.save(update_fields=["status", "tool_results", "finished_at"])
+            # cost_usd: the step's row was stored before its tools ran; an inspector's model
+            # call (a quarantine summary) has added to it since (agents/runtime/inspect.py).
+            step.save(update_fields=["status", "tool_results", "finished_at", "cost_usd"])
         written = spans.spans
         spans.flush()
         # Live trace pushes and metrics, once per step, only once the step is durable.

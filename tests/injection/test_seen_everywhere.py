@@ -14,6 +14,7 @@ from tests.injection.conftest import INJECTED_PHRASE, run
 from tests.tracing.alerting import rule as alert_rule
 from tests.tracing.test_metrics import _sample, _scrape
 from tracing.alerts.rules import injection_spike
+from tracing.export.otlp import trace_export
 from tracing.models import AlertRule
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,3 +158,25 @@ def test_an_agent_fed_by_a_public_form_taints_its_session_and_its_input_is_scann
     assert patched.json()["input_trust"] == "trusted"
     later, _ = task_submit(owner=requester, agent_name="public-form", input=INJECTED_PHRASE)
     assert not Session.objects.get(pk=later.session_id).tainted
+
+
+def test_otlp_export_sends_the_detection_as_span_events(settings, collector, requester, reader_agent):
+    url, received = collector
+    settings.OTEL_EXPORTER_OTLP_ENDPOINT = url
+    task, _ = task_submit(owner=requester, agent_name="reader", input=ASK)
+    run(task)
+    trace_export(task_id=task.id)
+    [tool] = [
+        span
+        for request in received
+        for rs in request.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+        if span.name == "execute_tool fetch_page"
+    ]
+    assert "tollgate.span.events" not in {item.key for item in tool.attributes}
+    [event] = tool.events
+    assert event.name == "injection.detected"
+    attributes = {item.key: item.value for item in event.attributes}
+    assert INJECTED_PHRASE.lower() in attributes["tollgate.injection.snippet"].string_value.lower()
+    assert attributes["tollgate.injection.score"].double_value > 0

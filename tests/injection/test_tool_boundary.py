@@ -3,10 +3,11 @@ tool servers: scanned, recorded, spotlighted / quarantined / blocked, and the se
 raising the next consequential call for a person."""
 
 import json
+from decimal import Decimal
 
 import pytest
 
-from agents.models import Session, Task
+from agents.models import Session, Step, Task
 from agents.runtime.loop import RunOutcome
 from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
@@ -119,6 +120,12 @@ def test_with_quarantine_the_model_sees_a_schema_bound_summary_and_pays_for_it_o
     # The raw page stays in the trace.
     tool_span = Span.objects.get(trace__task=task, name="execute_tool fetch_page")
     assert INJECTED_PHRASE in json.dumps(tool_span.output)
+    # Counted once: the step (and so the task) cost the model call plus the summary.
+    [chat] = Span.objects.filter(trace__task=task, kind="model", step_index=0, name__startswith="chat")
+    step_cost = Decimal(chat.attributes["tollgate.cost_usd"]) + Decimal(cost)
+    task.refresh_from_db()
+    assert Step.objects.get(task=task, index=0).cost_usd == step_cost
+    assert task.cost_usd == step_cost
 
 
 def test_a_clean_untrusted_result_taints_without_suspicion_and_a_known_address_stays_medium(
