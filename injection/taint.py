@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 
+from agents.guards.context import SUMMARY_PREFIX
 from agents.models import Session, Task
 from agents.models.tool import Trust
 
@@ -52,13 +53,16 @@ def _trusted_text(task: Task, trust_of: dict[str, str], *, input_trusted: bool, 
             for call in message.get("tool_calls") or []:
                 tool_of_call[str(call.get("id"))] = str((call.get("function") or {}).get("name"))
         elif role == "user" and input_trusted:
-            parts.append(str(message.get("content") or ""))
+            content = str(message.get("content") or "")
+            # A context summary (agents/guards/context.py) mixes in what untrusted tools said.
+            if not content.startswith(SUMMARY_PREFIX):
+                parts.append(content)
         elif role == "tool":
             name = tool_of_call.get(str(message.get("tool_call_id")), "")
             if trust_of.get(name) == Trust.TRUSTED:
                 parts.append(str(message.get("content") or ""))
     if input_trusted:
-        parts.append(task.input)
+        parts.append(task.input)  # this task's own input, even where a summary replaced the turn
     return "\n".join(parts)
 
 

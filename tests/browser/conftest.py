@@ -87,3 +87,16 @@ def web_page(browser: Browser, web: str) -> Iterator[Page]:
             yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def dialogs(web_page: Page) -> list[str]:
+    """The messages of any dialogs (alert, confirm) the page opened: a hostile payload's tell."""
+    opened: list[str] = []
+
+    def record(dialog) -> None:
+        opened.append(dialog.message)
+        dialog.dismiss()
+
+    web_page.on("dialog", record)
+    return opened

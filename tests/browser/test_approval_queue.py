@@ -22,18 +22,6 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 EDITED = {"i": "A-1003", "amount": 249}
 
 
-@pytest.fixture
-def dialogs(web_page: Page) -> list[str]:
-    opened: list[str] = []
-
-    def record(dialog) -> None:
-        opened.append(dialog.message)
-        dialog.dismiss()
-
-    web_page.on("dialog", record)
-    return opened
-
-
 def log_in(page: Page, name: str, path: str) -> None:
     page.goto(path)
     expect(page).to_have_url(re.compile(r"/login/"))
