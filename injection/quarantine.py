@@ -52,8 +52,9 @@ def quarantine(
     state: "RunState", spans: SpanBuffer, *, tool: str, result: ToolResult, step_index: int
 ) -> tuple[ToolResult, Decimal]:
     """The summary the model sees in place of `result`, and what making it cost."""
-    model = guard_context(state).config.routing.get("quarantine") or state.version.fallback_model
-    model = model or state.version.model
+    # The summarisers' model (guardrail routing `summarise`), as for context summaries.
+    routing = guard_context(state).config.routing
+    model = routing.get("summarise") or state.version.fallback_model or state.version.model
     raw = json.dumps(result.as_dict(), ensure_ascii=False, default=str, sort_keys=True)[:MAX_INPUT_CHARS]
     messages = [
         {"role": "system", "content": QUARANTINE_PROMPT},
