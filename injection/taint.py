@@ -12,7 +12,8 @@ from agents.models import Session, Task
 from agents.models.tool import Trust
 
 # Taint only ever turns on: one statement sets the flags and adds the source once, so two calls
-# of one session tainting it at once (parallel tool calls, two workers) lose nothing.
+# of one session tainting it at once (parallel tool calls, two workers) lose nothing. A session
+# already tainted so is not written again (no row version, no WAL flush per untrusted result).
 _TAINT = """
 UPDATE agents_session SET
     tainted = TRUE,
@@ -20,6 +21,7 @@ UPDATE agents_session SET
     taint_sources = CASE WHEN %(source)s = ANY(taint_sources) THEN taint_sources
                          ELSE array_append(taint_sources, %(source)s::varchar) END
 WHERE id = %(session)s
+  AND (NOT tainted OR (%(suspicious)s AND NOT suspicious) OR NOT %(source)s = ANY(taint_sources))
 """
 
 # URLs and e-mail addresses, as a model would write them into a tool's arguments.
