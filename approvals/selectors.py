@@ -1,7 +1,7 @@
 """Reads behind the queue page, the socket and the REST API."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from statistics import quantiles
 from typing import Any
 
@@ -40,7 +40,8 @@ def user_may_open_queue(*, user: AbstractUser) -> bool:
 
 
 def action_requests_visible(*, user: AbstractUser, status: str | None = None) -> QuerySet[ActionRequest]:
-    requests = ActionRequest.objects.select_related("task").order_by("created_at")
+    """The requests `user` may review, unordered: a page (core.pagination) puts them in order."""
+    requests = ActionRequest.objects.select_related("task")
     groups = user_reviewer_groups(user=user)
     if groups is not None:
         requests = requests.filter(reviewer_group__in=groups)
@@ -53,6 +54,8 @@ def action_request_as_dict(request: ActionRequest) -> dict[str, Any]:
     return {
         "id": str(request.id),
         "task": str(request.task_id),
+        "step_index": request.step_index,
+        "call_index": request.call_index,
         "tool": request.tool_name,
         "agent": request.agent_name,
         "arguments": request.arguments,
@@ -75,7 +78,14 @@ def action_request_as_dict(request: ActionRequest) -> dict[str, Any]:
         "decision_comment": request.decision_comment,
         "result": request.result,
         "created_at": request.created_at.isoformat(),
+        "decided_at": _iso(request.decided_at),
+        "execution_started_at": _iso(request.execution_started_at),
+        "executed_at": _iso(request.executed_at),
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def action_request_payload(*, request_id: uuid.UUID) -> dict[str, Any] | None:

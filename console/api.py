@@ -21,14 +21,16 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from agents.api import agents, memories, tasks, tools
+from agents.api import agents, memories, sessions, tasks, tools
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
+from console import tokens_api
 from console.tokens import api_token_authenticate
 from core.errors import ServiceError
 from core.http_errors import error_response
 from core.json_input import UNSTORABLE_CHARACTERS, RequestRejected, json_request_body
 from tracing import api as tracing_api
+from tracing.alerts import api as alerts_api
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +114,13 @@ api = TollgateAPI(
 api.add_router("/tools", tools.router)
 api.add_router("/agents", agents.router)
 api.add_router("/agents", memories.router)
+api.add_router("/sessions", sessions.router)
 api.add_router("/tasks", tasks.router)
 api.add_router("/tasks", tracing_api.router)
 api.add_router("/policy", approvals_policy_api.router)
 api.add_router("/approvals", approvals_api.router)
+api.add_router("/alerts", alerts_api.router)
+api.add_router("/tokens", tokens_api.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

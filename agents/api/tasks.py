@@ -4,15 +4,26 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Query, Router
 from ninja.responses import Status
 
 from agents.api import request_user
-from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut, TaskAccepted, TaskIn, TaskOut, usd
+from agents.api.schemas import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ErrorOut,
+    TaskAccepted,
+    TaskFilter,
+    TaskIn,
+    TaskOut,
+    TaskPage,
+    usd,
+)
 from agents.models import Step, Task
-from agents.selectors import task_get_visible, task_steps, user_is_admin
+from agents.selectors import task_get_visible, task_steps, tasks_visible, user_is_admin
 from agents.services.tasks import task_cancel, task_submit
 from core.errors import Forbidden
+from core.pagination import next_link, page_of
 
 router = Router(tags=["tasks"])
 
@@ -32,6 +43,26 @@ def submit_task(request: HttpRequest, payload: TaskIn) -> Status[dict[str, Any]]
         idempotency_key=payload.idempotency_key,
     )
     return Status(202 if created else 200, {"id": task.id, "session": task.session_id, "status": task.status})
+
+
+@router.get(
+    "",
+    response={200: TaskPage, READ_ERRORS: ErrorOut},
+    summary="Tasks, newest first: your own, or every one for reviewers and admins",
+)
+def list_tasks(request: HttpRequest, filters: Query[TaskFilter]) -> dict[str, Any]:
+    tasks = tasks_visible(user=request_user(request))
+    if filters.status:
+        tasks = tasks.filter(status=filters.status)
+    if filters.agent:
+        tasks = tasks.filter(session__agent__name=filters.agent)
+    if filters.session:
+        tasks = tasks.filter(session_id=filters.session)
+    if filters.user is not None:
+        tasks = tasks.filter(session__end_user=filters.user)
+    # The list leaves out the bulky per-step state; GET /tasks/{id} has the steps.
+    page = page_of(tasks.defer("messages"), filters)
+    return {"items": [task_summary(task) for task in page.items], "next": next_link(request, page.cursor)}
 
 
 @router.get(
@@ -60,12 +91,18 @@ def cancel_task(request: HttpRequest, task_id: uuid.UUID) -> dict[str, Any]:
 
 
 def task_out(task: Task, steps: list[Step]) -> dict[str, Any]:
+    return {**task_summary(task), "steps": [_step_out(step) for step in steps]}
+
+
+def task_summary(task: Task) -> dict[str, Any]:
     session = task.session
+    ended = task.finished_at
     return {
         "id": task.id,
         "agent": session.agent.name,
         "agent_version": session.agent_version.number,
         "session": session.id,
+        "user": session.end_user,
         "status": task.status,
         "input": task.input,
         "result": task.result,
@@ -79,10 +116,10 @@ def task_out(task: Task, steps: list[Step]) -> dict[str, Any]:
             "cost_usd": usd(task.cost_usd),
             "tool_calls": task.tool_calls,
         },
-        "steps": [_step_out(step) for step in steps],
         "created_at": task.created_at,
         "started_at": task.started_at,
-        "finished_at": task.finished_at,
+        "finished_at": ended,
+        "duration_s": round((ended - task.created_at).total_seconds(), 3) if ended else None,
     }
 
 

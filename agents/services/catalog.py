@@ -1,4 +1,5 @@
-"""Registering tools and agents, and editing agents (each edit is a new AgentVersion)."""
+"""Registering and editing tools and agents (each agent edit is a new AgentVersion); every
+change is audited (core.audit_log)."""
 
 from collections.abc import Sequence
 from decimal import Decimal
@@ -14,6 +15,7 @@ from agents.models import Agent, AgentVersion, Tool
 from agents.providers.registry import PREFIXES
 from agents.tools.egress import egress_url_refusal
 from agents.tools.schema import tool_parameters_check
+from core.audit_log import audit_record
 from core.errors import Conflict, Invalid, NotFound
 
 # What a version holds besides its tools; an edit changes any of these and copies the rest.
@@ -46,8 +48,13 @@ class AgentConfig(TypedDict, total=False):
     repeat_limit: int
 
 
+# What an admin may change on a registered HTTP tool; its tier is the risk policy's (approvals).
+TOOL_EDITABLE = ("description", "parameters", "url", "method", "timeout_s")
+
+
 def tool_create(
     *,
+    actor: User,
     name: str,
     url: str,
     risk_tier: str,
@@ -57,37 +64,96 @@ def tool_create(
     timeout_s: float = 10.0,
 ) -> Tool:
     """Register an HTTP tool. Raises Invalid for a bad field, Conflict if the name is taken."""
-    parameters = parameters or {}
-    problems = tool_parameters_check(parameters)
-    if problems:
-        raise Invalid("; ".join(problems[:5]), field="parameters")
-    try:
-        URLValidator(schemes=["http", "https"])(url)
-    except ValidationError as exc:
-        raise Invalid("url must be an absolute http(s) URL", field="url") from exc
-    # Only a literal address can be judged now; every call checks where a name resolves then.
-    refusal = egress_url_refusal(url)
-    if refusal is not None:
-        raise Invalid(f"url: {refusal.message}", field="url")
     tool = Tool(
         name=name,
         description=description,
-        parameters=parameters,
+        parameters=parameters or {},
         kind=Tool.Kind.HTTP,
         url=url,
         method=method,
         timeout_s=timeout_s,
         risk_tier=risk_tier,
     )
-    # `parameters` was checked above; full_clean would call an empty schema "blank".
-    _clean(tool, exclude=["parameters"])
+    _check_tool(tool)
     try:
         # The unique name, not a prior lookup, decides between two registrations racing.
         with transaction.atomic():
             tool.save()
+            audit_record(
+                actor=actor,
+                action="tool.created",
+                object_type="tool",
+                object_id=name,
+                after=_tool_audited(tool),
+            )
     except IntegrityError as exc:
         raise Conflict(f"a tool named {name!r} already exists", field="name") from exc
     return tool
+
+
+@transaction.atomic
+def tool_update(*, actor: User, name: str, **changes: Any) -> Tool:
+    """Change an HTTP tool's description, schema, URL, method or timeout; calls from now on use them."""
+    unknown = set(changes) - set(TOOL_EDITABLE)
+    if unknown:
+        raise Invalid(f"{', '.join(sorted(unknown))} cannot be changed here", field=sorted(unknown)[0])
+    if not changes:
+        raise Invalid("nothing to update: send at least one field")
+    tool = Tool.objects.select_for_update().filter(name=name).first()
+    if tool is None:
+        raise NotFound(f"no tool named {name!r}", field="name")
+    if tool.kind != Tool.Kind.HTTP:
+        raise Conflict(f"{name!r} is a Python tool: its code defines it", field="name")
+    before = _tool_audited(tool)
+    for field, value in changes.items():
+        setattr(tool, field, value)
+    _check_tool(tool)
+    tool.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=actor,
+        action="tool.updated",
+        object_type="tool",
+        object_id=name,
+        before=before,
+        after=_tool_audited(tool),
+    )
+    return tool
+
+
+@transaction.atomic
+def tool_delete(*, actor: User, name: str) -> None:
+    """Delete an HTTP tool that no agent version lists (a version is history: it stays whole)."""
+    tool = Tool.objects.select_for_update().filter(name=name).first()
+    if tool is None:
+        raise NotFound(f"no tool named {name!r}", field="name")
+    if tool.kind != Tool.Kind.HTTP:
+        raise Conflict(f"{name!r} is a Python tool: its code defines it", field="name")
+    users = sorted(set(tool.agent_versions.values_list("agent__name", flat=True)))
+    if users:
+        raise Conflict(f"agents list this tool in a version: {', '.join(users[:10])}", field="name")
+    before = _tool_audited(tool)
+    tool.delete()
+    audit_record(actor=actor, action="tool.deleted", object_type="tool", object_id=name, before=before)
+
+
+def _check_tool(tool: Tool) -> None:
+    problems = tool_parameters_check(tool.parameters)
+    if problems:
+        raise Invalid("; ".join(problems[:5]), field="parameters")
+    try:
+        URLValidator(schemes=["http", "https"])(tool.url)
+    except ValidationError as exc:
+        raise Invalid("url must be an absolute http(s) URL", field="url") from exc
+    # Only a literal address can be judged now; every call checks where a name resolves then.
+    refusal = egress_url_refusal(tool.url)
+    if refusal is not None:
+        raise Invalid(f"url: {refusal.message}", field="url")
+    # `parameters` was checked above; full_clean would call an empty schema "blank".
+    _clean(tool, exclude=["parameters"])
+
+
+def _tool_audited(tool: Tool) -> dict[str, Any]:
+    return {field: getattr(tool, field) for field in ("risk_tier", *TOOL_EDITABLE)}
 
 
 @transaction.atomic
@@ -113,6 +179,13 @@ def agent_create(
     version.tools.set(tool_rows)
     agent.current_version = version
     agent.save(update_fields=["current_version"])
+    audit_record(
+        actor=actor,
+        action="agent.created",
+        object_type="agent",
+        object_id=name,
+        after=_version_audited(version),
+    )
     return version
 
 
@@ -145,7 +218,49 @@ def agent_update(
     version.tools.set(tool_rows)
     agent.current_version = version
     agent.save(update_fields=["current_version"])
+    audit_record(
+        actor=actor,
+        action="agent.updated",
+        object_type="agent",
+        object_id=name,
+        before=_version_audited(current),
+        after=_version_audited(version),
+    )
     return version
+
+
+@transaction.atomic
+def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
+    """Make an older version current again. New sessions use it; running ones keep theirs.
+
+    No version is created or changed: the next edit still counts from the newest number.
+    """
+    agent = Agent.objects.select_for_update().filter(name=name).first()
+    if agent is None or agent.current_version_id is None:
+        raise NotFound(f"no agent named {name!r}", field="name")
+    target = AgentVersion.objects.filter(agent=agent, number=number).first()
+    if target is None:
+        raise NotFound(f"agent {name!r} has no version {number}", field="version")
+    current = AgentVersion.objects.only("number").get(pk=agent.current_version_id)
+    if target.pk == current.pk:
+        raise Conflict(f"version {number} is already current", field="version")
+    agent.current_version = target
+    agent.save(update_fields=["current_version"])
+    audit_record(
+        actor=actor,
+        action="agent.rolled_back",
+        object_type="agent",
+        object_id=name,
+        before={"version": current.number},
+        after={"version": target.number},
+    )
+    target.agent = agent
+    return target
+
+
+def _version_audited(version: AgentVersion) -> dict[str, Any]:
+    values = {field: getattr(version, field) for field in VERSION_FIELDS}
+    return {"version": version.number, **values, "tools": sorted(tool.name for tool in version.tools.all())}
 
 
 def _check_version(version: AgentVersion) -> None:
