@@ -95,6 +95,7 @@ def alert_rule_update(*, actor: AbstractBaseUser, rule: AlertRule, **changes: An
         if field in changes:
             setattr(locked, field, changes[field])
     locked.save(update_fields=[*ALERT_RULE_EDITABLE, "updated_at"])
+    locked.refresh_from_db()  # the threshold as stored (four places), for the audit and the caller
     audit_record(
         actor=actor,
         action="alert_rule.updated",
