@@ -62,7 +62,8 @@ def test_next_keeps_the_filters_and_oldest_first_reverses(requester_api, request
 
     first = requester_api.get(URL, {"status": "succeeded", "limit": 2, "order": "oldest"}).json()
 
-    assert "status=succeeded" in first["next"] and "order=oldest" in first["next"]
+    assert "status=succeeded" in first["next"]
+    assert "order=oldest" in first["next"]
     seen = walk(requester_api, URL, {"status": "succeeded", "limit": 2, "order": "oldest"})
     expected = (
         Task.objects.filter(status="succeeded").order_by("created_at", "id").values_list("id", flat=True)
@@ -124,7 +125,7 @@ def test_paging_while_another_connection_commits_inserts(requester_api, requeste
 
 def test_created_range_filters(requester_api, requester):
     session = make_session(requester)
-    old, mid, new = make_tasks(session, 3)
+    old, mid, _new = make_tasks(session, 3)
     now = timezone.now()
     Task.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=3))
     Task.objects.filter(pk=mid.pk).update(created_at=now - timedelta(days=1))
