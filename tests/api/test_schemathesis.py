@@ -25,9 +25,9 @@ from schemathesis.checks import (
 )
 
 from agents.models import Task, Tool
-from approvals.models import ActionRequest
 from agents.services.catalog import agent_create
 from agents.services.tasks import task_submit
+from approvals.models import ActionRequest
 from console.tokens import api_token_create
 
 # Random examples per operation and mode, on top of the examples and coverage phases.
