@@ -276,3 +276,16 @@ def test_a_user_creates_lists_and_revokes_their_own_tokens(requester_api, review
         "api_token.created",
         "api_token.revoked",
     ]
+
+
+def test_the_list_counts_approvals_of_the_current_version_as_a_read_does(reviewer_api, requester):
+    request = make_request(requester, approvals_required=2)
+    other = make_request(requester)
+
+    approved = reviewer_api.post(
+        f"/api/v1/approvals/{request.id}/decision", {"decision": "approve"}, content_type=JSON
+    )
+
+    assert approved.json()["approvals"] == 1
+    listed = {item["id"]: item["approvals"] for item in reviewer_api.get("/api/v1/approvals").json()["items"]}
+    assert listed == {str(request.id): 1, str(other.id): 0}
