@@ -279,7 +279,10 @@ def _check_model_name(model: str, *, field: str) -> None:
 
 def _tools_named(names: Sequence[str]) -> list[Tool]:
     wanted = set(names)
-    found = list(Tool.objects.filter(name__in=wanted))
+    # Locked until the version is saved, so a tool_delete racing this edit waits (or is waited
+    # for) instead of leaving the version pointing at a deleted tool. NO KEY UPDATE conflicts
+    # with the delete's FOR UPDATE; ordered by id so two edits lock in the same order.
+    found = list(Tool.objects.select_for_update(no_key=True).filter(name__in=wanted).order_by("id"))
     missing = wanted - {tool.name for tool in found}
     if missing:
         raise Invalid(f"no tools named {', '.join(sorted(missing))}", field="tools")
