@@ -26,6 +26,12 @@ from core.errors import Forbidden
 from core.pagination import next_link, page_of
 
 router = Router(tags=["tasks"])
+SUMMARY_FIELDS = (
+    *("id", "session", "status", "input", "result", "partial", "stop_reason", "stop_detail"),
+    *("input_tokens", "output_tokens", "cached_input_tokens", "cost_usd", "tool_calls"),
+    *("created_at", "started_at", "finished_at"),
+    *("session__end_user", "session__agent__name", "session__agent_version__number"),
+)
 
 
 @router.post(
@@ -60,8 +66,9 @@ def list_tasks(request: HttpRequest, filters: Query[TaskFilter]) -> dict[str, An
         tasks = tasks.filter(session_id=filters.session)
     if filters.user is not None:
         tasks = tasks.filter(session__end_user=filters.user)
-    # The list leaves out the bulky per-step state; GET /tasks/{id} has the steps.
-    page = page_of(tasks.defer("messages"), filters)
+    # Only what a summary shows: a page is 51 rows of four models, and the agent version's
+    # prompt or the task's messages would be read and built 51 times for nothing.
+    page = page_of(tasks.only(*SUMMARY_FIELDS), filters)
     return {"items": [task_summary(task) for task in page.items], "next": next_link(request, page.cursor)}
 
 

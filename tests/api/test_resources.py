@@ -285,3 +285,27 @@ def test_the_list_counts_approvals_of_the_current_version_as_a_read_does(reviewe
     assert approved.json()["approvals"] == 1
     listed = {item["id"]: item["approvals"] for item in reviewer_api.get("/api/v1/approvals").json()["items"]}
     assert listed == {str(request.id): 1, str(other.id): 0}
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/tasks", "/api/v1/approvals", "/api/v1/sessions", "/api/v1/agents", "/api/v1/tools"]
+)
+def test_a_page_costs_the_same_queries_for_2_rows_as_for_12(admin_api, requester, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_api.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    def add(count: int) -> None:
+        for n in range(count):
+            make_request(requester)
+            tool = make_http_tool(f"tool_{Tool.objects.count()}", "https://shop.example/t", risk_tier="low")
+            make_agent(f"agent-{Agent.objects.count()}", model="sim/echo", tools=[tool])
+
+    add(2)
+    few = queries()
+    add(10)
+    assert queries() == few
