@@ -300,7 +300,7 @@ def test_a_page_costs_the_same_queries_for_2_rows_as_for_12(admin_api, requester
         return len(captured.captured_queries)
 
     def add(count: int) -> None:
-        for n in range(count):
+        for _ in range(count):
             make_request(requester)
             tool = make_http_tool(f"tool_{Tool.objects.count()}", "https://shop.example/t", risk_tier="low")
             make_agent(f"agent-{Agent.objects.count()}", model="sim/echo", tools=[tool])
