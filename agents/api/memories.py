@@ -82,7 +82,7 @@ def list_memories(
 def delete_memory(
     request: HttpRequest, name: Path[AgentName], memory_id: Path[Annotated[int, Field(ge=1, le=2**63 - 1)]]
 ) -> Status[None]:
-    memory_delete(agent=_admin_agent(request, name), memory_id=memory_id)
+    memory_delete(actor=request_user(request), agent=_admin_agent(request, name), memory_id=memory_id)
     return Status(204, None)
 
 

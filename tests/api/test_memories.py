@@ -3,6 +3,7 @@
 import pytest
 
 from agents.models import Memory, Session
+from approvals.models import AuditEntry
 from tests.factories import make_agent
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +31,11 @@ def test_an_admin_adds_lists_and_deletes_memories(admin_api, agent):
     deleted = admin_api.delete(f"{URL}/{body['id']}")
     assert deleted.status_code == 204
     assert not Memory.objects.exists()
+    audit = AuditEntry.objects.filter(object_type="memory", object_id=str(body["id"]))
+    assert [(e.action, e.actor_name) for e in audit] == [
+        ("memory.created", "admin"),
+        ("memory.deleted", "admin"),
+    ]
     assert admin_api.delete(f"{URL}/{body['id']}").json()["error"]["code"] == "not_found"
 
 
