@@ -255,6 +255,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "TaskAccepted": {"id": TASK, "session": SESSION, "status": "queued"},
     "TaskOut": {**TASK_SUMMARY, "steps": [STEP]},
     "TaskPage": _page(TASK_SUMMARY),
+    "StepOut": STEP,
+    "StepPage": _page(STEP),
     "TraceOut": {"task": TASK, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "spans": [SPAN], "next": None},
     "RuleIn": RULE_IN,
     "RulePatch": {"condition": "args.amount > 250"},

@@ -296,6 +296,11 @@ class TaskOut(TaskSummaryOut):
     steps: list[StepOut]
 
 
+class StepPage(Schema):
+    items: list[StepOut]
+    next: str | None = Field(description=NEXT_DOC)
+
+
 class TaskFilter(PageQuery):
     status: TaskStatus | None = None
     agent: AgentName | None = None

@@ -1,17 +1,21 @@
 """Tasks: submit (idempotently), read with usage and steps, cancel."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Path, Query, Router
 from ninja.responses import Status
+from pydantic import Field
 
 from agents.api import request_user
 from agents.api.schemas import (
+    PG_INT_MAX,
     READ_ERRORS,
     WRITE_ERRORS,
     ErrorOut,
+    StepOut,
+    StepPage,
     TaskAccepted,
     TaskFilter,
     TaskIn,
@@ -22,8 +26,8 @@ from agents.api.schemas import (
 from agents.models import Step, Task
 from agents.selectors import task_get_visible, task_steps, tasks_visible, user_is_admin
 from agents.services.tasks import task_cancel, task_submit
-from core.errors import Forbidden
-from core.pagination import next_link, page_of
+from core.errors import Forbidden, NotFound
+from core.pagination import PageQuery, next_link, page_of
 
 router = Router(tags=["tasks"])
 SUMMARY_FIELDS = (
@@ -80,6 +84,33 @@ def list_tasks(request: HttpRequest, filters: Query[TaskFilter]) -> dict[str, An
 def get_task(request: HttpRequest, task_id: uuid.UUID) -> dict[str, Any]:
     task = task_get_visible(task_id=task_id, user=request_user(request))
     return task_out(task, task_steps(task=task))
+
+
+@router.get(
+    "/{task_id}/steps",
+    response={200: StepPage, READ_ERRORS: ErrorOut},
+    summary="A task's steps a page at a time, newest first (`order=oldest` for index order)",
+)
+def list_steps(request: HttpRequest, task_id: uuid.UUID, page_query: Query[PageQuery]) -> dict[str, Any]:
+    task = task_get_visible(task_id=task_id, user=request_user(request))
+    # A step's started_at grows with its index, so the cursor's (started_at, id) order is index order.
+    page = page_of(Step.objects.filter(task=task), page_query, created_field="started_at")
+    return {"items": [_step_out(step) for step in page.items], "next": next_link(request, page.cursor)}
+
+
+@router.get(
+    "/{task_id}/steps/{index}",
+    response={200: StepOut, READ_ERRORS: ErrorOut},
+    summary="One step of a task: its model call and the tool calls it asked for",
+)
+def get_step(
+    request: HttpRequest, task_id: uuid.UUID, index: Path[Annotated[int, Field(ge=0, le=PG_INT_MAX)]]
+) -> dict[str, Any]:
+    task = task_get_visible(task_id=task_id, user=request_user(request))
+    step = Step.objects.filter(task=task, index=index).first()
+    if step is None:
+        raise NotFound(f"task {task_id} has no step {index}", field="index")
+    return _step_out(step)
 
 
 @router.post(

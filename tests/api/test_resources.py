@@ -309,3 +309,28 @@ def test_a_page_costs_the_same_queries_for_2_rows_as_for_12(admin_api, requester
     few = queries()
     add(10)
     assert queries() == few
+
+
+def test_a_tasks_steps_are_paged_and_read_one_at_a_time(requester_api, requester, outsider_api):
+    from agents.models import Step
+    from core import clock
+
+    make_agent("support", model="sim/echo")
+    task, _ = task_submit(owner=requester, agent_name="support", input="hi")
+    for index in range(5):
+        Step.objects.create(
+            task=task,
+            index=index,
+            model="sim/echo",
+            response={"content": f"s{index}"},
+            started_at=clock.now(),
+        )
+    url = f"/api/v1/tasks/{task.id}/steps"
+
+    first = requester_api.get(url, {"order": "oldest", "limit": 3}).json()
+    rest = requester_api.get(first["next"]).json()
+
+    assert [s["index"] for s in first["items"] + rest["items"]] == [0, 1, 2, 3, 4]
+    assert requester_api.get(f"{url}/3").json()["content"] == "s3"
+    assert requester_api.get(f"{url}/9").status_code == 404
+    assert outsider_api.get(url).status_code == 404
