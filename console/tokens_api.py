@@ -75,6 +75,5 @@ def revoke_token(request: HttpRequest, token_id: TokenId) -> Status[None]:
 
 
 def _token_out(token: ApiToken) -> dict[str, Any]:
-    return {
-        field: getattr(token, field) for field in ("name", "hint", "created_at", "last_used_at", "revoked_at")
-    } | {"id": token.pk}
+    fields = ("id", "name", "hint", "created_at", "last_used_at", "revoked_at")
+    return {field: getattr(token, field) for field in fields}
