@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractUser
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from agents.models import Agent, AgentVersion, Step, Task
+from agents.models import Agent, AgentVersion, Session, Step, Task, Tool
 from core.errors import Invalid, NotFound
 from tracing.models import Span, Trace
 
@@ -24,6 +24,17 @@ def user_is_reviewer(*, user: AbstractUser) -> bool:
     if user_is_admin(user=user):
         return True
     return user.is_active and user.groups.filter(name=REVIEWERS_GROUP).exists()
+
+
+def sessions_visible(*, user: AbstractUser) -> QuerySet[Session]:
+    """Every session for reviewers and admins; a user's own otherwise (as tasks below)."""
+    sessions = Session.objects.all()
+    return sessions if user_is_reviewer(user=user) else sessions.filter(owner_id=user.pk)
+
+
+def tasks_visible(*, user: AbstractUser) -> QuerySet[Task]:
+    tasks = Task.objects.select_related("session__agent", "session__agent_version")
+    return tasks if user_is_reviewer(user=user) else tasks.filter(owner_id=user.pk)
 
 
 def task_get_visible(*, task_id: uuid.UUID, user: AbstractUser) -> Task:
@@ -41,6 +52,13 @@ def task_steps(*, task: Task) -> list[Step]:
     return list(Step.objects.filter(task=task).order_by("index"))
 
 
+def tool_get(*, name: str) -> Tool:
+    tool = Tool.objects.filter(name=name).first()
+    if tool is None:
+        raise NotFound(f"no tool named {name!r}", field="name")
+    return tool
+
+
 def agent_current_version(*, name: str) -> AgentVersion:
     """The version an agent runs now, with its agent, in one query."""
     agent = Agent.objects.select_related("current_version").filter(name=name).first()
@@ -49,10 +67,6 @@ def agent_current_version(*, name: str) -> AgentVersion:
     version = agent.current_version
     version.agent = agent
     return version
-
-
-def agent_version_tool_names(*, version: AgentVersion) -> list[str]:
-    return list(version.tools.order_by("name").values_list("name", flat=True))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         from agents.runtime.gate import gate_register
+        from approvals.audit import audit_append
         from approvals.gate import ApprovalGate
+        from core.audit_log import audit_writer_register
 
         gate_register(ApprovalGate())
+        audit_writer_register(audit_append)

@@ -18,17 +18,21 @@ from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from agents.api import agents, memories, tasks, tools
+from agents.api import agents, memories, sessions, tasks, tools
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
+from console import tokens_api
+from console.api_examples import openapi_with_examples
 from console.tokens import api_token_authenticate
 from core.errors import ServiceError
 from core.http_errors import error_response
 from core.json_input import UNSTORABLE_CHARACTERS, RequestRejected, json_request_body
 from tracing import api as tracing_api
+from tracing.alerts import api as alerts_api
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +71,12 @@ class StrictJsonParser(Parser):
 
 
 class TollgateAPI(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return openapi_with_examples(document)  # type: ignore[return-value]
+
     def _get_urls(self) -> list[URLPattern | URLResolver]:
         # Ninja answers a wrong method with a plain-text 405, its root URL with an HTML 404,
         # and leaves unknown paths to Django's HTML 404: all three get the JSON error shape.
@@ -112,10 +122,13 @@ api = TollgateAPI(
 api.add_router("/tools", tools.router)
 api.add_router("/agents", agents.router)
 api.add_router("/agents", memories.router)
+api.add_router("/sessions", sessions.router)
 api.add_router("/tasks", tasks.router)
 api.add_router("/tasks", tracing_api.router)
 api.add_router("/policy", approvals_policy_api.router)
 api.add_router("/approvals", approvals_api.router)
+api.add_router("/alerts", alerts_api.router)
+api.add_router("/tokens", tokens_api.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

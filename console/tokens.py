@@ -2,16 +2,29 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser, User
 
 from console.models import ApiToken, hash_token
 from core import clock
+from core.errors import NotFound
 
 
 def api_token_create(*, user: User, name: str) -> tuple[str, ApiToken]:
     raw = ApiToken.generate()
     token = ApiToken.objects.create(user=user, name=name, digest=hash_token(raw), hint=raw[:10])
     return raw, token
+
+
+def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens; revoking it again changes nothing.
+
+    The conditional update keeps the first revocation time when two requests race.
+    """
+    mine = ApiToken.objects.filter(pk=token_id, user_id=user.pk)
+    if not mine.exists():
+        raise NotFound(f"no token {token_id} of yours", field="id")
+    mine.filter(revoked_at__isnull=True).update(revoked_at=clock.now())
+    return mine.get()
 
 
 def api_token_authenticate(raw: str) -> User | None:

@@ -1,4 +1,4 @@
-"""REST routes for tools, agents and tasks; mounted on the API in console/api.py."""
+"""REST routes for tools, agents, memories, sessions and tasks; mounted on the API in console/api.py."""
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest

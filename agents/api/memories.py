@@ -10,12 +10,13 @@ from ninja.responses import Status
 from pydantic import Field, StringConstraints
 
 from agents.api import request_user
-from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, AgentName, ErrorOut, Input
-from agents.memory.selectors import memory_list
+from agents.api.schemas import NEXT_DOC, READ_ERRORS, WRITE_ERRORS, AgentName, ErrorOut, Input
+from agents.memory.selectors import memories_of
 from agents.memory.services import MAX_MEMORY_CHARS, MemoryAuthor, memory_create, memory_delete
 from agents.models import Agent, Memory, Session
 from agents.selectors import user_is_admin
 from core.errors import Forbidden, NotFound
+from core.pagination import PageQuery, next_link, page_of
 
 router = Router(tags=["memories"])
 
@@ -37,8 +38,13 @@ class MemoryOut(Schema):
     created_at: datetime
 
 
-class MemoryFilter(Schema):
+class MemoryFilter(PageQuery):
     session: uuid.UUID | None = None
+
+
+class MemoryPage(Schema):
+    items: list[MemoryOut]
+    next: str | None = Field(description=NEXT_DOC)
 
 
 @router.post(
@@ -57,14 +63,15 @@ def create_memory(request: HttpRequest, name: Path[AgentName], payload: MemoryIn
 
 @router.get(
     "/{name}/memories",
-    response={200: list[MemoryOut], READ_ERRORS: ErrorOut},
+    response={200: MemoryPage, READ_ERRORS: ErrorOut},
     summary="An agent's memories, newest first (admin)",
 )
 def list_memories(
     request: HttpRequest, name: Path[AgentName], filters: Query[MemoryFilter]
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     agent = _admin_agent(request, name)
-    return [_memory_out(m) for m in memory_list(agent_id=agent.pk, session_id=filters.session)]
+    page = page_of(memories_of(agent_id=agent.pk, session_id=filters.session), filters)
+    return {"items": [_memory_out(m) for m in page.items], "next": next_link(request, page.cursor)}
 
 
 @router.delete(
@@ -75,7 +82,7 @@ def list_memories(
 def delete_memory(
     request: HttpRequest, name: Path[AgentName], memory_id: Path[Annotated[int, Field(ge=1, le=2**63 - 1)]]
 ) -> Status[None]:
-    memory_delete(agent=_admin_agent(request, name), memory_id=memory_id)
+    memory_delete(actor=request_user(request), agent=_admin_agent(request, name), memory_id=memory_id)
     return Status(204, None)
 
 

@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from agents.models.tool import TOOL_NAME_PATTERN
 from agents.providers.registry import PREFIXES
+from core.pagination import PageQuery
 
 # PostgreSQL `integer`, the column type behind PositiveIntegerField.
 PG_INT_MAX = 2_147_483_647
@@ -43,6 +44,7 @@ LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 Budget = Annotated[int, Field(ge=0, le=PG_INT_MAX)]
 SpanId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 MICRO_USD = Decimal("0.000001")
+NEXT_DOC = "the next page's URL (same filters, a cursor); null on the last page"
 
 
 def usd(amount: Decimal) -> str:
@@ -109,12 +111,22 @@ class ToolIn(Input):
 
 
 class ToolPatch(Input):
+    """An omitted field keeps its value; the tier is changed with PUT /policy/tools/{name}."""
+
     trust: TrustLevel = omitted()
     injection_action: InjectionActionName = omitted()
+    description: Annotated[str, StringConstraints(max_length=10_000)] = omitted()
+    parameters: dict[str, Any] = omitted(description="JSON Schema of the arguments; its root is an object")
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = omitted(
+        examples=["https://shop.example/v2/orders/lookup"]
+    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = omitted()
+    timeout_s: float = omitted(ge=0.1, le=MAX_TOOL_TIMEOUT_S, allow_inf_nan=False)
 
 
 class ToolOut(Schema):
     name: str
+    kind: str = Field(description="http (registered here) or python (defined in code)")
     description: str
     parameters: dict[str, Any]
     url: str
@@ -124,6 +136,17 @@ class ToolOut(Schema):
     trust: str
     injection_action: str
     created_at: datetime
+    updated_at: datetime
+
+
+class ToolFilter(PageQuery):
+    risk_tier: Literal["low", "medium", "high", "critical"] | None = None
+    kind: Literal["http", "python"] | None = None
+
+
+class ToolPage(Schema):
+    items: list[ToolOut]
+    next: str | None = Field(description=NEXT_DOC)
 
 
 # Agents
@@ -196,8 +219,27 @@ class AgentOut(Schema):
     budgets: BudgetsOut
     loops: LoopsOut = Field(description="in effect: the agent's own values or the global defaults")
     input_trust: str
+    current: bool = Field(description="this version is the one new sessions use")
     created_at: datetime
     version_created_at: datetime
+
+
+class AgentFilter(PageQuery):
+    model: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="only agents whose current version uses this model"
+    )
+    tool: ToolName | None = Field(
+        default=None, description="only agents whose current version lists this tool"
+    )
+
+
+class AgentPage(Schema):
+    items: list[AgentOut]
+    next: str | None = Field(description=NEXT_DOC)
+
+
+class RollbackIn(Input):
+    version: int = Field(ge=1, le=PG_INT_MAX, description="the older version to make current", examples=[1])
 
 
 # Tasks
@@ -251,22 +293,74 @@ class StepOut(Schema):
     finished_at: datetime | None
 
 
-class TaskOut(Schema):
+TaskStatus = Literal["queued", "running", "waiting_approval", "succeeded", "failed", "halted", "cancelled"]
+
+
+class TaskSummaryOut(Schema):
     id: uuid.UUID
     agent: str
-    agent_version: int
+    agent_version: int = Field(description="the agent version its session runs")
     session: uuid.UUID
-    status: str
+    user: str = Field(description="the end user of its session")
+    status: TaskStatus
     input: str
     result: str
     partial: bool
     stop_reason: str
     stop_detail: str
     usage: UsageOut
-    steps: list[StepOut]
     created_at: datetime
-    started_at: datetime | None
+    started_at: datetime | None = Field(description="when a worker first picked it up")
     finished_at: datetime | None
+    duration_s: float | None = Field(description="from submission to its end, waits for people included")
+
+
+class TaskOut(TaskSummaryOut):
+    steps: list[StepOut]
+
+
+class StepPage(Schema):
+    items: list[StepOut]
+    next: str | None = Field(description=NEXT_DOC)
+
+
+class TaskFilter(PageQuery):
+    status: TaskStatus | None = None
+    agent: AgentName | None = None
+    session: uuid.UUID | None = None
+    user: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="the end user of the task's session"
+    )
+
+
+class TaskPage(Schema):
+    items: list[TaskSummaryOut]
+    next: str | None = Field(description=NEXT_DOC)
+
+
+# Sessions
+
+
+class SessionOut(Schema):
+    id: uuid.UUID
+    agent: str
+    agent_version: int
+    user: str = Field(description="the end user it talks with")
+    owner: str = Field(description="the account whose token started it")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionFilter(PageQuery):
+    agent: AgentName | None = None
+    user: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="the end user"
+    )
+
+
+class SessionPage(Schema):
+    items: list[SessionOut]
+    next: str | None = Field(description=NEXT_DOC)
 
 
 # Traces

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from agents.embeddings.registry import embedder
 from agents.models import Memory, Session
@@ -55,8 +56,14 @@ def memory_recall(*, agent_id: int, session: Session | None, query: str, k: int)
     return [Recalled(id=row[0], text=row[1], similarity=float(row[2])) for row in rows]
 
 
-def memory_list(*, agent_id: int, session_id: uuid.UUID | None = None, limit: int = 200) -> list[Memory]:
+def memories_of(*, agent_id: int, session_id: uuid.UUID | None = None) -> QuerySet[Memory]:
+    """An agent's memories (of one session, if given), unordered, without their vectors."""
     memories = Memory.objects.filter(agent_id=agent_id).select_related("task").defer("embedding")
     if session_id is not None:
         memories = memories.filter(session_id=session_id)
+    return memories
+
+
+def memory_list(*, agent_id: int, session_id: uuid.UUID | None = None, limit: int = 200) -> list[Memory]:
+    memories = memories_of(agent_id=agent_id, session_id=session_id)
     return list(memories.order_by("-created_at", "-id")[:limit])

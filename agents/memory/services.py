@@ -4,11 +4,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
+from django.db import connection, transaction
 
 from agents.embeddings.registry import embedder
 from agents.models import Agent, Memory, Session
 from core import clock
+from core.audit_log import audit_record
 from core.errors import NotFound
 
 MAX_MEMORY_CHARS = 2000
@@ -21,10 +22,12 @@ class MemoryAuthor:
     provenance: Memory.Provenance
     user_id: int | None
     end_user: str = ""
+    # The admin writing by hand, for the audit entry; an agent's own writes are not audited.
+    audited_as: AbstractBaseUser | None = None
 
     @classmethod
     def admin(cls, user: AbstractBaseUser) -> "MemoryAuthor":
-        return cls(Memory.Provenance.ADMIN, user.pk)
+        return cls(Memory.Provenance.ADMIN, user.pk, audited_as=user)
 
     @classmethod
     def end_user_of(cls, session: Session) -> "MemoryAuthor":
@@ -49,7 +52,7 @@ def memory_create(
     model = embedder()
     vector = model.embed([text])[0]
     literal = "[" + ",".join(repr(float(x)) for x in vector) + "]"
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         # The unique key, not a prior lookup, decides between two deliveries of one call.
         cursor.execute(
             """
@@ -77,12 +80,27 @@ def memory_create(
             ],
         )
         row = cursor.fetchone()
+        if row is not None and author.audited_as is not None:
+            audit_record(
+                actor=author.audited_as,
+                action="memory.created",
+                object_type="memory",
+                object_id=str(row[0]),
+                after={"agent": agent.name, "session": session_id, "text": text},
+            )
     if row is None:
         return Memory.objects.get(source_key=source_key)
     return Memory.objects.get(pk=row[0])
 
 
-def memory_delete(*, agent: Agent, memory_id: int) -> None:
-    deleted, _ = Memory.objects.filter(agent=agent, pk=memory_id).delete()
-    if not deleted:
+@transaction.atomic
+def memory_delete(*, actor: AbstractBaseUser, agent: Agent, memory_id: int) -> None:
+    """An admin deletes one of the agent's memories (audited)."""
+    memory = Memory.objects.filter(agent=agent, pk=memory_id).only("id", "text", "session_id").first()
+    if memory is None:
         raise NotFound(f"agent {agent.name!r} has no memory {memory_id}", field="id")
+    before = {"agent": agent.name, "session": memory.session_id, "text": memory.text}
+    memory.delete()
+    audit_record(
+        actor=actor, action="memory.deleted", object_type="memory", object_id=str(memory_id), before=before
+    )

@@ -29,7 +29,11 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="session_owner_recent")]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="session_owner_recent"),
+            # The REST list's keyset order (core.pagination).
+            models.Index(fields=["created_at", "id"], name="session_created_order"),
+        ]
 
     def __str__(self) -> str:
         return f"session {self.id}"

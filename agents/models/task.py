@@ -72,6 +72,9 @@ class Task(models.Model):
             models.Index(fields=["session", "created_at"], name="task_session_order"),
             models.Index(fields=["status", "lease_until"], name="task_status_lease"),
             models.Index(fields=["owner", "-created_at"], name="task_owner_recent"),
+            # The REST list's keyset order (core.pagination): newest first, the id breaking ties.
+            models.Index(fields=["created_at", "id"], name="task_created_order"),
+            models.Index(fields=["status", "created_at", "id"], name="task_status_order"),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""Registering tools and agents, and editing agents (each edit is a new AgentVersion)."""
+"""Registering and editing tools and agents (each agent edit is a new AgentVersion); every
+change is audited (core.audit_log)."""
 
 from collections.abc import Sequence
 from decimal import Decimal
@@ -15,7 +16,7 @@ from agents.models.tool import InjectionAction, Trust
 from agents.providers.registry import PREFIXES
 from agents.tools.egress import egress_url_refusal
 from agents.tools.schema import tool_parameters_check
-from core import clock
+from core.audit_log import audit_record
 from core.errors import Conflict, Invalid, NotFound
 
 # What a version holds besides its tools; an edit changes any of these and copies the rest.
@@ -50,8 +51,15 @@ class AgentConfig(TypedDict, total=False):
     input_trust: str
 
 
+# What an admin may change on a registered HTTP tool; its tier is the risk policy's (approvals).
+TOOL_EDITABLE = ("description", "parameters", "url", "method", "timeout_s")
+# How any tool's results are treated (docs/injection.md), a Python tool's included.
+TOOL_TRUST_FIELDS = ("trust", "injection_action")
+
+
 def tool_create(
     *,
+    actor: User,
     name: str,
     url: str,
     risk_tier: str,
@@ -63,22 +71,10 @@ def tool_create(
     injection_action: str = InjectionAction.FLAG,
 ) -> Tool:
     """Register an HTTP tool. Raises Invalid for a bad field, Conflict if the name is taken."""
-    parameters = parameters or {}
-    problems = tool_parameters_check(parameters)
-    if problems:
-        raise Invalid("; ".join(problems[:5]), field="parameters")
-    try:
-        URLValidator(schemes=["http", "https"])(url)
-    except ValidationError as exc:
-        raise Invalid("url must be an absolute http(s) URL", field="url") from exc
-    # Only a literal address can be judged now; every call checks where a name resolves then.
-    refusal = egress_url_refusal(url)
-    if refusal is not None:
-        raise Invalid(f"url: {refusal.message}", field="url")
     tool = Tool(
         name=name,
         description=description,
-        parameters=parameters,
+        parameters=parameters or {},
         kind=Tool.Kind.HTTP,
         url=url,
         method=method,
@@ -87,36 +83,91 @@ def tool_create(
         trust=trust,
         injection_action=injection_action,
     )
-    # `parameters` was checked above; full_clean would call an empty schema "blank".
-    _clean(tool, exclude=["parameters"])
+    _check_tool(tool)
     try:
         # The unique name, not a prior lookup, decides between two registrations racing.
         with transaction.atomic():
             tool.save()
+            audit_record(
+                actor=actor,
+                action="tool.created",
+                object_type="tool",
+                object_id=name,
+                after=_tool_audited(tool),
+            )
     except IntegrityError as exc:
         raise Conflict(f"a tool named {name!r} already exists", field="name") from exc
     return tool
 
 
-def tool_injection_set(*, name: str, trust: str | None = None, injection_action: str | None = None) -> Tool:
-    """Change how a tool's results are treated (docs/injection.md); applies to the next call."""
-    if trust is None and injection_action is None:
-        raise Invalid("nothing to update: send trust or injection_action")
-    changes = {
-        field: value
-        for field, value in (("trust", trust), ("injection_action", injection_action))
-        if value is not None
-    }
-    tool = Tool.objects.filter(name=name).first()
+@transaction.atomic
+def tool_update(*, actor: User, name: str, **changes: Any) -> Tool:
+    """Change an HTTP tool's description, schema, URL, method or timeout, or any tool's trust and
+    injection action; calls from now on use them."""
+    unknown = set(changes) - set(TOOL_EDITABLE) - set(TOOL_TRUST_FIELDS)
+    if unknown:
+        raise Invalid(f"{', '.join(sorted(unknown))} cannot be changed here", field=sorted(unknown)[0])
+    if not changes:
+        raise Invalid("nothing to update: send at least one field")
+    tool = Tool.objects.select_for_update().filter(name=name).first()
     if tool is None:
         raise NotFound(f"no tool named {name!r}", field="name")
+    defined_in_code = sorted(set(changes) & set(TOOL_EDITABLE))
+    if tool.kind != Tool.Kind.HTTP and defined_in_code:
+        raise Conflict(f"{name!r} is a Python tool: its code defines it", field=defined_in_code[0])
+    before = _tool_audited(tool)
     for field, value in changes.items():
         setattr(tool, field, value)
-    _clean(tool, exclude=["parameters", "url"])
-    # One statement: two admins changing different fields at once both keep their change.
-    Tool.objects.filter(pk=tool.pk).update(**changes, updated_at=clock.now())
-    tool.refresh_from_db()
+    if tool.kind == Tool.Kind.HTTP:
+        _check_tool(tool)
+    else:
+        _clean(tool, exclude=["parameters", "url"])
+    tool.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=actor,
+        action="tool.updated",
+        object_type="tool",
+        object_id=name,
+        before=before,
+        after=_tool_audited(tool),
+    )
     return tool
+
+
+@transaction.atomic
+def tool_delete(*, actor: User, name: str) -> None:
+    """Delete an HTTP tool that no agent version lists (a version is history: it stays whole)."""
+    tool = Tool.objects.select_for_update().filter(name=name).first()
+    if tool is None:
+        raise NotFound(f"no tool named {name!r}", field="name")
+    if tool.kind != Tool.Kind.HTTP:
+        raise Conflict(f"{name!r} is a Python tool: its code defines it", field="name")
+    users = sorted(set(tool.agent_versions.values_list("agent__name", flat=True)))
+    if users:
+        raise Conflict(f"agents list this tool in a version: {', '.join(users[:10])}", field="name")
+    before = _tool_audited(tool)
+    tool.delete()
+    audit_record(actor=actor, action="tool.deleted", object_type="tool", object_id=name, before=before)
+
+
+def _check_tool(tool: Tool) -> None:
+    problems = tool_parameters_check(tool.parameters)
+    if problems:
+        raise Invalid("; ".join(problems[:5]), field="parameters")
+    try:
+        URLValidator(schemes=["http", "https"])(tool.url)
+    except ValidationError as exc:
+        raise Invalid("url must be an absolute http(s) URL", field="url") from exc
+    # Only a literal address can be judged now; every call checks where a name resolves then.
+    refusal = egress_url_refusal(tool.url)
+    if refusal is not None:
+        raise Invalid(f"url: {refusal.message}", field="url")
+    # `parameters` was checked above; full_clean would call an empty schema "blank".
+    _clean(tool, exclude=["parameters"])
+
+
+def _tool_audited(tool: Tool) -> dict[str, Any]:
+    return {field: getattr(tool, field) for field in ("risk_tier", *TOOL_EDITABLE, *TOOL_TRUST_FIELDS)}
 
 
 @transaction.atomic
@@ -142,6 +193,13 @@ def agent_create(
     version.tools.set(tool_rows)
     agent.current_version = version
     agent.save(update_fields=["current_version"])
+    audit_record(
+        actor=actor,
+        action="agent.created",
+        object_type="agent",
+        object_id=name,
+        after=_version_audited(version),
+    )
     return version
 
 
@@ -174,7 +232,49 @@ def agent_update(
     version.tools.set(tool_rows)
     agent.current_version = version
     agent.save(update_fields=["current_version"])
+    audit_record(
+        actor=actor,
+        action="agent.updated",
+        object_type="agent",
+        object_id=name,
+        before=_version_audited(current),
+        after=_version_audited(version),
+    )
     return version
+
+
+@transaction.atomic
+def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
+    """Make an older version current again. New sessions use it; running ones keep theirs.
+
+    No version is created or changed: the next edit still counts from the newest number.
+    """
+    agent = Agent.objects.select_for_update().filter(name=name).first()
+    if agent is None or agent.current_version_id is None:
+        raise NotFound(f"no agent named {name!r}", field="name")
+    target = AgentVersion.objects.filter(agent=agent, number=number).first()
+    if target is None:
+        raise NotFound(f"agent {name!r} has no version {number}", field="version")
+    current = AgentVersion.objects.only("number").get(pk=agent.current_version_id)
+    if target.pk == current.pk:
+        raise Conflict(f"version {number} is already current", field="version")
+    agent.current_version = target
+    agent.save(update_fields=["current_version"])
+    audit_record(
+        actor=actor,
+        action="agent.rolled_back",
+        object_type="agent",
+        object_id=name,
+        before={"version": current.number},
+        after={"version": target.number},
+    )
+    target.agent = agent
+    return target
+
+
+def _version_audited(version: AgentVersion) -> dict[str, Any]:
+    values = {field: getattr(version, field) for field in VERSION_FIELDS}
+    return {"version": version.number, **values, "tools": sorted(tool.name for tool in version.tools.all())}
 
 
 def _check_version(version: AgentVersion) -> None:
@@ -193,7 +293,10 @@ def _check_model_name(model: str, *, field: str) -> None:
 
 def _tools_named(names: Sequence[str]) -> list[Tool]:
     wanted = set(names)
-    found = list(Tool.objects.filter(name__in=wanted))
+    # Locked until the version is saved, so a tool_delete racing this edit waits (or is waited
+    # for) instead of leaving the version pointing at a deleted tool. NO KEY UPDATE conflicts
+    # with the delete's FOR UPDATE; ordered by id so two edits lock in the same order.
+    found = list(Tool.objects.select_for_update(no_key=True).filter(name__in=wanted).order_by("id"))
     missing = wanted - {tool.name for tool in found}
     if missing:
         raise Invalid(f"no tools named {', '.join(sorted(missing))}", field="tools")

@@ -1,35 +1,66 @@
-"""GET /approvals?status=pending, POST /approvals/{id}/decision: reviewers work the queue."""
+"""GET /approvals, GET /approvals/{id}, POST /approvals/{id}/decision: reviewers work the queue."""
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Query, Router
 
 from agents.api import request_user
 from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
-from approvals.api.schemas import ActionRequestList, ActionRequestOut, DecisionIn, StaleVersionOut
+from approvals.api.schemas import (
+    ActionRequestFilter,
+    ActionRequestList,
+    ActionRequestOut,
+    DecisionIn,
+    StaleVersionOut,
+)
 from approvals.selectors import (
     action_request_as_dict,
     action_requests_visible,
     user_may_open_queue,
     user_may_review,
+    with_approval_counts,
 )
 from approvals.services import action_request_decide, action_request_get
 from core.errors import Forbidden, NotFound
+from core.pagination import next_link, page_of
 
 router = Router(tags=["approvals"])
-Status = Literal["pending", "approved", "rejected", "cancelled", "expired", "executing", "executed", "failed"]
-MAX_LISTED = 500
 
 
-@router.get("", response={200: ActionRequestList, READ_ERRORS: ErrorOut}, summary="The queue (reviewers)")
-def list_requests(request: HttpRequest, status: Status | None = None) -> dict[str, Any]:
+@router.get(
+    "",
+    response={200: ActionRequestList, READ_ERRORS: ErrorOut},
+    summary="The action requests you may review, newest first (reviewers)",
+)
+def list_requests(request: HttpRequest, filters: Query[ActionRequestFilter]) -> dict[str, Any]:
     user = request_user(request)
     if not user_may_open_queue(user=user):
         raise Forbidden("only reviewers and admins may read the approval queue")
-    requests = action_requests_visible(user=user, status=status).select_related("decided_by")[:MAX_LISTED]
-    return {"items": [action_request_as_dict(item) for item in requests]}
+    requests = action_requests_visible(user=user, status=filters.status).select_related("decided_by")
+    if filters.task:
+        requests = requests.filter(task_id=filters.task)
+    if filters.agent:
+        requests = requests.filter(agent_name=filters.agent)
+    if filters.tool:
+        requests = requests.filter(tool_name=filters.tool)
+    if filters.tier:
+        requests = requests.filter(tier=filters.tier)
+    page = page_of(with_approval_counts(requests), filters)
+    return {
+        "items": [action_request_as_dict(item) for item in page.items],
+        "next": next_link(request, page.cursor),
+    }
+
+
+@router.get(
+    "/{request_id}",
+    response={200: ActionRequestOut, READ_ERRORS: ErrorOut},
+    summary="One action request (reviewers of its group)",
+)
+def get_request(request: HttpRequest, request_id: uuid.UUID) -> dict[str, Any]:
+    return action_request_as_dict(_reviewable(request, request_id))
 
 
 @router.post(
@@ -38,13 +69,9 @@ def list_requests(request: HttpRequest, status: Status | None = None) -> dict[st
     summary="Approve (optionally with edited arguments), reject with a comment, or cancel",
 )
 def decide(request: HttpRequest, request_id: uuid.UUID, payload: DecisionIn) -> dict[str, Any]:
-    user = request_user(request)
-    action_request = action_request_get(request_id=request_id)
-    if not user_may_review(user=user, reviewer_group=action_request.reviewer_group):
-        raise NotFound(f"no action request {request_id}")
     decided = action_request_decide(
-        action_request=action_request,
-        actor=user,
+        action_request=_reviewable(request, request_id),
+        actor=request_user(request),
         decision=payload.decision,
         comment=payload.comment,
         arguments=payload.arguments,
@@ -52,3 +79,11 @@ def decide(request: HttpRequest, request_id: uuid.UUID, payload: DecisionIn) -> 
     )
     decided.refresh_from_db()
     return action_request_as_dict(decided)
+
+
+def _reviewable(request: HttpRequest, request_id: uuid.UUID) -> Any:
+    action_request = action_request_get(request_id=request_id)
+    # Outside the reviewer's groups it does not exist, so request ids cannot be probed.
+    if not user_may_review(user=request_user(request), reviewer_group=action_request.reviewer_group):
+        raise NotFound(f"no action request {request_id}")
+    return action_request

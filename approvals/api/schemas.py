@@ -5,8 +5,9 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, StringConstraints
 
-from agents.api.schemas import PG_INT_MAX, ErrorDetail
+from agents.api.schemas import NEXT_DOC, PG_INT_MAX, ErrorDetail
 from approvals.policy.services import RULE_BOUNDS
+from core.pagination import PageQuery
 
 Tier = Literal["low", "medium", "high", "critical"]
 Text200 = Annotated[str, StringConstraints(max_length=200)]
@@ -120,6 +121,8 @@ class TaintOut(Schema):
 class ActionRequestOut(Schema):
     id: uuid.UUID
     task: uuid.UUID
+    step_index: int = Field(description="the task's step whose model reply asked for the call")
+    call_index: int = Field(description="the call's place among that step's tool calls")
     tool: str
     agent: str
     arguments: dict[str, Any]
@@ -143,7 +146,36 @@ class ActionRequestOut(Schema):
     decision_comment: str
     result: dict[str, Any] | None
     created_at: datetime
+    decided_at: datetime | None
+    execution_started_at: datetime | None
+    executed_at: datetime | None = Field(description="when the tool call finished (executed or failed)")
+
+
+RequestStatus = Literal[
+    "pending", "approved", "rejected", "cancelled", "expired", "executing", "executed", "failed"
+]
+
+
+class ActionRequestFilter(PageQuery):
+    status: RequestStatus | None = None
+    task: uuid.UUID | None = None
+    agent: Annotated[str, StringConstraints(max_length=100)] | None = None
+    tool: Annotated[str, StringConstraints(max_length=64)] | None = None
+    tier: Tier | None = None
 
 
 class ActionRequestList(Schema):
     items: list[ActionRequestOut]
+    next: str | None = Field(description=NEXT_DOC)
+
+
+class ToolTierIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    risk_tier: Tier
+
+
+class ToolTierOut(Schema):
+    tool: str
+    risk_tier: str
+    policy_version: int

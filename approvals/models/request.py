@@ -70,6 +70,9 @@ class ActionRequest(models.Model):
             models.Index(fields=["status", "autosend_at"], name="action_request_autosend"),
             models.Index(fields=["status", "expires_at"], name="action_request_expiry"),
             models.Index(fields=["status", "reviewer_group", "created_at"], name="action_request_queue"),
+            # The REST list and the queue page page by (created_at, id) (core.pagination).
+            models.Index(fields=["status", "created_at", "id"], name="action_request_status_order"),
+            models.Index(fields=["created_at", "id"], name="action_request_order"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
+from pydantic import ValidationError
 
 from approvals.pages.access import reviewer_required
 from approvals.selectors import (
@@ -20,8 +21,7 @@ from console.pages.auth import AuthedRequest
 from core.errors import NotFound, ServiceError
 from core.http_errors import error_response
 from core.json_input import RequestRejected, json_request_body
-
-MAX_SHOWN = 500
+from core.pagination import MAX_LIMIT, PageQuery, next_link, page_of
 
 
 def _visible(request: AuthedRequest, request_id: uuid.UUID) -> Any:
@@ -37,12 +37,28 @@ def _visible(request: AuthedRequest, request_id: uuid.UUID) -> Any:
 @require_GET
 @reviewer_required
 def queue(request: AuthedRequest) -> HttpResponse:
-    pending = action_requests_visible(user=request.user, status="pending").select_related("decided_by")
-    items = [action_request_as_dict(item) for item in pending[:MAX_SHOWN]]
+    # The REST list's cursor pages, newest first: a request that just arrived is always on
+    # the first page, however many wait. `?cursor=` (from the "older" link) and `?order=oldest`.
+    try:
+        query = PageQuery.model_validate(
+            {
+                "limit": MAX_LIMIT,
+                **{key: request.GET[key] for key in ("cursor", "order") if key in request.GET},
+            }
+        )
+        pending = action_requests_visible(user=request.user, status="pending").select_related("decided_by")
+        page = page_of(pending, query)
+    except (ValidationError, ServiceError) as exc:
+        raise Http404("no such page of the queue") from exc
     return render(
         request,
         "approvals/queue.html",
-        {"items": items, "metrics": approval_metrics(), "me": request.user.get_username()},
+        {
+            "items": [action_request_as_dict(item) for item in page.items],
+            "next": next_link(request, page.cursor),
+            "metrics": approval_metrics(),
+            "me": request.user.get_username(),
+        },
     )
 
 

@@ -38,7 +38,7 @@ def memory_delete_view(request: AuthedRequest, agent_name: str, memory_id: int) 
     if agent is None:
         raise Http404("no such agent")
     try:
-        memory_delete(agent=agent, memory_id=memory_id)
+        memory_delete(actor=request.user, agent=agent, memory_id=memory_id)
     except NotFound as error:
         raise Http404(error.message) from error
     messages.success(request, "Memory deleted.")

@@ -9,15 +9,10 @@ from django.contrib.auth.models import User
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 
 from agents.models import Agent, Session, Task
-from agents.selectors import user_is_admin, user_is_reviewer
+from agents.selectors import sessions_visible, user_is_admin
 from console.models import ApiToken
 from core.errors import NotFound
 from tracing.models import Span
-
-
-def _visible_sessions(viewer: User) -> QuerySet[Session]:
-    sessions = Session.objects.all()
-    return sessions if user_is_reviewer(user=viewer) else sessions.filter(owner_id=viewer.pk)
 
 
 def session_list(*, viewer: User, agent: str = "", status: str = "") -> QuerySet[Session]:
@@ -29,7 +24,7 @@ def session_list(*, viewer: User, agent: str = "", status: str = "") -> QuerySet
         Task.objects.filter(session_id=OuterRef("pk")).order_by("-created_at", "-pk").values("status")[:1]
     )
     sessions = (
-        _visible_sessions(viewer)
+        sessions_visible(user=viewer)
         .select_related("agent", "owner")
         .annotate(
             task_count=Count("tasks"),
@@ -58,7 +53,7 @@ def agents_with_current_version() -> list[str]:
 
 def session_get(*, viewer: User, session_id: uuid.UUID) -> Session:
     """The session if the viewer may see it; anyone else is told it does not exist."""
-    sessions = _visible_sessions(viewer).select_related("agent", "agent_version", "owner")
+    sessions = sessions_visible(user=viewer).select_related("agent", "agent_version", "owner")
     session = sessions.filter(pk=session_id).first()
     if session is None:
         raise NotFound(f"no session {session_id}")

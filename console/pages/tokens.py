@@ -9,8 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from console.pages import selectors
 from console.pages.auth import AuthedRequest, login_required
 from console.pages.forms import ApiTokenCreateForm
-from console.pages.services import api_token_revoke
-from console.tokens import api_token_create
+from console.tokens import api_token_create, api_token_revoke
 from core.errors import NotFound
 
 PAGE_SIZE = 50

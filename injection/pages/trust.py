@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from agents.models import Agent, Tool
 from agents.models.tool import InjectionAction, Trust
 from agents.selectors import user_is_admin
-from agents.services.catalog import agent_update, tool_injection_set
+from agents.services.catalog import agent_update, tool_update
 from console.pages.auth import AuthedRequest, role_required
 from core.errors import ServiceError
 
@@ -49,7 +49,8 @@ def _save(request: AuthedRequest) -> None:
     tool_form, agent_form = ToolTrustForm(request.POST), AgentTrustForm(request.POST)
     try:
         if tool_form.is_valid():
-            tool = tool_injection_set(
+            tool = tool_update(
+                actor=request.user,
                 name=tool_form.cleaned_data["tool"].name,
                 trust=tool_form.cleaned_data["trust"],
                 injection_action=tool_form.cleaned_data["injection_action"],

@@ -271,7 +271,7 @@ def test_hostile_paths_and_query_strings_are_client_errors(admin_api, world, pat
         ("get", "/api/v1/nope", 404),
         ("post", "/api/v1/nope", 404),
         ("get", "/api/v1/tasks/", 404),
-        ("get", "/api/v1/tools", 405),
+        ("put", "/api/v1/tools", 405),
         ("delete", "/api/v1/tasks", 405),
         ("put", "/api/v1/agents/support-bot", 405),
         ("get", "/api/v1/tasks/00000000-0000-0000-0000-000000000000/cancel", 405),

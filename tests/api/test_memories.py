@@ -3,6 +3,7 @@
 import pytest
 
 from agents.models import Memory, Session
+from approvals.models import AuditEntry
 from tests.factories import make_agent
 
 pytestmark = pytest.mark.django_db
@@ -25,11 +26,16 @@ def test_an_admin_adds_lists_and_deletes_memories(admin_api, agent):
     assert body["model"] == "wordllama/l2_supercat-256"
 
     listed = admin_api.get(URL)
-    assert [m["id"] for m in listed.json()] == [body["id"]]
+    assert [m["id"] for m in listed.json()["items"]] == [body["id"]]
 
     deleted = admin_api.delete(f"{URL}/{body['id']}")
     assert deleted.status_code == 204
     assert not Memory.objects.exists()
+    audit = AuditEntry.objects.filter(object_type="memory", object_id=str(body["id"]))
+    assert [(e.action, e.actor_name) for e in audit] == [
+        ("memory.created", "admin"),
+        ("memory.deleted", "admin"),
+    ]
     assert admin_api.delete(f"{URL}/{body['id']}").json()["error"]["code"] == "not_found"
 
 
@@ -44,7 +50,7 @@ def test_a_memory_for_one_session_names_a_session_of_this_agent(admin_api, agent
     assert refused.status_code == 404
     assert refused.json()["error"]["field"] == "session"
     assert accepted.status_code == 201
-    assert admin_api.get(URL, {"session": str(own.pk)}).json()[0]["session"] == str(own.pk)
+    assert admin_api.get(URL, {"session": str(own.pk)}).json()["items"][0]["session"] == str(own.pk)
 
 
 @pytest.mark.parametrize("client_name", ["requester_api", "reviewer_api", "outsider_api"])

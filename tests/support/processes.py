@@ -147,7 +147,7 @@ def running_simulator(tmp_path: Path, port: int, **env: str) -> Iterator[str]:
 
 
 @contextmanager
-def running_web(tmp_path: Path) -> Iterator[str]:
+def running_web(tmp_path: Path, **env: str) -> Iterator[str]:
     """The ASGI app under uvicorn (HTTP and WebSocket; pytest-django's live server speaks no
     WebSocket); yields its base URL."""
     port = free_port()
@@ -162,5 +162,5 @@ def running_web(tmp_path: Path) -> Iterator[str]:
         "--lifespan",
         "off",
     ]
-    with running_http_process(args, log=tmp_path / "web.log", ready_url=f"{url}/login/"):
+    with running_http_process(args, log=tmp_path / "web.log", ready_url=f"{url}/login/", **env):
         yield url

@@ -7,10 +7,12 @@ one of them open a firing, and each transition notifies once, after its commit.
 
 import logging
 from datetime import datetime
-from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from core.audit_log import audit_record
 from tracing.alerts.rules import MEASURES, Observation
 from tracing.models import Alert, AlertRule
 
@@ -81,9 +83,25 @@ def _notify_later(alert_id: int, transition: str) -> None:
     transaction.on_commit(enqueue, robust=True)
 
 
-def alert_rule_update(
-    *, rule: AlertRule, threshold: Decimal, window_s: int, min_samples: int, enabled: bool
-) -> None:
-    """An admin's edit; the next evaluation uses it."""
-    rule.threshold, rule.window_s, rule.min_samples, rule.enabled = threshold, window_s, min_samples, enabled
-    rule.save(update_fields=["threshold", "window_s", "min_samples", "enabled", "updated_at"])
+ALERT_RULE_EDITABLE = ("threshold", "window_s", "min_samples", "enabled")
+
+
+@transaction.atomic
+def alert_rule_update(*, actor: AbstractBaseUser, rule: AlertRule, **changes: Any) -> AlertRule:
+    """An admin's edit of any of ALERT_RULE_EDITABLE, audited; the next evaluation uses it."""
+    locked = AlertRule.objects.select_for_update().get(pk=rule.pk)
+    before = {field: getattr(locked, field) for field in ALERT_RULE_EDITABLE}
+    for field in ALERT_RULE_EDITABLE:
+        if field in changes:
+            setattr(locked, field, changes[field])
+    locked.save(update_fields=[*ALERT_RULE_EDITABLE, "updated_at"])
+    locked.refresh_from_db()  # the threshold as stored (four places), for the audit and the caller
+    audit_record(
+        actor=actor,
+        action="alert_rule.updated",
+        object_type="alert_rule",
+        object_id=locked.kind,
+        before=before,
+        after={field: getattr(locked, field) for field in ALERT_RULE_EDITABLE},
+    )
+    return locked

@@ -47,6 +47,6 @@ def alert_rule_edit(request: AuthedRequest, kind: str) -> HttpResponse:
         errors = "; ".join(f"{name}: {' '.join(map(str, errs))}" for name, errs in form.errors.items())
         messages.error(request, f"{rule}: not saved ({errors})")
         return redirect("tracing:alerts")
-    alert_rule_update(rule=rule, **form.cleaned_data)
+    alert_rule_update(actor=request.user, rule=rule, **form.cleaned_data)
     messages.success(request, f"{rule}: saved; the next evaluation uses it.")
     return redirect("tracing:alerts")

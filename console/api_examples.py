@@ -1,0 +1,285 @@
+"""One example per request and response body of the OpenAPI document, telling one story: a
+support agent looks an order up and asks to refund it; a reviewer approves.
+
+They live together so that ids and values agree across endpoints; `openapi_with_examples`
+puts each on its schema in components, and tests/api/test_openapi_examples.py checks that
+every operation has one for its body and answer and that each validates against its schema.
+"""
+
+import copy
+from typing import Any
+
+TASK = "5f0c2a9e-8d1b-4c3e-9a77-2b6f4e1d0c11"
+SESSION = "0b7d4c2a-1e9f-4a6b-8c3d-5e2f1a0b9c88"
+REQUEST = "9a1e7c3b-2d4f-4b8a-a6c5-3f1e0d2b7a44"
+AT = "2026-11-30T09:15:02.118Z"
+LATER = "2026-11-30T09:15:41.502Z"
+NEXT = "/api/v1/tasks?limit=50&cursor=WyIyMDI2LTExLTMwVDA5OjE1OjAyLjExOCswMDowMCIsIjVmMGMiXQ:7Tq0…"
+
+LOOKUP_SCHEMA = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
+TOOL_IN = {
+    "name": "lookup_order",
+    "description": "Look up an order by id",
+    "parameters": LOOKUP_SCHEMA,
+    "url": "https://shop.example/orders/lookup",
+    "method": "POST",
+    "timeout_s": 5,
+    "risk_tier": "low",
+}
+TOOL_OUT = {
+    "name": "lookup_order",
+    "kind": "http",
+    "description": "Look up an order by id",
+    "parameters": LOOKUP_SCHEMA,
+    "url": "https://shop.example/orders/lookup",
+    "method": "POST",
+    "timeout_s": 5.0,
+    "risk_tier": "low",
+    "created_at": AT,
+    "updated_at": AT,
+}
+AGENT_OUT = {
+    "name": "support-bot",
+    "version": 2,
+    "system_prompt": "You are a customer-support agent.",
+    "model": "sim/refund",
+    "fallback_model": "",
+    "tools": ["issue_refund", "lookup_order"],
+    "budgets": {
+        "max_tokens": 200000,
+        "max_cost_usd": "1.000000",
+        "max_tool_calls": 50,
+        "max_iterations": 25,
+        "max_seconds": 900,
+    },
+    "loops": {"threshold": 0.7, "window": 3, "repeat_limit": 3},
+    "current": True,
+    "created_at": AT,
+    "version_created_at": LATER,
+}
+USAGE = {
+    "input_tokens": 812,
+    "output_tokens": 96,
+    "cached_input_tokens": 0,
+    "cost_usd": "0.000179",
+    "tool_calls": 2,
+}
+TASK_SUMMARY = {
+    "id": TASK,
+    "agent": "support-bot",
+    "agent_version": 2,
+    "session": SESSION,
+    "user": "dana",
+    "status": "succeeded",
+    "input": "Order A-1001 arrived broken, please refund it",
+    "result": "Done: I refunded 49.99 USD for order A-1001. You'll see it in 3-5 business days.",
+    "partial": False,
+    "stop_reason": "",
+    "stop_detail": "",
+    "usage": USAGE,
+    "created_at": AT,
+    "started_at": AT,
+    "finished_at": LATER,
+    "duration_s": 39.384,
+}
+STEP = {
+    "index": 0,
+    "status": "completed",
+    "model": "sim/refund",
+    "content": "Let me look up order A-1001.",
+    "input_tokens": 402,
+    "output_tokens": 31,
+    "cached_input_tokens": 0,
+    "cost_usd": "0.000079",
+    "model_latency_ms": 12.4,
+    "tool_calls": [
+        {
+            "id": "call_1",
+            "name": "lookup_order",
+            "arguments": {"order_id": "A-1001"},
+            "result": {"status": "success", "data": {"order_id": "A-1001", "amount": 49.99}},
+        }
+    ],
+    "started_at": AT,
+    "finished_at": AT,
+}
+REFUND_ARGS = {"order_id": "A-1001", "amount": 49.99, "reason": "Customer reported the item arrived damaged."}
+ACTION_REQUEST = {
+    "id": REQUEST,
+    "task": TASK,
+    "step_index": 1,
+    "call_index": 0,
+    "tool": "issue_refund",
+    "agent": "support-bot",
+    "arguments": REFUND_ARGS,
+    "original_arguments": REFUND_ARGS,
+    "reasoning": "Order A-1001 was delivered and paid; issuing a refund of 49.99 USD.",
+    "version": 1,
+    "tier": "high",
+    "status": "executed",
+    "rule": None,
+    "policy_errors": [],
+    "policy_version": 4,
+    "hash": "3f6c0e1d9b2a4c5e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6",
+    "approvals_required": 1,
+    "approvals": 1,
+    "reviewer_group": "reviewers",
+    "autosend_at": None,
+    "expires_at": None,
+    "escalated": False,
+    "decided_by": "reviewer",
+    "decision_comment": "photo of the damage checks out",
+    "result": {"status": "success", "data": {"refund_id": "re_000001", "amount": 49.99}},
+    "created_at": AT,
+    "decided_at": LATER,
+    "execution_started_at": LATER,
+    "executed_at": LATER,
+}
+RULE_IN = {
+    "tool": "issue_refund",
+    "condition": "args.amount > 100",
+    "tier": "high",
+    "approvals_required": 2,
+    "reviewer_group": "finance",
+    "priority": 10,
+}
+RULE_OUT = {
+    "id": 7,
+    "tool": "issue_refund",
+    "agent": "",
+    "condition": "args.amount > 100",
+    "tier": "high",
+    "delay_s": 300,
+    "approvals_required": 2,
+    "reviewer_group": "finance",
+    "expiry_s": None,
+    "sla_s": None,
+    "priority": 10,
+    "policy_version": 5,
+}
+MEMORY_OUT = {
+    "id": 31,
+    "text": "Dana prefers store credit.",
+    "session": None,
+    "task": None,
+    "step_index": None,
+    "provenance": "admin",
+    "end_user": "",
+    "model": "wordllama/l2_supercat-256",
+    "created_at": AT,
+}
+SESSION_OUT = {
+    "id": SESSION,
+    "agent": "support-bot",
+    "agent_version": 2,
+    "user": "dana",
+    "owner": "shop-backend",
+    "created_at": AT,
+    "updated_at": LATER,
+}
+SPAN = {
+    "span_id": "a1b2c3d4e5f60718",
+    "parent_span_id": "",
+    "name": "chat sim/refund",
+    "kind": "model",
+    "status": "ok",
+    "step_index": 0,
+    "started_at": AT,
+    "ended_at": AT,
+    "duration_ms": 12.4,
+    "attributes": {"gen_ai.request.model": "sim/refund", "gen_ai.usage.input_tokens": 402},
+    "input": None,
+    "output": None,
+}
+ALERT_RULE_OUT = {
+    "kind": "tool_error_rate",
+    "enabled": True,
+    "threshold": "0.0500",
+    "window_s": 300,
+    "min_samples": 10,
+    "updated_at": AT,
+}
+ALERT_OUT = {
+    "id": 3,
+    "rule": "tool_error_rate",
+    "subject": "check_inventory",
+    "state": "firing",
+    "value": "0.400000",
+    "detail": "4 of 10 calls failed in 300 s",
+    "fired_at": AT,
+    "resolved_at": None,
+}
+TOKEN_OUT = {
+    "id": 12,
+    "name": "ci-deploys",
+    "hint": "tg_Zk3x9Qa",
+    "created_at": AT,
+    "last_used_at": LATER,
+    "revoked_at": None,
+}
+
+
+def _page(item: dict[str, Any]) -> dict[str, Any]:
+    return {"items": [item], "next": NEXT}
+
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "ToolIn": TOOL_IN,
+    "ToolOut": TOOL_OUT,
+    "ToolPatch": {"url": "https://shop.example/v2/orders/lookup", "timeout_s": 3},
+    "ToolPage": _page(TOOL_OUT),
+    "ToolTierIn": {"risk_tier": "high"},
+    "ToolTierOut": {"tool": "issue_refund", "risk_tier": "high", "policy_version": 5},
+    "AgentIn": {
+        "name": "support-bot",
+        "system_prompt": "You are a customer-support agent.",
+        "model": "sim/refund",
+        "tools": ["lookup_order", "issue_refund"],
+        "budgets": {"max_cost_usd": "1.00", "max_tool_calls": 50},
+    },
+    "AgentPatch": {"model": "sim/refund", "budgets": {"max_cost_usd": "1.00"}},
+    "AgentOut": AGENT_OUT,
+    "AgentPage": _page(AGENT_OUT),
+    "RollbackIn": {"version": 1},
+    "MemoryIn": {"text": "Dana prefers store credit."},
+    "MemoryOut": MEMORY_OUT,
+    "MemoryPage": _page(MEMORY_OUT),
+    "SessionOut": SESSION_OUT,
+    "SessionPage": _page(SESSION_OUT),
+    "TaskIn": {
+        "agent": "support-bot",
+        "input": "Order A-1001 arrived broken, please refund it",
+        "user": "dana",
+        "idempotency_key": "ticket-1001",
+    },
+    "TaskAccepted": {"id": TASK, "session": SESSION, "status": "queued"},
+    "TaskOut": {**TASK_SUMMARY, "steps": [STEP]},
+    "TaskPage": _page(TASK_SUMMARY),
+    "StepOut": STEP,
+    "StepPage": _page(STEP),
+    "TraceOut": {"task": TASK, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "spans": [SPAN], "next": None},
+    "RuleIn": RULE_IN,
+    "RulePatch": {"condition": "args.amount > 250"},
+    "RuleOut": RULE_OUT,
+    "DecisionIn": {"decision": "approve", "comment": "photo of the damage checks out", "version": 1},
+    "ActionRequestOut": ACTION_REQUEST,
+    "ActionRequestList": _page(
+        {**ACTION_REQUEST, "status": "pending", "decided_by": None, "decided_at": None}
+    ),
+    "AlertRuleOut": ALERT_RULE_OUT,
+    "AlertRulePatch": {"threshold": "0.1", "window_s": 600},
+    "AlertPage": _page(ALERT_OUT),
+    "TokenIn": {"name": "ci-deploys"},
+    "TokenOut": TOKEN_OUT,
+    "TokenCreated": {**TOKEN_OUT, "last_used_at": None, "token": "tg_Zk3x9Qa…(shown once)"},
+    "TokenPage": _page(TOKEN_OUT),
+}
+
+
+def openapi_with_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with each example on its component schema (`examples`, JSON Schema's keyword)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for name, example in EXAMPLES.items():
+        if name in schemas:
+            schemas[name]["examples"] = [copy.deepcopy(example)]
+    return document
