@@ -6,6 +6,7 @@ ApprovalQueueConsumer.<event type>. Every reviewer group has a channel group; ad
 
 import re
 import uuid
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -22,9 +23,27 @@ def reviewer_channel_group(name: str) -> str:
     return "approvals.g." + _UNSAFE.sub(lambda m: f"_{ord(m.group()):x}_", name)[:80]
 
 
+# Other apps hear of every request event after commit (notifications: Slack cards, PagerDuty).
+RequestListener = Callable[[uuid.UUID, str], None]
+_listeners: list[RequestListener] = []
+
+
+def request_listener_register(listener: RequestListener) -> None:
+    """Call `listener(request_id, event)` after the commit of every event; registered in ready()."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def action_request_publish(*, request_id: uuid.UUID, event: str) -> None:
     """Push `event` ("created", "changed", "decided") about a request once this transaction commits."""
     transaction.on_commit(partial(_send, request_id, event), robust=True)
+    action_request_announce(request_id=request_id, event=event)
+
+
+def action_request_announce(*, request_id: uuid.UUID, event: str) -> None:
+    """Tell the registered listeners only (no socket push), e.g. "escalated"."""
+    for listener in _listeners:
+        transaction.on_commit(partial(listener, request_id, event), robust=True)
 
 
 def _send(request_id: uuid.UUID, event: str) -> None:

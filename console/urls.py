@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("approvals/", include("approvals.urls")),
     path("guards/", include("agents.guards.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("console.pages.urls")),
     path("", include("tracing.pages.urls")),
 ]

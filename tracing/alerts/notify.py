@@ -1,6 +1,5 @@
 """Telling people: a JSON webhook signed with HMAC-SHA256, and email; once per transition."""
 
-import json
 import logging
 from typing import Any
 
@@ -9,7 +8,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from core import clock
-from core.webhooks import SIGNATURE_HEADER, webhook_signature
+from core.webhooks import webhook_post
 from tracing.models import Alert
 
 logger = logging.getLogger(__name__)
@@ -59,12 +58,10 @@ def alert_payload(*, alert: Alert, transition: str) -> dict[str, Any]:
 
 
 def _post(event: dict[str, Any]) -> int | str:
-    body = json.dumps(event, sort_keys=True).encode()
-    headers = {"Content-Type": "application/json"}
-    if settings.ALERTS_WEBHOOK_SECRET:
-        headers[SIGNATURE_HEADER] = webhook_signature(secret=settings.ALERTS_WEBHOOK_SECRET, body=body)
     try:
-        return httpx.post(settings.ALERTS_WEBHOOK_URL, content=body, headers=headers, timeout=10).status_code
+        return webhook_post(
+            url=settings.ALERTS_WEBHOOK_URL, secret=settings.ALERTS_WEBHOOK_SECRET, event=event
+        )
     except httpx.HTTPError as error:
         logger.warning("alert webhook failed: %s", error)
         return str(error)

@@ -6,8 +6,10 @@ one of them open a firing, and each transition notifies once, after its commit.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.db import IntegrityError, transaction
 
@@ -72,6 +74,17 @@ def _resolve(alert: Alert, now: datetime) -> bool:
     return bool(resolved)
 
 
+# Other apps hear of every transition after commit (notifications: PagerDuty).
+AlertListener = Callable[[int, str], None]
+_listeners: list[AlertListener] = []
+
+
+def alert_listener_register(listener: AlertListener) -> None:
+    """Call `listener(alert_id, transition)` after the commit of every transition; from ready()."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def _notify_later(alert_id: int, transition: str) -> None:
     def enqueue() -> None:
         from tracing.tasks import alert_notify
@@ -79,6 +92,8 @@ def _notify_later(alert_id: int, transition: str) -> None:
         alert_notify.delay(alert_id, transition)
 
     transaction.on_commit(enqueue, robust=True)
+    for listener in _listeners:
+        transaction.on_commit(partial(listener, alert_id, transition), robust=True)
 
 
 def alert_rule_update(
