@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from console.live import channel_groups_send
+from core.transactions import after_commit
 
 ADMINS_GROUP = "approvals.admins"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
@@ -24,12 +25,12 @@ def reviewer_channel_group(name: str) -> str:
 
 
 # Other apps hear of every request event after commit (notifications: Slack cards, PagerDuty).
-RequestListener = Callable[[uuid.UUID, str], None]
+RequestListener = Callable[..., None]
 _listeners: list[RequestListener] = []
 
 
 def request_listener_register(listener: RequestListener) -> None:
-    """Call `listener(request_id, event)` after the commit of every event; registered in ready()."""
+    """Call `listener(request_id=, event=)` after the commit of every event; registered in ready()."""
     if listener not in _listeners:
         _listeners.append(listener)
 
@@ -43,7 +44,7 @@ def action_request_publish(*, request_id: uuid.UUID, event: str) -> None:
 def action_request_announce(*, request_id: uuid.UUID, event: str) -> None:
     """Tell the registered listeners only (no socket push), e.g. "escalated"."""
     for listener in _listeners:
-        transaction.on_commit(partial(listener, request_id, event), robust=True)
+        after_commit(listener, request_id=request_id, event=event)
 
 
 def _send(request_id: uuid.UUID, event: str) -> None:

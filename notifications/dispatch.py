@@ -35,7 +35,7 @@ def email_recipients(request: ActionRequest, event: str) -> list[str]:
     return sorted({address.strip().lower() for address in recipients if address.strip()})
 
 
-def request_event_dispatch(request_id: uuid.UUID, event: str) -> None:
+def request_event_dispatch(*, request_id: uuid.UUID, event: str) -> None:
     """ "created", "changed", "decided" or "escalated" about a request."""
     from notifications.tasks import slack_card_update
 
@@ -59,7 +59,7 @@ def request_event_dispatch(request_id: uuid.UUID, event: str) -> None:
         notice_create(kind="pagerduty.resolve", subject=f"ar:{subject}")
 
 
-def alert_transition_dispatch(alert_id: int, transition: str) -> None:
+def alert_transition_dispatch(*, alert_id: int, transition: str) -> None:
     """ "fired" or "resolved": PagerDuty, when PAGERDUTY_ALERTS_ROUTING_KEY is set."""
     if not settings.PAGERDUTY_ALERTS_ROUTING_KEY:
         return

@@ -2,6 +2,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from django.test import Client
 from notifications import tasks
 from notifications.models import GroupChannels
 from notifications.notices import notice_deliver
+from notifications.slack_cards import slack_card_update
 from tests.notifications.fakes import FakeState, fake_pagerduty, fake_slack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -38,8 +40,9 @@ def pagerduty(settings) -> Iterator[FakeState]:
 def inline_tasks(monkeypatch) -> None:
     """Celery messages of notifications run where they are published (after commit), once each."""
     monkeypatch.setattr(tasks.notice_send, "apply_async", lambda args, countdown=0: notice_deliver(key=args[0]))
+    # The task bodies without their close_old_connections(): the test's transaction stays open.
     monkeypatch.setattr(
-        tasks.slack_card_update, "delay", lambda request_id: tasks.slack_card_update.run(request_id)
+        tasks.slack_card_update, "delay", lambda request_id: slack_card_update(request_id=uuid.UUID(request_id))
     )
     monkeypatch.setattr(tasks.slack_ephemeral, "delay", lambda *args: tasks.slack_ephemeral.run(*args))
 

@@ -21,6 +21,7 @@ class FakeState:
     failures: list[int] = field(default_factory=list)
     retry_after_s: int = 1
     emails: dict[str, str] = field(default_factory=dict)  # Slack user id -> confirmed e-mail
+    errors: dict[str, str] = field(default_factory=dict)  # method -> Slack's `error` to answer
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: int = 0
 
@@ -70,6 +71,8 @@ def _handler(state: FakeState, answer: Any) -> type[BaseHTTPRequestHandler]:
 
 def _slack_answer(state: FakeState) -> Any:
     def answer(method: str, params: dict[str, Any], number: int) -> tuple[int, dict[str, Any]]:
+        if method in state.errors:
+            return 200, {"ok": False, "error": state.errors[method]}
         if method in ("chat.postMessage", "chat.update"):
             return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or f"1700000000.{number:06d}"}
         if method == "users.info":

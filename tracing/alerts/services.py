@@ -9,10 +9,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 
 from django.db import IntegrityError, transaction
 
+from core.transactions import after_commit
 from tracing.alerts.rules import MEASURES, Observation
 from tracing.models import Alert, AlertRule
 
@@ -75,12 +75,12 @@ def _resolve(alert: Alert, now: datetime) -> bool:
 
 
 # Other apps hear of every transition after commit (notifications: PagerDuty).
-AlertListener = Callable[[int, str], None]
+AlertListener = Callable[..., None]
 _listeners: list[AlertListener] = []
 
 
 def alert_listener_register(listener: AlertListener) -> None:
-    """Call `listener(alert_id, transition)` after the commit of every transition; from ready()."""
+    """Call `listener(alert_id=, transition=)` after the commit of every transition; from ready()."""
     if listener not in _listeners:
         _listeners.append(listener)
 
@@ -93,7 +93,7 @@ def _notify_later(alert_id: int, transition: str) -> None:
 
     transaction.on_commit(enqueue, robust=True)
     for listener in _listeners:
-        transaction.on_commit(partial(listener, alert_id, transition), robust=True)
+        after_commit(listener, alert_id=alert_id, transition=transition)
 
 
 def alert_rule_update(
