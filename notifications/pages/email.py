@@ -11,7 +11,7 @@ from notifications.email_links import email_link_open, email_link_use
 MAX_COMMENT_CHARS = 2000
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])  # scanners send HEAD too; only POST decides
 @login_required
 def email_link(request: AuthedRequest, token: str) -> HttpResponse:
     context: dict = {"token": token}

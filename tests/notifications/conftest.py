@@ -39,10 +39,14 @@ def pagerduty(settings) -> Iterator[FakeState]:
 @pytest.fixture
 def inline_tasks(monkeypatch) -> None:
     """Celery messages of notifications run where they are published (after commit), once each."""
-    monkeypatch.setattr(tasks.notice_send, "apply_async", lambda args, countdown=0: notice_deliver(key=args[0]))
+    monkeypatch.setattr(
+        tasks.notice_send, "apply_async", lambda args, countdown=0: notice_deliver(key=args[0])
+    )
     # The task bodies without their close_old_connections(): the test's transaction stays open.
     monkeypatch.setattr(
-        tasks.slack_card_update, "delay", lambda request_id: slack_card_update(request_id=uuid.UUID(request_id))
+        tasks.slack_card_update,
+        "delay",
+        lambda request_id: slack_card_update(request_id=uuid.UUID(request_id)),
     )
     monkeypatch.setattr(tasks.slack_ephemeral, "delay", lambda *args: tasks.slack_ephemeral.run(*args))
 
@@ -57,7 +61,9 @@ def group_channels(**fields: Any) -> GroupChannels:
     return GroupChannels.objects.create(**values)
 
 
-def slack_signed(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+def slack_signed(
+    body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
     """Headers as Slack documents them: v0=HMAC-SHA256 of `v0:{timestamp}:{body}`."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
@@ -90,7 +96,9 @@ def click(action_id: str, request_id: Any, version: int, *, user: str = "U0REVIE
     }
 
 
-def reject_submission(request_id: Any, version: int, reason: str, *, user: str = "U0REVIEW") -> dict[str, Any]:
+def reject_submission(
+    request_id: Any, version: int, reason: str, *, user: str = "U0REVIEW"
+) -> dict[str, Any]:
     return {
         "type": "view_submission",
         "user": {"id": user},

@@ -74,11 +74,18 @@ def _slack_answer(state: FakeState) -> Any:
         if method in state.errors:
             return 200, {"ok": False, "error": state.errors[method]}
         if method in ("chat.postMessage", "chat.update"):
-            return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or f"1700000000.{number:06d}"}
+            return 200, {
+                "ok": True,
+                "channel": params.get("channel"),
+                "ts": params.get("ts") or f"1700000000.{number:06d}",
+            }
         if method == "users.info":
             email = state.emails.get(str(params.get("user")))
             profile = {"email": email} if email else {}
-            return 200, {"ok": True, "user": {"id": params.get("user"), "is_email_confirmed": bool(email), "profile": profile}}
+            return 200, {
+                "ok": True,
+                "user": {"id": params.get("user"), "is_email_confirmed": bool(email), "profile": profile},
+            }
         return 200, {"ok": True}
 
     return answer

@@ -24,7 +24,13 @@ def routing_key(monkeypatch) -> str:
 
 
 def test_an_escalated_request_triggers_once_and_resolves_once_when_decided(
-    requester, reviewer, pagerduty, routing_key, inline_tasks, time_machine, django_capture_on_commit_callbacks
+    requester,
+    reviewer,
+    pagerduty,
+    routing_key,
+    inline_tasks,
+    time_machine,
+    django_capture_on_commit_callbacks,
 ):
     group_channels(slack_channel="", pagerduty_key_env=routing_key, events=["escalated"])
     request = make_request(requester, sla_at=clock.now() + timedelta(minutes=15))
@@ -71,7 +77,9 @@ def test_a_pagerduty_outage_is_retried(requester, pagerduty, routing_key, settin
     assert len(pagerduty.calls) == 2
 
 
-def test_a_key_variable_outside_the_pagerduty_prefix_is_never_read(requester, pagerduty, inline_tasks, monkeypatch):
+def test_a_key_variable_outside_the_pagerduty_prefix_is_never_read(
+    requester, pagerduty, inline_tasks, monkeypatch
+):
     from notifications.notices import notice_create
 
     monkeypatch.setenv("DJANGO_SECRET_KEY", "do-not-send-me")

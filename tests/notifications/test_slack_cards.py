@@ -48,7 +48,9 @@ def test_a_decision_in_the_console_redraws_the_card_without_buttons(
     request = make_request(requester)
     _created(request, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        action_request_decide(action_request=request, actor=reviewer, decision="reject", comment="not <b>this</b>")
+        action_request_decide(
+            action_request=request, actor=reviewer, decision="reject", comment="not <b>this</b>"
+        )
 
     [update] = slack.named("chat.update")
     assert (update["channel"], update["ts"]) == ("C0REVIEW", "1700000000.000001")
@@ -69,7 +71,11 @@ def test_an_edit_elsewhere_redraws_the_card_for_the_new_version(
     _created(request, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         action_request_decide(
-            action_request=request, actor=make_reviewer("editor"), decision="approve", arguments={"i": 7}, version=1
+            action_request=request,
+            actor=make_reviewer("editor"),
+            decision="approve",
+            arguments={"i": 7},
+            version=1,
         )
     update = slack.named("chat.update")[-1]
     assert _buttons(update["blocks"])["tollgate_approve"]["value"] == f"{request.id}:2"
@@ -97,7 +103,9 @@ def test_model_text_is_plain_text_and_truncated():
     assert set(_buttons(blocks)) == {"tollgate_open"}  # a critical action is never approved
 
 
-def test_a_rate_limited_post_waits_for_retry_after_then_posts_once(requester, slack, inline_tasks, django_capture_on_commit_callbacks):
+def test_a_rate_limited_post_waits_for_retry_after_then_posts_once(
+    requester, slack, inline_tasks, django_capture_on_commit_callbacks
+):
     group_channels()
     slack.failures = [429]
     slack.retry_after_s = 1

@@ -22,7 +22,9 @@ def linked(reviewer) -> User:
     return reviewer
 
 
-def test_a_signed_approve_click_approves_through_the_service(client: Client, slack, linked, requester, inline_tasks):
+def test_a_signed_approve_click_approves_through_the_service(
+    client: Client, slack, linked, requester, inline_tasks
+):
     request = make_request(requester)
     response = post_interaction(client, click("tollgate_approve", request.id, 1))
     assert response.status_code == 200, response.content
@@ -55,7 +57,11 @@ def test_a_body_changed_after_signing_is_refused(client: Client, slack, linked, 
     signed = interaction_body(click("tollgate_approve", request.id, 1))
     headers = slack_signed(interaction_body(click("tollgate_reject", request.id, 1)))
     response = client.generic(
-        "POST", "/notifications/slack/interactions/", signed, content_type="application/x-www-form-urlencoded", headers=headers
+        "POST",
+        "/notifications/slack/interactions/",
+        signed,
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
     )
     assert response.status_code == 401
 
@@ -70,20 +76,32 @@ def test_a_body_changed_after_signing_is_refused(client: Client, slack, linked, 
 )
 def test_missing_or_malformed_signature_headers_are_a_401_not_a_500(client: Client, slack, headers):
     response = client.generic(
-        "POST", "/notifications/slack/interactions/", b"payload=%7B%7D", content_type="application/x-www-form-urlencoded", headers=headers
+        "POST",
+        "/notifications/slack/interactions/",
+        b"payload=%7B%7D",
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
     )
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("body", [b"", b"payload=not-json", b"payload=%5B1%5D", b"x=1", b'payload={"type":"shortcut"}'])
+@pytest.mark.parametrize(
+    "body", [b"", b"payload=not-json", b"payload=%5B1%5D", b"x=1", b'payload={"type":"shortcut"}']
+)
 def test_hostile_signed_bodies_are_a_400(client: Client, slack, body):
     response = client.generic(
-        "POST", "/notifications/slack/interactions/", body, content_type="application/x-www-form-urlencoded", headers=slack_signed(body)
+        "POST",
+        "/notifications/slack/interactions/",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers=slack_signed(body),
     )
     assert response.status_code == 400
 
 
-def test_an_unmapped_user_is_told_to_link_their_account(client: Client, slack, reviewer, requester, inline_tasks):
+def test_an_unmapped_user_is_told_to_link_their_account(
+    client: Client, slack, reviewer, requester, inline_tasks
+):
     request = make_request(requester)
     response = post_interaction(client, click("tollgate_approve", request.id, 1, user="U0STRANGER"))
     assert response.status_code == 200
@@ -93,7 +111,9 @@ def test_an_unmapped_user_is_told_to_link_their_account(client: Client, slack, r
     assert ActionRequest.objects.get(pk=request.pk).status == "pending"
 
 
-def test_a_user_is_linked_by_the_confirmed_email_slack_reports(client: Client, slack, reviewer, requester, inline_tasks):
+def test_a_user_is_linked_by_the_confirmed_email_slack_reports(
+    client: Client, slack, reviewer, requester, inline_tasks
+):
     reviewer.email = "Rev@Example.com"
     reviewer.save()
     slack.emails["U0NEW"] = "rev@example.com"
@@ -121,20 +141,26 @@ def test_a_user_outside_the_group_is_refused(client: Client, slack, outsider, re
     assert ActionRequest.objects.get(pk=request.pk).status == "pending"
 
 
-def test_a_click_on_a_card_of_an_older_version_is_stale(client: Client, slack, linked, requester, inline_tasks, tool_server):
+def test_a_click_on_a_card_of_an_older_version_is_stale(
+    client: Client, slack, linked, requester, inline_tasks, tool_server
+):
     from tests.factories import make_http_tool
 
     make_http_tool("refund_tool", tool_server[0], risk_tier="high")
     request = make_request(requester, approvals_required=2)
     editor = make_reviewer("editor")
-    action_request_decide(action_request=request, actor=editor, decision="approve", arguments={"i": 2}, version=1)
+    action_request_decide(
+        action_request=request, actor=editor, decision="approve", arguments={"i": 2}, version=1
+    )
 
     response = post_interaction(client, click("tollgate_approve", request.id, 1))
     assert "changed since this card was drawn (now version 2)" in response.json()["text"]
     assert not request.votes.filter(reviewer=linked).exists()
 
 
-def test_reject_opens_a_dialog_and_its_submission_rejects_with_the_reason(client: Client, slack, linked, requester):
+def test_reject_opens_a_dialog_and_its_submission_rejects_with_the_reason(
+    client: Client, slack, linked, requester
+):
     request = make_request(requester)
     response = post_interaction(client, click("tollgate_reject", request.id, 1))
     assert response.status_code == 200
@@ -146,7 +172,11 @@ def test_reject_opens_a_dialog_and_its_submission_rejects_with_the_reason(client
     response = post_interaction(client, reject_submission(request.id, 1, "wrong customer"))
     assert response.json() == {"response_action": "clear"}
     request.refresh_from_db()
-    assert (request.status, request.decision_comment, request.decided_by) == ("rejected", "wrong customer", linked)
+    assert (request.status, request.decision_comment, request.decided_by) == (
+        "rejected",
+        "wrong customer",
+        linked,
+    )
 
 
 def test_a_refused_rejection_is_shown_in_the_dialog(client: Client, slack, requester):
