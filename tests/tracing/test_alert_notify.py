@@ -89,7 +89,7 @@ def test_nothing_is_sent_before_the_firing_commits(
         services.alerts_evaluate(now=clock.now())
 
     assert notices == []
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the notice, and the registered listener (notifications: PagerDuty)
 
 
 def test_a_redelivered_notice_is_not_sent_again(db, requester, notices, mailoutbox, time_machine):
