@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from harness import free_port, percentile, process, setup_django, simulator, worker
 
 SAMPLES = 40
-SIGNING_SECRET = "bench-signing-secret"
+SIGNING_SECRET = "bench-signing-secret"  # noqa: S105 - the local fake's, not a real one
 SLACK_USER = "U0BENCH"
 
 
@@ -65,7 +65,9 @@ def fake_slack(cards: Arrivals) -> str:
             if self.path.endswith("/chat.postMessage"):
                 block_id = body["blocks"][-1]["block_id"]  # "tollgate:<request id>"
                 cards.record(block_id.split(":", 1)[1])
-            answer = json.dumps({"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}).encode()
+            answer = json.dumps(
+                {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
@@ -118,7 +120,7 @@ def main() -> None:
     cards, calls = Arrivals(), Arrivals()
     os.environ.update(
         SLACK_API_URL=fake_slack(cards),
-        SLACK_BOT_TOKEN="xoxb-bench",
+        SLACK_BOT_TOKEN="xoxb-bench",  # noqa: S106 - the local fake accepts any token
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         TOOL_EGRESS_ALLOW="127.0.0.1",
     )
@@ -137,14 +139,17 @@ def main() -> None:
     group, _ = Group.objects.get_or_create(name="reviewers")
     decider, _ = User.objects.get_or_create(username="bench-decider")
     decider.groups.add(group)
-    SlackUserLink.objects.get_or_create(slack_user_id=SLACK_USER, defaults={"user": decider, "created_at": clock.now()})
+    SlackUserLink.objects.get_or_create(
+        slack_user_id=SLACK_USER, defaults={"user": decider, "created_at": clock.now()}
+    )
     GroupChannels.objects.update_or_create(
         reviewer_group="reviewers", defaults={"slack_channel": "C0BENCH", "events": ["created"], "tiers": []}
     )
     PolicyRule.objects.all().delete()
     ActionRequest.objects.all().delete()
     Tool.objects.update_or_create(
-        name="bench_refund", defaults={"url": f"{tool_url}/refund", "risk_tier": "high", "parameters": {"type": "object"}}
+        name="bench_refund",
+        defaults={"url": f"{tool_url}/refund", "risk_tier": "high", "parameters": {"type": "object"}},
     )
     agent, _ = Agent.objects.get_or_create(name="bench-notify")
     version = AgentVersion.objects.create(
@@ -155,7 +160,16 @@ def main() -> None:
     agent.save(update_fields=["current_version"])
 
     port = free_port()
-    web = [sys.executable, "-m", "uvicorn", "console.asgi:application", "--port", str(port), "--lifespan", "off"]
+    web = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "console.asgi:application",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+    ]
     card_ms: list[float] = []
     click_ms: list[float] = []
     with simulator(), worker(), process(web, ready="Uvicorn running"), httpx.Client(timeout=10) as client:
@@ -184,7 +198,10 @@ def main() -> None:
         "click_to_exec_p95_ms": round(percentile(click_ms, 95), 2),
         "samples": len(card_ms),
     }
-    print(f"request created → Slack card: p50 {result['card_p50_ms']} ms, p95 {result['card_p95_ms']} ms (target ≤ 200)")
+    print(
+        f"request created → Slack card: p50 {result['card_p50_ms']} ms, "
+        f"p95 {result['card_p95_ms']} ms (target ≤ 200)"
+    )
     print(
         f"Slack click → tool call: p50 {result['click_to_exec_p50_ms']} ms, "
         f"p95 {result['click_to_exec_p95_ms']} ms (target ≤ 150)"

@@ -60,7 +60,11 @@ def request_event_dispatch(*, request_id: uuid.UUID, event: str) -> None:
 
 
 def alert_transition_dispatch(*, alert_id: int, transition: str) -> None:
-    """ "fired" or "resolved": PagerDuty, when PAGERDUTY_ALERTS_ROUTING_KEY is set."""
+    """ "fired" or "resolved": the alert webhook and e-mail, and PagerDuty, each where configured."""
+    if settings.ALERTS_WEBHOOK_URL:
+        notice_create(kind="webhook.alert", subject=str(alert_id), suffix=f":{transition}")
+    if settings.ALERTS_EMAILS:
+        notice_create(kind="email.alert", subject=str(alert_id), suffix=f":{transition}")
     if not settings.PAGERDUTY_ALERTS_ROUTING_KEY:
         return
     subject = f"alert:{alert_id}"

@@ -1,7 +1,8 @@
-"""E-mails about a request, each recipient with their own one-click links."""
+"""E-mails: about a request (each recipient with their own one-click links) and about an alert."""
 
 import json
 
+from django.conf import settings
 from django.core.mail import send_mail
 
 from approvals.models import ActionRequest
@@ -9,6 +10,7 @@ from notifications.email_links import email_links_create
 from notifications.models import Notice
 from notifications.notices import NoticeFailed, sender
 from notifications.slack_cards import request_url
+from notifications.webhook_notices import alert_transition
 
 MAX_ARGUMENTS_CHARS = 2000
 SUBJECTS = {
@@ -53,3 +55,18 @@ def email_created(notice: Notice) -> None:
 @sender("email.escalated")
 def email_escalated(notice: Notice) -> None:
     _send(notice, "escalated")
+
+
+@sender("email.alert")
+def email_alert(notice: Notice) -> None:
+    alert, transition = alert_transition(notice)
+    subject = f"[Tollgate] {transition}: {alert.rule.get_kind_display()}"
+    try:
+        send_mail(
+            subject=subject + (f" ({alert.subject})" if alert.subject else ""),
+            message=f"{alert.detail}\n\nFired at {alert.fired_at:%Y-%m-%d %H:%M:%S} UTC.\n",
+            from_email=None,
+            recipient_list=list(settings.ALERTS_EMAILS),
+        )
+    except OSError as exc:  # SMTP: refused, unreachable, timed out
+        raise NoticeFailed(f"alert mail: {exc}") from exc

@@ -32,6 +32,14 @@ class NoticeFailed(Exception):
         self.retry = retry
 
 
+def notice_check_status(status: int, *, what: str) -> None:
+    """Raise NoticeFailed for an HTTP answer that did not deliver: retry a 429 or 5xx, not a 4xx."""
+    if status == 429 or status >= 500:
+        raise NoticeFailed(f"{what} answered {status}")
+    if status >= 400:
+        raise NoticeFailed(f"{what} answered {status}", retry=False)
+
+
 Sender = Callable[[Notice], None]
 _senders: dict[str, Sender] = {}
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from approvals.models import ActionRequest
 from core.tiers import RiskTier
 from notifications.models import GroupChannels, Notice
-from notifications.notices import NoticeFailed, sender
+from notifications.notices import NoticeFailed, notice_check_status, sender
 from notifications.slack_cards import request_url
 from tracing.models import Alert, AlertRule
 
@@ -94,10 +94,7 @@ def _send(notice: Notice, action: str) -> None:
         status = httpx.post(settings.PAGERDUTY_EVENTS_URL, json=event, timeout=TIMEOUT_S).status_code
     except httpx.HTTPError as exc:
         raise NoticeFailed(f"pagerduty {action}: {exc}") from exc
-    if status == 429 or status >= 500:
-        raise NoticeFailed(f"pagerduty {action} answered {status}")
-    if status >= 300:
-        raise NoticeFailed(f"pagerduty {action} answered {status}", retry=False)
+    notice_check_status(status, what=f"pagerduty {action}")
 
 
 @sender("pagerduty.trigger")

@@ -74,7 +74,7 @@ def _resolve(alert: Alert, now: datetime) -> bool:
     return bool(resolved)
 
 
-# Other apps hear of every transition after commit (notifications: PagerDuty).
+# Other apps hear of every transition after commit (notifications: the webhook, e-mail, PagerDuty).
 AlertListener = Callable[..., None]
 _listeners: list[AlertListener] = []
 
@@ -86,12 +86,6 @@ def alert_listener_register(listener: AlertListener) -> None:
 
 
 def _notify_later(alert_id: int, transition: str) -> None:
-    def enqueue() -> None:
-        from tracing.tasks import alert_notify
-
-        alert_notify.delay(alert_id, transition)
-
-    transaction.on_commit(enqueue, robust=True)
     for listener in _listeners:
         after_commit(listener, alert_id=alert_id, transition=transition)
 
