@@ -24,6 +24,7 @@ WAITING_TIERS = (RiskTier.MEDIUM, RiskTier.HIGH, RiskTier.CRITICAL)
 def _snapshot(channels: GroupChannels) -> dict[str, Any]:
     return {
         "slack_channel": channels.slack_channel,
+        "slack_dm_members": channels.slack_dm_members,
         "emails": list(channels.emails),
         "pagerduty_key_env": channels.pagerduty_key_env,
         "tiers": list(channels.tiers),
@@ -36,6 +37,7 @@ def group_channels_save(
     actor: User,
     reviewer_group: str,
     slack_channel: str,
+    slack_dm_members: bool,
     emails: list[str],
     pagerduty_key_env: str,
     tiers: list[str],

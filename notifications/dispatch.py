@@ -8,11 +8,13 @@ import uuid
 from django.conf import settings
 
 from approvals.models import ActionRequest
-from notifications.models import GroupChannels, Notice
+from notifications.models import GroupChannels, Notice, SlackUserLink
 from notifications.notices import notice_create
 
 # Tiers announced when a group's channels name none: every tier that waits for people.
 DEFAULT_TIERS = ("medium", "high", "critical")
+SLACK_KINDS = ("slack.card", "slack.dm")
+MAX_DM_MEMBERS = 50
 
 
 def group_channels(request: ActionRequest, event: str) -> GroupChannels | None:
@@ -35,6 +37,13 @@ def email_recipients(request: ActionRequest, event: str) -> list[str]:
     return sorted({address.strip().lower() for address in recipients if address.strip()})
 
 
+def dm_recipients(request: ActionRequest) -> list[str]:
+    """Slack users of the group's active members who may approve (not the task's submitter)."""
+    links = SlackUserLink.objects.filter(user__groups__name=request.reviewer_group, user__is_active=True)
+    links = links.exclude(user_id=request.task.owner_id).order_by("slack_user_id")
+    return list(links.values_list("slack_user_id", flat=True)[:MAX_DM_MEMBERS])
+
+
 def request_event_dispatch(*, request_id: uuid.UUID, event: str) -> None:
     """ "created", "changed", "decided" or "escalated" about a request."""
     from notifications.tasks import slack_card_update
@@ -51,9 +60,15 @@ def request_event_dispatch(*, request_id: uuid.UUID, event: str) -> None:
     channels = group_channels(request, event)
     if channels is not None and channels.slack_channel and settings.SLACK_BOT_TOKEN:
         notice_create(kind="slack.card", subject=subject)
+    if channels is not None and channels.slack_dm_members and settings.SLACK_BOT_TOKEN:
+        for slack_user_id in dm_recipients(request):
+            notice_create(kind="slack.dm", subject=subject, suffix=f":{slack_user_id}")
     if channels is not None and channels.pagerduty_key_env and event == "escalated":
         notice_create(kind="pagerduty.trigger", subject=f"ar:{subject}")
-    if event in ("changed", "decided") and Notice.objects.filter(key=f"slack.card:{subject}").exists():
+    if (
+        event in ("changed", "decided")
+        and Notice.objects.filter(subject=subject, kind__in=SLACK_KINDS).exists()
+    ):
         slack_card_update.delay(subject)
     if event == "decided" and Notice.objects.filter(key=f"pagerduty.trigger:ar:{subject}").exists():
         notice_create(kind="pagerduty.resolve", subject=f"ar:{subject}")

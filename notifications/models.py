@@ -18,6 +18,8 @@ class GroupChannels(models.Model):
 
     reviewer_group = models.CharField(max_length=150, unique=True)
     slack_channel = models.CharField(max_length=80, blank=True, help_text="Slack channel id, e.g. C0123ABCD")
+    # Also a card in a direct message to each member of the group with a linked Slack user.
+    slack_dm_members = models.BooleanField(default=False)
     emails = ArrayField(models.EmailField(), default=list, blank=True)
     # The name of an environment variable holding the PagerDuty routing key, never the key.
     pagerduty_key_env = models.CharField(max_length=64, blank=True)
@@ -55,14 +57,17 @@ class Notice(models.Model):
 
 
 class SlackCard(models.Model):
-    """The message announcing a request in a Slack channel, updated in place after every change."""
+    """A message announcing a request in a channel or a DM, updated in place after every change."""
 
-    request = models.OneToOneField(
-        "approvals.ActionRequest", on_delete=models.CASCADE, related_name="slack_card"
+    request = models.ForeignKey(
+        "approvals.ActionRequest", on_delete=models.CASCADE, related_name="slack_cards"
     )
     channel = models.CharField(max_length=80)
     ts = models.CharField(max_length=40)
     posted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["request", "channel"], name="slack_card_per_channel")]
 
     def __str__(self) -> str:
         return f"slack card {self.channel}/{self.ts}"

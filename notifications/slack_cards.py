@@ -10,12 +10,12 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from approvals.models import ActionRequest
 from core import clock
 from core.tiers import RiskTier
-from notifications.models import Notice, SlackCard
+from notifications.models import GroupChannels, Notice, SlackCard
 from notifications.notices import NoticeFailed, sender
 from notifications.slack_client import slack_call
 
@@ -25,6 +25,8 @@ OPEN_ACTION = "tollgate_open"
 REJECT_VIEW = "tollgate_reject"
 MAX_ARGUMENTS_CHARS = 1500
 MAX_REASONING_CHARS = 1000
+# A channel and one DM per member: bounded by MAX_DM_MEMBERS in dispatch.
+MAX_CARDS = 60
 Status = ActionRequest.Status
 
 
@@ -155,36 +157,59 @@ def reject_view(*, request_id: str, version: int) -> dict[str, Any]:
 
 @sender("slack.card")
 def slack_card_post(notice: Notice) -> None:
-    """Post the card to the group's channel and remember where, to update it in place later."""
-    from notifications.models import GroupChannels
-
+    """Post the card to the group's channel."""
     request = ActionRequest.objects.select_related("decided_by").get(pk=notice.subject)
     channels = GroupChannels.objects.filter(reviewer_group=request.reviewer_group).first()
     if channels is None or not channels.slack_channel:
         raise NoticeFailed(f"no Slack channel for {request.reviewer_group!r}", retry=False)
+    _post(request, channel=channels.slack_channel)
+
+
+@sender("slack.dm")
+def slack_dm_post(notice: Notice) -> None:
+    """Post the card in a direct message to one member (the key ends with their Slack user id)."""
+    request = ActionRequest.objects.select_related("decided_by").get(pk=notice.subject)
+    _post(request, channel=notice.key.rsplit(":", 1)[1])
+
+
+def _post(request: ActionRequest, *, channel: str) -> None:
+    """Post the card and remember where, to update it in place later."""
     text, blocks = card_blocks(request)
-    answer = slack_call("chat_postMessage", channel=channels.slack_channel, text=text, blocks=blocks)
+    answer = slack_call("chat_postMessage", channel=channel, text=text, blocks=blocks)
     try:
-        SlackCard.objects.create(
-            request=request,
-            channel=str(answer.get("channel") or channels.slack_channel),
-            ts=str(answer["ts"]),
-            posted_at=clock.now(),
-        )
+        with transaction.atomic():
+            SlackCard.objects.create(
+                request=request,
+                channel=str(answer.get("channel") or channel),
+                ts=str(answer["ts"]),
+                posted_at=clock.now(),
+            )
     except (KeyError, IntegrityError) as exc:
-        raise NoticeFailed(f"slack chat.postMessage answered without a message: {exc}", retry=False) from exc
+        raise NoticeFailed(
+            f"slack chat.postMessage answered without a new message: {exc}", retry=False
+        ) from exc
     # A decision between rendering and recording the card found no card to update: catch up.
     latest = ActionRequest.objects.filter(pk=request.pk).values_list("status", "version").first()
     if latest != (request.status, request.version):
         slack_card_update(request_id=request.pk)
 
 
-def slack_card_update(*, request_id: uuid.UUID) -> bool:
-    """Re-render a posted card in place (chat.update is idempotent). False if none was posted."""
-    card = SlackCard.objects.filter(request_id=request_id).first()
-    if card is None:
-        return False
+def slack_card_update(*, request_id: uuid.UUID) -> int:
+    """Re-render every posted card of a request in place (chat.update is idempotent); how many.
+
+    One card failing does not stop the others; the first failure is raised after them, so the
+    task retries (redrawing the rest again is harmless)."""
+    cards = list(SlackCard.objects.filter(request_id=request_id).order_by("pk")[:MAX_CARDS])
+    if not cards:
+        return 0
     request = ActionRequest.objects.select_related("decided_by").get(pk=request_id)
     text, blocks = card_blocks(request)
-    slack_call("chat_update", channel=card.channel, ts=card.ts, text=text, blocks=blocks)
-    return True
+    failures = []
+    for card in cards:
+        try:
+            slack_call("chat_update", channel=card.channel, ts=card.ts, text=text, blocks=blocks)
+        except NoticeFailed as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+    return len(cards)

@@ -25,7 +25,7 @@ def notice_send(self: Task, key: str) -> str:
     retry_backoff=True,
     max_retries=4,
 )
-def slack_card_update(request_id: str) -> bool:
+def slack_card_update(request_id: str) -> int:
     close_old_connections()
     return slack_cards.slack_card_update(request_id=uuid.UUID(request_id))
 

@@ -1,5 +1,7 @@
 """Admin page: notification channels per reviewer group, Slack user links, a test button."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import Group
@@ -27,6 +29,11 @@ MAX_LINKS_SHOWN = 500
 class ChannelsForm(forms.Form):
     reviewer_group = forms.CharField(max_length=150)
     slack_channel = forms.CharField(max_length=80, required=False, help_text="a channel id, e.g. C0123ABCD")
+    slack_dm_members = forms.BooleanField(
+        required=False,
+        label="Slack DMs",
+        help_text="also a card in a DM to each member with a linked Slack user",
+    )
     emails = forms.CharField(max_length=2000, required=False, help_text="comma-separated addresses")
     pagerduty_key_env = forms.CharField(
         max_length=64,
@@ -53,6 +60,22 @@ class SlackLinkForm(forms.Form):
     username = forms.CharField(max_length=150, label="Tollgate user")
 
 
+def _initial(group: str) -> dict[str, Any]:
+    """The form filled with a group's current channels, to edit them ("Edit" on a row)."""
+    row = GroupChannels.objects.filter(reviewer_group=group).first() if group else None
+    if row is None:
+        return {}
+    return {
+        "reviewer_group": row.reviewer_group,
+        "slack_channel": row.slack_channel,
+        "slack_dm_members": row.slack_dm_members,
+        "emails": ", ".join(row.emails),
+        "pagerduty_key_env": row.pagerduty_key_env,
+        "tiers": row.tiers,
+        "events": row.events,
+    }
+
+
 def _groups() -> list[str]:
     names = set(Group.objects.values_list("name", flat=True)) | set(
         PolicyRule.objects.values_list("reviewer_group", flat=True)
@@ -63,7 +86,7 @@ def _groups() -> list[str]:
 @require_http_methods(["GET", "POST"])
 @admin_required
 def channels(request: AuthedRequest) -> HttpResponse:
-    form = ChannelsForm(request.POST or None)
+    form = ChannelsForm(request.POST or None, initial=_initial(str(request.GET.get("group", ""))[:150]))
     if request.method == "POST" and form.is_valid():
         try:
             group_channels_save(actor=request.user, **form.cleaned_data)

@@ -93,3 +93,10 @@ def test_an_admin_links_and_unlinks_a_slack_user(admin_client, reviewer):
     admin_client.post(f"/notifications/slack-users/{link.pk}/delete/")
     assert not SlackUserLink.objects.exists()
     assert AuditEntry.objects.filter(action="notifications.slack_user_unlinked").exists()
+
+
+def test_edit_fills_the_form_with_the_groups_channels(admin_client):
+    group_channels(emails=["a@example.com", "b@example.com"], slack_dm_members=True)
+    page = admin_client.get("/notifications/channels/?group=reviewers").content.decode()
+    assert 'value="a@example.com, b@example.com"' in page
+    assert 'id="id_slack_dm_members" checked' in page

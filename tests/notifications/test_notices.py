@@ -3,13 +3,15 @@
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
 
 from approvals.services import action_request_escalate
+from core import clock
 from core.webhooks import SIGNATURE_HEADER
 from notifications.models import Notice
-from notifications.notices import NoticeFailed, notice_create, notice_deliver, retry_delay_s
+from notifications.notices import NoticeFailed, notice_create, notice_deliver, notices_sweep, retry_delay_s
 from tests.approvals.conftest import make_request
 from tests.notifications.conftest import group_channels
 from tests.support.races import race
@@ -120,3 +122,14 @@ def test_a_claimed_notice_whose_worker_died_is_not_sent_again(requester, slack):
     Notice.objects.filter(key=key).update(status="claimed")  # claimed, then the worker was killed
     assert notice_deliver(key=key) == "skipped"
     assert slack.named("chat.postMessage") == []
+
+
+def test_the_sweeper_enqueues_notices_whose_message_was_lost(requester, monkeypatch, time_machine):
+    enqueued: list[str] = []
+    monkeypatch.setattr("notifications.notices.notice_enqueue", lambda key, countdown=0: enqueued.append(key))
+    request = make_request(requester)
+    notice_create(kind="slack.card", subject=str(request.id))  # its after-commit enqueue never runs here
+    assert notices_sweep() == 0  # young: its message may still be on the way
+    time_machine.move_to(clock.now() + timedelta(minutes=2), tick=False)
+    assert notices_sweep() == 1
+    assert enqueued == [f"slack.card:{request.id}"]

@@ -123,3 +123,22 @@ def test_a_group_without_slack_or_a_tier_it_does_not_announce_posts_nothing(
     request = make_request(requester)  # high
     _created(request, django_capture_on_commit_callbacks)
     assert slack.calls == []
+
+
+def test_dms_go_to_linked_members_who_may_approve_and_are_redrawn_with_the_channel(
+    requester, reviewer, slack, inline_tasks, django_capture_on_commit_callbacks
+):
+    from notifications.models import SlackUserLink
+
+    group_channels(slack_dm_members=True)
+    requester.groups.add(*reviewer.groups.all())  # the submitter is a member too, but may not approve
+    make_reviewer("unlinked")
+    for slack_user_id, user in (("U0REVIEW", reviewer), ("U0OWNER", requester)):
+        SlackUserLink.objects.create(slack_user_id=slack_user_id, user=user, created_at=user.date_joined)
+    request = make_request(requester)
+    _created(request, django_capture_on_commit_callbacks)
+    assert sorted(posted["channel"] for posted in slack.named("chat.postMessage")) == ["C0REVIEW", "U0REVIEW"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        action_request_decide(action_request=request, actor=reviewer, decision="approve")
+    assert sorted(update["channel"] for update in slack.named("chat.update")) == ["C0REVIEW", "U0REVIEW"]
