@@ -1,5 +1,7 @@
 """The page behind an e-mail link: GET shows what it would decide (nothing changes), POST decides."""
 
+from typing import Any
+
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -14,7 +16,7 @@ MAX_COMMENT_CHARS = 2000
 @require_http_methods(["GET", "HEAD", "POST"])  # scanners send HEAD too; only POST decides
 @login_required
 def email_link(request: AuthedRequest, token: str) -> HttpResponse:
-    context: dict = {"token": token}
+    context: dict[str, Any] = {"token": token}
     try:
         link = email_link_open(token=token, user=request.user)
         context["link"] = link
