@@ -45,7 +45,7 @@ def dm_recipients(request: ActionRequest) -> list[str]:
 
 
 def request_event_dispatch(*, request_id: uuid.UUID, event: str) -> None:
-    """ "created", "changed", "decided" or "escalated" about a request."""
+    """A request's event: "created", "changed", "decided" or "escalated"."""
     from notifications.tasks import slack_card_update
 
     request = ActionRequest.objects.filter(pk=request_id).first()
@@ -75,7 +75,7 @@ def request_event_dispatch(*, request_id: uuid.UUID, event: str) -> None:
 
 
 def alert_transition_dispatch(*, alert_id: int, transition: str) -> None:
-    """ "fired" or "resolved": the alert webhook and e-mail, and PagerDuty, each where configured."""
+    """An alert's transition, "fired" or "resolved": its webhook, e-mail and PagerDuty, where set."""
     if settings.ALERTS_WEBHOOK_URL:
         notice_create(kind="webhook.alert", subject=str(alert_id), suffix=f":{transition}")
     if settings.ALERTS_EMAILS:

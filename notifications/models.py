@@ -52,6 +52,14 @@ class Notice(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        indexes = [
+            # Every request event asks whether a card or a trigger went out about it.
+            models.Index(fields=["subject", "kind"], name="notice_subject"),
+            # The sweeper's scan for pending notices whose message was lost.
+            models.Index(fields=["status", "created_at"], name="notice_status"),
+        ]
+
     def __str__(self) -> str:
         return f"notice {self.key} ({self.status})"
 
