@@ -47,3 +47,17 @@ def test_an_admin_sets_a_groups_channels_by_keyboard_and_sends_a_test(page: Page
         assert BOT_TOKEN not in page.content()
     assert GroupChannels.objects.get(reviewer_group="finance").tiers == ["high"]
     assert slack.named("chat.postMessage")[0]["channel"] == "C0FIN"
+
+
+@pytest.mark.django_db(transaction=True)  # uvicorn, another process, reads these rows
+def test_open_in_tollgate_starts_the_queue_on_that_request(web_page: Page, requester, tool_server):
+    from tests.approvals.conftest import make_request, make_reviewer
+    from tests.browser.test_approval_queue import log_in
+    from tests.factories import make_http_tool
+
+    make_http_tool("refund_tool", tool_server[0], risk_tier="high")
+    make_reviewer("alice")
+    make_request(requester)
+    second = make_request(requester, step_index=1)
+    log_in(web_page, "alice", f"/approvals/?request={second.id}")
+    expect(web_page.locator(f'tr[data-id="{second.id}"]')).to_have_class(re.compile("selected"))
