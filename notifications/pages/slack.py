@@ -19,6 +19,8 @@ from notifications.slack_interactions import (
 def interactions(request: HttpRequest) -> HttpResponse:
     from notifications.tasks import slack_ephemeral
 
+    if request.content_type != "application/x-www-form-urlencoded":  # what Slack sends
+        return error_response(415, "unsupported_media_type", "send application/x-www-form-urlencoded")
     length = request.headers.get("Content-Length") or "0"
     if not length.isdigit() or int(length) > MAX_BODY_BYTES:
         return error_response(413, "too_large", f"at most {MAX_BODY_BYTES} bytes")

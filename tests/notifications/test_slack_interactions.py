@@ -186,3 +186,8 @@ def test_a_refused_rejection_is_shown_in_the_dialog(client: Client, slack, reque
     assert response.json()["response_action"] == "errors"
     assert "only reviewers" in response.json()["errors"]["reason"]
     assert ActionRequest.objects.get(pk=request.pk).status == "pending"
+
+
+def test_a_multipart_or_empty_body_is_refused_before_it_is_read(client: Client, slack):
+    assert client.post("/notifications/slack/interactions/", {"payload": "{}"}).status_code == 415
+    assert client.generic("POST", "/notifications/slack/interactions/", b"").status_code == 415
