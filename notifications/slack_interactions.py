@@ -137,6 +137,7 @@ def slack_interaction_handle(payload: dict[str, Any]) -> SlackAnswer:
                 logger.warning("slack views.open failed: %s", exc)
                 answer.ephemeral = "Could not open the reason dialog; reject from Tollgate instead."
             return answer
+        # Success needs no answer of its own: the card is redrawn with who approved.
         answer.ephemeral = _decide(actor, request_id, "approve", version, comment="approved from Slack")
         return answer
     if kind == "view_submission":
@@ -150,7 +151,7 @@ def slack_interaction_handle(payload: dict[str, Any]) -> SlackAnswer:
             return answer
         values = _object(_object(view.get("state")).get("values"))
         comment = _text(_object(_object(values.get("reason")).get("reason")).get("value"), 2000)
-        refusal = _decide(actor, request_id, "reject", version, comment=comment, refusals_only=True)
+        refusal = _decide(actor, request_id, "reject", version, comment=comment)
         answer.body = (
             {"response_action": "errors", "errors": {"reason": refusal}}
             if refusal
@@ -160,16 +161,8 @@ def slack_interaction_handle(payload: dict[str, Any]) -> SlackAnswer:
     raise BadPayload(f"unsupported interaction {kind!r}")
 
 
-def _decide(
-    actor: User,
-    request_id: uuid.UUID,
-    decision: str,
-    version: int,
-    *,
-    comment: str,
-    refusals_only: bool = False,
-) -> str:
-    """Decide through the console's service; the refusal in words, or a confirmation."""
+def _decide(actor: User, request_id: uuid.UUID, decision: str, version: int, *, comment: str) -> str:
+    """Decide through the console's service; the refusal in words, or "" when it was taken."""
     done = PAST[decision]
     try:
         request = action_request_get(request_id=request_id)
@@ -184,4 +177,4 @@ def _decide(
         )
     except ServiceError as exc:
         return f"Not {done}: {exc.message}"
-    return "" if refusals_only else f"You {done} version {version}."
+    return ""
