@@ -28,6 +28,12 @@ MAX_REASONING_CHARS = 1000
 # A channel and one DM per member: bounded by MAX_DM_MEMBERS in dispatch.
 MAX_CARDS = 60
 Status = ActionRequest.Status
+# After approval the request runs: the card says who approved, then how the run went.
+APPROVED_THEN = {
+    Status.EXECUTING: "approved (running)",
+    Status.EXECUTED: "approved (executed)",
+    Status.FAILED: "approved (the call failed)",
+}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -88,7 +94,8 @@ def _state_line(request: ActionRequest) -> str:
             parts.append("past its SLA")
         return ", ".join(parts)
     who = request.decided_by.get_username() if request.decided_by else "Tollgate"
-    line = f"{request.status.capitalize()} by {_escape(who)}"
+    decided = APPROVED_THEN.get(request.status, request.status)
+    line = f"{decided.capitalize()} by {_escape(who)}"
     if request.decided_at:
         line += " " + _when(request.decided_at, "at")
     if request.decision_comment:

@@ -51,10 +51,9 @@ def test_approve_from_a_signed_slack_click_runs_the_tool_and_redraws_the_card(
             wait_for(lambda: task_status(task_id) == "succeeded", what="the task to finish")
             wait_for(
                 lambda: any(
-                    "Executed by" in str(u["blocks"]) or "Approved by" in str(u["blocks"])
-                    for u in slack.named("chat.update")
+                    "Approved (executed) by reviewer" in str(u["blocks"]) for u in slack.named("chat.update")
                 ),
-                what="the card redrawn",
+                what="the card redrawn with who approved and how the run went",
             )
     assert chainer.side_effects == 1
     assert len(slack.named("chat.postMessage")) == 1
