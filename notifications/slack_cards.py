@@ -29,7 +29,7 @@ MAX_REASONING_CHARS = 1000
 MAX_CARDS = 60
 Status = ActionRequest.Status
 # After approval the request runs: the card says who approved, then how the run went.
-APPROVED_THEN = {
+APPROVED_THEN: dict[str, str] = {
     Status.EXECUTING: "approved (running)",
     Status.EXECUTED: "approved (executed)",
     Status.FAILED: "approved (the call failed)",
