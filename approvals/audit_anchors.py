@@ -19,7 +19,7 @@ from django.db import transaction
 from approvals.audit import GENESIS_MAC, Anchor, audit_lock
 from approvals.models import AuditEntry
 from core import clock
-from core.webhooks import SIGNATURE_HEADER, webhook_signature
+from core.webhooks import webhook_post
 
 logger = logging.getLogger(__name__)
 # An anchor line is ~150 bytes; anything far longer is not one.
@@ -65,14 +65,9 @@ def _anchor_post(anchor: Anchor) -> int | str | None:
     url = settings.AUDIT_ANCHOR_WEBHOOK_URL
     if not url:
         return None
-    body = json.dumps(
-        {"event": "audit.anchor", "anchor": dataclasses.asdict(anchor)}, sort_keys=True
-    ).encode()
-    headers = {"Content-Type": "application/json"}
-    if settings.AUDIT_ANCHOR_WEBHOOK_SECRET:
-        headers[SIGNATURE_HEADER] = webhook_signature(secret=settings.AUDIT_ANCHOR_WEBHOOK_SECRET, body=body)
+    event = {"event": "audit.anchor", "anchor": dataclasses.asdict(anchor)}
     try:
-        return httpx.post(url, content=body, headers=headers, timeout=10).status_code
+        return webhook_post(url=url, secret=settings.AUDIT_ANCHOR_WEBHOOK_SECRET, event=event)
     except httpx.HTTPError as exc:
         logger.warning("audit anchor webhook failed: %s", exc)
         return str(exc)

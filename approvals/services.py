@@ -16,7 +16,7 @@ from agents.models import Task, Tool
 from agents.services.tasks import task_resume
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from approvals.audit import audit_append
-from approvals.live import action_request_publish
+from approvals.live import action_request_announce, action_request_publish
 from approvals.models import ActionRequest, ActionVote
 from approvals.selectors import AUTO_SEND_NOTE, user_may_review
 from core import clock
@@ -277,9 +277,7 @@ def action_requests_sweep() -> dict[str, int]:
 
 
 def action_request_escalate(*, request_id: uuid.UUID) -> int:
-    """Flag a request pending past its SLA and notify (webhook, email) once, after commit."""
-    from approvals.notifications import escalation_notify_later
-
+    """Flag a request pending past its SLA once; the listeners (notifications) hear "escalated"."""
     with transaction.atomic():
         flagged = ActionRequest.objects.filter(
             pk=request_id, status=Status.PENDING, escalated_at__isnull=True
@@ -292,7 +290,7 @@ def action_request_escalate(*, request_id: uuid.UUID) -> int:
                 object_id=str(request_id),
             )
             action_request_publish(request_id=request_id, event="changed")
-            escalation_notify_later(request_id=request_id)
+            action_request_announce(request_id=request_id, event="escalated")
     return flagged
 
 

@@ -5,7 +5,7 @@ import uuid
 from celery import shared_task
 from django.db import close_old_connections
 
-from approvals import audit_anchors, notifications, services
+from approvals import audit_anchors, services
 
 
 @shared_task(name="approvals.tasks.action_request_due", acks_late=True)
@@ -18,12 +18,6 @@ def action_request_due(request_id: str) -> str | None:
 def sweep() -> dict[str, int]:
     close_old_connections()
     return services.action_requests_sweep()
-
-
-@shared_task(name="approvals.tasks.escalation_notify", acks_late=True)
-def escalation_notify(request_id: str) -> dict:
-    close_old_connections()
-    return notifications.escalation_notify(request_id=uuid.UUID(request_id))
 
 
 @shared_task(name="approvals.tasks.audit_anchor")

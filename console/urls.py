@@ -9,6 +9,7 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("guards/", include("agents.guards.urls")),
     path("injection/", include("injection.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("console.pages.urls")),
     path("", include("tracing.pages.urls")),
 ]

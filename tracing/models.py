@@ -89,9 +89,6 @@ class Alert(models.Model):
     detail = models.TextField()
     fired_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
-    # Set by the one notification that wins the conditional update: notify once per transition.
-    fired_notified_at = models.DateTimeField(null=True, blank=True)
-    resolved_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -6,7 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 
 from core import clock
-from tracing.alerts import notify, services
+from tracing.alerts import services
 from tracing.export import otlp
 from tracing.reports import daily
 
@@ -14,11 +14,6 @@ from tracing.reports import daily
 @shared_task(name="tracing.tasks.alerts_evaluate")
 def alerts_evaluate() -> dict[str, int]:
     return services.alerts_evaluate(now=clock.now())
-
-
-@shared_task(name="tracing.tasks.alert_notify", acks_late=True)
-def alert_notify(alert_id: int, transition: str) -> dict:
-    return notify.alert_notify(alert_id=alert_id, transition=transition)
 
 
 @shared_task(name="tracing.tasks.trace_export", acks_late=True)

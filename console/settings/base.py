@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "approvals",
     "tracing",
     "injection",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.sweep",
         "schedule": env_float("APPROVALS_SWEEP_S", 1.0, minimum=0.2),
     },
+    # Notices whose Celery message was lost (published to a broker that was down): sent again.
+    "notifications-sweep": {
+        "task": "notifications.tasks.sweep",
+        "schedule": env_float("NOTIFY_SWEEP_S", 30.0, minimum=1.0),
+    },
     # The audit chain's head, written outside the database; a tail deleted after the last
     # anchor goes unnoticed, so this is the window for that.
     "approvals-audit-anchor": {
@@ -227,6 +233,21 @@ if 0 < len(AUDIT_HMAC_KEY) < 32:
 AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE", str(embedded.STATE_DIR / "audit-anchors.jsonl"))
 AUDIT_ANCHOR_WEBHOOK_URL = env_str("AUDIT_ANCHOR_WEBHOOK_URL", "")
 AUDIT_ANCHOR_WEBHOOK_SECRET = env_str("AUDIT_ANCHOR_WEBHOOK_SECRET", "")
+
+# Notifications (notifications/, docs/notifications.md). The base URLs are set by operators and
+# not passed through the egress guard, so a local fake (tests, bench) can stand in for each.
+TOLLGATE_URL = env_str("TOLLGATE_URL", "http://localhost:8000").rstrip("/")
+SLACK_API_URL = env_str("SLACK_API_URL", "https://slack.com/api/")
+SLACK_BOT_TOKEN = env_str("SLACK_BOT_TOKEN", "")
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET", "")
+PAGERDUTY_EVENTS_URL = env_str("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue")
+# The routing key firing alerts trigger (requests use their group's key, named on the channels page).
+PAGERDUTY_ALERTS_ROUTING_KEY = env_str("PAGERDUTY_ALERTS_ROUTING_KEY", "")
+# A failed notice is tried again after NOTIFY_RETRY_BASE_S, doubled each time, NOTIFY_MAX_ATTEMPTS in all.
+NOTIFY_RETRY_BASE_S = env_float("NOTIFY_RETRY_BASE_S", 2.0, minimum=0.0)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+# An e-mail link expires with its request, and at the latest after this long.
+EMAIL_LINK_MAX_AGE_S = env_int("EMAIL_LINK_MAX_AGE_S", 86400, minimum=60)
 
 # The time one tool call's rule conditions may take together; past it they fail closed.
 POLICY_EVAL_BUDGET_MS = env_int("POLICY_EVAL_BUDGET_MS", 250, minimum=10)

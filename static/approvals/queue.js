@@ -265,7 +265,9 @@
     event.preventDefault();
   });
 
-  if (items.size) selectedId = ordered()[0].id;
+  // "Open in Tollgate" (Slack cards, e-mails) links to ?request=<id>: start on that request.
+  const linked = new URLSearchParams(location.search).get("request");
+  if (items.size) selectedId = items.has(linked) ? linked : ordered()[0].id;
   render();
   connect();
   setInterval(tick, 1000);

@@ -15,8 +15,8 @@ from django.db import connection
 from approvals.audit import audit_key, audit_verify, entry_mac
 from approvals.audit_anchors import AnchorFileError, audit_anchor_write, audit_anchors_read
 from approvals.models import AuditEntry
-from approvals.notifications import SIGNATURE_HEADER
 from console.celery import app
+from core.webhooks import SIGNATURE_HEADER
 from tests.approvals.audit_support import append_entries, tampering
 
 

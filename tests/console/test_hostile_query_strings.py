@@ -17,6 +17,8 @@ from agents.services.tasks import task_submit
 from approvals.models import PolicyRule
 from approvals.policy.services import RULE_FIELDS
 from console.tokens import api_token_create
+from notifications.email_links import email_links_create
+from notifications.models import GroupChannels, SlackUserLink
 from tests.approvals.conftest import make_request
 from tests.factories import make_agent
 from tracing.models import AlertRule
@@ -42,6 +44,7 @@ PARAMETERS = [
     "cost_max",
     "created_from",
     "created_to",
+    "group",
 ]
 
 HOSTILE_VALUES = [
@@ -82,6 +85,16 @@ FORM_FIELDS = [
     "context_max_tokens",
     "keep_tool_results",
     "routing",
+    "reviewer_group",
+    "slack_channel",
+    "slack_dm_members",
+    "emails",
+    "pagerduty_key_env",
+    "tiers",
+    "events",
+    "slack_user_id",
+    "username",
+    "comment",
 ]
 
 HOSTILE_FORM_VALUES = [
@@ -111,10 +124,18 @@ def world(admin, requester):
     memory = memory_create(agent=agent, text="ships from Leeds", author=MemoryAuthor.admin(admin))
     _raw, token = api_token_create(user=admin, name="walk")
     rule = PolicyRule.objects.create(tool="*", tier="high")
+    request = make_request(requester)
+    admin.email = "admin@example.com"
+    admin.save()
+    channels = GroupChannels.objects.create(reviewer_group="reviewers", slack_channel="C0WALK")
+    link = SlackUserLink.objects.create(slack_user_id="U0WALK", user=admin, created_at=request.created_at)
     return {
         "task_id": task.id,
         "session_id": task.session_id,
-        "request_id": make_request(requester).id,
+        "request_id": request.id,
+        "token": email_links_create(request=request, recipient="admin@example.com")["reject"].split("/")[-2],
+        "channels_id": channels.pk,
+        "link_id": link.pk,
         "span_pk": 1,
         "part": "input",
         "token_id": token.pk,

@@ -21,7 +21,7 @@ def agent(db):
 
 @pytest.fixture(autouse=True)
 def no_notices(monkeypatch):
-    # What a transition sends is tests/tracing/test_alert_notify.py's subject.
+    # What a transition sends is tests/notifications/test_alert_notices.py's subject.
     monkeypatch.setattr("tracing.alerts.services._notify_later", lambda alert_id, transition: None)
 
 

@@ -6,6 +6,7 @@ one of them open a firing, and each transition notifies once, after its commit.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from core.audit_log import audit_record
+from core.transactions import after_commit
 from tracing.alerts.rules import MEASURES, Observation
 from tracing.models import Alert, AlertRule
 
@@ -74,13 +76,20 @@ def _resolve(alert: Alert, now: datetime) -> bool:
     return bool(resolved)
 
 
+# Other apps hear of every transition after commit (notifications: the webhook, e-mail, PagerDuty).
+AlertListener = Callable[..., None]
+_listeners: list[AlertListener] = []
+
+
+def alert_listener_register(listener: AlertListener) -> None:
+    """Call `listener(alert_id=, transition=)` after the commit of every transition; from ready()."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def _notify_later(alert_id: int, transition: str) -> None:
-    def enqueue() -> None:
-        from tracing.tasks import alert_notify
-
-        alert_notify.delay(alert_id, transition)
-
-    transaction.on_commit(enqueue, robust=True)
+    for listener in _listeners:
+        after_commit(listener, alert_id=alert_id, transition=transition)
 
 
 ALERT_RULE_EDITABLE = ("threshold", "window_s", "min_samples", "enabled")

@@ -1,4 +1,5 @@
-"""Alert notices: a signed JSON webhook and an email, once per firing however often it is evaluated."""
+"""Alert notices: a signed JSON webhook and an email, once per transition however often it is
+evaluated or its message delivered, retried when the receiver fails."""
 
 import hashlib
 import hmac
@@ -9,9 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import clock
+from notifications.dispatch import alert_transition_dispatch
+from notifications.models import Notice
+from notifications.notices import NoticeFailed, notice_create, notice_deliver
 from tests.factories import make_agent
 from tests.tracing import alerting
-from tracing.alerts import notify, rules, services
+from tracing.alerts import rules, services
 from tracing.models import Alert, AlertRule, Span
 
 NOW = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
@@ -19,16 +23,11 @@ SECRET = "webhook-secret"
 
 
 @pytest.fixture
-def notices(settings, webhook_receiver, monkeypatch) -> list[tuple[dict, bytes]]:
+def notices(settings, webhook_receiver, inline_tasks) -> list[tuple[dict, bytes]]:
     url, received = webhook_receiver
     settings.ALERTS_WEBHOOK_URL = url
     settings.ALERTS_WEBHOOK_SECRET = SECRET
     settings.ALERTS_EMAILS = ["ops@example.com"]
-    # The Celery task's body, run where the message would have been published.
-    monkeypatch.setattr(
-        "tracing.tasks.alert_notify.delay",
-        lambda alert_id, transition: notify.alert_notify(alert_id=alert_id, transition=transition),
-    )
     return received
 
 
@@ -89,18 +88,34 @@ def test_nothing_is_sent_before_the_firing_commits(
         services.alerts_evaluate(now=clock.now())
 
     assert notices == []
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # the listener: notifications
 
 
-def test_a_redelivered_notice_is_not_sent_again(db, requester, notices, mailoutbox, time_machine):
+def test_a_redelivered_notice_is_not_sent_again(
+    db, requester, notices, mailoutbox, time_machine, django_capture_on_commit_callbacks
+):
     time_machine.move_to(NOW, tick=False)
     rule = alerting.rule(AlertRule.Kind.TOOL_ERROR_RATE)
     alert = Alert.objects.create(rule=rule, subject="t", value=1, detail="d", fired_at=NOW)
 
-    assert notify.alert_notify(alert_id=alert.pk, transition="fired")["webhook"] == 204
-    assert notify.alert_notify(alert_id=alert.pk, transition="fired") == {}
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_transition_dispatch(alert_id=alert.pk, transition="fired")
+        alert_transition_dispatch(alert_id=alert.pk, transition="fired")  # a second dispatch
+    assert notice_deliver(key=f"webhook.alert:{alert.pk}:fired") == "skipped"  # a redelivered message
     assert len(notices) == 1
     assert len(mailoutbox) == 1
+
+
+def test_a_failed_alert_webhook_is_retried_not_lost(db, requester, settings, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    settings.ALERTS_WEBHOOK_URL = "http://127.0.0.1:9/nothing-listens-here"
+    rule = alerting.rule(AlertRule.Kind.TOOL_ERROR_RATE)
+    alert = Alert.objects.create(rule=rule, subject="t", value=1, detail="d", fired_at=NOW)
+    notice_create(kind="webhook.alert", subject=str(alert.pk), suffix=":fired")
+    key = f"webhook.alert:{alert.pk}:fired"
+    with pytest.raises(NoticeFailed):
+        notice_deliver(key=key)
+    assert Notice.objects.get(key=key).status == "failed"  # the Celery task retries it with backoff
 
 
 @pytest.mark.django_db(transaction=True)
