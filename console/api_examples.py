@@ -35,6 +35,8 @@ TOOL_OUT = {
     "method": "POST",
     "timeout_s": 5.0,
     "risk_tier": "low",
+    "trust": "untrusted",
+    "injection_action": "flag",
     "created_at": AT,
     "updated_at": AT,
 }
@@ -53,6 +55,7 @@ AGENT_OUT = {
         "max_seconds": 900,
     },
     "loops": {"threshold": 0.7, "window": 3, "repeat_limit": 3},
+    "input_trust": "trusted",
     "current": True,
     "created_at": AT,
     "version_created_at": LATER,
@@ -130,6 +133,7 @@ ACTION_REQUEST = {
     "decided_by": "reviewer",
     "decision_comment": "photo of the damage checks out",
     "result": {"status": "success", "data": {"refund_id": "re_000001", "amount": 49.99}},
+    "taint": None,
     "created_at": AT,
     "decided_at": LATER,
     "execution_started_at": LATER,
@@ -155,6 +159,7 @@ RULE_OUT = {
     "expiry_s": None,
     "sla_s": None,
     "priority": 10,
+    "raise_only": False,
     "policy_version": 5,
 }
 MEMORY_OUT = {
