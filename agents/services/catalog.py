@@ -55,6 +55,7 @@ def tool_create(
     parameters: dict[str, Any] | None = None,
     method: str = Tool.Method.POST,
     timeout_s: float = 10.0,
+    honours_idempotency_key: bool = False,
 ) -> Tool:
     """Register an HTTP tool. Raises Invalid for a bad field, Conflict if the name is taken."""
     parameters = parameters or {}
@@ -77,6 +78,7 @@ def tool_create(
         url=url,
         method=method,
         timeout_s=timeout_s,
+        honours_idempotency_key=honours_idempotency_key,
         risk_tier=risk_tier,
     )
     # `parameters` was checked above; full_clean would call an empty schema "blank".

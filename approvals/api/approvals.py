@@ -1,4 +1,4 @@
-"""GET /approvals?status=pending, POST /approvals/{id}/decision: reviewers work the queue."""
+"""GET /approvals?status=pending, POST /approvals/{id}/decision and /outcome: reviewers work the queue."""
 
 import uuid
 from typing import Any, Literal
@@ -8,7 +8,8 @@ from ninja import Router
 
 from agents.api import request_user
 from agents.api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
-from approvals.api.schemas import ActionRequestList, ActionRequestOut, DecisionIn, StaleVersionOut
+from approvals.api.schemas import ActionRequestList, ActionRequestOut, DecisionIn, OutcomeIn, StaleVersionOut
+from approvals.outcomes import action_request_outcome_record
 from approvals.selectors import (
     action_request_as_dict,
     action_requests_visible,
@@ -19,7 +20,18 @@ from approvals.services import action_request_decide, action_request_get
 from core.errors import Forbidden, NotFound
 
 router = Router(tags=["approvals"])
-Status = Literal["pending", "approved", "rejected", "cancelled", "expired", "executing", "executed", "failed"]
+Status = Literal[
+    "pending",
+    "approved",
+    "rejected",
+    "cancelled",
+    "expired",
+    "executing",
+    "executed",
+    "failed",
+    "outcome_unknown",
+    "not_done",
+]
 MAX_LISTED = 500
 
 
@@ -28,7 +40,9 @@ def list_requests(request: HttpRequest, status: Status | None = None) -> dict[st
     user = request_user(request)
     if not user_may_open_queue(user=user):
         raise Forbidden("only reviewers and admins may read the approval queue")
-    requests = action_requests_visible(user=user, status=status).select_related("decided_by")[:MAX_LISTED]
+    requests = action_requests_visible(user=user, status=status).select_related("decided_by", "outcome_by")[
+        :MAX_LISTED
+    ]
     return {"items": [action_request_as_dict(item) for item in requests]}
 
 
@@ -52,3 +66,19 @@ def decide(request: HttpRequest, request_id: uuid.UUID, payload: DecisionIn) -> 
     )
     decided.refresh_from_db()
     return action_request_as_dict(decided)
+
+
+@router.post(
+    "/{request_id}/outcome",
+    response={200: ActionRequestOut, WRITE_ERRORS: ErrorOut},
+    summary="Record what happened to a call whose outcome is unknown (done with a result, or not done)",
+)
+def record_outcome(request: HttpRequest, request_id: uuid.UUID, payload: OutcomeIn) -> dict[str, Any]:
+    user = request_user(request)
+    action_request = action_request_get(request_id=request_id)
+    if not user_may_review(user=user, reviewer_group=action_request.reviewer_group):
+        raise NotFound(f"no action request {request_id}")
+    recorded = action_request_outcome_record(
+        action_request=action_request, actor=user, done=payload.done, result=payload.result, note=payload.note
+    )
+    return action_request_as_dict(recorded)

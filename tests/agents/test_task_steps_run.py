@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from agents.models import Step, Task
+from agents.models import Step, Task, ToolDispatch
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from tests.factories import make_agent, make_http_tool
+from tests.support.toolserver import running_tool_server
 from tracing.models import Span
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -190,18 +191,9 @@ def test_two_deliveries_racing_for_one_task_run_each_step_once(requester, use_si
     assert task.status == Task.Status.SUCCEEDED
 
 
-def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(
-    requester, use_simulator, tool_server
-):
-    """A worker died after the model answered and the tool ran, before the checkpoint."""
-    url, server = tool_server
-    make_agent(
-        "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
-    )
-    task = submit(requester, "chainer")
-    run(task, max_steps=1)
-    # Undo step 0's checkpoint, as if its transaction never committed: what stays is the
-    # reply stored before the tool ran, and the tool's own record of the call.
+def undo_first_checkpoint(task: Task) -> None:
+    """Undo step 0's checkpoint, as if its transaction never committed: what stays is the
+    reply stored before the tool ran, and the tool's own record of the call."""
     Task.objects.filter(pk=task.pk).update(
         step_index=0,
         messages=[{"role": "user", "content": "go"}],
@@ -214,6 +206,38 @@ def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(
         status=Step.Status.MODEL_DONE, tool_results=[], finished_at=None
     )
     Span.objects.filter(trace__task=task).delete()
+
+
+def test_a_redelivered_step_replays_the_stored_answer_of_a_tool_that_ignores_keys(requester, use_simulator):
+    """The call to a tool that must not see it twice was answered before the worker died: the
+    replay tells the model the stored answer and sends nothing."""
+    with running_tool_server(deduplicate=False) as (url, server):
+        make_agent(
+            "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+        )
+        task = submit(requester, "chainer")
+        run(task, max_steps=1)
+        undo_first_checkpoint(task)
+        run(task)
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.SUCCEEDED
+    assert server.requests == 1
+    assert ToolDispatch.objects.get(task=task).status == ToolDispatch.Status.ANSWERED
+    [told] = [json.loads(m["content"]) for m in task.messages if m["role"] == "tool"]
+    assert told["data"] == {"amount": None, "refund_id": "r1"}
+
+
+def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(
+    requester, use_simulator, tool_server
+):
+    """A worker died after the model answered and the tool ran, before the checkpoint."""
+    url, server = tool_server
+    tool = make_http_tool("refund_tool", url, honours_idempotency_key=True)
+    make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[tool])
+    task = submit(requester, "chainer")
+    run(task, max_steps=1)
+    undo_first_checkpoint(task)
 
     run(task)
 

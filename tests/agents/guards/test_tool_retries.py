@@ -29,8 +29,11 @@ def sleeps(monkeypatch) -> list[float]:
     return waited
 
 
-def run_chain(user, url: str, *, calls: int, retry_budget: int, **tool_guard) -> Task:
-    tool = make_http_tool("flaky", url)
+def run_chain(
+    user, url: str, *, calls: int, retry_budget: int, honours_key: bool = True, **tool_guard
+) -> Task:
+    # A POST is retried only to a tool that deduplicates by Idempotency-Key.
+    tool = make_http_tool("flaky", url, honours_idempotency_key=honours_key)
     if tool_guard:
         ToolGuard.objects.create(tool=tool, **tool_guard)
     agent = make_agent("worker", model=f"sim/chain?calls={calls}&tool=flaky", tools=[tool])
@@ -62,6 +65,20 @@ def test_a_429_storm_stays_within_the_retry_budget_and_opens_the_breaker(request
     assert task.status == Task.Status.SUCCEEDED
     assert Span.objects.filter(trace__task=task, name="guardrail tool_retry").count() == 4
     assert Span.objects.filter(trace__task=task, name="guardrail tool_breaker").count() == 19
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_post_to_a_tool_that_ignores_idempotency_keys_is_never_retried(
+    requester, use_simulator, sleeps, status
+):
+    with running_fault_server(first_fails(status, Retry_After="0")) as (url, server):
+        task = run_chain(requester, url, calls=1, retry_budget=6, honours_key=False)
+
+    assert server.requests == 1  # counted at the tool: the failed POST was not sent again
+    assert sleeps == []
+    [result] = tool_results(task)
+    assert result["status"] == "error"
+    assert result["retry_safe"] is False
 
 
 def test_a_50_percent_fault_rate_stays_bounded(requester, use_simulator, sleeps):
