@@ -75,8 +75,12 @@ TEMPLATES = [
     },
 ]
 
-# The embedded PostgreSQL / private Redis start only when no URL is configured.
-DATABASES = {"default": dj_database_url.parse(embedded.database_url())}
+# Importing settings starts nothing: `manage.py` and the test suite start the embedded
+# PostgreSQL / private Redis (console/embedded.py) and put their URLs here before settings are
+# read; production requires both (console/settings/production.py). Unset, they name a host
+# that cannot resolve, so a process started without them fails on its first query, saying so.
+DATABASE_URL = env_str("DATABASE_URL", "") or "postgresql://database-url-not-set.invalid/tollgate"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 # One bounded pool per process (psycopg_pool): a worker's threads take a connection for a
 # burst of queries and hand it back before they wait on a model or a tool, so a process never
 # holds more than DB_POOL_MAX_SIZE connections however many steps are in flight (docs/runtime.md).
@@ -94,7 +98,7 @@ DATABASES["default"]["OPTIONS"] = {
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = embedded.redis_url()
+REDIS_URL = env_str("REDIS_URL", "") or "redis://redis-url-not-set.invalid:6379/0"
 # Every Redis name (Channels groups, Celery queues and keys, guard counters) starts with this, so
 # stacks sharing one Redis server stay apart (console/instance.py).
 TOLLGATE_INSTANCE = instance.instance_name(
