@@ -129,6 +129,7 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
             step.save(force_insert=True)
         except IntegrityError:
             # A duplicate delivery stored its reply first: follow it.
+            logger.warning("step %s of task %s: a duplicate delivery stored its reply first", index, task.id)
             spans.spans.clear()
             step = Step.objects.get(task_id=task.id, index=index)
             response = response_from_json(step.response)

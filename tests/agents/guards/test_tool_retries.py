@@ -1,7 +1,6 @@
 """Tool retries, circuit breakers and rate limits, against local tool servers that fail on purpose."""
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from tests.agents.guards.faultserver import always, every_other_fails, first_fails, running_fault_server
 from tests.factories import make_agent, make_http_tool
+from tests.support.races import race
 from tracing.models import Span
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -151,18 +151,7 @@ def test_after_the_cool_down_exactly_one_probe_goes_through(db):
         assert breaker_admit(tool=tool, limits=LIMITS)[0] is False
 
     with time_machine.travel(start + timedelta(seconds=31), tick=False):
-        barrier = threading.Barrier(10)
-        admitted: list[bool] = []
-
-        def admit() -> None:
-            barrier.wait()
-            admitted.append(breaker_admit(tool=tool, limits=LIMITS)[0])
-
-        threads = [threading.Thread(target=admit) for _ in range(10)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        admitted = race(*[lambda: breaker_admit(tool=tool, limits=LIMITS)[0]] * 10, expected=())
         assert admitted.count(True) == 1
         assert breaker_state(tool_name="probe_me")["state"] == "half_open"
 
