@@ -34,6 +34,7 @@ def main() -> None:
 
     from agents.guards.breakers import breaker_admit, breaker_record, tool_limits
     from agents.guards.context import context_fit
+    from agents.guards.decision import Verdict
     from agents.guards.pipeline import guards_before_model_call
     from agents.guards.plan import step_plan
     from agents.guards.ratelimits import provider_rate_wait, rate_take
@@ -52,7 +53,13 @@ def main() -> None:
     tool, _ = Tool.objects.get_or_create(name="bench_guard_tool", defaults={"url": "http://127.0.0.1:9/"})
     agent, _ = Agent.objects.get_or_create(name="bench-guards")
     version = AgentVersion.objects.create(
-        agent=agent, number=agent.versions.count() + 1, model="sim/echo", max_cost_usd=Decimal(1000)
+        agent=agent,
+        number=agent.versions.count() + 1,
+        model="sim/echo",
+        max_cost_usd=Decimal(1000),
+        # Thousands of steps of one task: no budget may stop the pipeline before the loop guard.
+        max_iterations=100_000,
+        max_seconds=86_400,
     )
     version.tools.set([tool])
     agent.current_version = version
@@ -125,7 +132,7 @@ def main() -> None:
 
             spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id="bench")
             started = time.perf_counter()
-            guards_before_model_call(state, spans)
+            decision = guards_before_model_call(state, spans)
             context_fit(state, spans)
             provider_rate_wait(provider=provider.name)
             plan_settle(state, cost=Decimal("0.000012"), at=clock.now())
@@ -134,6 +141,7 @@ def main() -> None:
             breaker_record(tool=tool, limits=limits, failed=False)
             guard_ms = (time.perf_counter() - started) * 1000
             assert admitted
+            assert decision.verdict is Verdict.ALLOW, decision  # every guard ran
 
             reservation = spend_reservation_for(state, model="sim/echo", amount=Decimal("0.0002"))
             started = time.perf_counter()
