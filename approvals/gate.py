@@ -113,6 +113,11 @@ def action_gate(
 
 
 def _follow(request: ActionRequest) -> GateAnswer:
+    # First: a call that was sent is answered by what a person recorded, whatever its tier now.
+    if request.status == Status.OUTCOME_UNKNOWN:
+        raise ToolCallHeld(request.id)  # until a person records what happened
+    if request.status == Status.NOT_DONE:
+        return GateAnswer(result=not_done_result(request))
     if request.tier == RiskTier.CRITICAL:
         return GateAnswer(result=critical_result(request))
     if request.status == Status.PENDING:
@@ -130,10 +135,6 @@ def _follow(request: ActionRequest) -> GateAnswer:
         return _run_as_decided(request)
     if request.status in (Status.EXECUTED, Status.FAILED):
         return GateAnswer(result=_with_edit_note(request, _stored_result(request)))
-    if request.status == Status.OUTCOME_UNKNOWN:
-        raise ToolCallHeld(request.id)  # until a person records what happened
-    if request.status == Status.NOT_DONE:
-        return GateAnswer(result=not_done_result(request))
     return GateAnswer(result=refusal_result(request))
 
 
