@@ -16,8 +16,8 @@ RUN pip install -r requirements.txt
 
 COPY . .
 
-# Settings resolve DATABASE_URL and REDIS_URL on import and would otherwise start the embedded
-# services; collectstatic touches neither, so placeholders keep the build self-contained.
+# The production settings require DATABASE_URL and REDIS_URL; collectstatic touches neither,
+# so placeholders keep the build self-contained.
 RUN DJANGO_SECRET_KEY=collectstatic-only \
     DATABASE_URL=postgresql://build@localhost/build \
     REDIS_URL=redis://localhost:6379/0 \

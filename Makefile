@@ -17,7 +17,8 @@ install: $(STAMP)
 run: $(STAMP)
 	@$(PY) manage.py up
 
-test: $(STAMP) browsers
+# Lint first, then the whole suite: what CI runs (.ci/run) and what the README promises.
+test: $(STAMP) browsers lint
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

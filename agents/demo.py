@@ -60,6 +60,8 @@ def demo_load(*, simulator_url: str) -> list[DemoLogin]:
                     "url": f"{simulator_url}/tools/{name}",
                     "method": Tool.Method.POST,
                     "timeout_s": 10,
+                    # The simulator's tools answer a repeated Idempotency-Key with the first answer.
+                    "honours_idempotency_key": True,
                     "risk_tier": tier,
                 },
             )

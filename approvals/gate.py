@@ -125,6 +125,11 @@ def action_gate(
 
 
 def _follow(request: ActionRequest) -> GateAnswer:
+    # First: a call that was sent is answered by what a person recorded, whatever its tier now.
+    if request.status == Status.OUTCOME_UNKNOWN:
+        raise ToolCallHeld(request.id)  # until a person records what happened
+    if request.status == Status.NOT_DONE:
+        return GateAnswer(result=not_done_result(request))
     if request.tier == RiskTier.CRITICAL:
         return GateAnswer(result=critical_result(request))
     if request.status == Status.PENDING:
@@ -164,6 +169,87 @@ def action_gate_record(*, answer: GateAnswer, result: ToolResult) -> ToolResult:
     return _with_edit_note(request, result)
 
 
+def action_outcome_unknown(
+    *,
+    task: Task,
+    agent_name: str,
+    tool: Tool,
+    step_index: int,
+    call_index: int,
+    call: ToolCall,
+    answer: GateAnswer,
+    sent: dict[str, Any],
+) -> ToolResult:
+    """A call sent at most once lost its answer with its worker: its request (the approved one,
+    or a new one for a call that needed no approval) goes to outcome_unknown and waits in the
+    queue, showing what was sent, until a person records what happened."""
+    request = answer.ticket if isinstance(answer.ticket, ActionRequest) else None
+    with transaction.atomic():
+        if request is not None:
+            moved = ActionRequest.objects.filter(pk=request.pk, status=Status.EXECUTING).update(
+                status=Status.OUTCOME_UNKNOWN, sent_request=sent
+            )
+            event = "changed"
+        else:
+            request, moved = _outcome_unknown_request(
+                task=task,
+                agent_name=agent_name,
+                tool=tool,
+                step_index=step_index,
+                call_index=call_index,
+                call=call,
+                sent=sent,
+            )
+            event = "created"
+        if moved:
+            action_request_publish(request_id=request.pk, event=event)
+    request.refresh_from_db()
+    followed = _follow(request)  # raises ToolCallHeld while the outcome is unknown
+    if followed.result is None:
+        raise RuntimeError(f"action request {request.id} is {request.status} after its outcome was lost")
+    return followed.result
+
+
+def _outcome_unknown_request(
+    *,
+    task: Task,
+    agent_name: str,
+    tool: Tool,
+    step_index: int,
+    call_index: int,
+    call: ToolCall,
+    sent: dict[str, Any],
+) -> tuple[ActionRequest, bool]:
+    arguments = canonical_arguments(sent.get("arguments") or {})
+    decision = policy_evaluate(tool=tool.name, agent=agent_name, args=arguments, default_tier=tool.risk_tier)
+    request = ActionRequest(
+        task=task,
+        step_index=step_index,
+        call_index=call_index,
+        call_id=call.id,
+        tool_name=tool.name,
+        agent_name=agent_name,
+        arguments=arguments,
+        original_arguments=arguments,
+        reasoning=_reasoning(task, step_index),
+        tier=decision.tier,
+        rule=decision.rule,
+        rule_snapshot=_rule_snapshot(decision),
+        policy_version=decision.policy_version,
+        reviewer_group=decision.reviewer_group,
+        status=Status.OUTCOME_UNKNOWN,
+        sent_request=sent,
+        created_at=clock.now(),
+    )
+    request.request_hash = action_request_hash(request)
+    try:
+        with transaction.atomic():
+            request.save(force_insert=True)
+    except IntegrityError:
+        return ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index), False
+    return request, True
+
+
 def action_park(*, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
     """Running → waiting_approval, unless the request was decided meanwhile (then run on).
 
@@ -173,7 +259,7 @@ def action_park(*, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
     """
     with transaction.atomic():
         request = ActionRequest.objects.select_for_update().get(pk=hold_id)
-        if request.status != Status.PENDING:
+        if request.status not in ActionRequest.QUEUE_STATUSES:
             return False
         parked = Task.objects.filter(pk=task_id, status=Task.Status.RUNNING).update(
             status=Task.Status.WAITING_APPROVAL, lease_until=None, lease_owner=None
@@ -214,6 +300,18 @@ def refusal_result(request: ActionRequest) -> ToolResult:
     )
 
 
+def not_done_result(request: ActionRequest) -> ToolResult:
+    who = request.outcome_by.get_username() if request.outcome_by else "a person"
+    message = f"The outcome of this call was unknown; {who} checked and recorded that it did not happen."
+    if request.outcome_note:
+        message += f" Their note: {request.outcome_note}"
+    return ToolResult.error(
+        "permanent",
+        message,
+        data={"action_request": str(request.id), "outcome": "not_done", "note": request.outcome_note},
+    )
+
+
 def _with_edit_note(request: ActionRequest, result: ToolResult) -> ToolResult:
     if request.arguments == request.original_arguments:
         return result
@@ -229,14 +327,7 @@ def _stored_result(request: ActionRequest) -> ToolResult:
     stored = dict(request.result or {})
     if not stored:
         return ToolResult.error("transient", "the action's result was not recorded")
-    return ToolResult(
-        status=stored.get("status", "error"),
-        error_type=stored.get("error_type"),
-        retry_safe=bool(stored.get("retry_safe")),
-        message=str(stored.get("message") or ""),
-        data=stored.get("data"),
-        retry_after_s=stored.get("retry_after_s"),
-    )
+    return ToolResult.from_dict(stored)
 
 
 def _invalid(tool: Tool, arguments: dict[str, Any]) -> bool:
@@ -267,4 +358,5 @@ class ApprovalGate:
 
     check = staticmethod(action_gate)
     record = staticmethod(action_gate_record)
+    outcome_unknown = staticmethod(action_outcome_unknown)
     park = staticmethod(action_park)

@@ -95,6 +95,9 @@ def action_request_as_dict(request: ActionRequest) -> dict[str, Any]:
         "decided_by": request.decided_by.get_username() if request.decided_by else None,
         "decision_comment": request.decision_comment,
         "result": request.result,
+        "sent_request": request.sent_request,
+        "outcome_by": request.outcome_by.get_username() if request.outcome_by else None,
+        "outcome_note": request.outcome_note,
         "created_at": request.created_at.isoformat(),
         "decided_at": _iso(request.decided_at),
         "execution_started_at": _iso(request.execution_started_at),
@@ -107,7 +110,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def action_request_payload(*, request_id: uuid.UUID) -> dict[str, Any] | None:
-    request = ActionRequest.objects.select_related("decided_by").filter(pk=request_id).first()
+    request = ActionRequest.objects.select_related("decided_by", "outcome_by").filter(pk=request_id).first()
     return action_request_as_dict(request) if request is not None else None
 
 

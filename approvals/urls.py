@@ -7,6 +7,7 @@ urlpatterns = [
     path("", queue.queue, name="queue"),
     path("<uuid:request_id>/context/", queue.context, name="context"),
     path("<uuid:request_id>/decide/", queue.decide, name="decide"),
+    path("<uuid:request_id>/outcome/", queue.outcome, name="outcome"),
     path("policy/", policy.rules, name="rules"),
     path("policy/<int:rule_id>/delete/", policy.rule_delete, name="rule_delete"),
     path("tools/", policy.tools, name="tools"),

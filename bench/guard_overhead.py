@@ -6,7 +6,12 @@ pipeline (budgets, loop guards, routing, the cost reservation in Redis), the con
 (token count against the budget), the provider rate
 limit, the settle of the real cost (Redis and the Postgres ledger), the tool's breaker and
 rate limit, and the spans they add. `budget_check` is the reservation script alone.
-The last line is JSON.
+
+The task has a previous output at every iteration (an assistant message with a tool call and
+its result, different each time, as a running task has), so the loop guard does its real work:
+it embeds that output (the configured embedder, wordllama by default) and stores it and reads
+the session's latest outputs back in one pgvector statement. The bench checks that one
+embedding row was written per measured call. The last line is JSON.
 """
 
 import json
@@ -29,12 +34,13 @@ def main() -> None:
 
     from agents.guards.breakers import breaker_admit, breaker_record, tool_limits
     from agents.guards.context import context_fit
+    from agents.guards.decision import Verdict
     from agents.guards.pipeline import guards_before_model_call
     from agents.guards.plan import step_plan
     from agents.guards.ratelimits import provider_rate_wait, rate_take
     from agents.guards.spend import cost_reserve, cost_settle, plan_settle, spend_reservation_for
     from agents.guards.store import guard_key, guard_redis
-    from agents.models import Agent, AgentVersion, Tool
+    from agents.models import Agent, AgentVersion, OutputEmbedding, Tool
     from agents.providers.base import ChatRequest
     from agents.providers.registry import provider_for
     from agents.runtime import messages as conversation
@@ -47,7 +53,13 @@ def main() -> None:
     tool, _ = Tool.objects.get_or_create(name="bench_guard_tool", defaults={"url": "http://127.0.0.1:9/"})
     agent, _ = Agent.objects.get_or_create(name="bench-guards")
     version = AgentVersion.objects.create(
-        agent=agent, number=agent.versions.count() + 1, model="sim/echo", max_cost_usd=Decimal(1000)
+        agent=agent,
+        number=agent.versions.count() + 1,
+        model="sim/echo",
+        max_cost_usd=Decimal(1000),
+        # Thousands of steps of one task: no budget may stop the pipeline before the loop guard.
+        max_iterations=100_000,
+        max_seconds=86_400,
     )
     version.tools.set([tool])
     agent.current_version = version
@@ -57,6 +69,33 @@ def main() -> None:
     task.save(update_fields=["messages"])
     state = _load(task.id)
     limits = tool_limits(tool=tool)
+    opening = list(state.task.messages)
+
+    def give_previous_output(i: int) -> None:
+        """Step i of a running task: the model's last output (a tool call) and its result."""
+        state.task.step_index = i + 1
+        state.task.messages = [
+            *opening,
+            {
+                "role": "assistant",
+                "content": f"Looking up order A-{1000 + i} before deciding on the refund.",
+                "tool_calls": [
+                    {
+                        "id": f"call_{i}",
+                        "type": "function",
+                        "function": {
+                            "name": tool.name,
+                            "arguments": json.dumps({"order_id": f"A-{1000 + i}"}),
+                        },
+                    }
+                ],
+            },
+            {
+                "role": "tool",
+                "tool_call_id": f"call_{i}",
+                "content": json.dumps({"status": "success", "data": {"order": f"A-{1000 + i}", "total": i}}),
+            },
+        ]
 
     with simulator() as sim_url:
         settings.SIMULATOR_URL = sim_url
@@ -69,7 +108,8 @@ def main() -> None:
         from agents.guards import pipeline
 
         parts: dict[str, list[float]] = {g.__name__: [] for g in pipeline.MODEL_CALL_GUARDS}
-        for _ in range(300):
+        for i in range(300):
+            give_previous_output(i)
             pipeline.step_plan_start(state)
             for guard in pipeline.MODEL_CALL_GUARDS:
                 started = time.perf_counter()
@@ -83,14 +123,16 @@ def main() -> None:
         for name, values in parts.items():
             print(f"  {name}: p50 {percentile(values, 50):.3f} ms, p95 {percentile(values, 95):.3f} ms")
         bare, guarded, budget = [], [], []
+        embedded_before = OutputEmbedding.objects.filter(task_id=task.id).count()
         for i in range(WARMUP + ITERATIONS):
+            give_previous_output(300 + i)
             started = time.perf_counter()
             provider.complete(request)
             bare_ms = (time.perf_counter() - started) * 1000
 
             spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id="bench")
             started = time.perf_counter()
-            guards_before_model_call(state, spans)
+            decision = guards_before_model_call(state, spans)
             context_fit(state, spans)
             provider_rate_wait(provider=provider.name)
             plan_settle(state, cost=Decimal("0.000012"), at=clock.now())
@@ -99,6 +141,7 @@ def main() -> None:
             breaker_record(tool=tool, limits=limits, failed=False)
             guard_ms = (time.perf_counter() - started) * 1000
             assert admitted
+            assert decision.verdict is Verdict.ALLOW, decision  # every guard ran
 
             reservation = spend_reservation_for(state, model="sim/echo", amount=Decimal("0.0002"))
             started = time.perf_counter()
@@ -111,6 +154,10 @@ def main() -> None:
                 guarded.append(guard_ms)
                 budget.append(budget_ms)
 
+    embedded = OutputEmbedding.objects.filter(task_id=task.id).count() - embedded_before
+    # The loop guard really ran: it embedded and stored the previous output of every call.
+    assert embedded == WARMUP + ITERATIONS, embedded
+    print(f"loop guard: {embedded} outputs embedded and stored (one per call)")
     client = guard_redis()
     keys = list(client.scan_iter(match=guard_key("*"), count=1000))
     if keys:

@@ -8,6 +8,10 @@ using agents/guards/loop_signals.py and the configured embedder, as agents/guard
 does with pgvector. A looping case must be halted before its scenario ends; a healthy case
 must run to its end.
 
+The set comes in two halves that share no topic and no random seed: `tuning`, on which the
+threshold is chosen (bench/loop_threshold.py), and `held_out`, on which the chosen threshold's
+recall and false-kill rate are reported, so the reported figures are not the ones it was fitted to.
+
 Looping families: a reworded wrong answer with the same lookup; reworded queries that get
 the same documents back; the same failing call; oscillation between two calls; the same
 wrong final answer, reworded, task after task in one session. Healthy families, each
@@ -20,7 +24,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from agents.embeddings.base import Embedder
 from agents.guards.loop_signals import (
@@ -97,11 +101,21 @@ class Outcome:
     similarities: list[float]
 
 
-def labelled_cases() -> list[Case]:
+Split = Literal["tuning", "held_out"]
+# Even topics and seeds from 0 for tuning; odd topics and seeds from 50,000 held out.
+_SPLITS: dict[str, tuple[list[tuple[str, str, str]], int]] = {
+    "tuning": (TOPICS[0::2], 0),
+    "held_out": (TOPICS[1::2], 50_000),
+}
+
+
+def labelled_cases(split: Split) -> list[Case]:
+    """120 looping and 120 healthy sessions of one half of the set."""
+    topics, seed = _SPLITS[split]
     cases: list[Case] = []
     for i in range(120):
-        rng = random.Random(i)
-        topic, wrong, right = TOPICS[i % len(TOPICS)]
+        rng = random.Random(seed + i)
+        topic, wrong, right = topics[i % len(topics)]
         builder = [
             _reworded_answer_loop,
             _reworded_query_loop,
@@ -111,8 +125,8 @@ def labelled_cases() -> list[Case]:
         ][i % 5]
         cases.append(builder(i, rng, topic, wrong, right))
     for i in range(120):
-        rng = random.Random(1000 + i)
-        topic, _wrong, right = TOPICS[i % len(TOPICS)]
+        rng = random.Random(seed + 1000 + i)
+        topic, _wrong, right = topics[i % len(topics)]
         builder = [_pagination, _polling, _order_checks, _research, _session_of_questions][i % 5]
         cases.append(builder(i, rng, topic, right))
     return cases

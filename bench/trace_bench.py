@@ -3,6 +3,9 @@
 1. Span write throughput through SpanBuffer.flush, as the runtime writes them: a step's spans
    (a guardrail decision, a model call with its prompt and reply, tool calls) in one bulk
    insert inside one transaction, many steps in a row; also in large batches for comparison.
+   Sizes are a running task's: a model span stores the request's messages (the system prompt,
+   the input, and every earlier step's tool call and result: about 2 KB at step 0, growing by
+   about 1.6 KB a step over tasks of STEPS_PER_TASK steps), a tool span its ~1.2 KB result.
 2. The task page's server time for a task whose trace holds 10,000 spans: the whole Django
    request (session, task, steps, the first page of spans, the waterfall's rendering), and the
    last page reached by its keyset cursor, p50 over several loads.
@@ -20,7 +23,49 @@ from harness import percentile, setup_django
 TRACE_SPANS = 10_000
 STEP_SPANS = 5  # guardrail, model, three tool calls
 STEPS = 2_000
+STEPS_PER_TASK = 20
 PAGE_LOADS = 15
+SYSTEM_PROMPT = (
+    "You are the support agent of an online shop. Answer in the customer's language. "
+    "Look orders up before answering; never promise a refund you have not issued. " * 12
+)
+
+
+def tool_result(n: int) -> dict:
+    """A tool's answer of about 1.2 KB: an order with its lines and history."""
+    lines = [
+        {"sku": f"SKU-{n}-{k}", "name": f"Item {k} of order {n}", "qty": k + 1, "price": "19.90"}
+        for k in range(6)
+    ]
+    history = [{"at": f"2026-11-{10 + k:02d}T10:00:00Z", "event": f"status change {k}"} for k in range(5)]
+    return {"status": "success", "data": {"order": f"A-{n}", "lines": lines, "history": history}}
+
+
+def conversation(steps: int) -> list[dict]:
+    """The request's messages at step `steps` of a task: what a model span stores as input."""
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {
+            "role": "user",
+            "content": "Where is my order A-1001? It was due last week and I need it for a trip. " * 3,
+        },
+    ]
+    for k in range(steps):
+        call = {
+            "id": f"call_{k}",
+            "type": "function",
+            "function": {"name": "lookup_order", "arguments": json.dumps({"order_id": f"A-{1001 + k}"})},
+        }
+        messages.append(
+            {"role": "assistant", "content": f"Let me look up order A-{1001 + k}.", "tool_calls": [call]}
+        )
+        messages.append(
+            {"role": "tool", "tool_call_id": f"call_{k}", "content": json.dumps(tool_result(1001 + k))}
+        )
+    return messages
+
+
+PROMPTS = [conversation(step) for step in range(STEPS_PER_TASK)]
 
 
 def main() -> None:
@@ -46,7 +91,6 @@ def main() -> None:
         task, _ = task_submit(owner=owner, agent_name=agent.name, input="bench")
         return task
 
-    prompt = [{"role": "user", "content": "Where is order 42? " * 20}]
     reply = {"role": "assistant", "content": "Looking it up.", "tool_calls": []}
 
     def fill(buffer: SpanBuffer, count: int, start) -> None:
@@ -66,8 +110,8 @@ def main() -> None:
                     "gen_ai.usage.output_tokens": 30,
                     "tollgate.cost_usd": "0.000321",
                 },
-                input=prompt if kind == "model" else {"order_id": n},
-                output=reply if kind == "model" else {"status": "success", "data": {"n": n}},
+                input=PROMPTS[(n // STEP_SPANS) % STEPS_PER_TASK] if kind == "model" else {"order_id": n},
+                output=reply if kind == "model" else tool_result(n),
             )
 
     def write_rate(*, batch: int, batches: int) -> tuple[float, float]:
@@ -90,6 +134,12 @@ def main() -> None:
         spans = batch * batches
         return spans / flushing, spans / (flushing + committing)
 
+    model_input_bytes = statistics.mean(len(json.dumps(prompt)) for prompt in PROMPTS)
+    step_bytes = model_input_bytes + 3 * len(json.dumps(tool_result(1)))
+    print(
+        f"a model span's input: {model_input_bytes / 1000:.1f} KB on average; "
+        f"a step writes {step_bytes / 1000:.1f} KB"
+    )
     per_step, per_step_committed = write_rate(batch=STEP_SPANS, batches=STEPS)
     bulk, bulk_committed = write_rate(batch=500, batches=20)
     print(
@@ -137,6 +187,7 @@ def main() -> None:
         json.dumps(
             {
                 "spans_per_s": round(per_step),
+                "model_span_input_kb": round(model_input_bytes / 1000, 1),
                 "spans_per_s_with_own_commit": round(per_step_committed),
                 "spans_per_s_500_per_flush": round(bulk),
                 "trace_page_10k_ms": round(first_p50, 1),

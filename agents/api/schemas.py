@@ -98,6 +98,11 @@ class ToolIn(Input):
     )
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     timeout_s: float = Field(default=10.0, ge=0.1, le=MAX_TOOL_TIMEOUT_S, allow_inf_nan=False)
+    honours_idempotency_key: bool = Field(
+        default=False,
+        description="the tool applies a request's effect once per Idempotency-Key header; only then is "
+        "a POST or PATCH ever sent twice (a call to any other tool with those methods is at most once)",
+    )
     # Required on purpose: a forgotten tier on a refund tool must not default to "runs at once".
     risk_tier: Literal["low", "medium", "high", "critical"]
     trust: TrustLevel = Field(
@@ -132,6 +137,7 @@ class ToolOut(Schema):
     url: str
     method: str
     timeout_s: float
+    honours_idempotency_key: bool
     risk_tier: str
     trust: str
     injection_action: str

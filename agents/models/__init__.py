@@ -1,4 +1,5 @@
 from agents.models.agent import Agent, AgentVersion
+from agents.models.dispatch import ToolDispatch
 from agents.models.pricing import ModelPrice
 from agents.models.session import Session
 from agents.models.step import Step
@@ -16,4 +17,5 @@ __all__ = [
     "Step",
     "Task",
     "Tool",
+    "ToolDispatch",
 ]

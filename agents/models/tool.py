@@ -40,6 +40,11 @@ class Tool(models.Model):
     url = models.URLField(max_length=2000, blank=True)
     method = models.CharField(max_length=6, choices=Method.choices, default=Method.POST)
     timeout_s = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
+    # True only when the tool deduplicates requests by their Idempotency-Key header: only then
+    # (or for an idempotent method) may a POST/PATCH be sent again after a timeout or a crash.
+    honours_idempotency_key = models.BooleanField(
+        default=False, help_text="the tool applies a request's effect once per Idempotency-Key"
+    )
     risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.LOW)
     # Prompt-injection defence (docs/injection.md): an untrusted tool's results are scanned,
     # taint the session and reach the model delimited as data; `injection_action` says what

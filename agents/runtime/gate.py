@@ -54,6 +54,23 @@ class ToolGate(Protocol):
         """After a call the gate let run: store its outcome; returns what the model is told."""
         ...
 
+    def outcome_unknown(
+        self,
+        *,
+        task: Task,
+        agent_name: str,
+        tool: Tool,
+        step_index: int,
+        call_index: int,
+        call: ToolCall,
+        answer: GateAnswer,
+        sent: dict[str, Any],
+    ) -> ToolResult:
+        """A call that may be sent at most once was sent (`sent` is the request) and its worker
+        died before its answer was recorded: it is never sent again. Raise ToolCallHeld until a
+        person records what happened, or return what the model is told."""
+        ...
+
     def park(self, *, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
         """Running → waiting for people, unless the hold was decided meanwhile (then False)."""
         ...
@@ -68,8 +85,21 @@ class OpenGate:
     def record(self, *, answer: GateAnswer, result: ToolResult) -> ToolResult:
         return result
 
+    def outcome_unknown(self, *, tool: Tool, **_call: Any) -> ToolResult:
+        # Nobody to ask: the model is told the truth, that nobody knows.
+        return outcome_unknown_result(tool_name=tool.name)
+
     def park(self, *, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
         return False
+
+
+def outcome_unknown_result(*, tool_name: str) -> ToolResult:
+    return ToolResult.error(
+        "permanent",
+        f"The call to {tool_name} was sent, but its answer was lost, so whether it took effect is "
+        "unknown. It was not sent again. Do not call it again: tell the user it must be checked.",
+        data={"outcome": "unknown"},
+    )
 
 
 _gate: ToolGate = OpenGate()

@@ -16,17 +16,26 @@ from agents.guards.ratelimits import provider_rate_wait
 from agents.guards.retries import tool_call_guarded
 from agents.guards.routing import route_attributes
 from agents.guards.spend import plan_release, plan_settle
-from agents.models import Step
+from agents.models import Step, Tool
 from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, ProviderError, ToolCall
 from agents.providers.pricing import model_cost
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
-from agents.runtime.gate import tool_gate
+from agents.runtime.gate import GateAnswer, tool_gate
 from agents.runtime.inspect import Inspection, tool_result_inspector
 from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
 from agents.runtime.waiting import wait_begin
+from agents.tools.at_most_once import (
+    DispatchFound,
+    dispatch_answer,
+    dispatch_find,
+    dispatch_outcome_unknown,
+    dispatch_send,
+    tool_call_at_most_once,
+)
 from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, tool_unknown_result
+from agents.tools.http import http_tool_request
 from agents.tools.result import ToolResult
 from core import clock
 from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
@@ -124,6 +133,7 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
             step.save(force_insert=True)
         except IntegrityError:
             # A duplicate delivery stored its reply first: follow it.
+            logger.warning("step %s of task %s: a duplicate delivery stored its reply first", index, task.id)
             spans.spans.clear()
             step = Step.objects.get(task_id=task.id, index=index)
             response = response_from_json(step.response)
@@ -226,24 +236,7 @@ def _tool_call(
         if answer.result is not None:
             result = answer.result
         else:
-            # Breaker, rate limit and retries wrap the call (agents/guards/retries.py).
-            result = tool_call_guarded(
-                state=state,
-                spans=spans,
-                tool=tool,
-                execute=partial(
-                    _tool_call_execute_waiting,
-                    state,
-                    tool=tool,
-                    arguments=answer.arguments if answer.arguments is not None else call.arguments,
-                    raw_arguments=call.raw_arguments,
-                    idempotency_key=answer.idempotency_key
-                    or tool_call_idempotency_key(
-                        task_id=state.task.id, step_index=index, call_index=call_index
-                    ),
-                ),
-            )
-            result = gate.record(answer=answer, result=result)
+            result = _tool_call_run(state, spans, index, call_index, call, tool, answer, replayed=replayed)
         # What the model may see of the result (agents/runtime/inspect.py); the span keeps it raw.
         inspection = tool_result_inspector().inspect(
             state=state,
@@ -279,6 +272,82 @@ def _tool_call(
     return inspection or Inspection(result=result)
 
 
+def _tool_call_run(
+    state: RunState,
+    spans: SpanBuffer,
+    index: int,
+    call_index: int,
+    call: ToolCall,
+    tool: Tool,
+    answer: GateAnswer,
+    *,
+    replayed: bool,
+) -> ToolResult:
+    """Run a call the gate let through (with the arguments and key its decision fixed), once
+    if the tool may not see it twice; the gate records the outcome."""
+    gate = tool_gate()
+    arguments = answer.arguments if answer.arguments is not None else call.arguments
+    idempotency_key = answer.idempotency_key or tool_call_idempotency_key(
+        task_id=state.task.id, step_index=index, call_index=call_index
+    )
+    call_args = {
+        "tool": tool,
+        "arguments": arguments,
+        "raw_arguments": call.raw_arguments,
+        "idempotency_key": idempotency_key,
+    }
+    once = tool_call_at_most_once(tool)
+    try:
+        if once and replayed:
+            # Only a replayed step can have sent its calls before.
+            found = dispatch_find(task_id=state.task.id, step_index=index, call_index=call_index)
+            if found is not None:
+                raise DispatchFound(found)
+        execute = partial(_tool_call_execute_waiting, state, **call_args)
+        if once:
+            request = http_tool_request(
+                tool=tool,
+                arguments=arguments if arguments is not None else {"raw": call.raw_arguments},
+                idempotency_key=idempotency_key,
+            )
+            execute = partial(
+                _tool_call_send_once, state, index=index, call_index=call_index, request=request, **call_args
+            )
+        # Breaker, rate limit and retries wrap the call (agents/guards/retries.py).
+        result = tool_call_guarded(state=state, spans=spans, tool=tool, execute=execute)
+    except DispatchFound as sent:
+        stored = dispatch_answer(sent.dispatch)
+        if stored is None:
+            dispatch_outcome_unknown(sent.dispatch)
+            # Raises ToolCallHeld while a person has not said what happened.
+            return gate.outcome_unknown(
+                task=state.task,
+                agent_name=state.version.agent.name,
+                tool=tool,
+                step_index=index,
+                call_index=call_index,
+                call=call,
+                answer=answer,
+                sent=sent.dispatch.request,
+            )
+        result = stored
+    return gate.record(answer=answer, result=result)
+
+
 def _tool_call_execute_waiting(state: RunState, **call: Any) -> ToolResult:
     wait_begin(state)
     return tool_call_execute(**call)
+
+
+def _tool_call_send_once(
+    state: RunState, *, index: int, call_index: int, request: dict[str, Any], **call: Any
+) -> ToolResult:
+    wait_begin(state)  # the lease first: a run that lost it must not even mark the call
+    return dispatch_send(
+        task_id=state.task.id,
+        step_index=index,
+        call_index=call_index,
+        tool=call["tool"],
+        request=request,
+        send=partial(tool_call_execute, **call),
+    )

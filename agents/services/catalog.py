@@ -69,6 +69,7 @@ def tool_create(
     timeout_s: float = 10.0,
     trust: str = Trust.UNTRUSTED,
     injection_action: str = InjectionAction.FLAG,
+    honours_idempotency_key: bool = False,
 ) -> Tool:
     """Register an HTTP tool. Raises Invalid for a bad field, Conflict if the name is taken."""
     tool = Tool(
@@ -79,6 +80,7 @@ def tool_create(
         url=url,
         method=method,
         timeout_s=timeout_s,
+        honours_idempotency_key=honours_idempotency_key,
         risk_tier=risk_tier,
         trust=trust,
         injection_action=injection_action,

@@ -30,10 +30,27 @@ class _DeadlineExceeded(Exception):
     pass
 
 
+def http_tool_repeatable(tool: Tool) -> bool:
+    """Whether sending a call to `tool` twice has the effect of sending it once: an idempotent
+    method, or a tool that deduplicates by Idempotency-Key (its admin says so). Every call
+    carries a key, but only such a tool is ever sent one twice."""
+    return tool.method.upper() in IDEMPOTENT_METHODS or tool.honours_idempotency_key
+
+
+def http_tool_request(*, tool: Tool, arguments: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    """What a call sends, as reviewers are shown it when its outcome is unknown."""
+    return {
+        "method": tool.method.upper(),
+        "url": tool.url,
+        "arguments": arguments,
+        "idempotency_key": idempotency_key,
+    }
+
+
 def http_tool_call(*, tool: Tool, arguments: dict[str, Any], idempotency_key: str) -> ToolResult:
     """Send one request to `tool.url` and classify the answer. Never raises for the remote's faults."""
     method = tool.method.upper()
-    retry_safe = method in IDEMPOTENT_METHODS or bool(idempotency_key)
+    retry_safe = http_tool_repeatable(tool)
     payload: dict[str, Any] = (
         {"json": arguments} if method in BODY_METHODS else {"params": _query_params(arguments)}
     )
@@ -81,7 +98,9 @@ def _classify(
     message = f"{tool.name} answered HTTP {status}" + (f": {detail}" if detail else "")
     retry_after_s = retry_after_seconds(response.headers.get("Retry-After"))
     if status == 429:
-        return ToolResult.error("rate_limit", message, retry_safe=True, retry_after_s=retry_after_s)
+        # Refused before it ran, by the usual meaning; still sent again only to a tool that is
+        # safe to repeat, since a tool that ignores keys may also misreport what it did.
+        return ToolResult.error("rate_limit", message, retry_safe=retry_safe, retry_after_s=retry_after_s)
     # 408 Request Timeout is a timeout the server noticed first: as transient as ours.
     if status >= 500 or status == 408:
         return ToolResult.error("transient", message, retry_safe=retry_safe, retry_after_s=retry_after_s)

@@ -41,3 +41,15 @@ class ToolResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> "ToolResult":
+        """A result stored with as_dict (a JSON column), read back."""
+        return cls(
+            status=stored.get("status", "error"),
+            error_type=stored.get("error_type"),
+            retry_safe=bool(stored.get("retry_safe")),
+            message=str(stored.get("message") or ""),
+            data=stored.get("data"),
+            retry_after_s=stored.get("retry_after_s"),
+        )

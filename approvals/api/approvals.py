@@ -1,4 +1,5 @@
-"""GET /approvals, GET /approvals/{id}, POST /approvals/{id}/decision: reviewers work the queue."""
+"""GET /approvals, GET /approvals/{id}, POST /approvals/{id}/decision and /outcome: reviewers work
+the queue."""
 
 import uuid
 from typing import Any
@@ -13,8 +14,10 @@ from approvals.api.schemas import (
     ActionRequestList,
     ActionRequestOut,
     DecisionIn,
+    OutcomeIn,
     StaleVersionOut,
 )
+from approvals.outcomes import action_request_outcome_record
 from approvals.selectors import (
     action_request_as_dict,
     action_requests_visible,
@@ -38,7 +41,9 @@ def list_requests(request: HttpRequest, filters: Query[ActionRequestFilter]) -> 
     user = request_user(request)
     if not user_may_open_queue(user=user):
         raise Forbidden("only reviewers and admins may read the approval queue")
-    requests = action_requests_visible(user=user, status=filters.status).select_related("decided_by")
+    requests = action_requests_visible(user=user, status=filters.status).select_related(
+        "decided_by", "outcome_by"
+    )
     if filters.task:
         requests = requests.filter(task_id=filters.task)
     if filters.agent:
@@ -79,6 +84,22 @@ def decide(request: HttpRequest, request_id: uuid.UUID, payload: DecisionIn) -> 
     )
     decided.refresh_from_db()
     return action_request_as_dict(decided)
+
+
+@router.post(
+    "/{request_id}/outcome",
+    response={200: ActionRequestOut, WRITE_ERRORS: ErrorOut},
+    summary="Record what happened to a call whose outcome is unknown (done with a result, or not done)",
+)
+def record_outcome(request: HttpRequest, request_id: uuid.UUID, payload: OutcomeIn) -> dict[str, Any]:
+    recorded = action_request_outcome_record(
+        action_request=_reviewable(request, request_id),
+        actor=request_user(request),
+        done=payload.done,
+        result=payload.result,
+        note=payload.note,
+    )
+    return action_request_as_dict(recorded)
 
 
 def _reviewable(request: HttpRequest, request_id: uuid.UUID) -> Any:

@@ -85,6 +85,14 @@ class DecisionIn(Schema):
     )
 
 
+class OutcomeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    done: bool = Field(strict=True, description="whether the call took effect, as the person checked")
+    result: Any = Field(default=None, description="done: what the tool did (the model is told it)")
+    note: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
 class CurrentVersion(Schema):
     version: int
     arguments: dict[str, Any]
@@ -145,6 +153,11 @@ class ActionRequestOut(Schema):
     decided_by: str | None
     decision_comment: str
     result: dict[str, Any] | None
+    sent_request: dict[str, Any] | None = Field(
+        description="outcome_unknown: the request that was sent and whose answer was lost"
+    )
+    outcome_by: str | None
+    outcome_note: str
     created_at: datetime
     decided_at: datetime | None
     execution_started_at: datetime | None
@@ -152,7 +165,16 @@ class ActionRequestOut(Schema):
 
 
 RequestStatus = Literal[
-    "pending", "approved", "rejected", "cancelled", "expired", "executing", "executed", "failed"
+    "pending",
+    "approved",
+    "rejected",
+    "cancelled",
+    "expired",
+    "executing",
+    "executed",
+    "failed",
+    "outcome_unknown",
+    "not_done",
 ]
 
 

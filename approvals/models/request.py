@@ -18,8 +18,14 @@ class ActionRequest(models.Model):
         EXECUTING = "executing"
         EXECUTED = "executed"
         FAILED = "failed"
+        # Sent to a tool that may see it at most once, and its worker died before the answer:
+        # never sent again; a person records what happened (executed with a result, or not_done).
+        OUTCOME_UNKNOWN = "outcome_unknown"
+        NOT_DONE = "not_done"
 
     OPEN_STATUSES = (Status.PENDING,)
+    # What the queue shows: requests that wait for a person.
+    QUEUE_STATUSES = (Status.PENDING, Status.OUTCOME_UNKNOWN)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     task = models.ForeignKey("agents.Task", on_delete=models.CASCADE, related_name="action_requests")
     step_index = models.PositiveIntegerField()
@@ -41,7 +47,7 @@ class ActionRequest(models.Model):
     taint = models.JSONField(null=True, blank=True)
     policy_version = models.PositiveIntegerField()
     request_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     approvals_required = models.PositiveIntegerField(default=1)
     reviewer_group = models.CharField(max_length=150)
     # Deadlines live here, not in a worker's memory, so the beat sweeper honours them after restarts.
@@ -57,6 +63,13 @@ class ActionRequest(models.Model):
     execution_started_at = models.DateTimeField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
+    sent_request = models.JSONField(
+        null=True, blank=True, help_text="outcome_unknown: the request that was sent and never answered"
+    )
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome_note = models.TextField(blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

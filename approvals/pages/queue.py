@@ -1,4 +1,4 @@
-"""The live approval queue page, its decision endpoint and each request's context."""
+"""The live approval queue page, its decision and outcome endpoints and each request's context."""
 
 import uuid
 from typing import Any
@@ -8,6 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from pydantic import ValidationError
 
+from approvals.models import ActionRequest
+from approvals.outcomes import action_request_outcome_record
 from approvals.pages.access import reviewer_required
 from approvals.selectors import (
     action_request_as_dict,
@@ -46,8 +48,9 @@ def queue(request: AuthedRequest) -> HttpResponse:
                 **{key: request.GET[key] for key in ("cursor", "order") if key in request.GET},
             }
         )
-        pending = action_requests_visible(user=request.user, status="pending").select_related("decided_by")
-        page = page_of(pending, query)
+        # Pending requests, and calls whose outcome a person must record.
+        waiting = action_requests_visible(user=request.user).filter(status__in=ActionRequest.QUEUE_STATUSES)
+        page = page_of(waiting.select_related("decided_by"), query)
     except (ValidationError, ServiceError) as exc:
         raise Http404("no such page of the queue") from exc
     return render(
@@ -95,3 +98,27 @@ def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
         return error_response(exc.status, exc.code, exc.message, exc.field, exc.details)
     decided.refresh_from_db()
     return JsonResponse({"request": action_request_as_dict(decided)})
+
+
+@require_POST
+@reviewer_required
+def outcome(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
+    """A person records what happened to a call whose outcome is unknown (approvals/outcomes.py)."""
+    action_request = _visible(request, request_id)
+    try:
+        body = json_request_body(request)
+    except RequestRejected as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+    if not isinstance(body, dict):
+        return error_response(400, "invalid", "send a JSON object")
+    try:
+        recorded = action_request_outcome_record(
+            action_request=action_request,
+            actor=request.user,
+            done=body.get("done"),  # type: ignore[arg-type]  # checked by the service
+            result=body.get("result"),
+            note=str(body.get("note") or ""),
+        )
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.field, exc.details)
+    return JsonResponse({"request": action_request_as_dict(recorded)})

@@ -8,6 +8,13 @@ from console.settings.base import SECRET_KEY
 
 if not SECRET_KEY or SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
+# Production never starts an embedded database or Redis: both must be named.
+_MISSING = [name for name in ("DATABASE_URL", "REDIS_URL") if not env_str(name, "")]
+if _MISSING:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_MISSING)} must be set in production: DATABASE_URL=postgresql://USER:PASSWORD@HOST:"
+        "5432/NAME (PostgreSQL 15+ with the vector extension), REDIS_URL=redis://HOST:6379/0"
+    )
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 

@@ -28,6 +28,7 @@
 
   function countdown(item) {
     const due = item.autosend_at || item.expires_at;
+    if (item.status === "outcome_unknown") return "outcome unknown";
     if (!due) return item.tier === "critical" ? "a person must act" : "—";
     const seconds = Math.max(0, Math.round((Date.parse(due) - Date.now()) / 1000));
     const label = item.autosend_at ? "runs in " : "expires in ";
@@ -120,6 +121,8 @@
     document.getElementById("detail-hash").textContent = item.hash;
     renderTaint(item.taint);
     document.getElementById("detail-args").textContent = JSON.stringify(item.arguments, null, 2);
+    document.getElementById("detail-outcome").hidden = item.status !== "outcome_unknown";
+    document.getElementById("detail-sent").textContent = JSON.stringify(item.sent_request, null, 2);
     document.getElementById("detail-reasoning").textContent = item.reasoning || "—";
     const changed = document.getElementById("detail-changed");
     changed.hidden = !item.changedFrom;
@@ -193,11 +196,37 @@
     say(error.message || "the decision failed", true);
   }
 
+  // A call whose answer was lost: a person says what happened (done, with what the tool did, or not).
+  async function recordOutcome(done) {
+    const item = items.get(selectedId);
+    if (!item || item.status !== "outcome_unknown") return;
+    const body = { done: done, note: document.getElementById("outcome-note").value };
+    const raw = document.getElementById("outcome-result").value.trim();
+    if (done && raw) {
+      try { body.result = JSON.parse(raw); } catch (error) { say("What the tool did must be JSON.", true); return; }
+    }
+    const response = await fetch("/approvals/" + encodeURIComponent(item.id) + "/outcome/", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (response.ok) {
+      upsert(answer.request, { own: true });
+      say(item.tool + ": recorded as " + (done ? "done" : "not done"));
+      return;
+    }
+    say((answer.error || {}).message || "recording the outcome failed", true);
+  }
+  document.getElementById("outcome-done").addEventListener("click", () => recordOutcome(true));
+  document.getElementById("outcome-not-done").addEventListener("click", () => recordOutcome(false));
+
   // A newer version than the one on screen is marked "changed" until the request leaves;
   // a late, older snapshot never replaces a newer one.
   function upsert(item, options) {
     const shown = items.get(item.id);
-    if (item.status !== "pending") { items.delete(item.id); render(); return; }
+    if (item.status !== "pending" && item.status !== "outcome_unknown") { items.delete(item.id); render(); return; }
     if (shown && shown.version > item.version) return;
     if (shown && item.version > shown.version && !(options && options.own)) {
       item.changedFrom = shown.version;

@@ -2,15 +2,19 @@
 
 import json
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from agents.models import Step, Task
+from agents.models import Step, Task, ToolDispatch
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
+from core import clock
 from tests.factories import make_agent, make_http_tool
+from tests.support.races import race
+from tests.support.toolserver import running_tool_server
 from tracing.models import Span
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -167,21 +171,9 @@ def test_two_deliveries_racing_for_one_task_run_each_step_once(requester, use_si
         "chainer", model="sim/chain?calls=3&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
     )
     task = submit(requester, "chainer")
-    outcomes: list[RunOutcome] = []
-    barrier = threading.Barrier(2)
-
-    def deliver() -> None:
-        barrier.wait()
-        try:
-            outcomes.append(run(task))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Settled at the lease claim: the loser never starts the step (the step-level duplicate
+    # paths are the next test's).
+    outcomes = race(lambda: run(task), lambda: run(task), expected=())
 
     assert sorted(o.value for o in outcomes) == ["finished", "skipped"]
     assert server.side_effects == 3
@@ -190,18 +182,9 @@ def test_two_deliveries_racing_for_one_task_run_each_step_once(requester, use_si
     assert task.status == Task.Status.SUCCEEDED
 
 
-def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(
-    requester, use_simulator, tool_server
-):
-    """A worker died after the model answered and the tool ran, before the checkpoint."""
-    url, server = tool_server
-    make_agent(
-        "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
-    )
-    task = submit(requester, "chainer")
-    run(task, max_steps=1)
-    # Undo step 0's checkpoint, as if its transaction never committed: what stays is the
-    # reply stored before the tool ran, and the tool's own record of the call.
+def undo_first_checkpoint(task: Task) -> None:
+    """Undo step 0's checkpoint, as if its transaction never committed: what stays is the
+    reply stored before the tool ran, and the tool's own record of the call."""
     Task.objects.filter(pk=task.pk).update(
         step_index=0,
         messages=[{"role": "user", "content": "go"}],
@@ -214,6 +197,38 @@ def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(
         status=Step.Status.MODEL_DONE, tool_results=[], finished_at=None
     )
     Span.objects.filter(trace__task=task).delete()
+
+
+def test_a_redelivered_step_replays_the_stored_answer_of_a_tool_that_ignores_keys(requester, use_simulator):
+    """The call to a tool that must not see it twice was answered before the worker died: the
+    replay tells the model the stored answer and sends nothing."""
+    with running_tool_server(deduplicate=False) as (url, server):
+        make_agent(
+            "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+        )
+        task = submit(requester, "chainer")
+        run(task, max_steps=1)
+        undo_first_checkpoint(task)
+        run(task)
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.SUCCEEDED
+    assert server.requests == 1
+    assert ToolDispatch.objects.get(task=task).status == ToolDispatch.Status.ANSWERED
+    [told] = [json.loads(m["content"]) for m in task.messages if m["role"] == "tool"]
+    assert told["data"] == {"amount": None, "refund_id": "r1"}
+
+
+def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(
+    requester, use_simulator, tool_server
+):
+    """A worker died after the model answered and the tool ran, before the checkpoint."""
+    url, server = tool_server
+    tool = make_http_tool("refund_tool", url, honours_idempotency_key=True)
+    make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[tool])
+    task = submit(requester, "chainer")
+    run(task, max_steps=1)
+    undo_first_checkpoint(task)
 
     run(task)
 
@@ -230,3 +245,74 @@ def test_a_redelivered_step_reuses_the_stored_reply_and_repeats_no_side_effect(
         step_zero.attributes["gen_ai.usage.input_tokens"] == Step.objects.get(task=task, index=0).input_tokens
     )
     assert Span.objects.filter(trace__task=task, kind="model").count() == 2
+
+
+class HeldAfterAnswer:
+    """The real provider; its answer is held back until `release` is set (a stalled worker)."""
+
+    def __init__(self, provider, answered: threading.Event, release: threading.Event) -> None:
+        self._provider, self._answered, self._release = provider, answered, release
+        self.name = provider.name
+
+    def complete(self, request):
+        response = self._provider.complete(request)
+        self._answered.set()
+        assert self._release.wait(30)
+        return response
+
+
+def test_a_stalled_delivery_overtaken_by_another_follows_its_step_and_sends_nothing(
+    requester, use_simulator, monkeypatch, caplog
+):
+    """Two runs past the lease claim: A stalls in its model call past its lease, B takes the
+    task over and commits step 0. A then reaches the step-level duplicate paths: the step's
+    stored reply (unique (task, index)), the call's dispatch mark, and the checkpoint."""
+    from agents.runtime import step as step_module
+
+    with running_tool_server(deduplicate=False) as (url, server):
+        make_agent(
+            "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+        )
+        task = submit(requester, "chainer")
+        answered, release = threading.Event(), threading.Event()
+        stalled = threading.current_thread()  # replaced by A's thread below
+        real_provider_for = step_module.provider_for
+
+        def provider_for(model: str):
+            provider, name = real_provider_for(model)
+            if threading.current_thread() is stalled:
+                return HeldAfterAnswer(provider, answered, release), name
+            return provider, name
+
+        monkeypatch.setattr(step_module, "provider_for", provider_for)
+        outcomes: dict[str, RunOutcome] = {}
+
+        def deliver_a() -> None:
+            try:
+                outcomes["a"] = task_steps_run(task_id=task.id, max_steps=1, max_seconds=60)
+            finally:
+                connection.close()
+
+        a = threading.Thread(target=deliver_a)
+        stalled = a
+        a.start()
+        try:
+            assert answered.wait(30)
+            # A's worker stalled past its lease (its heartbeat stopped too): B takes the task over.
+            Task.objects.filter(pk=task.pk).update(lease_until=clock.now() - timedelta(seconds=1))
+            outcomes["b"] = task_steps_run(task_id=task.id, max_steps=1, max_seconds=60)
+        finally:
+            release.set()
+            a.join(60)
+
+        assert outcomes == {"a": RunOutcome.SKIPPED, "b": RunOutcome.YIELDED}
+        assert "a duplicate delivery stored its reply first" in caplog.text
+        assert "a duplicate delivery is ahead of this one" in caplog.text
+        assert server.requests == 1  # A's tool call found B's answer and was not sent
+        assert Step.objects.filter(task=task, index=0).count() == 1
+        assert Task.objects.get(pk=task.pk).step_index == 1
+
+        assert run(task) is RunOutcome.FINISHED
+    task.refresh_from_db()
+    assert task.status == Task.Status.SUCCEEDED
+    assert server.requests == 1

@@ -180,7 +180,7 @@ def test_2xx_without_json_gives_text_or_nothing(tool_server):
 
 
 def test_429_is_a_retry_safe_rate_limit_with_retry_after(tool_server):
-    result = call(tool_server.tool("/rate"))
+    result = call(tool_server.tool("/rate", honours_idempotency_key=True))
 
     assert (result.status, result.error_type, result.retry_safe) == ("error", "rate_limit", True)
     assert result.retry_after_s == 7
@@ -191,10 +191,33 @@ def test_429_is_a_retry_safe_rate_limit_with_retry_after(tool_server):
     ("path", "detail"), [("/boom", "database on fire"), ("/unavailable", "upstream gone")]
 )
 def test_5xx_is_transient_and_retry_safe_with_the_body_s_message(tool_server, path, detail):
-    result = call(tool_server.tool(path, method="POST"))
+    result = call(tool_server.tool(path, method="POST", honours_idempotency_key=True))
 
     assert (result.status, result.error_type, result.retry_safe) == ("error", "transient", True)
     assert detail in result.message
+
+
+@pytest.mark.parametrize(
+    ("method", "honours", "retry_safe"),
+    [
+        ("POST", False, False),
+        ("PATCH", False, False),
+        ("POST", True, True),
+        ("PATCH", True, True),
+        ("GET", False, True),
+        ("PUT", False, True),
+        ("DELETE", False, True),
+    ],
+)
+@pytest.mark.parametrize("path", ["/boom", "/rate"])
+def test_only_an_idempotent_method_or_a_tool_that_honours_keys_is_retry_safe(
+    tool_server, path, method, honours, retry_safe
+):
+    # Every call carries an Idempotency-Key; only a tool that deduplicates by it may see one twice.
+    result = call(tool_server.tool(path, method=method, honours_idempotency_key=honours))
+
+    assert result.status == "error"
+    assert result.retry_safe is retry_safe
 
 
 def test_503_passes_on_its_retry_after(tool_server):
@@ -223,7 +246,7 @@ def test_a_redirect_is_not_followed_and_is_permanent(tool_server):
 
 def test_a_slow_tool_times_out_as_transient_at_its_timeout(tool_server):
     started = time.monotonic()
-    result = call(tool_server.tool("/slow", timeout_s=0.3))
+    result = call(tool_server.tool("/slow", timeout_s=0.3, honours_idempotency_key=True))
 
     assert (result.status, result.error_type, result.retry_safe) == ("error", "transient", True)
     assert "0.3s" in result.message
@@ -242,7 +265,13 @@ def test_an_unreachable_tool_is_transient():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again before the call: nothing listens there
-    tool = Tool(name="gone", url=f"http://127.0.0.1:{port}/x", method="POST", parameters={})
+    tool = Tool(
+        name="gone",
+        url=f"http://127.0.0.1:{port}/x",
+        method="POST",
+        parameters={},
+        honours_idempotency_key=True,
+    )
 
     result = call(tool)
 

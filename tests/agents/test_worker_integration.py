@@ -55,9 +55,8 @@ def test_a_worker_killed_mid_step_loses_nothing_and_repeats_no_side_effect(
 ):
     # The tool applies its effect, then holds the reply long enough for the worker to be killed.
     with running_tool_server(hold_first_s=8) as (url, server):
-        make_agent(
-            "chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
-        )
+        tool = make_http_tool("refund_tool", url, honours_idempotency_key=True)
+        make_agent("chainer", model="sim/chain?calls=1&tool=refund_tool", tools=[tool])
         fast_recovery = {
             "SIMULATOR_URL": simulator_url,
             "TASK_LEASE_S": "2",

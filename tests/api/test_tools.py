@@ -36,6 +36,21 @@ def test_admin_registers_an_http_tool(admin_api):
     assert tool.parameters["required"] == ["order_id"]
 
 
+def test_a_tool_ignores_idempotency_keys_unless_its_admin_says_it_honours_them(admin_api):
+    plain = admin_api.post(URL, tool_body(), content_type="application/json")
+    honouring = admin_api.post(
+        URL, tool_body(name="refund", honours_idempotency_key=True), content_type="application/json"
+    )
+    refused = admin_api.post(
+        URL, tool_body(name="other", honours_idempotency_key="yes please"), content_type="application/json"
+    )
+
+    assert plain.json()["honours_idempotency_key"] is False
+    assert honouring.json()["honours_idempotency_key"] is True
+    assert Tool.objects.get(name="refund").honours_idempotency_key is True
+    assert refused.status_code == 422
+
+
 def test_a_duplicate_name_is_a_conflict(admin_api):
     admin_api.post(URL, tool_body(), content_type="application/json")
 

@@ -66,6 +66,7 @@ def test_cancel_racing_the_auto_send_deadline_never_runs_a_cancelled_action(
         assert server.requests == 0
     else:
         assert request.status == "executed"
+        assert server.requests == 1  # received at the tool: sent once, not once per key
         assert server.side_effects == 1
 
 
@@ -85,7 +86,9 @@ def test_approve_racing_expiry_has_one_winner(requester, reviewer, chain_agent, 
     assert request.status in ("approved", "expired")
     assert (request.status == "expired") == (expire == "expired")
     run(task)
-    assert server.side_effects == (1 if request.status == "approved" else 0)
+    # Counted as requests received at the tool, not as distinct idempotency keys.
+    assert server.requests == (1 if request.status == "approved" else 0)
+    assert server.side_effects == server.requests
 
 
 @pytest.mark.parametrize("attempt", range(5))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from approvals.audit import audit_key, audit_verify, entry_mac
 from approvals.audit_anchors import AnchorFileError, audit_anchor_write, audit_anchors_read
@@ -18,6 +17,7 @@ from approvals.models import AuditEntry
 from console.celery import app
 from core.webhooks import SIGNATURE_HEADER
 from tests.approvals.audit_support import append_entries, tampering
+from tests.support.races import race
 
 
 @pytest.fixture
@@ -156,29 +156,23 @@ def test_the_command_reports_a_bad_anchor_file_as_an_error(tmp_path):
 def test_anchors_written_while_threads_append_all_match_the_chain(anchor_file):
     """The head is read under the append lock: no anchor pairs a count with another moment's MAC."""
     stop = threading.Event()
+    appending = [4]
+    lock = threading.Lock()
 
     def append() -> None:
         try:
             append_entries(6)
         finally:
-            connection.close()
+            with lock:
+                appending[0] -= 1
+                if not appending[0]:
+                    stop.set()  # the last appender done: the anchoring loop ends
 
     def anchor() -> None:
-        try:
-            while not stop.is_set():
-                audit_anchor_write()
-        finally:
-            connection.close()
+        while not stop.is_set():
+            audit_anchor_write()
 
-    anchoring = threading.Thread(target=anchor)
-    appenders = [threading.Thread(target=append) for _ in range(4)]
-    anchoring.start()
-    for thread in appenders:
-        thread.start()
-    for thread in appenders:
-        thread.join()
-    stop.set()
-    anchoring.join()
+    race(anchor, *[append] * 4, expected=())
 
     anchors = audit_anchors_read(anchor_file)
     assert anchors

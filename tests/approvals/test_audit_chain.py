@@ -1,16 +1,16 @@
 """The audit log's HMAC chain: edits and deletions are found, recomputing without the key does not
 help, deleting a user breaks nothing, and appends from threads stay one chain."""
 
-import threading
+from functools import partial
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from approvals.audit import audit_append, audit_verify, entry_mac
 from approvals.models import AuditEntry
 from tests.approvals.audit_support import append_entries, tampering
+from tests.support.races import race
 
 
 @pytest.mark.django_db
@@ -90,21 +90,12 @@ def test_numbers_that_jsonb_rewrites_still_verify(admin):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_form_one_unbroken_chain():
     threads_count, per_thread = 8, 5
-    barrier = threading.Barrier(threads_count)
 
     def append(index: int) -> None:
-        try:
-            barrier.wait()
-            for round_ in range(per_thread):
-                audit_append(actor=None, action="test.race", object_type="t", object_id=f"{index}-{round_}")
-        finally:
-            connection.close()
+        for round_ in range(per_thread):
+            audit_append(actor=None, action="test.race", object_type="t", object_id=f"{index}-{round_}")
 
-    threads = [threading.Thread(target=append, args=(index,)) for index in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    race(*[partial(append, index) for index in range(threads_count)], expected=())
     seqs = list(AuditEntry.objects.values_list("seq", flat=True))
     assert seqs == list(range(1, threads_count * per_thread + 1))
     assert audit_verify().ok

@@ -3,12 +3,13 @@
 import os
 import select
 import signal
-import threading
+from functools import partial
 
 import pytest
 
 from approvals.policy.conditions import CallConditions, condition_check
 from approvals.policy.sandbox import sandbox
+from tests.support.races import race
 
 # Within every save-time limit; over 3,000 arguments it runs ~9 million comparisons, which took
 # 23 s in-process on the development machine, with the GIL held throughout.
@@ -100,11 +101,7 @@ def test_many_threads_share_the_evaluators_and_each_gets_its_own_answer():
             if got != (expected, ""):
                 failures.append(f"{n},{k}: {got}")
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    race(*[partial(work, n) for n in range(8)], expected=())  # a crash in a thread fails the test
     assert failures == []
 
 

@@ -201,3 +201,30 @@ def test_a_reviewer_sees_why_a_failing_condition_raised_the_tier(web_page, dialo
     )
     assert web_page.locator("#detail img").count() == 0
     assert dialogs == []
+
+
+def test_a_call_whose_outcome_is_unknown_shows_the_request_sent_and_a_person_records_it(
+    web_page, requester, reviewer
+):
+    sent = {
+        "method": "POST",
+        "url": "http://127.0.0.1:9/refund",
+        "arguments": {"i": HOSTILE},
+        "idempotency_key": "k",
+    }
+    request = make_request(requester, status=ActionRequest.Status.OUTCOME_UNKNOWN, sent_request=sent)
+
+    log_in(web_page, "reviewer", "/approvals/")
+    expect(web_page.locator("#queue-rows tr[data-id]")).to_have_count(1)
+    expect(web_page.locator("#queue-rows .countdown")).to_have_text("outcome unknown")
+    outcome = web_page.locator("#detail-outcome")
+    expect(outcome).to_be_visible()
+    expect(web_page.locator("#detail-sent")).to_contain_text(HOSTILE)  # as text, never markup
+    web_page.locator("#outcome-note").fill("the shop has no such refund")
+    web_page.get_by_role("button", name="It did not happen").click()
+
+    expect(web_page.locator("#queue-status")).to_contain_text("recorded as not done")
+    expect(web_page.locator("#queue-rows tr[data-id]")).to_have_count(0)
+    request.refresh_from_db()
+    assert (request.status, request.outcome_note) == ("not_done", "the shop has no such refund")
+    assert Task.objects.get(pk=request.task_id).status == Task.Status.QUEUED

@@ -14,6 +14,7 @@ from notifications.dispatch import alert_transition_dispatch
 from notifications.models import Notice
 from notifications.notices import NoticeFailed, notice_create, notice_deliver
 from tests.factories import make_agent
+from tests.support.races import race
 from tests.tracing import alerting
 from tracing.alerts import rules, services
 from tracing.models import Alert, AlertRule, Span
@@ -135,26 +136,8 @@ def test_two_evaluations_racing_open_one_firing_and_send_one_notice(
         return observations
 
     monkeypatch.setitem(rules.MEASURES, AlertRule.Kind.TOOL_ERROR_RATE, measure_then_wait)
-    results: list[dict] = []
-    errors: list[BaseException] = []
+    results = race(*[lambda: services.alerts_evaluate(now=NOW)] * 2, expected=())
 
-    def evaluate() -> None:
-        from django.db import connection
-
-        try:
-            results.append(services.alerts_evaluate(now=NOW))
-        except BaseException as error:  # surfaced below, in the test's thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=evaluate) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
     assert sorted(result["fired"] for result in results) == [0, 1]
     assert Alert.objects.count() == 1
     assert len(notices) == 1

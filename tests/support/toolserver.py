@@ -1,4 +1,5 @@
-"""A local HTTP tool with a real side effect, deduplicated by Idempotency-Key like a payments API."""
+"""A local HTTP tool with a real side effect, deduplicated by Idempotency-Key like a payments API
+(or, with deduplicate=False, like a tool that ignores the header: every request has its effect)."""
 
 import json
 import threading
@@ -19,6 +20,7 @@ class ToolServerState:
     keys_seen: list[str] = field(default_factory=list)
     # Seconds to hold the first request with a new key after applying its effect (to crash a worker mid-call).
     hold_first_s: float = 0.0
+    deduplicate: bool = True
     received: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,6 +38,8 @@ def _handler(state: ToolServerState) -> type[BaseHTTPRequestHandler]:
             with state.lock:
                 state.requests += 1
                 state.keys_seen.append(key)
+                if not state.deduplicate:
+                    key = f"request-{state.requests}"
                 first = key not in state.effects
                 if first:
                     state.effects[key] = {

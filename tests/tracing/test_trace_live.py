@@ -60,7 +60,11 @@ def _run(scenario, *args):
 def task(requester, use_simulator, tool_server) -> Task:
     url, _ = tool_server
     make_agent(
-        "chainer", model="sim/chain?calls=2&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+        "chainer",
+        model="sim/chain?calls=2&tool=refund_tool",
+        # A tool safe to repeat: one test runs the task inside a transaction, where a call that
+        # may be sent at most once is refused (its in-flight mark would not be committed).
+        tools=[make_http_tool("refund_tool", url, honours_idempotency_key=True)],
     )
     task, _ = task_submit(owner=requester, agent_name="chainer", input="go")
     return task

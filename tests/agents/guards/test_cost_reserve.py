@@ -1,6 +1,5 @@
 """The cost reservation scripts against real Redis: all scopes or none, expiry, settle once, rebuild."""
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +17,7 @@ from agents.guards.spend import (
     spend_scope_rebuild,
 )
 from agents.guards.store import guard_key, guard_redis
+from tests.support.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,21 +163,7 @@ def test_concurrent_reservations_never_exceed_the_ceiling():
     """40 threads reserve $0.10 each against a $1 ceiling at once: exactly ten get through."""
     s = scopes("1")
     ready(s)
-    barrier = threading.Barrier(40)
-    codes: list[int] = []
-    lock = threading.Lock()
-
-    def reserve() -> None:
-        barrier.wait()
-        code = cost_reserve(reservation("0.10", s), now=NOW)[0]
-        with lock:
-            codes.append(code)
-
-    threads = [threading.Thread(target=reserve) for _ in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    codes = race(*[lambda: cost_reserve(reservation("0.10", s), now=NOW)[0]] * 40, expected=())
 
     assert codes.count(1) == 10
     assert codes.count(2) == 30

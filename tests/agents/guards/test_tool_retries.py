@@ -1,7 +1,6 @@
 """Tool retries, circuit breakers and rate limits, against local tool servers that fail on purpose."""
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from agents.runtime.loop import task_steps_run
 from agents.services.tasks import task_submit
 from tests.agents.guards.faultserver import always, every_other_fails, first_fails, running_fault_server
 from tests.factories import make_agent, make_http_tool
+from tests.support.races import race
 from tracing.models import Span
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,8 +29,11 @@ def sleeps(monkeypatch) -> list[float]:
     return waited
 
 
-def run_chain(user, url: str, *, calls: int, retry_budget: int, **tool_guard) -> Task:
-    tool = make_http_tool("flaky", url)
+def run_chain(
+    user, url: str, *, calls: int, retry_budget: int, honours_key: bool = True, **tool_guard
+) -> Task:
+    # A POST is retried only to a tool that deduplicates by Idempotency-Key.
+    tool = make_http_tool("flaky", url, honours_idempotency_key=honours_key)
     if tool_guard:
         ToolGuard.objects.create(tool=tool, **tool_guard)
     agent = make_agent("worker", model=f"sim/chain?calls={calls}&tool=flaky", tools=[tool])
@@ -62,6 +65,20 @@ def test_a_429_storm_stays_within_the_retry_budget_and_opens_the_breaker(request
     assert task.status == Task.Status.SUCCEEDED
     assert Span.objects.filter(trace__task=task, name="guardrail tool_retry").count() == 4
     assert Span.objects.filter(trace__task=task, name="guardrail tool_breaker").count() == 19
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_post_to_a_tool_that_ignores_idempotency_keys_is_never_retried(
+    requester, use_simulator, sleeps, status
+):
+    with running_fault_server(first_fails(status, Retry_After="0")) as (url, server):
+        task = run_chain(requester, url, calls=1, retry_budget=6, honours_key=False)
+
+    assert server.requests == 1  # counted at the tool: the failed POST was not sent again
+    assert sleeps == []
+    [result] = tool_results(task)
+    assert result["status"] == "error"
+    assert result["retry_safe"] is False
 
 
 def test_a_50_percent_fault_rate_stays_bounded(requester, use_simulator, sleeps):
@@ -134,18 +151,7 @@ def test_after_the_cool_down_exactly_one_probe_goes_through(db):
         assert breaker_admit(tool=tool, limits=LIMITS)[0] is False
 
     with time_machine.travel(start + timedelta(seconds=31), tick=False):
-        barrier = threading.Barrier(10)
-        admitted: list[bool] = []
-
-        def admit() -> None:
-            barrier.wait()
-            admitted.append(breaker_admit(tool=tool, limits=LIMITS)[0])
-
-        threads = [threading.Thread(target=admit) for _ in range(10)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        admitted = race(*[lambda: breaker_admit(tool=tool, limits=LIMITS)[0]] * 10, expected=())
         assert admitted.count(True) == 1
         assert breaker_state(tool_name="probe_me")["state"] == "half_open"
 
