@@ -23,7 +23,11 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="session_owner_recent")]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="session_owner_recent"),
+            # The sessions list of a reviewer or admin: every session, newest first.
+            models.Index(fields=["-created_at", "-id"], name="session_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"session {self.id}"

@@ -72,6 +72,16 @@ class Task(models.Model):
             models.Index(fields=["session", "created_at"], name="task_session_order"),
             models.Index(fields=["status", "lease_until"], name="task_status_lease"),
             models.Index(fields=["owner", "-created_at"], name="task_owner_recent"),
+            # Periodic scans and reports over a time range: the daily report, the cost page's
+            # sessions and the cost-outlier alert (created_at); the stuck-sessions alert
+            # (finished_at, and started_at of the tasks still running).
+            models.Index(fields=["created_at"], name="task_created"),
+            models.Index(fields=["finished_at"], name="task_finished"),
+            models.Index(
+                fields=["started_at"],
+                name="task_unfinished_started",
+                condition=models.Q(finished_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,9 @@ from approvals.services import action_request_decide, action_request_get
 from core.errors import Forbidden, NotFound
 
 router = Router(tags=["approvals"])
-Status = Literal["pending", "approved", "rejected", "cancelled", "expired", "executing", "executed", "failed"]
+Status = Literal[
+    "pending", "approved", "rejected", "cancelled", "expired", "executing", "executed", "failed", "done"
+]
 MAX_LISTED = 500
 
 

@@ -18,6 +18,8 @@ class ActionRequest(models.Model):
         EXECUTING = "executing"
         EXECUTED = "executed"
         FAILED = "failed"
+        # A critical request a person carried out outside Tollgate, closed with their note.
+        DONE = "done", "done by a person"
 
     OPEN_STATUSES = (Status.PENDING,)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -67,6 +69,13 @@ class ActionRequest(models.Model):
             models.Index(fields=["status", "autosend_at"], name="action_request_autosend"),
             models.Index(fields=["status", "expires_at"], name="action_request_expiry"),
             models.Index(fields=["status", "reviewer_group", "created_at"], name="action_request_queue"),
+            # The queue's 7-day metrics; the sweeper's search for pending requests past their SLA.
+            models.Index(fields=["created_at"], name="action_request_created"),
+            models.Index(
+                fields=["sla_at"],
+                name="action_request_sla",
+                condition=models.Q(status="pending", escalated_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from approvals.selectors import (
     action_request_as_dict,
     action_request_context,
     action_requests_visible,
-    approval_metrics,
+    approval_metrics_cached,
     user_may_review,
 )
 from approvals.services import action_request_decide, action_request_get
@@ -42,7 +42,7 @@ def queue(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "approvals/queue.html",
-        {"items": items, "metrics": approval_metrics(), "me": request.user.get_username()},
+        {"items": items, "metrics": approval_metrics_cached(), "me": request.user.get_username()},
     )
 
 

@@ -63,7 +63,7 @@
           if (response.headers.get("X-Trace-Next")) again = true;
         });
       })
-      .catch(function () { /* the next push or the page's poll catches up */ })
+      .catch(function () { /* the next push or poll tick catches up */ })
       .finally(function () {
         fetching = false;
         if (again) { again = false; fetchNew(); }
@@ -79,6 +79,8 @@
       var data = JSON.parse(message.data);
       if (data.event !== "spans_added") return;
       fetchNew();
+      // The task's summary (console.js) follows the same push.
+      document.dispatchEvent(new CustomEvent("trace:pushed"));
       if (data.finished) { finished = true; socket.close(); }
     };
     socket.onclose = function (event) {
@@ -96,11 +98,8 @@
     });
   }
 
-  // The task page's poll (console.js) swaps in a freshly rendered waterfall.
-  document.addEventListener("console:replaced", function () {
-    var sec = section();
-    if (sec) draw(sec);
-  });
+  // While the socket is down, the task page's poll (console.js) asks for new rows instead.
+  document.addEventListener("console:tick", fetchNew);
 
   document.addEventListener("DOMContentLoaded", function () {
     var sec = section();
