@@ -17,6 +17,10 @@ from tracing.ids import new_span_id
 from tracing.models import Span
 
 COST_ATTRIBUTE = "tollgate.cost_usd"
+# A tool span's `tollgate.tool.status` when people decided the call does not run (rejected,
+# expired, cancelled, or a critical action a person must take): not an error of the tool.
+TOOL_STATUS_ATTRIBUTE = "tollgate.tool.status"
+TOOL_DECLINED = "declined"
 
 
 def root_span_id(trace_id: str) -> str:

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, Extract
 from agents.models import Step, Task
 from core.aggregates import PercentileCont
 from tracing.models import AlertRule, Span
+from tracing.tool_health import tool_calls_made
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ Observations = dict[str, Observation]
 def tool_error_rate(rule: AlertRule, now: datetime) -> Observations:
     since = now - timedelta(seconds=rule.window_s)
     rows = (
-        Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=since, started_at__lte=now)
+        tool_calls_made(Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=since, started_at__lte=now))
         .values(tool=F("attributes__gen_ai.tool.name"))
         .annotate(calls=Count("id"), errors=Count("id", filter=Q(status=Span.Status.ERROR)))
     )
