@@ -20,7 +20,11 @@
         var fresh = next.content.firstElementChild;
         // Swap only when something changed (status, steps, usage), so open <details>
         // stay open. The fragment is rendered and escaped by the server.
-        if (fresh && fresh.dataset.version !== current.dataset.version) current.replaceWith(fresh);
+        if (fresh && fresh.dataset.version !== current.dataset.version) {
+          current.replaceWith(fresh);
+          // The task ended: the waterfall fetches what it has not shown (its root span).
+          if (fresh.dataset.final === "true") document.dispatchEvent(new CustomEvent("console:finished"));
+        }
       })
       .catch(function () { /* a network blip: the next push or tick tries again */ });
   }
