@@ -39,16 +39,19 @@ class Series:
 # The spans of the range are summed per (bucket, model, session) first, over the span_kind_time
 # index and without a join; only those few rows then meet the session, its agent and its owner
 # (joining every span to its trace and task instead reads the whole history of those tables).
+# `calls` is materialized so that the grouping reads four narrow columns, not whole span rows
+# (which spilled a 30-day sort to disk).
 _SPEND_SQL = """
-WITH spend AS (
+WITH calls AS MATERIALIZED (
     SELECT date_trunc(%(unit)s, started_at, 'UTC') AS bucket,
            attributes ->> 'gen_ai.request.model' AS model,
            attributes ->> 'gen_ai.conversation.id' AS conversation,
-           sum((attributes ->> 'tollgate.cost_usd')::numeric) AS spend
+           (attributes ->> 'tollgate.cost_usd')::numeric AS cost
     FROM tracing_span
     WHERE kind = 'model' AND started_at >= %(since)s AND started_at < %(until)s
       AND attributes ? 'tollgate.cost_usd'
-    GROUP BY 1, 2, 3
+), spend AS (
+    SELECT bucket, model, conversation, sum(cost) AS spend FROM calls GROUP BY 1, 2, 3
 )
 SELECT spend.bucket, {group}, sum(spend.spend)
 FROM spend

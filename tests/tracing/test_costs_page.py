@@ -169,3 +169,22 @@ def test_cost_page_runs_a_constant_number_of_queries(
     assert sum(count for _label, count in response.context["distribution"]) == 30
     assert len(response.context["top_sessions"]) == 10
     assert response.context["total"] == Decimal("0.30")
+
+
+def test_a_call_whose_session_is_unknown_is_counted_under_a_dash(client, reviewer, requester, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    make_agent("support-bot", model="sim/refund")
+    task = alerting.task(requester)
+    for conversation in ("not-a-uuid'; --", "00000000-0000-0000-0000-000000000000"):
+        alerting.span(
+            task,
+            kind=Span.Kind.MODEL,
+            at=NOW - timedelta(minutes=5),
+            **{"tollgate.cost_usd": "0.5", "gen_ai.conversation.id": conversation},
+        )
+    client.force_login(reviewer)
+
+    response = client.get(reverse("tracing:costs"), {"by": "agent"})
+
+    assert response.status_code == 200
+    assert response.context["series"].totals == {"—": Decimal("1.0")}
