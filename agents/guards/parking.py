@@ -9,8 +9,7 @@ from django.db import transaction
 from agents.guards.decision import Decision
 from agents.models import Task
 from core import clock
-from core.transactions import after_commit
-from tracing.events import trace_step_committed
+from tracing.events import trace_spans_write
 from tracing.recorder import SpanBuffer
 
 if TYPE_CHECKING:
@@ -38,13 +37,6 @@ def guard_park(state: "RunState", spans: SpanBuffer, decision: Decision) -> None
         Task.objects.filter(pk=state.task.pk, status=Task.Status.RUNNING).update(
             lease_until=until, lease_owner=None
         )
-        written = spans.spans
-        spans.flush()
-        after_commit(
-            trace_step_committed,
-            task_id=state.task.pk,
-            agent=state.version.agent.name,
-            step_index=state.task.step_index,
-            spans=written,
-            step_seconds=None,
+        trace_spans_write(
+            spans, task_id=state.task.pk, agent=state.version.agent.name, step_index=state.task.step_index
         )

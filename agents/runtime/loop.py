@@ -26,7 +26,7 @@ from agents.runtime.waiting import db_connection_release
 from agents.tools.executor import tool_spec
 from core import clock
 from core.transactions import after_commit
-from tracing.events import trace_step_committed, trace_task_finished
+from tracing.events import trace_spans_write, trace_task_finished
 from tracing.logs import log_context_bind_session
 from tracing.models import Trace
 from tracing.recorder import SpanBuffer, root_span_id
@@ -231,16 +231,8 @@ def _finish(state: RunState, *, spans: SpanBuffer | None = None, **final: Any) -
 
 
 def _spans_write(state: RunState, spans: SpanBuffer) -> None:
-    """Write spans outside a checkpoint; watchers and metrics hear of them after commit."""
-    written = spans.spans
-    spans.flush()
-    after_commit(
-        trace_step_committed,
-        task_id=state.task.pk,
-        agent=state.version.agent.name,
-        step_index=state.task.step_index,
-        spans=written,
-        step_seconds=None,
+    trace_spans_write(
+        spans, task_id=state.task.pk, agent=state.version.agent.name, step_index=state.task.step_index
     )
 
 
