@@ -213,3 +213,23 @@ def test_a_reviewer_sees_why_a_failing_condition_raised_the_tier(web_page, dialo
     )
     assert web_page.locator("#detail img").count() == 0
     assert dialogs == []
+
+
+def test_a_critical_request_is_closed_as_done_by_a_person_from_its_card(web_page, requester, reviewer):
+    request = make_request(requester, tier="critical")
+    prompts: list[str] = []
+
+    def answer(dialog) -> None:
+        prompts.append(dialog.message)
+        dialog.accept("Deleted the account in the CRM.")
+
+    web_page.on("dialog", answer)
+    log_in(web_page, "reviewer", "/approvals/")
+    expect(web_page.locator("#queue-rows tr[data-id]")).to_have_count(1)
+
+    web_page.get_by_role("button", name="Done by a person…").click()
+
+    expect(web_page.locator("#queue-rows tr[data-id]")).to_have_count(0)
+    request.refresh_from_db()
+    assert (request.status, request.decision_comment) == ("done", "Deleted the account in the CRM.")
+    assert prompts and "audited" in prompts[0]
