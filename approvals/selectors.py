@@ -43,7 +43,9 @@ def user_may_open_queue(*, user: AbstractUser) -> bool:
 
 
 def action_requests_visible(*, user: AbstractUser, status: str | None = None) -> QuerySet[ActionRequest]:
-    requests = with_approval_count(ActionRequest.objects.select_related("task").order_by("created_at"))
+    # No join to the task: a listed request shows only its id, and a task row carries its whole
+    # conversation (`messages`), which 500 rows of a queue would read for nothing.
+    requests = with_approval_count(ActionRequest.objects.order_by("created_at"))
     groups = user_reviewer_groups(user=user)
     if groups is not None:
         requests = requests.filter(reviewer_group__in=groups)
