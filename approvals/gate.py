@@ -8,7 +8,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -131,7 +131,7 @@ def _follow(request: ActionRequest) -> GateAnswer:
     if request.status == Status.NOT_DONE:
         return GateAnswer(result=not_done_result(request))
     if request.tier == RiskTier.CRITICAL:
-        return GateAnswer(result=critical_result(request))
+        return GateAnswer(result=critical_result(request), declined="person_must_act")
     if request.status == Status.PENDING:
         raise ToolCallHeld(request.id)
     if request.status == Status.APPROVED:
@@ -139,7 +139,9 @@ def _follow(request: ActionRequest) -> GateAnswer:
             status=Status.EXECUTING, execution_started_at=clock.now()
         )
         request.refresh_from_db()
-        if started or request.status == Status.EXECUTING:
+        if started:
+            return replace(_run_as_decided(request), waited=_waited(request))
+        if request.status == Status.EXECUTING:
             return _run_as_decided(request)
     if request.status == Status.EXECUTING:
         # The worker that started it died mid-call (only the lease holder runs a task): run it
@@ -147,11 +149,16 @@ def _follow(request: ActionRequest) -> GateAnswer:
         return _run_as_decided(request)
     if request.status in (Status.EXECUTED, Status.FAILED):
         return GateAnswer(result=_with_edit_note(request, _stored_result(request)))
-    return GateAnswer(result=refusal_result(request))
+    return GateAnswer(result=refusal_result(request), declined=request.status, waited=_waited(request))
 
 
 def _run_as_decided(request: ActionRequest) -> GateAnswer:
     return GateAnswer(arguments=request.arguments, idempotency_key=request.idempotency_key, ticket=request)
+
+
+def _waited(request: ActionRequest) -> tuple[datetime, datetime] | None:
+    """From the request's creation to its decision: how long the call waited for people."""
+    return (request.created_at, request.decided_at) if request.decided_at is not None else None
 
 
 def action_gate_record(*, answer: GateAnswer, result: ToolResult) -> ToolResult:

@@ -2,16 +2,18 @@
 
 import uuid
 from datetime import datetime, timedelta
-from statistics import quantiles
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.core.cache import cache
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Extract
 
 from agents.selectors import REVIEWERS_GROUP, user_is_admin
 from approvals.models import ActionRequest, ActionVote
 from core import clock
+from core.aggregates import PercentileCont
 
 
 def user_reviewer_groups(*, user: AbstractUser) -> list[str] | None:
@@ -42,7 +44,9 @@ def user_may_open_queue(*, user: AbstractUser) -> bool:
 
 def action_requests_visible(*, user: AbstractUser, status: str | None = None) -> QuerySet[ActionRequest]:
     """The requests `user` may review, unordered: a page (core.pagination) puts them in order."""
-    requests = ActionRequest.objects.select_related("task")
+    # No join to the task: a listed request shows only its id, and a task row carries its whole
+    # conversation (`messages`), which a page of a queue would read for nothing.
+    requests = with_approval_count(ActionRequest.objects.all())
     groups = user_reviewer_groups(user=user)
     if groups is not None:
         requests = requests.filter(reviewer_group__in=groups)
@@ -51,21 +55,23 @@ def action_requests_visible(*, user: AbstractUser, status: str | None = None) ->
     return requests
 
 
-def with_approval_counts(requests: QuerySet[ActionRequest]) -> QuerySet[ActionRequest]:
-    """Each request's approvals of its current version counted in the list's own query, so a
-    page of 50 is one query rather than 51 (action_request_as_dict uses the count)."""
+def with_approval_count(requests: QuerySet[ActionRequest]) -> QuerySet[ActionRequest]:
+    """Each request's approvals of its current version, counted in the same query (`approval_count`)
+    instead of one query a row."""
     votes = (
         ActionVote.objects.filter(request=OuterRef("pk"), version=OuterRef("version"))
         .order_by()
         .values("request")
-        .annotate(total=Count("*"))
-        .values("total")
+        .annotate(count=Count("id"))
+        .values("count")
     )
     return requests.annotate(approval_count=Coalesce(Subquery(votes), 0))
 
 
 def action_request_as_dict(request: ActionRequest) -> dict[str, Any]:
-    counted = getattr(request, "approval_count", None)
+    approvals = getattr(request, "approval_count", None)
+    if approvals is None:
+        approvals = request.votes.filter(version=request.version).count()
     return {
         "id": str(request.id),
         "task": str(request.task_id),
@@ -85,9 +91,7 @@ def action_request_as_dict(request: ActionRequest) -> dict[str, Any]:
         "taint": request.taint,
         "hash": request.request_hash,
         "approvals_required": request.approvals_required,
-        "approvals": counted
-        if counted is not None
-        else request.votes.filter(version=request.version).count(),
+        "approvals": approvals,
         "reviewer_group": request.reviewer_group,
         "autosend_at": request.autosend_at.isoformat() if request.autosend_at else None,
         "expires_at": request.expires_at.isoformat() if request.expires_at else None,
@@ -110,7 +114,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def action_request_payload(*, request_id: uuid.UUID) -> dict[str, Any] | None:
-    request = ActionRequest.objects.select_related("decided_by", "outcome_by").filter(pk=request_id).first()
+    request = (
+        with_approval_count(ActionRequest.objects.select_related("decided_by")).filter(pk=request_id).first()
+    )
     return action_request_as_dict(request) if request is not None else None
 
 
@@ -133,40 +139,48 @@ def action_request_context(*, request: ActionRequest) -> dict[str, Any]:
 
 
 def approval_metrics(*, days: int = 7) -> dict[str, dict[str, Any]]:
-    """Per tier: time to decision p50/p95 (seconds), expiries, auto-executions, cancel rate."""
+    """Per tier: time to decision p50/p95 (seconds), expiries, auto-executions, cancel rate.
+
+    One aggregate query; the queue page reads it through approval_metrics_cached."""
     since = clock.now() - timedelta(days=days)
-    rows = ActionRequest.objects.filter(created_at__gte=since).values(
-        "tier", "status", "created_at", "decided_at", "decided_by_id", "decision_comment"
+    by_person = Q(decided_at__isnull=False, decided_by__isnull=False)
+    wait = Extract(F("decided_at") - F("created_at"), "epoch")
+    rows = (
+        ActionRequest.objects.filter(created_at__gte=since)
+        .values("tier")
+        .annotate(
+            requests=Count("id"),
+            expired=Count("id", filter=Q(status=ActionRequest.Status.EXPIRED)),
+            auto_executed=Count(
+                "id",
+                filter=Q(decided_at__isnull=False, decided_by__isnull=True, decision_comment=AUTO_SEND_NOTE),
+            ),
+            cancelled=Count("id", filter=Q(status=ActionRequest.Status.CANCELLED)),
+            decision_p50_s=PercentileCont(wait, 0.5, filter=by_person),
+            decision_p95_s=PercentileCont(wait, 0.95, filter=by_person),
+        )
+        .order_by("tier")
     )
     tiers: dict[str, dict[str, Any]] = {}
-    waits: dict[str, list[float]] = {}
     for row in rows:
-        tier = tiers.setdefault(
-            row["tier"], {"requests": 0, "expired": 0, "auto_executed": 0, "cancelled": 0}
-        )
-        tier["requests"] += 1
-        if row["status"] == ActionRequest.Status.EXPIRED:
-            tier["expired"] += 1
-        if row["status"] == ActionRequest.Status.CANCELLED:
-            tier["cancelled"] += 1
-        if row["decided_at"] and row["decided_by_id"] is None and row["decision_comment"] == AUTO_SEND_NOTE:
-            tier["auto_executed"] += 1
-        if row["decided_at"] and row["decided_by_id"] is not None:
-            waits.setdefault(row["tier"], []).append((row["decided_at"] - row["created_at"]).total_seconds())
-    for name, tier in tiers.items():
-        samples = sorted(waits.get(name, []))
-        tier["decision_p50_s"] = _percentile(samples, 50)
-        tier["decision_p95_s"] = _percentile(samples, 95)
+        tier: dict[str, Any] = {name: value for name, value in row.items() if name != "tier"}
+        for name in ("decision_p50_s", "decision_p95_s"):
+            tier[name] = round(tier[name], 3) if tier[name] is not None else None
         tier["cancel_rate"] = round(tier["cancelled"] / tier["requests"], 3) if tier["requests"] else 0.0
-    return dict(sorted(tiers.items()))
+        tiers[row["tier"]] = tier
+    return tiers
 
+
+def approval_metrics_cached() -> dict[str, dict[str, Any]]:
+    """approval_metrics, computed at most once per APPROVAL_METRICS_CACHE_S in each web process:
+    the queue page is loaded often, and a week's figures barely move in a minute."""
+    ttl = settings.APPROVAL_METRICS_CACHE_S
+    if ttl <= 0:
+        return approval_metrics()
+    metrics = cache.get_or_set(_METRICS_CACHE_KEY, approval_metrics, ttl)
+    return metrics if isinstance(metrics, dict) else approval_metrics()
+
+
+_METRICS_CACHE_KEY = "approvals:metrics:7d"
 
 AUTO_SEND_NOTE = "sent automatically when its delay ended"
-
-
-def _percentile(samples: list[float], p: int) -> float | None:
-    if not samples:
-        return None
-    if len(samples) == 1:
-        return round(samples[0], 3)
-    return round(quantiles(samples, n=100, method="inclusive")[p - 1], 3)

@@ -26,8 +26,8 @@ from core.transactions import after_commit
 from tracing.metrics import metrics_approval_decided
 
 Status = ActionRequest.Status
-Decision = Literal["approve", "reject", "cancel"]
-DECISIONS = ("approve", "reject", "cancel")
+Decision = Literal["approve", "reject", "cancel", "done"]
+DECISIONS = ("approve", "reject", "cancel", "done")
 MAX_COMMENT_CHARS = 4000
 # PostgreSQL `integer`, the column behind ActionRequest.version.
 MAX_VERSION = 2_147_483_647
@@ -78,13 +78,17 @@ def action_request_decide(
         raise Forbidden(f"only reviewers in {action_request.reviewer_group!r} may decide this request")
     if arguments is not None and decision != "approve":
         raise Invalid("arguments can only be edited when approving", field="arguments")
+    if decision == "done" and not comment.strip():
+        raise Invalid("say what the person did: a note is required", field="comment")
     with transaction.atomic():
         # Race: every decider (reviewers, the auto-send and expiry sweeper) locks this row first.
         request = ActionRequest.objects.select_for_update().select_related("task").get(pk=action_request.pk)
         if decision == "approve":
             request = _approve(request, actor=actor, comment=comment, arguments=arguments, version=version)
         else:
-            target = Status.REJECTED if decision == "reject" else Status.CANCELLED
+            target = _DECISION_STATUS[decision]
+            if decision == "done" and request.tier != RiskTier.CRITICAL:
+                raise Conflict("only a critical request is done by a person; approve the others")
             if request.status != Status.PENDING:
                 if (
                     request.status == target
@@ -101,11 +105,16 @@ def action_request_decide(
     return request
 
 
+_DECISION_STATUS = {"reject": Status.REJECTED, "cancel": Status.CANCELLED, "done": Status.DONE}
+
+
 def _approve(
     request: ActionRequest, *, actor: User, comment: str, arguments: dict[str, Any] | None, version: int
 ) -> ActionRequest:
     if request.tier == RiskTier.CRITICAL:
-        raise Conflict("a critical action is never run by the agent: act outside Tollgate, then cancel it")
+        raise Conflict(
+            "a critical action is never run by the agent: act outside Tollgate, then close it as done"
+        )
     if request.task.owner_id == actor.pk:
         raise Forbidden("you submitted this task; another reviewer must approve its actions")
     if request.status != Status.PENDING:

@@ -1,7 +1,9 @@
 """Reads behind the cost pages: spend over time, its distribution over sessions, top spenders.
 
-Every amount is summed from the model spans' `tollgate.cost_usd` (the exact Decimal each call
-cost), so the pages agree with the traces to the last digit. A fixed number of queries each.
+Spend over time is summed from the model spans' `tollgate.cost_usd` (the exact Decimal each call
+cost), so the pages agree with the traces to the last digit; spend per session from its tasks.
+Every sum, count and ranking is done by PostgreSQL: a fixed number of queries each, and no row
+per session or span reaches Python.
 """
 
 import itertools
@@ -9,23 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, QuerySet, Sum
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, TruncDay, TruncHour
+from django.db import connection
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 
 from agents.models import Task
-from tracing.models import Span
-from tracing.recorder import COST_ATTRIBUTE
 
+# What each grouping reads, in the query below (_SPEND_SQL): the session a model call belongs to
+# (its span's `gen_ai.conversation.id`) gives its agent and user.
 GROUPS = {
-    "agent": "trace__task__session__agent__name",
-    "user": "trace__task__owner__username",
-    "model": "model_name",
+    "agent": "agent.name",
+    "user": "owner.username",
+    "model": "spend.model",
 }
 # Cost per session, in USD: the distribution's bucket edges (a tenfold step each).
 SESSION_BUCKETS = [Decimal("0.001"), Decimal("0.01"), Decimal("0.1"), Decimal("1"), Decimal("10")]
 TOP = 10
-_MONEY = DecimalField(max_digits=24, decimal_places=12)
 
 
 @dataclass(frozen=True)
@@ -35,26 +36,42 @@ class Series:
     totals: dict[str, Decimal]  # group → spend in the range, largest first
 
 
-def _model_spend(since: datetime, until: datetime) -> QuerySet[Span]:
-    return (
-        Span.objects.filter(kind=Span.Kind.MODEL, started_at__gte=since, started_at__lt=until)
-        .exclude(**{f"attributes__{COST_ATTRIBUTE}__isnull": True})
-        .annotate(
-            cost=Cast(KT(f"attributes__{COST_ATTRIBUTE}"), _MONEY),
-            model_name=KT("attributes__gen_ai.request.model"),
-        )
-    )
+# The spans of the range are summed per (bucket, model, session) first, over the span_kind_time
+# index and without a join; only those few rows then meet the session, its agent and its owner
+# (joining every span to its trace and task instead reads the whole history of those tables).
+# `calls` is materialized so that the grouping reads four narrow columns, not whole span rows
+# (which spilled a 30-day sort to disk).
+_SPEND_SQL = """
+WITH calls AS MATERIALIZED (
+    SELECT date_trunc(%(unit)s, started_at, 'UTC') AS bucket,
+           attributes ->> 'gen_ai.request.model' AS model,
+           attributes ->> 'gen_ai.conversation.id' AS conversation,
+           (attributes ->> 'tollgate.cost_usd')::numeric AS cost
+    FROM tracing_span
+    WHERE kind = 'model' AND started_at >= %(since)s AND started_at < %(until)s
+      AND attributes ? 'tollgate.cost_usd'
+), spend AS (
+    SELECT bucket, model, conversation, sum(cost) AS spend FROM calls GROUP BY 1, 2, 3
+)
+SELECT spend.bucket, {group}, sum(spend.spend)
+FROM spend
+LEFT JOIN agents_session session ON session.id = (
+    CASE WHEN spend.conversation ~ '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$'
+    THEN spend.conversation::uuid END
+)
+LEFT JOIN agents_agent agent ON agent.id = session.agent_id
+LEFT JOIN auth_user owner ON owner.id = session.owner_id
+GROUP BY 1, 2
+"""
 
 
 def cost_series(*, since: datetime, until: datetime, by: str, hourly: bool) -> Series:
-    trunc = TruncHour("started_at") if hourly else TruncDay("started_at")
-    rows = (
-        _model_spend(since, until)
-        .annotate(bucket=trunc, group=F(GROUPS[by]))
-        .values("bucket", "group")
-        .annotate(spend=Sum("cost"))
-        .order_by("bucket")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SPEND_SQL.format(group=GROUPS[by]),
+            {"unit": "hour" if hourly else "day", "since": since, "until": until},
+        )
+        rows = cursor.fetchall()
     step = timedelta(hours=1) if hourly else timedelta(days=1)
     start = since.replace(minute=0, second=0, microsecond=0)
     if not hourly:
@@ -65,10 +82,10 @@ def cost_series(*, since: datetime, until: datetime, by: str, hourly: bool) -> S
         start += step
     index = {bucket: n for n, bucket in enumerate(buckets)}
     lines: dict[str, list[Decimal]] = {}
-    for row in rows:
-        line = lines.setdefault(str(row["group"] or "—"), [Decimal(0)] * len(buckets))
-        if row["bucket"] in index:
-            line[index[row["bucket"]]] += row["spend"]
+    for bucket, group, spend in rows:
+        line = lines.setdefault(str(group or "—"), [Decimal(0)] * len(buckets))
+        if bucket in index:
+            line[index[bucket]] += spend
     sums = ((group, sum(line, Decimal(0))) for group, line in lines.items())
     totals = dict(sorted(sums, key=lambda item: -item[1]))
     return Series(buckets=buckets, lines={group: lines[group] for group in totals}, totals=totals)
@@ -82,23 +99,37 @@ class SessionSpend:
     cost: Decimal
 
 
-def session_costs(*, since: datetime, until: datetime) -> list[SessionSpend]:
-    """Each session's spend on tasks created in the range, largest first."""
+def session_costs(*, since: datetime, until: datetime, limit: int = TOP) -> list[SessionSpend]:
+    """The `limit` sessions that spent most on tasks created in the range, largest first."""
     rows = (
         Task.objects.filter(created_at__gte=since, created_at__lte=until)
         .values("session_id", agent_name=F("session__agent__name"), owner_name=F("session__owner__username"))
         .annotate(cost=Coalesce(Sum("cost_usd"), Decimal(0)))
-        .order_by("-cost", "session_id")
+        .order_by("-cost", "session_id")[:limit]
     )
     return [SessionSpend(str(r["session_id"]), r["agent_name"], r["owner_name"], r["cost"]) for r in rows]
 
 
-def session_distribution(costs: list[SessionSpend]) -> list[tuple[str, int]]:
-    """How many sessions fall in each tenfold cost band."""
+# width_bucket(cost, edges) is the number of edges at or below the cost: the band's index.
+_DISTRIBUTION_SQL = """
+SELECT width_bucket(spend.cost, %s::numeric[]), count(*) FROM ({sessions}) AS spend GROUP BY 1
+"""
+
+
+def session_distribution(*, since: datetime, until: datetime) -> list[tuple[str, int]]:
+    """How many sessions (their tasks created in the range) fall in each tenfold cost band."""
     labels = [f"< ${SESSION_BUCKETS[0]}"]
     labels += [f"${low} to ${high}" for low, high in itertools.pairwise(SESSION_BUCKETS)]
     labels.append(f"≥ ${SESSION_BUCKETS[-1]}")
     counts = [0] * len(labels)
-    for spend in costs:
-        counts[sum(1 for edge in SESSION_BUCKETS if spend.cost >= edge)] += 1
+    per_session = (
+        Task.objects.filter(created_at__gte=since, created_at__lte=until)
+        .values("session_id")
+        .annotate(cost=Coalesce(Sum("cost_usd"), Decimal(0)))
+    )
+    sessions, params = per_session.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_DISTRIBUTION_SQL.format(sessions=sessions), [SESSION_BUCKETS, *params])
+        for band, count in cursor.fetchall():
+            counts[band] = count
     return list(zip(labels, counts, strict=True))

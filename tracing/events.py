@@ -8,10 +8,12 @@ logged by Django and never fails the task.
 import uuid
 from collections.abc import Sequence
 
+from core.transactions import after_commit
 from tracing import metrics
 from tracing.export.otlp import otlp_enabled
 from tracing.live import trace_spans_added_publish
 from tracing.models import Span
+from tracing.recorder import SpanBuffer
 
 
 def trace_step_committed(
@@ -24,6 +26,21 @@ def trace_step_committed(
 ) -> None:
     metrics.metrics_step_record(agent=agent, spans=spans, step_seconds=step_seconds)
     trace_spans_added_publish(task_id=task_id, step_index=step_index, finished=False)
+
+
+def trace_spans_write(spans: SpanBuffer, *, task_id: uuid.UUID, agent: str, step_index: int | None) -> None:
+    """Write spans outside a step's checkpoint (a park, a task's end); watchers and metrics
+    hear of them once the enclosing transaction commits (at once outside one)."""
+    written = spans.spans
+    spans.flush()
+    after_commit(
+        trace_step_committed,
+        task_id=task_id,
+        agent=agent,
+        step_index=step_index,
+        spans=written,
+        step_seconds=None,
+    )
 
 
 def trace_task_finished(*, task_id: uuid.UUID, agent: str, status: str, task_seconds: float) -> None:

@@ -14,7 +14,7 @@ import psutil
 from prometheus_client import Counter, Histogram
 
 from tracing.models import Span
-from tracing.recorder import COST_ATTRIBUTE, EVENTS_ATTRIBUTE
+from tracing.recorder import COST_ATTRIBUTE, EVENTS_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE
 
 # Step and task durations in seconds: from a cached reply (ms) to a long agent run.
 _STEP_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -56,9 +56,10 @@ def metrics_step_record(*, agent: str, spans: Sequence[Span], step_seconds: floa
         if span.kind == Span.Kind.MODEL:
             _record_model_call(agent, span, attributes)
         elif span.kind == Span.Kind.TOOL:
+            declined = attributes.get(TOOL_STATUS_ATTRIBUTE) == TOOL_DECLINED  # people said no: no error
             TOOL_CALLS.labels(
                 tool=str(attributes.get("gen_ai.tool.name", "")),
-                status=span.status,
+                status=TOOL_DECLINED if declined else span.status,
                 error_type=str(attributes.get("error.type", "")),
             ).inc()
             _record_detections(attributes)

@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from redis.exceptions import RedisError
 
 from agents.guards.breakers import breaker_state
 from tracing.models import Span
+from tracing.recorder import TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,21 @@ class ToolHealth:
         return Decimal(self.errors_1h) / self.calls_1h if self.calls_1h else None
 
 
+def tool_calls_made(spans: QuerySet[Span]) -> QuerySet[Span]:
+    """Tool spans of calls that reached the tool (or failed on their own): a call people declined
+    is neither a call nor an error of the tool."""
+    status = f"attributes__{TOOL_STATUS_ATTRIBUTE}"
+    # A span without the attribute must stay: NOT (NULL = 'declined') alone would drop it.
+    return spans.filter(Q(**{f"{status}__isnull": True}) | ~Q(**{status: TOOL_DECLINED}))
+
+
 def tool_health(*, now: datetime) -> list[ToolHealth]:
     recent, hour_ago = now - timedelta(minutes=5), now - timedelta(hours=1)
     failed = Q(status=Span.Status.ERROR)
     rows = (
-        Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=hour_ago, started_at__lte=now)
+        tool_calls_made(
+            Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=hour_ago, started_at__lte=now)
+        )
         .values(tool=F("attributes__gen_ai.tool.name"))
         .annotate(
             calls_1h=Count("id"),

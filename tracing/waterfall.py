@@ -49,14 +49,21 @@ def _row(view: SpanView, depth: int) -> WaterfallRow:
     reasoning, calls = _decision(span) if span.kind == Span.Kind.MODEL else ("", [])
     mark = span.kind if span.kind in (Span.Kind.GUARDRAIL, Span.Kind.WAIT) else ""
     cached = attributes.get("gen_ai.usage.cache_read.input_tokens")
+    if span.kind == Span.Kind.WAIT:
+        # What it waited for ("approval", or the guard that parked the task) and how it ended.
+        verdict = str(attributes.get("tollgate.approval.decision", ""))
+        reason = str(attributes.get("tollgate.wait.reason", ""))
+    else:
+        verdict = str(attributes.get("tollgate.guardrail.verdict", ""))
+        reason = str(attributes.get("tollgate.guardrail.reason", ""))
     return WaterfallRow(
         view=view,
         depth=depth,
         model=str(attributes.get("gen_ai.response.model") or attributes.get("gen_ai.request.model") or ""),
         cached_tokens=cached if isinstance(cached, int) and not isinstance(cached, bool) else None,
         mark=mark,
-        verdict=str(attributes.get("tollgate.guardrail.verdict", "")),
-        reason=str(attributes.get("tollgate.guardrail.reason", "")),
+        verdict=verdict,
+        reason=reason,
         error_type=str(attributes.get("error.type", "")),
         reasoning=reasoning,
         tool_calls=calls,

@@ -30,6 +30,8 @@ class Step(models.Model):
     class Meta:
         ordering = ["task", "index"]
         constraints = [models.UniqueConstraint(fields=["task", "index"], name="step_unique_index")]
+        # The budget-burn alert sums today's steps every minute.
+        indexes = [models.Index(fields=["started_at"], name="step_started")]
 
     def __str__(self) -> str:
         return f"step {self.index} of {self.task_id}"

@@ -75,6 +75,14 @@ class Task(models.Model):
             # The REST list's keyset order (core.pagination): newest first, the id breaking ties.
             models.Index(fields=["created_at", "id"], name="task_created_order"),
             models.Index(fields=["status", "created_at", "id"], name="task_status_order"),
+            # Periodic scans: the stuck-sessions alert (finished_at, and started_at of the tasks
+            # still running); the daily report and cost pages use task_created_order.
+            models.Index(fields=["finished_at"], name="task_finished"),
+            models.Index(
+                fields=["started_at"],
+                name="task_unfinished_started",
+                condition=models.Q(finished_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ every call runs.
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from agents.models import Task, Tool
@@ -18,12 +19,19 @@ from agents.tools.result import ToolResult
 class GateAnswer:
     """`result` set: answer the call with it, without running the tool here. Otherwise run it,
     with `arguments` and `idempotency_key` when the gate fixed them (an approved, maybe edited
-    request). `ticket` is the gate's own handle, handed back to `record` after the call ran."""
+    request). `ticket` is the gate's own handle, handed back to `record` after the call ran.
+
+    `declined`: people decided the call does not run (rejected, expired, cancelled, or a person
+    must act): `result` tells the model so, but the tool did not fail, so the trace and the
+    metrics do not count it as a tool error. `waited`: when the call waited for people, from
+    when to when (the trace shows it as a wait span)."""
 
     result: ToolResult | None = None
     arguments: dict[str, Any] | None = None
     idempotency_key: str | None = None
     ticket: Any = None
+    declined: str = ""
+    waited: tuple[datetime, datetime] | None = None
 
 
 class ToolCallHeld(Exception):

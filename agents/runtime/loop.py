@@ -26,7 +26,7 @@ from agents.runtime.waiting import db_connection_release
 from agents.tools.executor import tool_spec
 from core import clock
 from core.transactions import after_commit
-from tracing.events import trace_step_committed, trace_task_finished
+from tracing.events import trace_spans_write, trace_task_finished
 from tracing.logs import log_context_bind_session
 from tracing.models import Trace
 from tracing.recorder import SpanBuffer, root_span_id
@@ -106,8 +106,13 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
             outcome = step_run(state, spans, model=model, may_be_stored=count == 0)
         except ToolCallHeld as held:
             # The step is not checkpointed: on resume its stored reply is replayed and the
-            # held call follows its request's decision. Its spans are written then, once.
-            if tool_gate().park(task_id=task.id, hold_id=held.hold_id):
+            # held call follows its request's decision. Its spans so far (guards, the model
+            # call, calls before the held one) are written now; the replay does not write the
+            # model call again, and adds the wait for the decision. Written after the park, so
+            # that a watching page hears of them with the task already waiting.
+            parked = tool_gate().park(task_id=task.id, hold_id=held.hold_id)
+            _spans_write(state, spans)
+            if parked:
                 return RunOutcome.PARKED
             break  # decided meanwhile: yield, and the re-enqueued run replays the step
         except ModelCallFailed as failure:
@@ -221,17 +226,14 @@ def _finish(state: RunState, *, spans: SpanBuffer | None = None, **final: Any) -
         )
         if ended:
             if spans is not None:
-                written = spans.spans
-                spans.flush()
-                after_commit(
-                    trace_step_committed,
-                    task_id=task.pk,
-                    agent=state.version.agent.name,
-                    step_index=task.step_index,
-                    spans=written,
-                    step_seconds=None,
-                )
+                _spans_write(state, spans)
             _write_root_span(state, status=final["status"])
+
+
+def _spans_write(state: RunState, spans: SpanBuffer) -> None:
+    trace_spans_write(
+        spans, task_id=state.task.pk, agent=state.version.agent.name, step_index=state.task.step_index
+    )
 
 
 def _write_root_span(state: RunState, *, status: str) -> None:

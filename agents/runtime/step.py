@@ -38,7 +38,8 @@ from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, 
 from agents.tools.http import http_tool_request
 from agents.tools.result import ToolResult
 from core import clock
-from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
+from tracing.models import Span
+from tracing.recorder import COST_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE, SpanBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,15 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
     if step is None:
         step = _model_step(state, spans, index, model)
     else:
-        logger.info("step %s of task %s redelivered: reusing the stored model reply", index, state.task.id)
         plan_release(state)  # no new call: its cost reservation goes back at once
-        _add_model_span(state, spans, step, response_from_json(step.response))
+        if _model_span_written(state, index):
+            # Written when a held call parked the task: this run follows the people's decision.
+            logger.info("step %s of task %s resumed after a decision on its held call", index, state.task.id)
+        else:
+            logger.info(
+                "step %s of task %s redelivered: reusing the stored model reply", index, state.task.id
+            )
+            _add_model_span(state, spans, step, response_from_json(step.response))
     response = response_from_json(step.response)
     inspected = [
         _tool_call(state, spans, index, call_index, call, replayed=replayed)
@@ -139,6 +146,12 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
             response = response_from_json(step.response)
     _add_model_span(state, spans, step, response, messages=request.messages)
     return step
+
+
+def _model_span_written(state: RunState, index: int) -> bool:
+    return Span.objects.filter(
+        trace_id=state.trace_pk, step_index=index, kind=Span.Kind.MODEL, status=Span.Status.OK
+    ).exists()
 
 
 def _add_model_span(
@@ -217,6 +230,7 @@ def _tool_call(
     started = clock.now()
     tool = state.tools.get(call.name)
     inspection = None
+    declined = ""
     if tool is None:
         result = tool_unknown_result(name=call.name, available=sorted(state.tools))
     else:
@@ -233,8 +247,10 @@ def _tool_call(
             call=call,
             may_be_known=replayed,
         )
+        if answer.waited is not None:
+            _add_wait_span(spans, index, call, waited=answer.waited, decision=answer.declined or "approved")
         if answer.result is not None:
-            result = answer.result
+            result, declined = answer.result, answer.declined
         else:
             result = _tool_call_run(state, spans, index, call_index, call, tool, answer, replayed=replayed)
         # What the model may see of the result (agents/runtime/inspect.py); the span keeps it raw.
@@ -252,9 +268,14 @@ def _tool_call(
         "gen_ai.tool.name": call.name,
         "gen_ai.tool.call.id": call.id,
         "gen_ai.conversation.id": str(state.task.session_id),
-        "tollgate.tool.status": result.status,
+        TOOL_STATUS_ATTRIBUTE: result.status,
     }
-    if result.error_type:
+    if declined:
+        # People decided it does not run: the model is told (an error result), but the tool
+        # did not fail, so neither the span nor the error-rate alert counts it as an error.
+        attributes[TOOL_STATUS_ATTRIBUTE] = TOOL_DECLINED
+        attributes["tollgate.approval.decision"] = declined
+    elif result.error_type:
         attributes["error.type"] = result.error_type
     if inspection is not None:
         attributes.update(inspection.span_attributes)
@@ -264,7 +285,7 @@ def _tool_call(
         step_index=index,
         started_at=started,
         ended_at=clock.now(),
-        error=result.status == "error",
+        error=result.status == "error" and not declined,
         attributes=attributes,
         input=call.arguments if call.arguments is not None else call.raw_arguments,
         output=result.as_dict(),
@@ -332,6 +353,25 @@ def _tool_call_run(
             )
         result = stored
     return gate.record(answer=answer, result=result)
+
+
+def _add_wait_span(
+    spans: SpanBuffer, index: int, call: ToolCall, *, waited: tuple[datetime, datetime], decision: str
+) -> None:
+    since, until = waited
+    spans.add(
+        name=f"wait approval {call.name}",
+        kind="wait",
+        step_index=index,
+        started_at=since,
+        ended_at=until,
+        attributes={
+            "gen_ai.tool.name": call.name,
+            "gen_ai.tool.call.id": call.id,
+            "tollgate.wait.reason": "approval",
+            "tollgate.approval.decision": decision,
+        },
+    )
 
 
 def _tool_call_execute_waiting(state: RunState, **call: Any) -> ToolResult:

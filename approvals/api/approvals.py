@@ -23,7 +23,6 @@ from approvals.selectors import (
     action_requests_visible,
     user_may_open_queue,
     user_may_review,
-    with_approval_counts,
 )
 from approvals.services import action_request_decide, action_request_get
 from core.errors import Forbidden, NotFound
@@ -52,7 +51,7 @@ def list_requests(request: HttpRequest, filters: Query[ActionRequestFilter]) -> 
         requests = requests.filter(tool_name=filters.tool)
     if filters.tier:
         requests = requests.filter(tier=filters.tier)
-    page = page_of(with_approval_counts(requests), filters)
+    page = page_of(requests, filters)
     return {
         "items": [action_request_as_dict(item) for item in page.items],
         "next": next_link(request, page.cursor),

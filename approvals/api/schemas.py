@@ -72,7 +72,8 @@ class RuleOut(Schema):
 class DecisionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["approve", "reject", "cancel"]
+    # "done": a critical request a person carried out outside Tollgate (a note in `comment`).
+    decision: Literal["approve", "reject", "cancel", "done"]
     comment: Annotated[str, StringConstraints(max_length=4000)] = ""
     arguments: dict[str, Any] | None = None
     # Omitted means 1: a client that knows nothing of versions can only have meant the original.
@@ -175,6 +176,7 @@ RequestStatus = Literal[
     "failed",
     "outcome_unknown",
     "not_done",
+    "done",
 ]
 
 

@@ -22,6 +22,8 @@ class ActionRequest(models.Model):
         # never sent again; a person records what happened (executed with a result, or not_done).
         OUTCOME_UNKNOWN = "outcome_unknown"
         NOT_DONE = "not_done"
+        # A critical request a person carried out outside Tollgate, closed with their note.
+        DONE = "done", "done by a person"
 
     OPEN_STATUSES = (Status.PENDING,)
     # What the queue shows: requests that wait for a person.
@@ -86,6 +88,12 @@ class ActionRequest(models.Model):
             # The REST list and the queue page page by (created_at, id) (core.pagination).
             models.Index(fields=["status", "created_at", "id"], name="action_request_status_order"),
             models.Index(fields=["created_at", "id"], name="action_request_order"),
+            # The sweeper's search for pending requests past their SLA.
+            models.Index(
+                fields=["sla_at"],
+                name="action_request_sla",
+                condition=models.Q(status="pending", escalated_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ from approvals.selectors import (
     action_request_as_dict,
     action_request_context,
     action_requests_visible,
-    approval_metrics,
+    approval_metrics_cached,
     user_may_review,
 )
 from approvals.services import action_request_decide, action_request_get
@@ -59,7 +59,7 @@ def queue(request: AuthedRequest) -> HttpResponse:
         {
             "items": [action_request_as_dict(item) for item in page.items],
             "next": next_link(request, page.cursor),
-            "metrics": approval_metrics(),
+            "metrics": approval_metrics_cached(),
             "me": request.user.get_username(),
         },
     )

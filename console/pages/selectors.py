@@ -7,6 +7,7 @@ import uuid
 
 from django.contrib.auth.models import User
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from agents.models import Agent, Session, Task
 from agents.selectors import sessions_visible, user_is_admin
@@ -18,8 +19,11 @@ from tracing.models import Span
 def session_list(*, viewer: User, agent: str = "", status: str = "") -> QuerySet[Session]:
     """Recent sessions with their task count, last task status, tokens and cost.
 
-    `status` filters on the status of each session's latest task.
+    `status` filters on the status of each session's latest task. Each figure is a subquery over
+    one session's tasks, so PostgreSQL computes it only for the page of sessions shown, not by
+    grouping every session's tasks before the page is cut.
     """
+    tasks = Task.objects.filter(session_id=OuterRef("pk")).order_by().values("session_id")
     last_status = (
         Task.objects.filter(session_id=OuterRef("pk")).order_by("-created_at", "-pk").values("status")[:1]
     )
@@ -27,9 +31,9 @@ def session_list(*, viewer: User, agent: str = "", status: str = "") -> QuerySet
         sessions_visible(user=viewer)
         .select_related("agent", "owner")
         .annotate(
-            task_count=Count("tasks"),
-            total_tokens=Sum(F("tasks__input_tokens") + F("tasks__output_tokens")),
-            total_cost=Sum("tasks__cost_usd"),
+            task_count=Coalesce(Subquery(tasks.annotate(n=Count("pk")).values("n")), 0),
+            total_tokens=Subquery(tasks.annotate(n=Sum(F("input_tokens") + F("output_tokens"))).values("n")),
+            total_cost=Subquery(tasks.annotate(n=Sum("cost_usd")).values("n")),
             last_status=Subquery(last_status),
         )
         .order_by("-created_at", "-pk")

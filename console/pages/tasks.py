@@ -29,6 +29,15 @@ def _visible_task(request: AuthedRequest, task_id: uuid.UUID) -> Task:
         raise Http404(error.message) from error
 
 
+def _summary_context(request: AuthedRequest, task: Task) -> dict[str, Any]:
+    """What the live fragment shows: the task's status, usage, result and steps (no spans)."""
+    return {
+        "task": task,
+        "steps": present.step_views(task_steps(task=task)),
+        "can_cancel": not task.is_final and selectors.user_may_cancel(task=task, user=request.user),
+    }
+
+
 def _task_context(request: AuthedRequest, task: Task) -> dict[str, Any]:
     after = request.GET.get("after") or None
     try:
@@ -38,14 +47,12 @@ def _task_context(request: AuthedRequest, task: Task) -> dict[str, Any]:
         after, trace = None, task_trace_page(task=task, after=None, limit=SPANS_PER_PAGE)
     spans = present.span_views(trace.spans, origin=task.started_at or task.created_at)
     return {
-        "task": task,
-        "steps": present.step_views(task_steps(task=task)),
+        **_summary_context(request, task),
         "spans": spans,
         "waterfall": waterfall_rows(spans),
         "trace_id": trace.trace_id,
         "spans_after": after,
         "spans_next": trace.next_after,
-        "can_cancel": not task.is_final and selectors.user_may_cancel(task=task, user=request.user),
     }
 
 
@@ -59,9 +66,9 @@ def task_detail(request: AuthedRequest, task_id: uuid.UUID) -> HttpResponse:
 @require_GET
 @login_required
 def task_live(request: AuthedRequest, task_id: uuid.UUID) -> HttpResponse:
-    """The task page's body alone, polled by console.js while the task runs."""
+    """The task page's summary alone (no spans), fetched by console.js while the task runs."""
     task = _visible_task(request, task_id)
-    return render(request, "console/_task_body.html", _task_context(request, task))
+    return render(request, "console/_task_body.html", _summary_context(request, task))
 
 
 @require_GET

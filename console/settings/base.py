@@ -322,6 +322,8 @@ OTEL_EXPORT_TIMEOUT_S = env_float("OTEL_EXPORT_TIMEOUT_S", 10.0, minimum=0.1)
 # The daily report (tracing.reports): mailed each morning; a person's cost for one task.
 REPORT_EMAILS = env_list("REPORT_EMAILS", [])
 REPORT_HUMAN_COST_PER_TASK_USD = env_decimal("REPORT_HUMAN_COST_PER_TASK_USD", "4.00")
+# The queue page's 7-day approval metrics are recomputed at most this often per web process.
+APPROVAL_METRICS_CACHE_S = env_int("APPROVAL_METRICS_CACHE_S", 60, minimum=0)
 
 # Guardrails (agents/guards, docs/guardrails.md): global defaults; an agent's GuardConfig
 # and a tool's ToolGuard override them. Hot counters live in GUARD_REDIS_URL under a prefix.

@@ -29,3 +29,6 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_tol
 # The tests' tool servers listen on loopback; the SSRF tests (tests/agents/test_tool_egress.py)
 # set this back to nothing to show the refusal.
 TOOL_EGRESS_ALLOW = [*TOOL_EGRESS_ALLOW, "127.0.0.0/8", "::1"]
+
+# Each test sees the approval metrics of its own rows; the cache has its own test.
+APPROVAL_METRICS_CACHE_S = 0

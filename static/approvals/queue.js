@@ -10,7 +10,7 @@
   const items = new Map();
   const lookers = new Map(); // user -> {request, at}
   let selectedId = null;
-  const DONE = { approve: "approved", reject: "rejected", cancel: "cancelled" };
+  const DONE = { approve: "approved", reject: "rejected", cancel: "cancelled", done: "closed as done" };
   let socket = null;
 
   for (const item of JSON.parse(document.getElementById("queue-initial").textContent)) items.set(item.id, item);
@@ -120,6 +120,7 @@
         : "");
     document.getElementById("detail-hash").textContent = item.hash;
     renderTaint(item.taint);
+    document.getElementById("detail-critical").hidden = item.tier !== "critical";
     document.getElementById("detail-args").textContent = JSON.stringify(item.arguments, null, 2);
     document.getElementById("detail-outcome").hidden = item.status !== "outcome_unknown";
     document.getElementById("detail-sent").textContent = JSON.stringify(item.sent_request, null, 2);
@@ -272,6 +273,17 @@
     });
   }
 
+  // A critical request is never run by the agent: a person acts outside, then closes it here.
+  function doneByPerson() {
+    const item = items.get(selectedId);
+    if (!item || item.tier !== "critical") return;
+    const note = window.prompt("What did you do? This note is audited with the request.", "");
+    if (note === null) return;
+    if (!note.trim()) { say("a note is required to close a request as done", true); return; }
+    decide("done", { comment: note });
+  }
+  document.getElementById("detail-done").addEventListener("click", doneByPerson);
+
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
     const key = event.key;
@@ -279,6 +291,7 @@
     else if (key === "k") move(-1);
     else if (key === "a") decide("approve");
     else if (key === "c") decide("cancel");
+    else if (key === "d") doneByPerson();
     else if (key === "r") {
       const comment = window.prompt("Why reject it? The agent receives this as the tool's result.", "");
       if (comment !== null) decide("reject", { comment: comment });

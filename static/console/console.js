@@ -1,34 +1,49 @@
-// Two small behaviours, no framework: a running task's page refreshes itself, and the
-// new-token box has a copy button. Live WebSocket updates replace the polling later.
+// Two small behaviours, no framework: a running task's page keeps itself current, and the
+// new-token box has a copy button.
 (function () {
   "use strict";
   var POLL_MS = 2000;
 
+  function socketOpen() { return document.documentElement.dataset.traceSocket === "open"; }
+
+  // Fetch the task's summary (status, usage, result, steps; not the spans) and swap it in if
+  // it changed. The waterfall grows by itself (waterfall.js).
+  function refresh() {
+    var current = document.querySelector("[data-live-url]");
+    if (!current || current.dataset.final === "true") return Promise.resolve();
+    return fetch(current.dataset.liveUrl, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var next = document.createElement("template");
+        next.innerHTML = html.trim();
+        var fresh = next.content.firstElementChild;
+        // Swap only when something changed (status, steps, usage), so open <details>
+        // stay open. The fragment is rendered and escaped by the server.
+        if (fresh && fresh.dataset.version !== current.dataset.version) {
+          current.replaceWith(fresh);
+          // The task ended: the waterfall fetches what it has not shown (its root span).
+          if (fresh.dataset.final === "true") document.dispatchEvent(new CustomEvent("console:finished"));
+        }
+      })
+      .catch(function () { /* a network blip: the next push or tick tries again */ });
+  }
+
+  // Polls only while the trace socket is down: while it is up, each push refreshes instead.
   function pollTask() {
     var body = document.querySelector("[data-live-url]");
     if (!body || body.dataset.final === "true") return;
     function tick() {
       var current = document.querySelector("[data-live-url]");
       if (!current || current.dataset.final === "true") return;
-      fetch(current.dataset.liveUrl, { credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.text() : null; })
-        .then(function (html) {
-          if (html === null) return;
-          var next = document.createElement("template");
-          next.innerHTML = html.trim();
-          var fresh = next.content.firstElementChild;
-          // Swap only when something changed (status, steps, spans), so open <details>
-          // stay open. The fragment is rendered and escaped by the server.
-          if (fresh && fresh.dataset.version !== current.dataset.version) {
-            current.replaceWith(fresh);
-            fresh.dispatchEvent(new CustomEvent("console:replaced", { bubbles: true }));
-          }
-        })
-        .catch(function () { /* a network blip: the next tick tries again */ })
-        .finally(function () { setTimeout(tick, POLL_MS); });
+      if (socketOpen()) { setTimeout(tick, POLL_MS); return; }
+      document.dispatchEvent(new CustomEvent("console:tick"));
+      refresh().finally(function () { setTimeout(tick, POLL_MS); });
     }
     setTimeout(tick, POLL_MS);
   }
+
+  document.addEventListener("trace:pushed", refresh);
 
   function copyButtons() {
     document.querySelectorAll("[data-copy-from]").forEach(function (button) {

@@ -7,6 +7,7 @@
   var FORBIDDEN = 4403;
   var fetching = false;
   var again = false;
+  var againFromStart = false;
 
   function section() { return document.getElementById("waterfall"); }
 
@@ -25,6 +26,8 @@
     });
   }
 
+  // Each new row goes in start order (a span can start before the last one shown: the task's
+  // root span starts first and is written last).
   function append(sec, html) {
     var body = sec.querySelector("tbody");
     var holder = document.createElement("template");
@@ -34,8 +37,13 @@
       var id = row.dataset.spanId;
       if (body.querySelector('tr.span-row[data-span-id="' + CSS.escape(id) + '"]')) return;
       var payloads = holder.content.querySelector('tr[data-payloads-of="' + CSS.escape(id) + '"]');
-      body.appendChild(row);
-      if (payloads) body.appendChild(payloads);
+      var offset = parseFloat(row.dataset.offsetMs);
+      var before = null;
+      body.querySelectorAll("tr.span-row").forEach(function (shown) {
+        if (!before && parseFloat(shown.dataset.offsetMs) > offset) before = shown;
+      });
+      body.insertBefore(row, before);
+      if (payloads) body.insertBefore(payloads, before);
       added += 1;
     });
     if (added) {
@@ -46,14 +54,18 @@
     }
   }
 
-  function fetchNew() {
+  // New rows: those after the last one shown, or (`fromStart`, once the task has ended) the
+  // trace's first page again, for the root span that starts before every other.
+  function fetchNew(fromStart) {
     var sec = section();
     // On an earlier page of a long trace, new spans belong to a later page.
     if (!sec || sec.dataset.hasNext === "true") return;
+    if (fromStart === true) againFromStart = true;
     if (fetching) { again = true; return; }
     fetching = true;
     var rows = sec.querySelectorAll("tr.span-row");
-    var last = rows.length ? rows[rows.length - 1].dataset.spanId : "";
+    var last = rows.length && !againFromStart ? rows[rows.length - 1].dataset.spanId : "";
+    againFromStart = false;
     var url = sec.dataset.rowsUrl + (last ? "?after=" + encodeURIComponent(last) : "");
     fetch(url, { credentials: "same-origin" })
       .then(function (response) {
@@ -63,7 +75,7 @@
           if (response.headers.get("X-Trace-Next")) again = true;
         });
       })
-      .catch(function () { /* the next push or the page's poll catches up */ })
+      .catch(function () { /* the next push or poll tick catches up */ })
       .finally(function () {
         fetching = false;
         if (again) { again = false; fetchNew(); }
@@ -78,7 +90,9 @@
     socket.onmessage = function (message) {
       var data = JSON.parse(message.data);
       if (data.event !== "spans_added") return;
-      fetchNew();
+      fetchNew(data.finished === true);
+      // The task's summary (console.js) follows the same push.
+      document.dispatchEvent(new CustomEvent("trace:pushed"));
       if (data.finished) { finished = true; socket.close(); }
     };
     socket.onclose = function (event) {
@@ -96,11 +110,9 @@
     });
   }
 
-  // The task page's poll (console.js) swaps in a freshly rendered waterfall.
-  document.addEventListener("console:replaced", function () {
-    var sec = section();
-    if (sec) draw(sec);
-  });
+  // While the socket is down, the task page's poll (console.js) asks for new rows instead.
+  document.addEventListener("console:tick", function () { fetchNew(false); });
+  document.addEventListener("console:finished", function () { fetchNew(true); });
 
   document.addEventListener("DOMContentLoaded", function () {
     var sec = section();

@@ -1,14 +1,16 @@
 """The queue page and the admin pages: who may open them, escaping, decisions, policy edits."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from agents.models import Tool
-from approvals.models import ActionRequest, PolicyRule, PolicyVersion
-from tests.approvals.conftest import make_request
+from approvals.models import ActionRequest, ActionVote, PolicyRule, PolicyVersion
+from core import clock
+from tests.approvals.conftest import make_request, make_reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +194,41 @@ def test_a_hostile_decision_body_is_a_json_4xx_and_changes_nothing(requester, re
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"]
     assert ActionRequest.objects.get().status == "pending"
+
+
+def test_queue_page_and_rest_list_run_a_constant_number_of_queries(
+    requester, admin, admin_api, django_assert_max_num_queries
+):
+    voters = [make_reviewer(f"voter-{n}") for n in range(2)]
+    for n in range(40):
+        request = make_request(requester, tier="high" if n % 2 else "medium")
+        for voter in voters[: n % 3]:
+            ActionVote.objects.create(request=request, reviewer=voter, version=1, created_at=clock.now())
+    page = logged_in(admin)
+
+    # Login session and user, the pending requests with their vote counts, the 7-day metrics.
+    with django_assert_max_num_queries(5):
+        response = page.get("/approvals/")
+    items = response.context["items"]
+    assert len(items) == 40
+    assert sorted({item["approvals"] for item in items}) == [0, 1, 2]
+    # Token, its last use, the requests with their vote counts.
+    with django_assert_max_num_queries(4):
+        listed = admin_api.get("/api/v1/approvals?status=pending").json()["items"]
+    assert len(listed) == 40
+
+
+def test_the_queue_pages_metrics_are_cached_for_a_while(requester, admin, settings, time_machine):
+    from django.core.cache import cache
+
+    settings.APPROVAL_METRICS_CACHE_S = 60
+    time_machine.move_to(datetime(2026, 5, 1, 9, 0, tzinfo=UTC), tick=False)
+    cache.clear()
+    make_request(requester)
+    page = logged_in(admin)
+    assert page.get("/approvals/").context["metrics"]["high"]["requests"] == 1
+
+    make_request(requester)
+    assert page.get("/approvals/").context["metrics"]["high"]["requests"] == 1  # not recomputed
+    time_machine.move_to(datetime(2026, 5, 1, 9, 1, 1, tzinfo=UTC), tick=False)
+    assert page.get("/approvals/").context["metrics"]["high"]["requests"] == 2

@@ -228,3 +228,24 @@ def test_a_call_whose_outcome_is_unknown_shows_the_request_sent_and_a_person_rec
     request.refresh_from_db()
     assert (request.status, request.outcome_note) == ("not_done", "the shop has no such refund")
     assert Task.objects.get(pk=request.task_id).status == Task.Status.QUEUED
+
+
+def test_a_critical_request_is_closed_as_done_by_a_person_from_its_card(web_page, requester, reviewer):
+    request = make_request(requester, tier="critical")
+    prompts: list[str] = []
+
+    def answer(dialog) -> None:
+        prompts.append(dialog.message)
+        dialog.accept("Deleted the account in the CRM.")
+
+    web_page.on("dialog", answer)
+    log_in(web_page, "reviewer", "/approvals/")
+    expect(web_page.locator("#queue-rows tr[data-id]")).to_have_count(1)
+
+    web_page.get_by_role("button", name="Done by a person…").click()
+
+    expect(web_page.locator("#queue-rows tr[data-id]")).to_have_count(0)
+    request.refresh_from_db()
+    assert (request.status, request.decision_comment) == ("done", "Deleted the account in the CRM.")
+    assert len(prompts) == 1
+    assert "audited" in prompts[0]

@@ -38,6 +38,10 @@ def test_the_waterfall_grows_while_the_task_runs(web_page, requester, tmp_path, 
     page.on(
         "request", lambda request: row_fetches.append(request.url) if "/trace/rows/" in request.url else None
     )
+    summary_fetches: list[str] = []
+    page.on(
+        "request", lambda request: summary_fetches.append(request.url) if "/live/" in request.url else None
+    )
     page.goto("/login/")
     page.get_by_label("Username").fill("requester")
     page.get_by_label("Password").fill("requester-pass")
@@ -48,6 +52,7 @@ def test_the_waterfall_grows_while_the_task_runs(web_page, requester, tmp_path, 
     with running_worker(tmp_path, SIMULATOR_URL=simulator):
         page.goto(f"/tasks/{task.id}/")
         expect(page.locator("html[data-trace-socket=open]")).to_have_count(1)
+        summary_fetches.clear()  # a poll may have gone out before the socket opened
 
         # Spans of the first steps show while later steps are still to come.
         expect(rows.filter(has_text="execute_tool slow_tool")).to_have_count(2, timeout=20_000)
@@ -58,9 +63,13 @@ def test_the_waterfall_grows_while_the_task_runs(web_page, requester, tmp_path, 
         expect(rows.filter(has_text="chat slow_chain")).to_have_count(STEPS, timeout=30_000)
         expect(rows.filter(has_text="execute_tool slow_tool")).to_have_count(STEPS - 1)
         expect(rows.filter(has_text="invoke_agent slow-bot")).to_have_count(1, timeout=10_000)
+        # The summary above the waterfall followed the pushes, without a poll of its own.
+        expect(page.locator(".badge.status-succeeded")).to_be_visible(timeout=10_000)
 
     assert Task.objects.get(pk=task.pk).status == Task.Status.SUCCEEDED
     assert any("spans_added" in push for push in pushes)
     assert any('"finished": true' in push for push in pushes)
     assert row_fetches, "the page fetched no rows after a push"
+    spans_pushes = [push for push in pushes if "spans_added" in push]
+    assert 0 < len(summary_fetches) <= len(spans_pushes), "the summary was polled while the socket was up"
     assert all(re.search(rf"/tasks/{task.id}/trace/rows/", fetched) for fetched in row_fetches)

@@ -325,3 +325,21 @@ def test_unparsable_tool_arguments_are_shown_raw(client, requester, task):
     assert view.tool_calls[0].arguments.text == '{"order_id": 4'
     assert view.tool_calls[0].result is None
     assert "running…" in response.content.decode()
+
+
+def test_live_fragment_reads_no_spans_and_runs_a_constant_number_of_queries(
+    client, requester, task, django_assert_max_num_queries
+):
+    for index in range(40):
+        _step(task, index, content=f"step {index}", calls=[("lookup_order", {"order_id": str(index)})])
+        _span(task, offset_ms=index * 30)
+    client.force_login(requester)
+
+    # Login session and user, the task with its session and agent, its owner, steps: no spans,
+    # which grow on the page row by row instead of being rendered again on every refresh.
+    with django_assert_max_num_queries(5) as captured:
+        response = client.get(reverse("console:task_live", args=[task.id]))
+
+    assert not any("tracing_span" in query["sql"] for query in captured.captured_queries)
+    assert 'id="waterfall"' not in response.content.decode()
+    assert response.content.decode().count('class="step"') == 40

@@ -54,6 +54,8 @@ def step(task: Task, *, at: datetime, cost: str, tokens: int = 0, index: int = 0
 
 
 def span(task: Task, *, kind: str, at: datetime, error: bool = False, **attributes) -> Span:
+    # As the runtime writes every span of a task: the cost page finds a call's session by it.
+    attributes.setdefault("gen_ai.conversation.id", str(task.session_id))
     return Span.objects.create(
         trace=task.trace,
         span_id=new_span_id(),

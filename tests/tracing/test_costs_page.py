@@ -147,3 +147,44 @@ def test_the_page_runs_a_constant_number_of_queries(client, reviewer, spend, dja
     # Session, user, reviewer check, spend series, session costs, tool health.
     with django_assert_max_num_queries(7):
         assert client.get(reverse("tracing:costs")).status_code == 200
+
+
+def test_cost_page_runs_a_constant_number_of_queries(
+    client, reviewer, requester, time_machine, django_assert_max_num_queries
+):
+    time_machine.move_to(NOW, tick=False)
+    make_agent("support-bot", model="sim/refund")
+    for n in range(30):
+        task = alerting.task(requester, cost="0.01")
+        _model_call(task, at=NOW - timedelta(days=n % 29, hours=1), cost="0.01", model=f"gpt-{n % 4}")
+        alerting.span(
+            task, kind=Span.Kind.TOOL, at=NOW - timedelta(minutes=n), **{"gen_ai.tool.name": f"t{n}"}
+        )
+    client.force_login(reviewer)
+
+    # Login session, user and role, spend over time, top sessions, their distribution, tool health.
+    with django_assert_max_num_queries(7):
+        response = client.get(reverse("tracing:costs"), {"range": "30d", "by": "model"})
+
+    assert sum(count for _label, count in response.context["distribution"]) == 30
+    assert len(response.context["top_sessions"]) == 10
+    assert response.context["total"] == Decimal("0.30")
+
+
+def test_a_call_whose_session_is_unknown_is_counted_under_a_dash(client, reviewer, requester, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    make_agent("support-bot", model="sim/refund")
+    task = alerting.task(requester)
+    for conversation in ("not-a-uuid'; --", "00000000-0000-0000-0000-000000000000"):
+        alerting.span(
+            task,
+            kind=Span.Kind.MODEL,
+            at=NOW - timedelta(minutes=5),
+            **{"tollgate.cost_usd": "0.5", "gen_ai.conversation.id": conversation},
+        )
+    client.force_login(reviewer)
+
+    response = client.get(reverse("tracing:costs"), {"by": "agent"})
+
+    assert response.status_code == 200
+    assert response.context["series"].totals == {"—": Decimal("1.0")}

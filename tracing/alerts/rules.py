@@ -12,11 +12,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DateTimeField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce, Extract
 
 from agents.models import Step, Task
+from core.aggregates import PercentileCont
 from tracing.models import AlertRule, Span
+from tracing.tool_health import tool_calls_made
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ Observations = dict[str, Observation]
 def tool_error_rate(rule: AlertRule, now: datetime) -> Observations:
     since = now - timedelta(seconds=rule.window_s)
     rows = (
-        Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=since, started_at__lte=now)
+        tool_calls_made(Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=since, started_at__lte=now))
         .values(tool=F("attributes__gen_ai.tool.name"))
         .annotate(calls=Count("id"), errors=Count("id", filter=Q(status=Span.Status.ERROR)))
     )
@@ -85,21 +87,21 @@ def stuck_sessions(rule: AlertRule, now: datetime) -> Observations:
     rows = Task.objects.filter(started_at__isnull=False).filter(
         Q(finished_at__gte=since, finished_at__lte=now) | Q(finished_at__isnull=True, started_at__lte=now)
     )
-    durations = [
-        ((finished or now) - started).total_seconds()
-        for started, finished in rows.values_list("started_at", "finished_at")
-        if started is not None
-    ]
-    if len(durations) < 2:
+    duration = Extract(
+        Coalesce("finished_at", Value(now, output_field=DateTimeField())) - F("started_at"), "epoch"
+    )
+    stats = rows.aggregate(
+        count=Count("id"), p50=PercentileCont(duration, 0.5), p99=PercentileCont(duration, 0.99)
+    )
+    if stats["count"] < 2:
         return {}
-    cuts = statistics.quantiles(durations, n=100, method="inclusive")
-    p50, p99 = Decimal(str(cuts[49])), Decimal(str(cuts[98]))
+    p50, p99 = Decimal(str(stats["p50"])), Decimal(str(stats["p99"]))
     ratio = p99 / p50 if p50 > 0 else Decimal(0)
     return {
         "": Observation(
             value=ratio,
-            breached=len(durations) >= rule.min_samples and ratio > rule.threshold,
-            detail=f"P99 {p99:.1f} s against P50 {p50:.1f} s over {len(durations)} tasks",
+            breached=stats["count"] >= rule.min_samples and ratio > rule.threshold,
+            detail=f"P99 {p99:.1f} s against P50 {p50:.1f} s over {stats['count']} tasks",
         )
     }
 
@@ -107,23 +109,23 @@ def stuck_sessions(rule: AlertRule, now: datetime) -> Observations:
 def cost_outliers(rule: AlertRule, now: datetime) -> Observations:
     """Cost per session (its tasks in the window): P95 against the median."""
     since = now - timedelta(seconds=rule.window_s)
-    costs = [
-        Decimal(cost)
-        for cost in Task.objects.filter(created_at__gte=since, created_at__lte=now)
+    stats = (
+        Task.objects.filter(created_at__gte=since, created_at__lte=now)
         .values("session_id")
         .annotate(cost=Sum("cost_usd"))
-        .values_list("cost", flat=True)
-    ]
-    if len(costs) < 2:
+        .aggregate(
+            count=Count("session_id"), median=PercentileCont("cost", 0.5), p95=PercentileCont("cost", 0.95)
+        )
+    )
+    if stats["count"] < 2:
         return {}
-    cuts = statistics.quantiles(costs, n=100, method="inclusive")
-    median, p95 = Decimal(cuts[49]), Decimal(cuts[94])
+    median, p95 = Decimal(str(stats["median"])), Decimal(str(stats["p95"]))
     ratio = p95 / median if median > 0 else Decimal(0)
     return {
         "": Observation(
             value=ratio,
-            breached=len(costs) >= rule.min_samples and ratio > rule.threshold,
-            detail=f"P95 ${p95:.6f} against median ${median:.6f} over {len(costs)} sessions",
+            breached=stats["count"] >= rule.min_samples and ratio > rule.threshold,
+            detail=f"P95 ${p95:.6f} against median ${median:.6f} over {stats['count']} sessions",
         )
     }
 

@@ -33,7 +33,6 @@ def cost_overview(request: AuthedRequest) -> HttpResponse:
     until = clock.now()
     since = until - length
     series = costs.cost_series(since=since, until=until, by=by, hourly=hourly)
-    sessions = costs.session_costs(since=since, until=until)
     chart = {
         "labels": [bucket.strftime("%m-%d %H:00" if hourly else "%Y-%m-%d") for bucket in series.buckets],
         "lines": {group: [float(value) for value in line] for group, line in series.lines.items()},
@@ -46,8 +45,8 @@ def cost_overview(request: AuthedRequest) -> HttpResponse:
         "series": series,
         "total": sum(series.totals.values()),
         "chart": chart,
-        "distribution": costs.session_distribution(sessions),
-        "top_sessions": sessions[: costs.TOP],
+        "distribution": costs.session_distribution(since=since, until=until),
+        "top_sessions": costs.session_costs(since=since, until=until),
         "tools": tool_health(now=until),
     }
     return render(request, "tracing/costs.html", context)

@@ -62,7 +62,7 @@ def daily_report(*, day: date) -> DailyReport:
         failed=Count("id", filter=done),
         cost=Coalesce(Sum("cost_usd"), Decimal(0)),
     )
-    sessions = costs.session_costs(since=since, until=until - timedelta(microseconds=1))
+    sessions = costs.session_costs(since=since, until=until - timedelta(microseconds=1), limit=TOP)
     per_agent = costs.cost_series(since=since, until=until, by="agent", hourly=False).totals
     per_model = costs.cost_series(since=since, until=until, by="model", hourly=False).totals
     return DailyReport(
@@ -75,7 +75,7 @@ def daily_report(*, day: date) -> DailyReport:
         human_cost_per_task=settings.REPORT_HUMAN_COST_PER_TASK_USD,
         top_agents=dict(list(per_agent.items())[:TOP]),
         top_models=dict(list(per_model.items())[:TOP]),
-        top_sessions=sessions[:TOP],
+        top_sessions=sessions,
     )
 
 

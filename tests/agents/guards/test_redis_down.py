@@ -73,6 +73,11 @@ def test_a_task_parks_while_redis_is_down_and_resumes_metered_when_it_is_back(
     assert task_steps_run(task_id=task.id, max_steps=10, max_seconds=60) is RunOutcome.PARKED
     assert task.steps.count() == 1
     assert server.requests == 1
+    # Each park is a wait span in the waterfall, up to the retry it waits for.
+    waits = Span.objects.filter(trace__task=task, kind="wait").order_by("started_at")
+    assert [(wait.name, wait.attributes["tollgate.wait.reason"], wait.duration_ms) for wait in waits] == [
+        ("wait cost_breaker", "cost_breaker", 200.0)
+    ] * 2
 
     with private_redis(port, tmp_path):
         time.sleep(0.3)  # the parked lease runs out; resume_stalled_tasks would re-enqueue it now
