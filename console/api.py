@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, re_path
@@ -22,6 +23,7 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from agents.api import agents, memories, tasks, tools
+from approvals.api import actions as approvals_actions_api
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
 from console.tokens import api_token_authenticate
@@ -79,21 +81,37 @@ def _json_errors(pattern: URLPattern | URLResolver) -> URLPattern | URLResolver:
         return pattern
     view = pattern.callback
 
+    if iscoroutinefunction(view):
+        # A path with an async operation (the gate API's long-poll) stays async under ASGI.
+        @wraps(view)
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                response = await view(request, *args, **kwargs)
+            except Http404:
+                return _unknown_route(request)
+            return _method_error(request, response)
+
+        return URLPattern(pattern.pattern, async_wrapper, pattern.default_args, pattern.name)
+
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             response = view(request, *args, **kwargs)
         except Http404:
             return _unknown_route(request)
-        if isinstance(response, HttpResponseNotAllowed):
-            rejected = error_response(
-                405, "method_not_allowed", f"{request.method} is not allowed here; use {response['Allow']}"
-            )
-            rejected["Allow"] = response["Allow"]
-            return rejected
-        return response
+        return _method_error(request, response)
 
     return URLPattern(pattern.pattern, wrapper, pattern.default_args, pattern.name)
+
+
+def _method_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    if isinstance(response, HttpResponseNotAllowed):
+        rejected = error_response(
+            405, "method_not_allowed", f"{request.method} is not allowed here; use {response['Allow']}"
+        )
+        rejected["Allow"] = response["Allow"]
+        return rejected
+    return response
 
 
 @csrf_exempt
@@ -116,6 +134,7 @@ api.add_router("/tasks", tasks.router)
 api.add_router("/tasks", tracing_api.router)
 api.add_router("/policy", approvals_policy_api.router)
 api.add_router("/approvals", approvals_api.router)
+api.add_router("/actions", approvals_actions_api.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

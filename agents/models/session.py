@@ -18,12 +18,21 @@ class Session(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agent_sessions"
     )
     end_user = models.CharField(max_length=200, blank=True)
+    # The caller's own id of a session of an agent that runs elsewhere (gate API, OTLP).
+    external_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["owner", "-created_at"], name="session_owner_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "agent", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="session_unique_external_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"session {self.id}"
