@@ -22,7 +22,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from agents.api import agents, memories, tasks, tools
+from agents.api import agents, budget, memories, tasks, tools
 from approvals.api import actions as approvals_actions_api
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
@@ -135,6 +135,7 @@ api.add_router("/tasks", tracing_api.router)
 api.add_router("/policy", approvals_policy_api.router)
 api.add_router("/approvals", approvals_api.router)
 api.add_router("/actions", approvals_actions_api.router)
+api.add_router("/budget", budget.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

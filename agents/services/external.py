@@ -81,7 +81,7 @@ def external_tool_for(name: str) -> Tool:
 
 def _external_task(*, owner: User, agent_name: str, session_id: str) -> Task | None:
     return (
-        Task.objects.select_related("session")
+        Task.objects.select_related("session__agent", "trace")
         .filter(
             owner=owner,
             status=Task.Status.EXTERNAL,

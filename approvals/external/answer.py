@@ -75,7 +75,7 @@ def external_action_answer(action: ExternalAction) -> dict[str, Any]:
 
 def external_action_load(*, action_id: uuid.UUID) -> ExternalAction | None:
     return (
-        ExternalAction.objects.select_related("request__decided_by", "task__session__agent")
+        ExternalAction.objects.select_related("request__decided_by", "task__session__agent", "task__trace")
         .filter(pk=action_id)
         .first()
     )

@@ -15,7 +15,9 @@ def decided_group(request_id: uuid.UUID | str) -> str:
 
 def external_action_decided(*, request_id: uuid.UUID) -> None:
     """After the decision committed; a request of the runtime's own calls has no ExternalAction."""
-    action = ExternalAction.objects.select_related("request", "task").filter(request_id=request_id).first()
+    action = (
+        ExternalAction.objects.select_related("request", "task__trace").filter(request_id=request_id).first()
+    )
     if action is None or action.request is None:
         return
     request = action.request

@@ -5,7 +5,7 @@ from typing import Any
 
 from agents.models import Task
 from approvals.models import ExternalAction
-from tracing.models import Span, Trace
+from tracing.models import Span
 from tracing.recorder import SpanBuffer
 
 ACTION_ATTRIBUTE = "tollgate.action.id"
@@ -60,7 +60,6 @@ def _attributes(action: ExternalAction) -> dict[str, Any]:
 
 
 def _write(*, task: Task, error: bool = False, **span: Any) -> None:
-    trace_pk = Trace.objects.filter(task=task).values_list("pk", flat=True).get()
-    buffer = SpanBuffer(trace_pk=trace_pk, parent_span_id="")
+    buffer = SpanBuffer(trace_pk=task.trace.pk, parent_span_id="")
     buffer.add(error=error, **span)
     buffer.flush()

@@ -104,7 +104,7 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
         if winner is None:
             raise
         return winner, False
-    return external_action_load(action_id=action.id) or action, True
+    return action, True  # its task, session, agent and request are loaded: answer from them
 
 
 def _replayed(*, owner: User, ask: ActionAsk) -> ExternalAction | None:
