@@ -60,6 +60,18 @@ def _external_task_create(*, owner: User, agent_name: str, session_id: str) -> T
         return task
 
 
+def external_task_of_conversation(*, owner: User, session_id: str, agent_name: str) -> Task:
+    """The task of the caller's session `session_id`, whichever agent's it is; new ones are
+    `agent_name`'s. For traces, whose spans name the agent on some spans only."""
+    found = (
+        Task.objects.select_related("session__agent", "trace")
+        .filter(owner=owner, status=Task.Status.EXTERNAL, session__external_id=session_id)
+        .order_by("created_at")
+        .first()
+    )
+    return found or external_task_for(owner=owner, agent_name=agent_name, session_id=session_id)
+
+
 def external_tool_for(name: str) -> Tool:
     """The tool named `name`; a new name becomes an external tool at GATE_UNKNOWN_TOOL_TIER,
     listed on the console's tools page for an admin to tier."""

@@ -225,6 +225,8 @@ GATE_UNKNOWN_TOOL_TIER = env_str("GATE_UNKNOWN_TOOL_TIER", "high")
 if GATE_UNKNOWN_TOOL_TIER not in ("low", "medium", "high", "critical"):
     raise ImproperlyConfigured("GATE_UNKNOWN_TOOL_TIER must be one of low, medium, high, critical")
 GATE_CALLBACK_SECRET = env_str("GATE_CALLBACK_SECRET", "")
+# The OTLP/HTTP trace receiver (/v1/traces): the largest export body it reads (after gzip).
+OTLP_MAX_BODY_BYTES = env_int("OTLP_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
 # The audit chain (approvals.audit): its MAC key, kept out of the database. Empty derives one
 # from SECRET_KEY; a key of its own survives a SECRET_KEY rotation and a SECRET_KEY leak.
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
