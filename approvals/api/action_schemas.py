@@ -47,6 +47,8 @@ class ActionOut(Schema):
     execution_token: str | None = Field(description="present while an allowed action awaits its report")
     tool_idempotency_key: str | None = Field(description="send it to the tool: the same on every retry")
     result_reported: bool
+    outcome: Literal["success", "error"] | None
+    result: Any = Field(description="what the caller reported, once it has")
     created_at: str
 
 

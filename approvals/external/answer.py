@@ -69,6 +69,10 @@ def external_action_answer(action: ExternalAction) -> dict[str, Any]:
         "execution_token": execution_token(action) if decision == "allow" and not reported else None,
         "tool_idempotency_key": tool_idempotency_key(action) if decision == "allow" else None,
         "result_reported": reported,
+        # What the call did, once reported: a retry of an action that already ran gets this
+        # instead of running it again.
+        "outcome": action.outcome or None,
+        "result": action.result,
         "created_at": action.created_at.isoformat(),
     }
 
