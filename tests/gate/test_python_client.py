@@ -13,6 +13,7 @@ from tollgate_client import (
     GateTimeout,
     Tollgate,
     TollgateError,
+    current_action,
     in_session,
 )
 
@@ -41,17 +42,19 @@ def pending_request() -> ActionRequest:
 
 
 def test_a_guarded_low_call_runs_once_and_is_reported(tollgate):
-    calls = []
+    calls, keys = [], []
 
     @tollgate.guarded
     def refund(amount: int, note: str = "") -> dict:
         calls.append(amount)
+        keys.append(current_action().tool_idempotency_key)
         return {"refunded": amount}
 
     assert refund(5) == {"refunded": 5}
     assert calls == [5]
     action = ExternalAction.objects.get()
     assert (action.outcome, action.result) == ("success", {"refunded": 5})
+    assert keys == [f"tollgate-xa-{action.id}"]
 
 
 def test_a_guarded_call_runs_with_the_arguments_a_reviewer_edited(tollgate, reviewer):

@@ -2,7 +2,7 @@
 
 from tollgate_client.aio import AsyncTollgate
 from tollgate_client.client import Spend, Tollgate
-from tollgate_client.scope import in_session
+from tollgate_client.scope import current_action, in_session
 from tollgate_client.types import (
     ActionDenied,
     BudgetRefused,
@@ -22,5 +22,6 @@ __all__ = [
     "Spend",
     "Tollgate",
     "TollgateError",
+    "current_action",
     "in_session",
 ]

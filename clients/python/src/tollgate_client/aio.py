@@ -13,7 +13,7 @@ import httpx
 
 from tollgate_client import wire
 from tollgate_client.client import KeyOf, OnDeny, Spend, _arguments, _ms
-from tollgate_client.scope import session_of
+from tollgate_client.scope import running, session_of
 from tollgate_client.types import ActionDenied, BudgetRefused, Decision, GateTimeout, Reservation
 
 P = ParamSpec("P")
@@ -106,9 +106,10 @@ class AsyncTollgate:
             return decision.result
         started = time.perf_counter()
         try:
-            result = call(**decision.arguments)
-            if inspect.isawaitable(result):
-                result = await result
+            with running(decision):
+                result = call(**decision.arguments)
+                if inspect.isawaitable(result):
+                    result = await result
         except Exception as exc:
             await self.report(decision, ok=False, result=str(exc), duration_ms=_ms(started))
             raise

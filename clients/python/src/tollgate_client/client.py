@@ -11,7 +11,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import httpx
 
 from tollgate_client import wire
-from tollgate_client.scope import session_of
+from tollgate_client.scope import running, session_of
 from tollgate_client.types import ActionDenied, BudgetRefused, Decision, GateTimeout, Reservation
 
 P = ParamSpec("P")
@@ -118,7 +118,8 @@ class Tollgate:
             return decision.result  # it already ran (a retry with the same key): never again
         started = time.perf_counter()
         try:
-            result = call(**decision.arguments)
+            with running(decision):
+                result = call(**decision.arguments)
         except Exception as exc:
             self.report(decision, ok=False, result=str(exc), duration_ms=_ms(started))
             raise

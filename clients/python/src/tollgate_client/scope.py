@@ -3,8 +3,28 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tollgate_client.types import Decision
 
 _session: ContextVar[str | None] = ContextVar("tollgate_session", default=None)
+_action: ContextVar["Decision | None"] = ContextVar("tollgate_action", default=None)
+
+
+def current_action() -> "Decision | None":
+    """Inside a guarded tool: the allowed action it runs for. Send its `tool_idempotency_key`
+    to the side effect, so a run repeated after a crash is deduplicated there."""
+    return _action.get()
+
+
+@contextmanager
+def running(decision: "Decision") -> Iterator[None]:
+    token = _action.set(decision)
+    try:
+        yield
+    finally:
+        _action.reset(token)
 
 
 @contextmanager
