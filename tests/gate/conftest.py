@@ -20,6 +20,19 @@ def report(client: Client, answer: dict, status: str = "success", result: Any = 
     return client.post(f"/api/v1/actions/{answer['id']}/result", body, content_type="application/json")
 
 
+def pending_request() -> ActionRequest:
+    """The first pending request, once a caller in another thread has asked for it."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = ActionRequest.objects.filter(status="pending").first()
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("no request was created")
+
+
 def request_of(answer: dict) -> ActionRequest:
     return ExternalAction.objects.select_related("request").get(pk=answer["id"]).request
 

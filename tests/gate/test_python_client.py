@@ -2,7 +2,6 @@
 
 import asyncio
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -20,6 +19,7 @@ from tollgate_client import (
 from approvals.models import ActionRequest, ExternalAction
 from approvals.services import action_request_decide
 from console.tokens import api_token_create
+from tests.gate.conftest import pending_request
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tiers")]
 
@@ -29,16 +29,6 @@ def tollgate(live_server, requester):
     raw, _ = api_token_create(user=requester, name="client")
     with Tollgate(live_server.url, raw, agent="outside", session="conv-1") as client:
         yield client
-
-
-def pending_request() -> ActionRequest:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        found = ActionRequest.objects.filter(status="pending").first()
-        if found is not None:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("no request was created")
 
 
 def test_a_guarded_low_call_runs_once_and_is_reported(tollgate):

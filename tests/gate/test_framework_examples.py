@@ -1,0 +1,39 @@
+"""The framework examples end to end: their models are the simulator, their gate a live Tollgate."""
+
+import threading
+
+import pytest
+from tollgate_client import Tollgate
+
+from approvals.models import ActionRequest, ExternalAction
+from approvals.services import action_request_decide
+from console.tokens import api_token_create
+from tests.gate.conftest import pending_request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def token(requester) -> str:
+    raw, _ = api_token_create(user=requester, name="examples")
+    return raw
+
+
+def test_pydantic_ai_runs_the_refund_once_with_the_reviewers_edit(
+    live_server, token, reviewer, simulator_url
+):
+    from examples import pydantic_ai_refund as example
+
+    example.REFUNDS.clear()
+    tollgate = Tollgate(live_server.url, token, agent="pydantic-ai-refunds", timeout=60)
+    answers: list[str] = []
+    run = threading.Thread(target=lambda: answers.append(example.run(tollgate, simulator_url, "pai-1")))
+    run.start()
+    request = pending_request()
+    assert (request.tool_name, request.tier, request.arguments) == ("refund_order", "high", {"i": 1})
+    action_request_decide(action_request=request, actor=reviewer, decision="approve", arguments={"i": 2})
+    run.join(timeout=60)
+    assert answers == ["Done: called refund_order 1 times."]
+    assert example.REFUNDS == [{"i": 2}]
+    assert ActionRequest.objects.get().status == "executed"
+    assert ExternalAction.objects.get().result == {"refund_id": "R-2"}
