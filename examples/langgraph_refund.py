@@ -58,7 +58,7 @@ def build_graph(tollgate: Tollgate, simulator_url: str) -> Any:
     def route(state: State) -> str:
         return "tools" if state["messages"][-1].get("tool_calls") else END
 
-    graph = StateGraph(State)
+    graph: StateGraph[State] = StateGraph(State)
     graph.add_node("model", model)
     graph.add_node("tools", tollgate_tool_node(tollgate, {"refund_order": refund_order}))
     graph.add_edge(START, "model")

@@ -9,7 +9,7 @@ reported, and a call that already ran answers with its recorded result instead o
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
@@ -18,14 +18,18 @@ from tollgate_client.client import Tollgate
 from tollgate_client.types import ActionDenied
 
 
+class ToolNode(Protocol):
+    def __call__(self, state: Any, config: RunnableConfig) -> dict[str, Any]: ...
+
+
 def tollgate_tool_node(
     tollgate: Tollgate, tools: Mapping[str, Callable[..., Any]], *, messages_key: str = "messages"
-) -> Callable[[dict[str, Any], RunnableConfig], dict[str, Any]]:
+) -> "ToolNode":
     """A node that runs the last assistant message's tool calls (OpenAI message dicts) through
     Tollgate. The session is the graph's thread id."""
 
     # LangGraph hands a node its config when the parameter is annotated RunnableConfig.
-    def node(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    def node(state: Any, config: RunnableConfig) -> dict[str, Any]:
         session = str((config.get("configurable") or {})["thread_id"])
         replies = []
         for call in state[messages_key][-1].get("tool_calls") or []:
