@@ -3,14 +3,9 @@ wait to the trace, and send the signed callback if the caller registered one."""
 
 import uuid
 
+from approvals.external.signal import decision_signal
 from approvals.external.spans import wait_span_write
 from approvals.models import ExternalAction
-from console.live import channel_groups_send
-
-
-def decided_group(request_id: uuid.UUID | str) -> str:
-    """The Channels group a long-poll on this action request listens to."""
-    return f"approvals.decided.{request_id}"
 
 
 def external_action_decided(*, request_id: uuid.UUID) -> None:
@@ -20,11 +15,11 @@ def external_action_decided(*, request_id: uuid.UUID) -> None:
     )
     if action is None or action.request is None:
         return
+    decision_signal(request_id=request_id)  # first: the waiting callers need nothing else
     request = action.request
     wait_span_write(
         action=action, status=str(request.status), decided_at=request.decided_at or request.created_at
     )
-    channel_groups_send([decided_group(request_id)], {"type": "action.decided", "status": request.status})
     if action.callback_url:
         from approvals.tasks import external_callback
 

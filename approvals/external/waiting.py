@@ -1,22 +1,20 @@
 """The long-poll: wait for a decision without holding a database connection or a thread.
 
-The caller's answer is read (a short burst on a pooled connection, handed back at once), then
-the request waits on the Channels layer's Redis pub/sub for the decision's push
-(decided.py), then reads again. A push missed between the read and the subscription cannot be
-lost: the subscription is made before the second read.
+The caller's answer is read (a short burst on a pooled connection, handed back at once); while
+it is pending the request subscribes to the decision's Redis signal (signal.py), reads again
+(a decision made before the subscription is seen there), waits for the signal, and reads once
+more.
 """
 
-import asyncio
 import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.db import connection
 
 from approvals.external.answer import external_action_answer, external_action_load
-from approvals.external.decided import decided_group
+from approvals.external.signal import decision_wait
 from core.errors import NotFound
 
 MAX_WAIT_S = 60.0
@@ -42,18 +40,13 @@ async def external_action_wait(*, owner: User, action_id: uuid.UUID, wait_s: flo
     answer = await read(owner=owner, action_id=action_id)
     if answer["decision"] != "pending" or wait_s <= 0:
         return answer
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    group = decided_group(answer["action_request"])
-    await layer.group_add(group, channel)
-    try:
+
+    async def decided() -> bool:
+        nonlocal answer
         answer = await read(owner=owner, action_id=action_id)
-        if answer["decision"] == "pending":
-            try:
-                await asyncio.wait_for(layer.receive(channel), timeout=min(wait_s, MAX_WAIT_S))
-            except TimeoutError:
-                return answer
-            answer = await read(owner=owner, action_id=action_id)
-    finally:
-        await layer.group_discard(group, channel)
+        return bool(answer["decision"] != "pending")
+
+    await decision_wait(request_id=answer["action_request"], timeout=min(wait_s, MAX_WAIT_S), decided=decided)
+    if answer["decision"] == "pending":
+        answer = await read(owner=owner, action_id=action_id)
     return answer

@@ -73,3 +73,20 @@ def test_the_decision_callback_is_signed_and_carries_the_answer(
         answer["id"],
         "deny",
     )
+
+
+def test_a_long_poll_leaves_no_subscription_behind(requester, reviewer, settings):
+    import redis
+
+    from approvals.external.signal import decided_channel
+
+    client = _api_client(requester)
+    answer = ask(client, arguments={"amount": 500}).json()
+    assert poll(client, answer["id"], wait=0.2).json()["decision"] == "pending"  # timed out
+    waiter = threading.Thread(target=lambda: poll(_api_client(requester), answer["id"], wait=30))
+    waiter.start()
+    time.sleep(0.5)
+    action_request_decide(action_request=request_of(answer), actor=reviewer, decision="approve")
+    waiter.join(timeout=25)
+    channel = decided_channel(answer["action_request"])
+    assert redis.Redis.from_url(settings.REDIS_URL).pubsub_numsub(channel) == [(channel.encode(), 0)]
