@@ -85,7 +85,7 @@ def external_tool_for(name: str) -> Tool:
         defaults={
             "kind": Tool.Kind.EXTERNAL,
             "risk_tier": settings.GATE_UNKNOWN_TOOL_TIER,
-            "description": "named by an external agent; not tiered by an admin yet",
+            "description": "first named by an external agent through the gate API",
         },
     )
     return tool

@@ -143,6 +143,20 @@ def test_unknown_tools_get_the_configured_tier_and_are_listed_for_admins(request
     assert ask(requester_api, tool="launch_boat", arguments={}).json()["tier"] == "medium"
 
 
+def test_an_admin_tiers_an_external_tool_in_the_console(requester_api, admin):
+    from django.test import Client
+
+    ask(requester_api, tool="launch_rocket", arguments={})
+    console = Client()
+    console.force_login(admin)
+    page = console.get("/approvals/tools/").content.decode()
+    assert "launch_rocket" in page
+    assert "first named by an external agent" in page
+    tool = Tool.objects.get(name="launch_rocket")
+    console.post("/approvals/tools/", {"tool": tool.pk, "risk_tier": "low"})
+    assert ask(requester_api, tool="launch_rocket", arguments={"x": 1}).json()["decision"] == "allow"
+
+
 def test_another_users_action_does_not_exist_for_them(requester_api, outsider):
     answer = ask(requester_api).json()
     other = _api_client(outsider)
