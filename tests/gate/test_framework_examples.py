@@ -1,6 +1,11 @@
 """The framework examples end to end: their models are the simulator, their gate a live Tollgate."""
 
+import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from tollgate_client import Tollgate
@@ -69,3 +74,54 @@ def test_langgraph_resumes_without_repeating_the_refund(live_server, token, revi
     )
     assert replayed["messages"][0]["content"] == '{"refund_id": "R-3"}'
     assert example.REFUNDS == [{"i": 3}]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# openai-agents pins websockets<17, which the project's virtualenv has newer: the example runs
+# in a virtualenv of its own, installed from the package index on first use and kept after.
+OPENAI_AGENTS = ["openai-agents==0.24.0", "-e", str(ROOT / "clients" / "python")]
+
+
+def openai_agents_python() -> Path:
+    venv = ROOT / ".tollgate" / "venv-openai-agents"
+    python = venv / "bin" / "python"
+    marker = venv / "tollgate-installed.json"
+    if not marker.exists() or json.loads(marker.read_text()) != OPENAI_AGENTS:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *OPENAI_AGENTS], check=True, timeout=600)
+        marker.write_text(json.dumps(OPENAI_AGENTS))
+    return python
+
+
+def test_openai_agents_sdk_runs_the_refund_once_with_the_reviewers_edit(
+    live_server, token, reviewer, simulator_url, tmp_path
+):
+    python = openai_agents_python()
+    env = {
+        **os.environ,
+        "TOLLGATE_URL": live_server.url,
+        "TOLLGATE_TOKEN": token,
+        "TOLLGATE_SESSION": "oai-1",
+        "SIMULATOR_URL": simulator_url,
+    }
+    # Run from elsewhere: the SDK's package is named `agents`, like this project's app.
+    example = subprocess.Popen(
+        [str(python), str(ROOT / "examples" / "openai_agents_refund.py")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        request = pending_request()
+        assert (request.tool_name, request.arguments) == ("refund_order", {"i": 1})
+        action_request_decide(action_request=request, actor=reviewer, decision="approve", arguments={"i": 4})
+        out, err = example.communicate(timeout=120)
+    finally:
+        example.kill()
+    assert example.returncode == 0, err[-3000:]
+    printed = json.loads(out.strip().splitlines()[-1])
+    assert printed == {"output": "Done: called refund_order 1 times.", "refunds": [{"i": 4}]}
+    assert ActionRequest.objects.get().status == "executed"
+    assert ExternalAction.objects.get().result == {"refund_id": "R-4"}
