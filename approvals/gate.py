@@ -70,7 +70,7 @@ def action_gate(
         if existing is not None:
             return _follow(existing)
     arguments = call.arguments
-    if arguments is None or not isinstance(arguments, dict) or _invalid(tool, arguments):
+    if arguments is None or not isinstance(arguments, dict) or arguments_invalid(tool, arguments):
         # The executor refuses it with a message for the model; no person needs to see it.
         return GateAnswer()
     session = Session.objects.only("tainted", "suspicious", "taint_sources").get(pk=task.session_id)
@@ -85,21 +85,56 @@ def action_gate(
     )
     if decision.tier is RiskTier.LOW:
         return GateAnswer()
+    try:
+        request = action_request_open(
+            task=task,
+            agent_name=agent_name,
+            tool_name=tool.name,
+            step_index=step_index,
+            call_index=call_index,
+            call_id=call.id,
+            arguments=arguments,
+            reasoning=_reasoning(task, step_index),
+            decision=decision,
+            taint=taint_snapshot(session, unseen_addresses=unseen) if session.tainted else None,
+        )
+    except IntegrityError:
+        # A duplicate delivery of this step created it first: follow that one.
+        return _follow(ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index))
+    return _follow(request)
+
+
+def action_request_open(
+    *,
+    task: Task,
+    agent_name: str,
+    tool_name: str,
+    step_index: int,
+    call_index: int,
+    call_id: str,
+    arguments: dict[str, Any],
+    reasoning: str,
+    decision: PolicyDecision,
+    taint: dict[str, Any] | None = None,
+) -> ActionRequest:
+    """A pending request for one call the policy held (tier above low), shown in the queue and
+    with its clock started; `taint` is why its session is suspect (docs/injection.md). Raises
+    IntegrityError if (task, step_index, call_index) has one."""
     now = clock.now()
     request = ActionRequest(
         task=task,
         step_index=step_index,
         call_index=call_index,
-        call_id=call.id,
-        tool_name=tool.name,
+        call_id=call_id,
+        tool_name=tool_name,
         agent_name=agent_name,
         arguments=canonical_arguments(arguments),
         original_arguments=canonical_arguments(arguments),
-        reasoning=_reasoning(task, step_index),
+        reasoning=reasoning,
         tier=decision.tier,
         rule=decision.rule,
         rule_snapshot=_rule_snapshot(decision),
-        taint=taint_snapshot(session, unseen_addresses=unseen) if session.tainted else None,
+        taint=taint,
         policy_version=decision.policy_version,
         approvals_required=decision.approvals_required if decision.tier is RiskTier.HIGH else 1,
         reviewer_group=decision.reviewer_group,
@@ -113,15 +148,11 @@ def action_gate(
         created_at=now,
     )
     request.request_hash = action_request_hash(request)
-    try:
-        with transaction.atomic():
-            request.save(force_insert=True)
-            action_request_publish(request_id=request.id, event="created")
-            action_request_timeout_schedule(request=request)
-    except IntegrityError:
-        # A duplicate delivery of this step created it first: follow that one.
-        return _follow(ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index))
-    return _follow(request)
+    with transaction.atomic():
+        request.save(force_insert=True)
+        action_request_publish(request_id=request.id, event="created")
+        action_request_timeout_schedule(request=request)
+    return request
 
 
 def _follow(request: ActionRequest) -> GateAnswer:
@@ -337,7 +368,7 @@ def _stored_result(request: ActionRequest) -> ToolResult:
     return ToolResult.from_dict(stored)
 
 
-def _invalid(tool: Tool, arguments: dict[str, Any]) -> bool:
+def arguments_invalid(tool: Tool, arguments: dict[str, Any]) -> bool:
     try:
         return bool(arguments_errors(tool.parameters, arguments))
     except ToolSchemaError:

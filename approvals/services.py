@@ -16,6 +16,7 @@ from agents.models import Task, Tool
 from agents.services.tasks import task_resume
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from approvals.audit import audit_append
+from approvals.external.decided import external_action_decided
 from approvals.live import action_request_announce, action_request_publish
 from approvals.models import ActionRequest, ActionVote
 from approvals.selectors import AUTO_SEND_NOTE, user_may_review
@@ -220,6 +221,8 @@ def _transition(
     if request.tier != RiskTier.CRITICAL:
         task_resume(task_id=request.task_id)
     action_request_publish(request_id=request.pk, event="decided")
+    # An agent that runs elsewhere waits on this request through the gate API: tell it.
+    after_commit(external_action_decided, request_id=request.pk)
     after_commit(
         metrics_approval_decided,
         tier=str(request.tier),

@@ -2,10 +2,11 @@
 
 import uuid
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import close_old_connections
 
 from approvals import audit_anchors, services
+from approvals.external import callback
 
 
 @shared_task(name="approvals.tasks.action_request_due", acks_late=True)
@@ -18,6 +19,16 @@ def action_request_due(request_id: str) -> str | None:
 def sweep() -> dict[str, int]:
     close_old_connections()
     return services.action_requests_sweep()
+
+
+@shared_task(name="approvals.tasks.external_callback", bind=True, acks_late=True, max_retries=5)
+def external_callback(self: Task, action_id: str) -> int | str | None:
+    """The signed decision callback; an unreachable or failing receiver is retried with backoff."""
+    close_old_connections()
+    sent = callback.external_callback_send(action_id=uuid.UUID(action_id))
+    if sent is not None and not (isinstance(sent, int) and sent < 300):
+        raise self.retry(countdown=2**self.request.retries)
+    return sent
 
 
 @shared_task(name="approvals.tasks.audit_anchor")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, re_path
@@ -22,7 +23,8 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from agents.api import agents, memories, sessions, tasks, tools
+from agents.api import agents, budget, memories, sessions, tasks, tools
+from approvals.api import actions as approvals_actions_api
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
 from console import tokens_api
@@ -89,21 +91,37 @@ def _json_errors(pattern: URLPattern | URLResolver) -> URLPattern | URLResolver:
         return pattern
     view = pattern.callback
 
+    if iscoroutinefunction(view):
+        # A path with an async operation (the gate API's long-poll) stays async under ASGI.
+        @wraps(view)
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                response = await view(request, *args, **kwargs)
+            except Http404:
+                return _unknown_route(request)
+            return _method_error(request, response)
+
+        return URLPattern(pattern.pattern, async_wrapper, pattern.default_args, pattern.name)
+
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             response = view(request, *args, **kwargs)
         except Http404:
             return _unknown_route(request)
-        if isinstance(response, HttpResponseNotAllowed):
-            rejected = error_response(
-                405, "method_not_allowed", f"{request.method} is not allowed here; use {response['Allow']}"
-            )
-            rejected["Allow"] = response["Allow"]
-            return rejected
-        return response
+        return _method_error(request, response)
 
     return URLPattern(pattern.pattern, wrapper, pattern.default_args, pattern.name)
+
+
+def _method_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    if isinstance(response, HttpResponseNotAllowed):
+        rejected = error_response(
+            405, "method_not_allowed", f"{request.method} is not allowed here; use {response['Allow']}"
+        )
+        rejected["Allow"] = response["Allow"]
+        return rejected
+    return response
 
 
 @csrf_exempt
@@ -129,6 +147,8 @@ api.add_router("/policy", approvals_policy_api.router)
 api.add_router("/approvals", approvals_api.router)
 api.add_router("/alerts", alerts_api.router)
 api.add_router("/tokens", tokens_api.router)
+api.add_router("/actions", approvals_actions_api.router)
+api.add_router("/budget", budget.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

@@ -83,6 +83,19 @@ class SpanBuffer:
             self.spans = []
 
 
+def spans_insert_new(spans: list[Span]) -> set[str]:
+    """Insert the spans a trace does not have yet (by span id); returns the ids inserted.
+
+    For spans sent from outside, where a retried export repeats spans already stored.
+    """
+    if not spans:
+        return set()
+    rows = [{column: getattr(span, column) for column in _COLUMNS} for span in spans]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT + _NEW_ONLY, [json.dumps(rows, cls=_Encoder)])
+        return {row[0] for row in cursor.fetchall()}
+
+
 class _Encoder(DjangoJSONEncoder):
     def default(self, o: Any) -> Any:
         # Django's encoder cuts datetimes to milliseconds; span timestamps keep microseconds.
@@ -114,3 +127,4 @@ SELECT {", ".join(_COLUMNS)} FROM jsonb_to_recordset(%s::jsonb) AS row(
     attributes jsonb, input jsonb, output jsonb
 )
 """  # noqa: S608 - the column names are the constants above; the rows are one bound parameter
+_NEW_ONLY = "ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING span_id"

@@ -71,19 +71,31 @@ def user_key(state: "RunState") -> str:
 
 
 def spend_scopes(state: "RunState", *, now: datetime) -> tuple[Scope, ...]:
+    return scopes_for(
+        session_id=state.task.session_id,
+        session_start=state.task.session.created_at,
+        session_ceiling=state.version.max_cost_usd,
+        user=user_key(state),
+        user_day_ceiling=guard_context(state).config.user_day_usd,
+        now=now,
+    )
+
+
+def scopes_for(
+    *,
+    session_id: uuid.UUID,
+    session_start: datetime,
+    session_ceiling: Decimal | None,
+    user: str,
+    user_day_ceiling: Decimal | None,
+    now: datetime,
+) -> tuple[Scope, ...]:
+    """The three scopes a call's cost counts in: internal steps and the budget API share them."""
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     hour = now.replace(minute=0, second=0, microsecond=0)
-    config = guard_context(state).config
     return (
-        Scope(
-            "session",
-            guard_key("cost", "session", state.task.session_id),
-            state.version.max_cost_usd,
-            state.task.session.created_at,
-        ),
-        Scope(
-            "user_day", guard_key("cost", "user", user_key(state), f"{day:%Y%m%d}"), config.user_day_usd, day
-        ),
+        Scope("session", guard_key("cost", "session", session_id), session_ceiling, session_start),
+        Scope("user_day", guard_key("cost", "user", user, f"{day:%Y%m%d}"), user_day_ceiling, day),
         Scope(
             "global_hour",
             guard_key("cost", "global", f"{hour:%Y%m%d%H}"),

@@ -24,6 +24,8 @@ class Session(models.Model):
     tainted = models.BooleanField(default=False)
     suspicious = models.BooleanField(default=False)
     taint_sources = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    # The caller's own id of a session of an agent that runs elsewhere (gate API, OTLP).
+    external_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -33,6 +35,13 @@ class Session(models.Model):
             models.Index(fields=["owner", "-created_at"], name="session_owner_recent"),
             # The REST list's keyset order (core.pagination).
             models.Index(fields=["created_at", "id"], name="session_created_order"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "agent", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="session_unique_external_id",
+            )
         ]
 
     def __str__(self) -> str:

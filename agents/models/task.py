@@ -18,6 +18,8 @@ class Task(models.Model):
         FAILED = "failed"
         HALTED = "halted"
         CANCELLED = "cancelled"
+        # The work of an agent that runs elsewhere (the gate API): no worker ever runs it.
+        EXTERNAL = "external"
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
     FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.HALTED, Status.CANCELLED)

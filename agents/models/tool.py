@@ -25,6 +25,8 @@ class Tool(models.Model):
     class Kind(models.TextChoices):
         HTTP = "http"
         PYTHON = "python"
+        # Named by an agent that runs elsewhere (the gate API); Tollgate never calls it.
+        EXTERNAL = "external"
 
     class Method(models.TextChoices):
         GET = "GET"

@@ -228,6 +228,15 @@ CELERY_BEAT_SCHEDULE = {
 APPROVALS_WEBHOOK_URL = env_str("APPROVALS_WEBHOOK_URL", "")
 APPROVALS_WEBHOOK_SECRET = env_str("APPROVALS_WEBHOOK_SECRET", "")
 APPROVALS_ESCALATION_EMAILS = env_list("APPROVALS_ESCALATION_EMAILS", [])
+# The gate API for agents that run elsewhere (approvals/external/): the tier a tool gets the
+# first time an external agent names it, until an admin tiers it; the key decision callbacks
+# are signed with (empty: callbacks cannot be registered).
+GATE_UNKNOWN_TOOL_TIER = env_str("GATE_UNKNOWN_TOOL_TIER", "high")
+if GATE_UNKNOWN_TOOL_TIER not in ("low", "medium", "high", "critical"):
+    raise ImproperlyConfigured("GATE_UNKNOWN_TOOL_TIER must be one of low, medium, high, critical")
+GATE_CALLBACK_SECRET = env_str("GATE_CALLBACK_SECRET", "")
+# The OTLP/HTTP trace receiver (/v1/traces): the largest export body it reads (after gzip).
+OTLP_MAX_BODY_BYTES = env_int("OTLP_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
 # The audit chain (approvals.audit): its MAC key, kept out of the database. Empty derives one
 # from SECRET_KEY; a key of its own survives a SECRET_KEY rotation and a SECRET_KEY leak.
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")

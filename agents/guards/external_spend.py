@@ -1,0 +1,154 @@
+"""The budget API: an agent that runs elsewhere reserves before it spends and settles after.
+
+The same cost breaker as the runtime's model calls (spend.py, cost_reserve.lua): the same
+three scopes (session, user per day, global per hour) and the same counters, so one user's
+internal and external work share one daily budget. What a reservation covers is kept in Redis
+beside the counters, so a settle needs only the reservation's id.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import redis
+from django.contrib.auth.models import User
+
+from agents.guards.plan import agent_guards
+from agents.guards.spend import (
+    NANO,
+    Reservation,
+    Scope,
+    cost_reserve,
+    cost_settle,
+    scopes_for,
+    spend_scope_rebuild,
+    to_nano,
+)
+from agents.guards.store import guard_key, guard_redis
+from agents.services.external import external_task_for
+from core import clock
+from core.errors import Invalid, NotFound, ServiceError
+
+# Long enough to settle a reservation whose call outlived its hold (the spend still counts).
+RECORD_TTL_S = 86_400
+MAX_AMOUNT_USD = Decimal("100000")
+
+
+class SpendUnmetered(ServiceError):
+    status = 503
+    code = "unavailable"
+
+
+@dataclass(frozen=True)
+class BudgetAnswer:
+    decision: str  # reserved | refused | wait
+    reservation: str | None
+    scope: str | None = None
+    ceiling_usd: Decimal | None = None
+    spent_usd: Decimal | None = None
+    reserved_usd: Decimal | None = None
+
+
+def budget_reserve(
+    *, owner: User, agent: str, session: str, amount_usd: Decimal, model: str = "", user: str = ""
+) -> BudgetAnswer:
+    """Hold `amount_usd` in every scope or in none: reserved, refused (spend leaves no room), or
+    wait (other reservations hold the room; ask again)."""
+    _check_amount(amount_usd, field="amount_usd")
+    task = external_task_for(owner=owner, agent_name=agent, session_id=session)
+    version = task.session.agent_version
+    user_key = user or task.session.end_user or f"owner-{owner.pk}"
+    now = clock.now()
+    reservation = Reservation(
+        id=f"ext:{uuid.uuid4().hex}",
+        scopes=scopes_for(
+            session_id=task.session_id,
+            session_start=task.session.created_at,
+            session_ceiling=version.max_cost_usd,
+            user=user_key,
+            user_day_ceiling=agent_guards(agent_id=version.agent_id).user_day_usd,
+            now=now,
+        ),
+        amount_nano=to_nano(amount_usd),
+        task_id=str(task.pk),
+        session_id=str(task.session_id),
+        user_key=user_key,
+        model=model[:200],
+    )
+    try:
+        # Each scope Redis lost is rebuilt once from Postgres, then the reservation is tried again.
+        for _ in range(len(reservation.scopes) + 1):
+            code, index, spent, reserved = cost_reserve(reservation, now=now)
+            if code != -1:
+                break
+            spend_scope_rebuild(reservation.scopes[index - 1], reservation=reservation)
+        if code == 1:
+            _remember(owner, reservation)
+            return BudgetAnswer(decision="reserved", reservation=reservation.id)
+    except redis.RedisError as exc:
+        raise SpendUnmetered(f"spend cannot be metered now (Redis unreachable: {exc}); try again") from exc
+    if code == -1:
+        raise SpendUnmetered("the spend counters could not be rebuilt; try again")
+    scope = reservation.scopes[index - 1]
+    return BudgetAnswer(
+        decision="refused" if code == 0 else "wait",
+        reservation=None,
+        scope=scope.name,
+        ceiling_usd=scope.ceiling,
+        spent_usd=Decimal(spent) / NANO,
+        reserved_usd=Decimal(reserved) / NANO,
+    )
+
+
+def budget_settle(*, owner: User, reservation_id: str, cost_usd: Decimal) -> None:
+    """Replace the reservation by what was really spent; settling twice counts once."""
+    _check_amount(cost_usd, field="cost_usd")
+    try:
+        raw = guard_redis().get(_record_key(reservation_id))
+    except redis.RedisError as exc:
+        raise SpendUnmetered(f"spend cannot be metered now (Redis unreachable: {exc}); try again") from exc
+    record = json.loads(raw) if raw else None
+    if record is None or record["owner"] != owner.pk:
+        raise NotFound(f"no reservation {reservation_id} of yours (unknown, or settled over a day ago)")
+    reservation = Reservation(
+        id=reservation_id,
+        scopes=tuple(
+            Scope(name, key, Decimal(ceiling) if ceiling is not None else None, datetime.fromisoformat(start))
+            for name, key, ceiling, start in record["scopes"]
+        ),
+        amount_nano=record["amount_nano"],
+        task_id=record["task_id"],
+        session_id=record["session_id"],
+        user_key=record["user_key"],
+        model=record["model"],
+    )
+    cost_settle(reservation, cost=cost_usd, at=clock.now())
+
+
+def _remember(owner: User, reservation: Reservation) -> None:
+    record = {
+        "owner": owner.pk,
+        "scopes": [
+            [s.name, s.key, str(s.ceiling) if s.ceiling is not None else None, s.start.isoformat()]
+            for s in reservation.scopes
+        ],
+        "amount_nano": reservation.amount_nano,
+        "task_id": reservation.task_id,
+        "session_id": reservation.session_id,
+        "user_key": reservation.user_key,
+        "model": reservation.model,
+    }
+    guard_redis().set(_record_key(reservation.id), json.dumps(record), ex=RECORD_TTL_S)
+
+
+def _record_key(reservation_id: str) -> str:
+    return guard_key("cost", "external", reservation_id)
+
+
+def _check_amount(amount: Decimal, *, field: str) -> None:
+    if not amount.is_finite() or not Decimal(0) <= amount <= MAX_AMOUNT_USD:
+        raise Invalid(f"{field} must be from 0 to {MAX_AMOUNT_USD} USD", field=field)
+    if amount.as_tuple().exponent < -12:  # type: ignore[operator]
+        raise Invalid(f"{field} has more than 12 decimal places", field=field)

@@ -1,0 +1,113 @@
+"""Sessions and tools of agents that run elsewhere (the gate API, OTLP ingestion).
+
+Such an agent's session is an ordinary Session whose `external_id` is the caller's own id for
+it, with one Task in status `external` that holds its trace and its actions; no worker ever
+runs that task. An agent or a tool named for the first time is created here, so that budgets,
+costs, the queue and the console treat external work like internal work.
+"""
+
+import re
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+
+from agents.models import Agent, AgentVersion, Session, Task, Tool
+from agents.models.tool import TOOL_NAME_PATTERN
+from core.errors import Invalid
+from tracing.ids import new_trace_id
+from tracing.models import Trace
+
+AGENT_NAME = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+TOOL_NAME = re.compile(TOOL_NAME_PATTERN)
+MAX_SESSION_ID_CHARS = 200
+# The model of an agent version Tollgate did not configure: it only names the agent.
+EXTERNAL_MODEL = "external"
+
+
+def external_task_for(*, owner: User, agent_name: str, session_id: str) -> Task:
+    """The task of the caller's session `session_id` of `agent_name`, created on first use."""
+    if not AGENT_NAME.fullmatch(agent_name):
+        raise Invalid("agent must be 1-100 letters, digits, '-' or '_'", field="agent")
+    if not 1 <= len(session_id) <= MAX_SESSION_ID_CHARS:
+        raise Invalid(f"session must be 1-{MAX_SESSION_ID_CHARS} characters", field="session")
+    found = _external_task(owner=owner, agent_name=agent_name, session_id=session_id)
+    if found is not None:
+        return found
+    for attempt in range(2):
+        try:
+            return _external_task_create(owner=owner, agent_name=agent_name, session_id=session_id)
+        except IntegrityError:
+            # A concurrent first call created this session (then use it) or this agent (try again).
+            found = _external_task(owner=owner, agent_name=agent_name, session_id=session_id)
+            if found is not None:
+                return found
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _external_task_create(*, owner: User, agent_name: str, session_id: str) -> Task:
+    with transaction.atomic():
+        agent, version = _agent_for(agent_name)
+        session = Session.objects.create(
+            agent=agent, agent_version=version, owner=owner, external_id=session_id
+        )
+        task = Task.objects.create(
+            session=session, owner=owner, input=f"external session {session_id}", status=Task.Status.EXTERNAL
+        )
+        Trace.objects.create(task=task, trace_id=new_trace_id())
+        return task
+
+
+def external_task_of_conversation(*, owner: User, session_id: str, agent_name: str) -> Task:
+    """The task of the caller's session `session_id`, whichever agent's it is; new ones are
+    `agent_name`'s. For traces, whose spans name the agent on some spans only."""
+    found = (
+        Task.objects.select_related("session__agent", "trace")
+        .filter(owner=owner, status=Task.Status.EXTERNAL, session__external_id=session_id)
+        .order_by("created_at")
+        .first()
+    )
+    return found or external_task_for(owner=owner, agent_name=agent_name, session_id=session_id)
+
+
+def external_tool_for(name: str) -> Tool:
+    """The tool named `name`; a new name becomes an external tool at GATE_UNKNOWN_TOOL_TIER,
+    listed on the console's tools page for an admin to tier."""
+    if not TOOL_NAME.fullmatch(name):
+        raise Invalid("tool must be 1-64 letters, digits, '-' or '_'", field="tool")
+    tool = Tool.objects.filter(name=name).first()
+    if tool is not None:
+        return tool
+    tool, _ = Tool.objects.get_or_create(
+        name=name,
+        defaults={
+            "kind": Tool.Kind.EXTERNAL,
+            "risk_tier": settings.GATE_UNKNOWN_TOOL_TIER,
+            "description": "first named by an external agent through the gate API",
+        },
+    )
+    return tool
+
+
+def _external_task(*, owner: User, agent_name: str, session_id: str) -> Task | None:
+    return (
+        Task.objects.select_related("session__agent", "trace")
+        .filter(
+            owner=owner,
+            status=Task.Status.EXTERNAL,
+            session__external_id=session_id,
+            session__agent__name=agent_name,
+        )
+        .first()
+    )
+
+
+def _agent_for(name: str) -> tuple[Agent, AgentVersion]:
+    agents = Agent.objects.select_for_update(of=("self",)).select_related("current_version")
+    agent, _ = agents.get_or_create(name=name)
+    if agent.current_version is None:
+        agent.current_version = AgentVersion.objects.create(agent=agent, number=1, model=EXTERNAL_MODEL)
+        agent.save(update_fields=["current_version"])
+    return agent, agent.current_version

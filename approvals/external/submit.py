@@ -1,0 +1,153 @@
+"""Asking the gate: one external tool call under the same policy as the runtime's calls."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+
+from agents.models import Task
+from agents.services.external import external_task_for, external_tool_for
+from agents.tools.egress import egress_url_refusal
+from approvals.external.answer import external_action_decision, external_action_load
+from approvals.external.spans import gate_span_write
+from approvals.gate import action_request_open, arguments_invalid, canonical_arguments
+from approvals.models import ExternalAction
+from approvals.policy.evaluate import policy_evaluate
+from core import clock
+from core.errors import Conflict, Invalid
+from core.tiers import RiskTier
+
+MAX_REASONING_CHARS = 8000
+MAX_CONTEXT_BYTES = 16_384
+
+
+@dataclass(frozen=True)
+class ActionAsk:
+    """What an external caller sends: its agent and session, the call, and why."""
+
+    agent: str
+    session: str
+    tool: str
+    arguments: dict[str, Any]
+    reasoning: str = ""
+    idempotency_key: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    callback_url: str = ""
+
+    def fingerprint(self) -> str:
+        bound = {"agent": self.agent, "session": self.session, "tool": self.tool, "arguments": self.arguments}
+        return hashlib.sha256(json.dumps(bound, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalAction, bool]:
+    """The action for `ask`, decided at once (low, critical) or held for people; (action, created).
+
+    The same (owner, idempotency_key) with the same call returns the first action, never a
+    second; with another call it is a Conflict. The unique constraint decides a race.
+    """
+    if ask.idempotency_key is not None:
+        existing = _replayed(owner=owner, ask=ask)
+        if existing is not None:
+            return existing, False
+    _validate(ask)
+    task = external_task_for(owner=owner, agent_name=ask.agent, session_id=ask.session)
+    tool = external_tool_for(ask.tool)
+    if arguments_invalid(tool, ask.arguments):
+        raise Invalid(f"the arguments do not match {tool.name}'s parameters schema", field="arguments")
+    started = clock.now()
+    decision = policy_evaluate(
+        tool=tool.name, agent=ask.agent, args=ask.arguments, default_tier=tool.risk_tier
+    )
+    try:
+        with transaction.atomic():
+            action = ExternalAction.objects.create(
+                owner=owner,
+                task=task,
+                tool_name=tool.name,
+                arguments=canonical_arguments(ask.arguments),
+                tier=decision.tier,
+                context=ask.context,
+                idempotency_key=ask.idempotency_key,
+                fingerprint=ask.fingerprint(),
+                callback_url=ask.callback_url,
+                created_at=started,
+            )
+            if decision.tier is not RiskTier.LOW:
+                action.request = action_request_open(
+                    task=task,
+                    agent_name=ask.agent,
+                    tool_name=tool.name,
+                    step_index=_next_index(task),
+                    call_index=0,
+                    call_id=str(action.id),
+                    arguments=ask.arguments,
+                    reasoning=ask.reasoning,
+                    decision=decision,
+                )
+                action.save(update_fields=["request"])
+            gate_span_write(
+                action=action,
+                decision=external_action_decision(action),
+                started_at=started,
+                ended_at=clock.now(),
+            )
+    except IntegrityError:
+        if ask.idempotency_key is None:
+            raise
+        # Another call with this key committed first: its action, if it was this call.
+        winner = _replayed(owner=owner, ask=ask)
+        if winner is None:
+            raise
+        return winner, False
+    return action, True  # its task, session, agent and request are loaded: answer from them
+
+
+def _replayed(*, owner: User, ask: ActionAsk) -> ExternalAction | None:
+    existing = ExternalAction.objects.filter(owner=owner, idempotency_key=ask.idempotency_key).first()
+    if existing is None:
+        return None
+    if existing.fingerprint != ask.fingerprint():
+        raise Conflict(
+            f"idempotency key {ask.idempotency_key!r} was already used for another call (agent, "
+            f"session, tool or arguments): action {existing.id}; send a new key for a new call",
+            field="idempotency_key",
+        )
+    return external_action_load(action_id=existing.id)
+
+
+def _next_index(task: Task) -> int:
+    """The action's place in its session: the (task, index) key of its action request."""
+    # Race: concurrent actions of one session lock the task's row, so no two get one index.
+    locked = Task.objects.select_for_update().only("step_index").get(pk=task.pk)
+    Task.objects.filter(pk=task.pk).update(step_index=locked.step_index + 1)
+    return locked.step_index
+
+
+def _validate(ask: ActionAsk) -> None:
+    if len(ask.reasoning) > MAX_REASONING_CHARS:
+        raise Invalid(f"reasoning must be at most {MAX_REASONING_CHARS} characters", field="reasoning")
+    if len(json.dumps(ask.context)) > MAX_CONTEXT_BYTES:
+        raise Invalid(f"context must be at most {MAX_CONTEXT_BYTES} bytes of JSON", field="context")
+    if ask.callback_url:
+        callback_url_check(ask.callback_url)
+
+
+def callback_url_check(url: str) -> None:
+    """A decision callback goes only where a tool may: http(s), and past the egress guard."""
+    if not settings.GATE_CALLBACK_SECRET:
+        raise Invalid("this server signs no callbacks (GATE_CALLBACK_SECRET is unset)", field="callback_url")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise Invalid(f"callback_url is not a URL: {exc}", field="callback_url") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("callback_url must be an http or https URL", field="callback_url")
+    refusal = egress_url_refusal(url)
+    if refusal is not None:
+        raise Invalid(f"callback_url is refused: {refusal.message}", field="callback_url")

@@ -1,0 +1,215 @@
+"""Gate API latency: 100 concurrent external callers against the ASGI server `make run` starts.
+
+Starts uvicorn (one process, as `manage.py up` does) on a database of its own, with a policy of
+CEL rules, then:
+
+- allow, one caller: the answer's latency with nothing queued (the server's own time);
+- allow: 100 callers each ask POST /api/v1/actions for a low-tier call (a CEL rule decides
+  it) in a loop, each caller its own session: the answer's latency and actions per second;
+- decision → caller: 100 callers each ask for a high-tier call and long-poll
+  GET /api/v1/actions/{id}?wait=30; a reviewer approves them one by one over REST, and each
+  is timed from the moment the reviewer's decision request is sent to the moment its caller's
+  long-poll answers `allow`.
+
+The last line is one JSON object.
+"""
+
+import asyncio
+import json
+import sys
+import time
+import uuid
+from typing import Any
+
+from harness import free_port, percentile, process, setup_django
+
+CALLERS = 100
+ASKS_PER_CALLER = 20
+WARMUP_PER_CALLER = 2
+DECISION_GAP_S = 0.05
+RUN = uuid.uuid4().hex[:8]
+RETRIES: list[int] = []
+
+
+async def serial_phase(base: str, token: str, asks: int = 200) -> list[float]:
+    """One caller at a time: the server's own time per allow answer, without queueing."""
+    import httpx
+
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        for n in range(asks):
+            body = {
+                "agent": "bench-outside",
+                "session": "serial",
+                "tool": "bench_lookup",
+                "arguments": {"n": n},
+            }
+            started = time.perf_counter()
+            response = await client.post("/api/v1/actions", json=body, headers=headers)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 201:
+                raise RuntimeError(f"unexpected answer: {response.status_code} {response.text[:300]}")
+    return latencies[20:]
+
+
+async def allow_phase(base: str, token: str) -> tuple[list[float], float]:
+    import httpx
+
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=CALLERS, max_keepalive_connections=CALLERS)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+
+        async def caller(index: int, asks: int, record: bool) -> None:
+            for n in range(asks):
+                body = {
+                    "agent": "bench-outside",
+                    "session": f"caller-{index}",
+                    "tool": "bench_lookup",
+                    "arguments": {"n": n, "q": "status"},
+                    "idempotency_key": f"{RUN}-{record}-{index}-{n}",
+                }
+                started = time.perf_counter()
+                response = await post_retrying(client, body, headers)
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code not in (200, 201) or response.json()["decision"] != "allow":
+                    raise RuntimeError(f"unexpected answer: {response.status_code} {response.text[:300]}")
+                if record:
+                    latencies.append(elapsed)
+
+        await asyncio.gather(*(caller(i, WARMUP_PER_CALLER, False) for i in range(CALLERS)))
+        started = time.perf_counter()
+        await asyncio.gather(*(caller(i, ASKS_PER_CALLER, True) for i in range(CALLERS)))
+        elapsed = time.perf_counter() - started
+    return latencies, len(latencies) / elapsed
+
+
+async def post_retrying(client: Any, body: dict, headers: dict) -> Any:
+    """A caller's retry after a dropped connection (uvicorn closes idle keep-alive connections
+    after 5 s, which a loaded run exceeds); the idempotency key makes it the same action."""
+    import httpx
+
+    for attempt in range(3):
+        try:
+            return await client.post("/api/v1/actions", json=body, headers=headers)
+        except httpx.TransportError:
+            RETRIES.append(1)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def decision_phase(base: str, token: str, reviewer_token: str) -> list[float]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=CALLERS + 5, max_keepalive_connections=CALLERS + 5)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=90) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        asked = []
+        for index in range(CALLERS):
+            body = {
+                "agent": "bench-outside",
+                "session": f"waiter-{index}",
+                "tool": "bench_refund",
+                "arguments": {"amount": 500 + index},
+            }
+            response = await client.post("/api/v1/actions", json=body, headers=headers)
+            answer = response.json()
+            if answer.get("decision") != "pending":
+                raise RuntimeError(f"expected pending: {response.text[:300]}")
+            asked.append(answer)
+        answered: dict[str, float] = {}
+
+        async def wait(answer: dict) -> None:
+            response = await client.get(f"/api/v1/actions/{answer['id']}?wait=60", headers=headers)
+            answered[answer["id"]] = time.perf_counter()
+            if response.json()["decision"] != "allow":
+                raise RuntimeError(f"expected allow: {response.text[:300]}")
+
+        waiters = [asyncio.create_task(wait(answer)) for answer in asked]
+        await asyncio.sleep(2)  # every long-poll is subscribed
+        decided: dict[str, float] = {}
+        reviewer = {"Authorization": f"Bearer {reviewer_token}"}
+        for answer in asked:
+            decided[answer["id"]] = time.perf_counter()
+            response = await client.post(
+                f"/api/v1/approvals/{answer['action_request']}/decision",
+                json={"decision": "approve"},
+                headers=reviewer,
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"decision failed: {response.text[:300]}")
+            await asyncio.sleep(DECISION_GAP_S)
+        await asyncio.gather(*waiters)
+    return [(answered[key] - decided[key]) * 1000 for key in decided]
+
+
+def main() -> None:
+    setup_django("bench_gate")
+    from django.contrib.auth.models import Group, User
+
+    from agents.models import Tool
+    from approvals.models import PolicyRule
+    from console.tokens import api_token_create
+
+    group, _ = Group.objects.get_or_create(name="reviewers")
+    owner, _ = User.objects.get_or_create(username="bench-gate-caller")
+    reviewer, _ = User.objects.get_or_create(username="bench-gate-reviewer")
+    reviewer.groups.add(group)
+    token, _ = api_token_create(user=owner, name="bench")
+    reviewer_token, _ = api_token_create(user=reviewer, name="bench")
+    for name in ("bench_lookup", "bench_refund"):
+        Tool.objects.get_or_create(name=name, defaults={"kind": Tool.Kind.EXTERNAL, "risk_tier": "high"})
+    PolicyRule.objects.all().delete()
+    # A policy of CEL rules, evaluated in priority order for every call.
+    PolicyRule.objects.create(tool="bench_refund", condition="args.amount > 100", tier="high", priority=30)
+    PolicyRule.objects.create(tool="bench_refund", tier="medium", priority=20)
+    PolicyRule.objects.create(tool="bench_*", condition="args.q == 'delete'", tier="critical", priority=15)
+    PolicyRule.objects.create(tool="bench_lookup", condition="args.n < 1000000", tier="low", priority=10)
+
+    port = free_port()
+    web = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "console.asgi:application",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with process(web, ready="Uvicorn running"):
+        serial = asyncio.run(serial_phase(base, token))
+        latencies, per_s = asyncio.run(allow_phase(base, token))
+        waits = asyncio.run(decision_phase(base, token, reviewer_token))
+
+    result = {
+        "allow_serial_p50_ms": round(percentile(serial, 50), 2),
+        "allow_serial_p95_ms": round(percentile(serial, 95), 2),
+        "allow_p50_ms": round(percentile(latencies, 50), 2),
+        "allow_p95_ms": round(percentile(latencies, 95), 2),
+        "decision_to_caller_p50_ms": round(percentile(waits, 50), 2),
+        "decision_to_caller_p95_ms": round(percentile(waits, 95), 2),
+        "actions_per_s": round(per_s, 1),
+        "callers": CALLERS,
+        "transport_retries": len(RETRIES),
+        "allow_actions": len(latencies),
+        "decisions": len(waits),
+    }
+    print(
+        f"allow answer, one caller: p50 {result['allow_serial_p50_ms']} ms, "
+        f"p95 {result['allow_serial_p95_ms']} ms"
+    )
+    print(f"allow answer: p50 {result['allow_p50_ms']} ms, p95 {result['allow_p95_ms']} ms (target ≤ 10)")
+    print(f"throughput: {result['actions_per_s']} actions/s (target ≥ 500)")
+    print(
+        f"decision → caller: p50 {result['decision_to_caller_p50_ms']} ms, "
+        f"p95 {result['decision_to_caller_p95_ms']} ms (target ≤ 100)"
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

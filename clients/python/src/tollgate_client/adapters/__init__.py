@@ -1,0 +1,1 @@
+"""Framework adapters; each imports its framework, so import only the one you use."""

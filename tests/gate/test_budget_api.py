@@ -1,0 +1,95 @@
+"""The budget API over the runtime's cost breaker: reserve, settle once, shared user budgets."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from agents.guards.models import SpendRecord
+from agents.guards.spend import Reservation, cost_reserve, cost_settle, scope_usage, scopes_for
+from agents.models import Session
+from core import clock
+from tests.conftest import _api_client
+from tests.support.races import race
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def reserve(client, amount: str, session: str = "conv-1", **fields):
+    body = {"agent": "outside", "session": session, "amount_usd": amount, **fields}
+    return client.post("/api/v1/budget/reserve", body, content_type="application/json")
+
+
+def settle(client, reservation: str, cost: str):
+    body = {"reservation": reservation, "cost_usd": cost}
+    return client.post("/api/v1/budget/settle", body, content_type="application/json")
+
+
+def test_reserve_then_settle_records_the_real_cost_once(requester_api):
+    answer = reserve(requester_api, "0.50", model="openai/gpt-4o").json()
+    assert answer["decision"] == "reserved"
+    for _ in range(2):  # a retried settle counts once
+        response = settle(requester_api, answer["reservation"], "0.123456789012")
+        assert response.status_code == 200, response.content
+    record = SpendRecord.objects.get()
+    assert record.cost_usd == Decimal("0.123456789012")
+    session = Session.objects.get(external_id="conv-1")
+    assert str(record.session_id) == str(session.pk)
+    scope = scopes_for(
+        session_id=session.pk,
+        session_start=session.created_at,
+        session_ceiling=None,
+        user="x",
+        user_day_ceiling=None,
+        now=clock.now(),
+    )[0]
+    assert scope_usage(scope.key) == (Decimal("0.123456790"), Decimal(0))  # rounded up to nano-USD
+
+
+def test_a_users_internal_and_external_spend_share_one_daily_budget(requester_api, settings):
+    settings.GUARD_USER_DAY_USD = Decimal("1")
+    user = f"alice-{uuid.uuid4().hex[:6]}"
+    # Internal work of the same end user, through the scopes the runtime's cost breaker uses.
+    internal = Reservation(
+        id=uuid.uuid4().hex,
+        scopes=scopes_for(
+            session_id=uuid.uuid4(),
+            session_start=clock.now(),
+            session_ceiling=Decimal("5"),
+            user=user,
+            user_day_ceiling=Decimal("1"),
+            now=clock.now(),
+        ),
+        amount_nano=600_000_000,
+        task_id=str(uuid.uuid4()),
+        session_id=str(uuid.uuid4()),
+        user_key=user,
+        model="sim/x",
+    )
+    assert cost_reserve(internal, now=clock.now())[0] in (1, -1)
+    cost_settle(internal, cost=Decimal("0.6"), at=clock.now())
+    refused = reserve(requester_api, "0.5", user=user).json()
+    assert (refused["decision"], refused["scope"]) == ("refused", "user_day")
+    assert Decimal(refused["spent_usd"]) == Decimal("0.6")
+    assert reserve(requester_api, "0.3", user=user).json()["decision"] == "reserved"
+
+
+def test_two_reserves_for_the_last_room_get_it_once(requester, settings):
+    settings.GUARD_USER_DAY_USD = Decimal("1")
+    user = f"bob-{uuid.uuid4().hex[:6]}"
+    clients = [_api_client(requester), _api_client(requester)]
+    reserve(clients[0], "0", user=user)  # counters exist
+    answers = race(*(lambda c=c: reserve(c, "0.7", user=user).json() for c in clients))
+    assert sorted(a["decision"] for a in answers) == ["reserved", "wait"]
+
+
+def test_another_users_reservation_cannot_be_settled(requester_api, outsider_api):
+    answer = reserve(requester_api, "0.1").json()
+    assert settle(outsider_api, answer["reservation"], "0.1").status_code == 404
+    assert settle(requester_api, "ext:nope", "0.1").status_code == 404
+
+
+@pytest.mark.parametrize("amount", ["-1", "NaN", "Infinity", "1e400", "0.0000000000001", "100001", "abc"])
+def test_hostile_amounts_are_refused(requester_api, amount):
+    response = reserve(requester_api, amount)
+    assert response.status_code == 422, response.content

@@ -1,0 +1,90 @@
+"""Ingested spans into sessions and traces: one session per conversation, as the gate API's.
+
+Spans are grouped by `gen_ai.conversation.id` (else by their OpenTelemetry trace), each group
+into the external session of that id (agents.services.external), so external agents show in
+the same waterfall, cost pages, metrics and alert rules. A retried export inserts nothing
+twice, and the session's totals count only the spans this request inserted.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+
+from agents.models import Task
+from agents.services.external import MAX_SESSION_ID_CHARS, external_task_of_conversation
+from tracing.ingest.decode import OtlpSpan
+from tracing.ingest.mapping import MappedSpan, agent_name, span_map
+from tracing.models import Span
+from tracing.recorder import spans_insert_new
+
+CONVERSATION_ATTRIBUTES = ("gen_ai.conversation.id", "session.id")
+
+
+def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> int:
+    """Store the spans; returns how many were new."""
+    inserted = 0
+    for (agent, conversation), group in _conversations(spans).items():
+        task = external_task_of_conversation(owner=owner, session_id=conversation, agent_name=agent)
+        mapped = {span.span_id: (span, span_map(span)) for span in group}
+        rows = [_row(task, span, view) for span, view in mapped.values()]
+        with transaction.atomic():
+            new = spans_insert_new(rows)
+            _add_usage(task, [mapped[span_id][1] for span_id in new])
+        inserted += len(new)
+    return inserted
+
+
+def _conversations(spans: list[OtlpSpan]) -> dict[tuple[str, str], list[OtlpSpan]]:
+    """(agent, conversation id) → spans; a trace's spans follow any span in this request that
+    names either (an exporter that batches sends a trace's spans together)."""
+    by_trace: dict[str, list[OtlpSpan]] = defaultdict(list)
+    for span in spans:
+        by_trace[span.trace_id].append(span)
+    groups: dict[tuple[str, str], list[OtlpSpan]] = defaultdict(list)
+    for trace_id, members in by_trace.items():
+        conversation = next(
+            (
+                str(span.attributes[name])
+                for span in members
+                for name in CONVERSATION_ATTRIBUTES
+                if span.attributes.get(name) not in (None, "")
+            ),
+            f"otel-{trace_id}",
+        )[:MAX_SESSION_ID_CHARS]
+        named = next((span for span in members if span.attributes.get("gen_ai.agent.name")), members[0])
+        groups[(agent_name(named), conversation)].extend(members)
+    return groups
+
+
+def _row(task: Task, span: OtlpSpan, view: MappedSpan) -> Span:
+    return Span(
+        trace_id=task.trace.pk,
+        span_id=span.span_id,
+        parent_span_id=span.parent_span_id,
+        name=span.name,
+        kind=view.kind,
+        status=Span.Status.ERROR if span.error else Span.Status.OK,
+        started_at=span.started_at,
+        ended_at=span.ended_at,
+        duration_ms=(span.ended_at - span.started_at).total_seconds() * 1000,
+        attributes={**view.attributes, "otel.trace_id": span.trace_id},
+        input=view.input,
+        output=view.output,
+    )
+
+
+def _add_usage(task: Task, views: list[MappedSpan]) -> None:
+    models = [view for view in views if view.kind == Span.Kind.MODEL]
+    tools = sum(1 for view in views if view.kind == Span.Kind.TOOL)
+    if not models and not tools:
+        return
+    Task.objects.filter(pk=task.pk).update(
+        input_tokens=F("input_tokens") + sum(view.usage.input_tokens for view in models),
+        output_tokens=F("output_tokens") + sum(view.usage.output_tokens for view in models),
+        cached_input_tokens=F("cached_input_tokens") + sum(view.usage.cached_input_tokens for view in models),
+        cost_usd=F("cost_usd") + sum((view.cost for view in models), Decimal(0)),
+        tool_calls=F("tool_calls") + tools,
+    )

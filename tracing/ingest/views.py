@@ -1,0 +1,56 @@
+"""POST /v1/traces: the OTLP/HTTP trace receiver (protobuf or JSON), with an API token."""
+
+import zlib
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from console.tokens import api_token_authenticate
+from core.errors import ServiceError
+from core.http_errors import error_response
+from tracing.ingest.decode import UndecodableExport, export_decode
+from tracing.ingest.store import otlp_ingest
+
+CONTENT_TYPES = ("application/x-protobuf", "application/json")
+
+
+@csrf_exempt
+@require_POST
+def otlp_traces(request: HttpRequest) -> HttpResponse:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    user = api_token_authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if user is None:
+        response = error_response(
+            401, "unauthorized", "send a valid API token: Authorization: Bearer <token>"
+        )
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    if request.content_type not in CONTENT_TYPES:
+        return error_response(
+            415, "unsupported_media_type", "send application/x-protobuf or application/json"
+        )
+    limit = settings.OTLP_MAX_BODY_BYTES
+    body = request.read(limit + 1)
+    if len(body) <= limit and request.headers.get("Content-Encoding", "").lower() == "gzip":
+        try:
+            inflater = zlib.decompressobj(wbits=31)
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            return error_response(400, "bad_request", "the gzip body cannot be decompressed")
+    if len(body) > limit:
+        return error_response(413, "payload_too_large", f"the body is larger than {limit} bytes")
+    try:
+        spans = export_decode(body, content_type=request.content_type)
+        otlp_ingest(owner=user, spans=spans)
+    except UndecodableExport as exc:
+        return error_response(400, "bad_request", str(exc))
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+    if request.content_type == "application/json":
+        return JsonResponse({})
+    return HttpResponse(
+        ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
+    )
