@@ -13,12 +13,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from harness import BIN, ROOT, percentile
 
 from injection.detect import scan
-from injection.training.corpus import load
+from injection.training.corpus import HELD_OUT_CARRIERS, HELD_OUT_FAMILIES, load
 
 LATENCY_SAMPLES = 500
 TEXT_2KB = 2048
@@ -68,7 +67,10 @@ def command_lines_per_s(rows: list[dict]) -> float:
         started = time.perf_counter()
         done = subprocess.run(
             [str(BIN / "python"), "manage.py", "injection_scan", "--input", batch.name],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         elapsed = time.perf_counter() - started
     answered = len(done.stdout.splitlines())
@@ -82,14 +84,25 @@ def main() -> None:
     injected = sum(row["label"] for row in rows)
     print(f"held-back split: {injected} injected, {len(rows) - injected} benign")
     tpr, fpr, by_source = rates(rows)
+    both = [r for r in rows if r["family"] in HELD_OUT_FAMILIES and r["carrier"] in HELD_OUT_CARRIERS]
+    both_flagged = sum(scan(r["text"]).flagged for r in both)
+    print(f"injected rows whose family and carrier were both unseen: {both_flagged} / {len(both)} flagged")
     for source, (flagged, total) in sorted(by_source.items()):
         print(f"  {source:34} flagged {flagged:5} / {total:5} ({flagged / total:.3f})")
     p95, p95_cpu = scan_p95_ms(rows)
     lines_per_s = command_lines_per_s(rows)
     print(f"scan p95 on 2 KB: {p95:.2f} ms wall, {p95_cpu:.2f} ms CPU")
     print(f"tpr {tpr:.4f}  fpr {fpr:.4f}  command {lines_per_s:.0f} lines/s")
-    print(json.dumps({"tpr": round(tpr, 4), "fpr": round(fpr, 4), "scan_p95_ms_2kb": round(p95, 3),
-                      "lines_per_s": round(lines_per_s, 1)}))
+    print(
+        json.dumps(
+            {
+                "tpr": round(tpr, 4),
+                "fpr": round(fpr, 4),
+                "scan_p95_ms_2kb": round(p95, 3),
+                "lines_per_s": round(lines_per_s, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from injection.detect.rules.patterns import snippet
 
 DETECTOR = "classifier"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "classifier.npz"
+# Below this the few n-grams say nothing: the rules alone judge a text this short.
+MIN_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ def model() -> Model:
 
 def probability(text: str) -> tuple[float, int, int]:
     """The most suspicious window's probability and its [start, end) in text."""
-    if not text:
+    if len(text) < MIN_CHARS:
         return 0.0, 0, 0
     current = model()
     logits, starts = window_logits(text, current.weights, current.bias)

@@ -34,7 +34,7 @@ class ExternalClassifier:
         try:
             score = self._score(text[:MAX_SENT_CHARS], tool)
         # Whatever stops the answer (the network, the egress guard, the server) ends the same way.
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not self.fail_closed:
                 return []
             return [Finding(UNAVAILABLE, 1.0, f"external classifier unavailable: {type(exc).__name__}", 0, 0)]
@@ -49,7 +49,9 @@ class ExternalClassifier:
 
     def _score(self, text: str, tool: str | None) -> float:
         if self._client is None:
-            self._client = httpx.Client(transport=self.transport, timeout=self.timeout_s, follow_redirects=False)
+            self._client = httpx.Client(
+                transport=self.transport, timeout=self.timeout_s, follow_redirects=False
+            )
         with self._client.stream("POST", self.url, json={"text": text, "tool": tool}) as response:
             response.raise_for_status()
             body = b""

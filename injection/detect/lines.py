@@ -24,12 +24,17 @@ def _answer(line: str, number: int) -> dict[str, object]:
         return {"error": f"line {number}: longer than {MAX_LINE_CHARS} characters", "line": number}
     try:
         item = json.loads(line)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return {"error": f"line {number}: not JSON ({exc.msg})", "line": number}
+    except RecursionError:
+        return {"error": f"line {number}: nested too deeply", "line": number}
     if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-        return {"error": f"line {number}: expected an object with a string \"text\"", "line": number}
+        return {"error": f'line {number}: expected an object with a string "text"', "line": number}
     tool = item.get("tool")
     if tool is not None and (not isinstance(tool, str) or len(tool) > MAX_TOOL_CHARS):
-        return {"error": f"line {number}: \"tool\" must be a string of at most {MAX_TOOL_CHARS} characters", "line": number}
+        return {
+            "error": f'line {number}: "tool" must be a string of at most {MAX_TOOL_CHARS} characters',
+            "line": number,
+        }
     result = scan(item["text"], tool=tool)
     return {"score": round(result.score, 4), "flagged": result.flagged, "detectors": result.detectors}

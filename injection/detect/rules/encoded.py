@@ -19,7 +19,7 @@ _HEX = compile_rule(r"\b(?:[0-9a-f]{2}){16,500}\b|(?:\\x[0-9a-f]{2}){16,500}")
 # Per chunk: a page of attachments must not turn the scan into a decoding job.
 MAX_BLOBS = 16
 _MIN_PRINTABLE = 0.95
-_WORDS = compile_rule(r"[\pL]{2,}[\s,.:;!?'\"-]+[\pL]{2,}[\s,.:;!?'\"-]+[\pL]{2,}")
+_WORDS = compile_rule(r"[\pL]{2,}[\s,.:;!?'\"-]+[\pL]{2,}")
 
 
 def revealed(text: str) -> Iterator[Revealed]:

@@ -22,9 +22,7 @@ def snippet(text: str) -> str:
     return text[:SNIPPET_CHARS]
 
 
-def findings(
-    patterns: Iterable[tuple["re2._Regexp", float]], text: str, detector: str
-) -> Iterator[Finding]:
+def findings(patterns: Iterable[tuple["re2._Regexp", float]], text: str, detector: str) -> Iterator[Finding]:
     """One finding per match of each (pattern, score) pair."""
     for pattern, score in patterns:
         for match in pattern.finditer(text):

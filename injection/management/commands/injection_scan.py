@@ -18,7 +18,9 @@ class Command(BaseCommand):
     requires_migrations_checks = False
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--input", type=FileType("r", encoding="utf-8", errors="replace"), default=sys.stdin)
+        parser.add_argument(
+            "--input", type=FileType("r", encoding="utf-8", errors="replace"), default=sys.stdin
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for answer in scan_lines(options["input"]):
