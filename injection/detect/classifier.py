@@ -18,8 +18,9 @@ from injection.detect.rules.patterns import snippet
 
 DETECTOR = "classifier"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "classifier.npz"
-# Below this the few n-grams say nothing: the rules alone judge a text this short.
-MIN_CHARS = 16
+# Below this a text's few n-grams are too weak a signal (ordinary one-liners scored near the
+# threshold): the rules alone judge a text this short.
+MIN_CHARS = 64
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,18 @@ FOREIGN = {
         "{person}さんとの会議は{day}の{hour}時からです。",
     ],
 }
+PROSE_SHARE = 0.4
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "March 3", "June 14", "October 21"]
 MONTHS = ["January", "April", "July", "September", "November"]
+
+
+class Writer(random.Random):
+    """The generator's random source, with the real prose (injection/training/prose.py) that a
+    share of its sentences are drawn from."""
+
+    def __init__(self, seed: int, prose: list[str]) -> None:
+        super().__init__(seed)
+        self.prose = prose
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,9 @@ class Carrier:
     escape: Callable[[str], str]
 
 
-def sentence(rng: random.Random) -> str:
+def sentence(rng: Writer) -> str:
+    if rng.prose and rng.random() < PROSE_SHARE:
+        return rng.choice(rng.prose)
     if rng.random() < 0.12:
         language = rng.choice(sorted(FOREIGN))
         template = rng.choice(FOREIGN[language])
@@ -162,11 +174,11 @@ def sentence(rng: random.Random) -> str:
     return template.format(**_slots(rng))
 
 
-def paragraph(rng: random.Random, sentences: tuple[int, int] = (2, 6)) -> str:
+def paragraph(rng: Writer, sentences: tuple[int, int] = (2, 6)) -> str:
     return " ".join(sentence(rng) for _ in range(rng.randint(*sentences)))
 
 
-def _slots(rng: random.Random) -> dict[str, object]:
+def _slots(rng: Writer) -> dict[str, object]:
     return {
         "topic": rng.choice(TOPICS),
         "day": rng.choice(DAYS),
@@ -183,7 +195,7 @@ def _slots(rng: random.Random) -> dict[str, object]:
     }
 
 
-def _domain(rng: random.Random) -> str:
+def _domain(rng: Writer) -> str:
     return rng.choice(COMPANIES).lower().replace(" ", "-") + rng.choice([".com", ".example", ".io", ".de"])
 
 
@@ -223,7 +235,7 @@ def _comment(text: str) -> str:
     return "\n".join("# " + line for line in text.splitlines())
 
 
-def json_api(rng: random.Random) -> Carrier:
+def json_api(rng: Writer) -> Carrier:
     items = []
     for _ in range(rng.randint(1, 12)):
         items.append(
@@ -262,7 +274,7 @@ def json_api(rng: random.Random) -> Carrier:
     return Carrier("json_api", filled, _json_escape)
 
 
-def email(rng: random.Random) -> Carrier:
+def email(rng: Writer) -> Carrier:
     sender, recipient = rng.sample(PEOPLE, 2)
     header = (
         f"From: {sender} <{sender.split()[0].lower()}@{_domain(rng)}>\nTo: {recipient}\n"
@@ -279,7 +291,7 @@ def email(rng: random.Random) -> Carrier:
     return Carrier("email", [header, *body], _plain)
 
 
-def web_page(rng: random.Random) -> Carrier:
+def web_page(rng: Writer) -> Carrier:
     title = f"{rng.choice(COMPANIES)} | {rng.choice(TOPICS).title()}"
     parts = [
         f"<!DOCTYPE html><html><head><title>{title}</title><meta charset='utf-8'></head><body>\n"
@@ -301,7 +313,7 @@ def web_page(rng: random.Random) -> Carrier:
     return Carrier("web_page", parts, _html_element)
 
 
-def document(rng: random.Random) -> Carrier:
+def document(rng: Writer) -> Carrier:
     parts = [f"# {rng.choice(TOPICS).title()}\n\n"]
     for section in range(rng.randint(2, 7)):
         parts.append(
@@ -316,7 +328,7 @@ def document(rng: random.Random) -> Carrier:
     return Carrier("document", parts, _plain)
 
 
-def code(rng: random.Random) -> Carrier:
+def code(rng: Writer) -> Carrier:
     name = rng.choice(["orders", "billing", "sync", "reports", "auth"])
     parts = [
         f'"""{paragraph(rng, (1, 2))}"""\n\nimport json\nimport logging\n\nlog = loggi'
@@ -337,7 +349,7 @@ def code(rng: random.Random) -> Carrier:
     return Carrier("code", parts, _comment)
 
 
-def table(rng: random.Random) -> Carrier:
+def table(rng: Writer) -> Carrier:
     if rng.random() < 0.5:
         parts = ["id,customer,city,product,amount,comment\n"]
         for row in range(rng.randint(3, 40)):
@@ -357,7 +369,7 @@ def table(rng: random.Random) -> Carrier:
     return Carrier("table", parts, _markdown_cell)
 
 
-def search_results(rng: random.Random) -> Carrier:
+def search_results(rng: Writer) -> Carrier:
     parts = [
         f'Search results for "{rng.choice(PRODUCTS)} {rng.choice(CITIES)}" (about'
         f" {rng.randint(1000, 90000)} results)\n\n"
@@ -372,7 +384,7 @@ def search_results(rng: random.Random) -> Carrier:
     return Carrier("search_results", parts, _plain)
 
 
-def ticket(rng: random.Random) -> Carrier:
+def ticket(rng: Writer) -> Carrier:
     parts = [
         f"Ticket #{rng.randint(10000, 99999)} - {rng.choice(PRODUCTS)} issue\nPriority:"
         f" {rng.choice(['low', 'normal', 'high'])}\n"
@@ -390,7 +402,18 @@ def ticket(rng: random.Random) -> Carrier:
     return Carrier("ticket", parts, _plain)
 
 
-KINDS: dict[str, Callable[[random.Random], Carrier]] = {
+def message(rng: Writer) -> Carrier:
+    """Short output: a chat message, a notification, a one-line status."""
+    text = paragraph(rng, (1, 2))
+    shape = rng.randrange(3)
+    if shape == 0:
+        return Carrier("message", [text], _plain)
+    if shape == 1:
+        return Carrier("message", ['{"ok": true, "message": "', _json_escape(text), '"}'], _json_escape)
+    return Carrier("message", [f"[{rng.choice(PEOPLE)}] ", text], _plain)
+
+
+KINDS: dict[str, Callable[[Writer], Carrier]] = {
     "json_api": json_api,
     "email": email,
     "web_page": web_page,
@@ -399,10 +422,11 @@ KINDS: dict[str, Callable[[random.Random], Carrier]] = {
     "table": table,
     "search_results": search_results,
     "ticket": ticket,
+    "message": message,
 }
 
 
-def render(carrier: Carrier, rng: random.Random, payload: str | None = None) -> tuple[str, int, int]:
+def render(carrier: Carrier, rng: Writer, payload: str | None = None) -> tuple[str, int, int]:
     """The carrier's text, with the payload (escaped) inside one of its parts at a random place:
     (text, payload start, payload end); (text, 0, 0) without a payload."""
     if payload is None:

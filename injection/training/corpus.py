@@ -17,12 +17,12 @@ import argparse
 import base64
 import gzip
 import json
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from injection.training.carriers import KINDS, render
+from injection.training.carriers import KINDS, Writer, render
 from injection.training.payloads import payload_families
+from injection.training.prose import stdlib_sentences
 
 SEED = 13
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "corpus.jsonl.gz"
@@ -39,7 +39,7 @@ TRANSFORMS = {"base64": 0.06, "zero_width": 0.04, "tag_characters": 0.03, "plain
 
 
 def build(wheels: Path) -> Iterator[dict[str, object]]:
-    rng = random.Random(SEED)
+    rng = Writer(SEED, stdlib_sentences())
     families = _unseen_held_out(payload_families(wheels))
     kinds = sorted(KINDS)
     for index in range(BENIGN_ROWS):

