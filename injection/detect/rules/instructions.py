@@ -107,6 +107,19 @@ _REDIRECTS = [
     r"\b(?:reveal|print|output|repeat|show)\s+(?:me\s+)?(?:your|the)\s+(?:full\s+|entire\s+|initial\s+)?"
     r"(?:system\s+prompt|hidden\s+instructions|initial\s+instructions|original\s+prompt)",
     r"\bstop\s+everything\b",
+    r"\b(?:ai|automated|autonomous|llm)\s+(?:agents?|assistants?|models?|systems?)\s+(?:reading|processing"
+    r"|parsing|summari[sz]ing)\s+this\b",
+    r"\bsupersedes?\s+(?:all\s+)?(?:earlier|previous|prior|other)\s+(?:guidance|instructions|rules|policies)",
+    # "note to the assistant" and "do not tell the user", in the other languages
+    r"\bnota\s+para\s+(?:el|o)\s+asistente|\bno\s+(?:le\s+)?(?:informes|digas|cuentes)\s+(?:nada\s+)?al\s+usuario",
+    r"\bmessage\s+pour\s+l'assistant|\bne\s+(?:dis|dites)\s+rien\s+à\s+l'utilisateur",
+    r"\bhinweis\s+an\s+den\s+assistenten|\bsag\s+dem\s+(?:nutzer|benutzer)\s+nichts",
+    r"\bnota\s+para\s+o\s+assistente|\bnão\s+(?:conte|diga)\s+(?:nada\s+)?(?:ao|para\s+o)\s+usuário",
+    r"\bnota\s+per\s+l'assistente|\bnon\s+dirlo\s+all'utente",
+    r"примечание\s+для\s+ассистента|не\s+(?:сообщай|говори)\s+пользователю",
+    r"(?:给|給)助手的(?:说明|說明|指示|提示)|不要(?:告诉|告訴)用户|不要(?:告诉|告訴)用戶",
+    r"アシスタントへの(?:注意|指示|メモ|お願い)|ユーザーに(?:は)?(?:伝え|知らせ|言わ)ずに",
+    r"지금부터\s*(?:너는|당신은)|사용자에게\s*(?:알리지|말하지)\s*(?:말고|마)",
     # es / fr / de / pt / it / ru / zh / ja: "from now on you are", "new instructions:"
     r"\b(?:a\s+partir\s+de\s+ahora|desde\s+ahora),?\s+(?:eres|serás|vas\s+a|debes|responde)",
     r"\bnuevas\s+instrucciones\s*:",
