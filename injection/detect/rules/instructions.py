@@ -107,6 +107,12 @@ _REDIRECTS = [
     r"\b(?:reveal|print|output|repeat|show)\s+(?:me\s+)?(?:your|the)\s+(?:full\s+|entire\s+|initial\s+)?"
     r"(?:system\s+prompt|hidden\s+instructions|initial\s+instructions|original\s+prompt)",
     r"\bstop\s+everything\b",
+    # Asking for the assistant's own prompt: text a tool returns has no business doing that.
+    r"\byour\s+(?:system\s+(?:prompt|message|instructions|configuration)|(?:initial|starting"
+    r"|original|hidden|secret)\s+(?:instructions|prompt))\b",
+    r"\b(?:instructions|text)\s+you\s+were\s+(?:given|told)|\bwhat\s+were\s+you\s+told\b"
+    r"|\brepeat\s+(?:everything|the\s+(?:above\s+)?text|this\s+entire\s+conversation)"
+    r"|\boutput\s+the\s+text\s+above|\bmy\s+instructions\s+are:|\bi\s+was\s+instructed\s+to\b",
     r"\b(?:ai|automated|autonomous|llm)\s+(?:agents?|assistants?|models?|systems?)\s+(?:reading|processing"
     r"|parsing|summari[sz]ing)\s+this\b",
     r"\bsupersedes?\s+(?:all\s+)?(?:earlier|previous|prior|other)\s+(?:guidance|instructions|rules|policies)",
