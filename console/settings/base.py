@@ -309,6 +309,18 @@ MAX_OUTPUT_TOKENS = env_int("MAX_OUTPUT_TOKENS", 1024, minimum=1)
 TOOL_EGRESS_ALLOW = env_list("TOOL_EGRESS_ALLOW", [])
 egress_allow_parse(TOOL_EGRESS_ALLOW)
 
+# Prompt injection (injection/detect): an optional external classifier over HTTP, e.g. a model
+# server running Llama Prompt Guard 2, asked besides the rules and the built-in classifier. Its
+# URL goes through the egress guard above like an HTTP tool's.
+INJECTION_CLASSIFIER_URL = env_str("INJECTION_CLASSIFIER_URL", "")
+if INJECTION_CLASSIFIER_URL and not INJECTION_CLASSIFIER_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"INJECTION_CLASSIFIER_URL must be an http(s) URL, got {INJECTION_CLASSIFIER_URL!r}"
+    )
+INJECTION_CLASSIFIER_TIMEOUT_S = env_float("INJECTION_CLASSIFIER_TIMEOUT_S", 2.0, minimum=0.05)
+# When the classifier cannot answer: true treats the text as injected, false ignores the classifier.
+INJECTION_CLASSIFIER_FAIL_CLOSED = env_bool("INJECTION_CLASSIFIER_FAIL_CLOSED", False)
+
 # Observability (tracing): /metrics answers a bearer token or callers in these networks.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])

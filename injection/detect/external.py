@@ -1,0 +1,65 @@
+"""An external classifier over HTTP, e.g. a self-hosted model server running Llama Prompt Guard 2.
+
+The server takes POST {"text": "...", "tool": "..."} and answers {"score": <0..1>}. When it cannot
+be asked (timeout, refused connection, a bad answer), `fail_closed` decides: a finding of score 1
+(the text is treated as injected) or no finding at all.
+
+Plain Python: the caller passes the transport. Tollgate's passes the egress-guarded one
+(injection/external.py), so the URL an operator configures obeys TOOL_EGRESS_ALLOW.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+import httpx
+
+from injection.detect.result import Finding
+
+DETECTOR = "external"
+UNAVAILABLE = "external.unavailable"
+# What is sent and read back: a model server has a context of its own, and an answer is one number.
+MAX_SENT_CHARS = 32_000
+MAX_ANSWER_BYTES = 4_096
+
+
+@dataclass
+class ExternalClassifier:
+    url: str
+    timeout_s: float
+    fail_closed: bool
+    transport: httpx.BaseTransport | None = None
+    _client: httpx.Client | None = field(default=None, init=False, repr=False)
+
+    def find(self, text: str, *, tool: str | None, flag_at: float) -> list[Finding]:
+        try:
+            score = self._score(text[:MAX_SENT_CHARS], tool)
+        # Whatever stops the answer (the network, the egress guard, the server) ends the same way.
+        except Exception as exc:
+            if not self.fail_closed:
+                return []
+            return [Finding(UNAVAILABLE, 1.0, f"external classifier unavailable: {type(exc).__name__}", 0, 0)]
+        if score < flag_at:
+            return []
+        return [Finding(DETECTOR, score, text[:200], 0, min(len(text), MAX_SENT_CHARS))]
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _score(self, text: str, tool: str | None) -> float:
+        if self._client is None:
+            self._client = httpx.Client(
+                transport=self.transport, timeout=self.timeout_s, follow_redirects=False
+            )
+        with self._client.stream("POST", self.url, json={"text": text, "tool": tool}) as response:
+            response.raise_for_status()
+            body = b""
+            for piece in response.iter_bytes():
+                body += piece
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise ValueError("the classifier's answer is too long")
+        score = json.loads(body)["score"]
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 0.0 <= score <= 1.0:
+            raise ValueError(f"the classifier's score is not a number in 0..1: {score!r}")
+        return float(score)
