@@ -19,7 +19,7 @@ from agents.guards.spend import cost_reserve, cost_settle, spend_reservation_for
 from agents.guards.tokens import messages_tokens
 from agents.models import Task
 from agents.providers.base import ChatRequest, ProviderError
-from agents.providers.pricing import model_cost, model_price_at
+from agents.providers.pricing import model_cost, model_price_at, unpriced_reason
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.waiting import wait_begin
@@ -107,16 +107,15 @@ def _summarise_head(
     summary, cost, usage = "(the earlier turns were dropped unsummarised: {why})", Decimal(0), None
     # Reserved like any call, so the summariser cannot pass a cost ceiling either; refused or
     # unmeterable, the older turns are still dropped: the context budget is the hard limit.
-    reservation = spend_reservation_for(
-        state,
-        model=model,
-        amount=summary_worst_case(model=model, messages=request_messages, max_tokens=max_tokens),
-    )
+    worst_case = summary_worst_case(model=model, messages=request_messages, max_tokens=max_tokens)
+    reservation = spend_reservation_for(state, model=model, amount=worst_case or Decimal(0))
     try:
-        reserved = cost_reserve(reservation, now=started)[0] == 1
+        reserved = worst_case is not None and cost_reserve(reservation, now=started)[0] == 1
     except redis.RedisError:
         reserved = False
-    if not reserved:
+    if worst_case is None:
+        summary = summary.format(why=unpriced_reason(model))
+    elif not reserved:
         summary = summary.format(why="no room under the cost ceilings")
     else:
         try:
@@ -165,9 +164,10 @@ def conversation_text(message: dict[str, Any]) -> str:
     return text
 
 
-def summary_worst_case(*, model: str, messages: list[dict[str, Any]], max_tokens: int) -> Decimal:
+def summary_worst_case(*, model: str, messages: list[dict[str, Any]], max_tokens: int) -> Decimal | None:
+    """The most the summary call can cost; None when its model has no price (no call then)."""
     price = model_price_at(model=model, at=clock.now())
     if price is None:
-        return Decimal(0)
+        return None
     prompt = messages_tokens(messages, worst_case=True)
     return (prompt * max(price.input, price.cache_write) + max_tokens * price.output) / Decimal(1_000_000)

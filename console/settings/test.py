@@ -27,3 +27,7 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_tol
 # The tests' tool servers listen on loopback; the SSRF tests (tests/agents/test_tool_egress.py)
 # set this back to nothing to show the refusal.
 TOOL_EGRESS_ALLOW = [*TOOL_EGRESS_ALLOW, "127.0.0.0/8", "::1"]
+
+# The tests' own simulator scenarios (tests/scenarios), which the tests' simulator serves, are
+# names an agent may be created with.
+SIM_SCENARIOS = [*SIM_SCENARIOS, str(BASE_DIR / "tests" / "scenarios")]
