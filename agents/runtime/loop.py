@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from agents.guards.decision import Verdict
 from agents.guards.parking import guard_park
@@ -118,6 +119,7 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
                 stop_reason="model_error",
                 stop_detail=f"the model call failed ({failure.error.kind}): {failure.error}",
                 partial=True,
+                cost_usd=F("cost_usd") + failure.spent,
             )
             return RunOutcome.FINISHED
         final = None

@@ -49,6 +49,8 @@ class ModelCallFailed(Exception):
     def __init__(self, error: ProviderError) -> None:
         super().__init__(str(error))
         self.error = error
+        # What the step spent before its call failed (a context summary): still the task's cost.
+        self.spent = Decimal(0)
 
 
 def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: bool) -> StepOutcome:
@@ -66,7 +68,9 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
     else:
         logger.info("step %s of task %s redelivered: reusing the stored model reply", index, state.task.id)
         plan_release(state)  # no new call: its cost reservation goes back at once
-        _add_model_span(state, spans, step, response_from_json(step.response))
+        # The first delivery's spans were never written (they go with the checkpoint), its
+        # summary span included: this span carries the step's whole cost, once.
+        _add_model_span(state, spans, step, response_from_json(step.response), cost=step.cost_usd)
     response = response_from_json(step.response)
     results = [
         _tool_call(state, spans, index, call_index, call, replayed=replayed)
@@ -95,9 +99,11 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
     started = clock.now()
     try:
         response = _complete_with_retries(provider, request, spans=spans, index=index, state=state)
-    except ModelCallFailed:
+    except ModelCallFailed as failure:
         plan_release(state)
+        failure.spent = summary_cost
         raise
+    call_cost = model_cost(model=model, usage=response.usage, at=started)
     step = Step(
         task_id=task.id,
         index=index,
@@ -106,13 +112,15 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         input_tokens=response.usage.input_tokens,
         output_tokens=response.usage.output_tokens,
         cached_input_tokens=response.usage.cached_input_tokens,
-        cost_usd=model_cost(model=model, usage=response.usage, at=started),
+        # The step's whole spend: its call and the context summary made for it (the summary
+        # was settled by context_fit). Each span carries only its own call's cost, so the
+        # spans of a task add up to its cost exactly, each call counted once.
+        cost_usd=call_cost + summary_cost,
         model_latency_ms=response.latency_ms,
         started_at=started,
     )
     # Settled at once, before anything can fail: the call was made and billed.
-    plan_settle(state, cost=step.cost_usd, at=started)
-    step.cost_usd += summary_cost  # already settled by context_fit; the task's cost includes it
+    plan_settle(state, cost=call_cost, at=started)
     if response.tool_calls:
         # Stored before any tool runs: a redelivered step then replays these exact calls
         # with the same idempotency keys instead of asking the model again.
@@ -123,7 +131,8 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
             spans.spans.clear()
             step = Step.objects.get(task_id=task.id, index=index)
             response = response_from_json(step.response)
-    _add_model_span(state, spans, step, response, messages=request.messages)
+            call_cost = step.cost_usd
+    _add_model_span(state, spans, step, response, cost=call_cost, messages=request.messages)
     return step
 
 
@@ -132,6 +141,8 @@ def _add_model_span(
     spans: SpanBuffer,
     step: Step,
     response: ChatResponse,
+    *,
+    cost: Decimal,
     messages: list[dict[str, Any]] | None = None,
 ) -> None:
     started: datetime = step.started_at
@@ -154,7 +165,7 @@ def _add_model_span(
             "gen_ai.usage.cache_read.input_tokens": response.usage.cached_input_tokens,
             "gen_ai.usage.cache_creation.input_tokens": response.usage.cache_write_tokens,
             "gen_ai.conversation.id": str(state.task.session_id),
-            COST_ATTRIBUTE: str(step.cost_usd),
+            COST_ATTRIBUTE: str(cost),
             **(route_attributes(state) if messages is not None else {}),
         },
         input=messages,
