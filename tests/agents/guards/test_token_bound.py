@@ -22,7 +22,7 @@ _random = random.Random(7)
 
 TEXTS = {
     "english": "Refund order A-1001, it arrived broken. " * 20,
-    "chinese": "退款订单A-1001已经到达但损坏了，请尽快处理退款并通知客户。" * 20,
+    "chinese": "退款订单A-1001已经到达但损坏了，请尽快处理退款并通知客户。" * 20,  # noqa: RUF001 - the real punctuation
     "hindi": "नमस्ते, मेरा ऑर्डर टूटा हुआ आया, कृपया धनवापसी करें। " * 20,
     "arabic": "مرحبا، وصل طلبي مكسورا، أرجو استرداد المبلغ. " * 20,
     "emoji": "🙂🚀🔥👍🏽🇩🇪" * 40,
@@ -74,4 +74,5 @@ def test_the_reservation_covers_the_real_bill_of_a_non_latin_and_base64_prompt(s
     )
 
     assert messages_tokens([{"role": "user", "content": t} for t in sent], worst_case=True) >= real_prompt
-    assert reserved is not None and reserved >= billed > 0
+    assert reserved is not None
+    assert reserved >= billed > 0
