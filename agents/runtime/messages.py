@@ -23,6 +23,20 @@ def initial_messages(task: Task) -> list[dict[str, Any]]:
     return [*history, *recalled, {"role": "user", "content": task.input}]
 
 
+def previous_prompt_kept(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:
+    """How many leading messages of `after` (the conversation sent at this step) were also the
+    previous step's: that step sent everything before its reply (the last assistant message of
+    `before`, the checkpointed conversation), and context control may since have rewritten some."""
+    reply = next((i for i in range(len(before) - 1, -1, -1) if before[i].get("role") == "assistant"), 0)
+    if after is before:
+        return reply
+    same = 0
+    limit = min(reply, len(after))
+    while same < limit and before[same] == after[same]:
+        same += 1
+    return same
+
+
 def with_system_prompt(system_prompt: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not system_prompt:
         return messages

@@ -28,7 +28,8 @@ from agents.runtime.waiting import wait_begin
 from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, tool_unknown_result
 from agents.tools.result import ToolResult
 from core import clock
-from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
+from tracing.prompts import prompt_delta
+from tracing.recorder import COST_ATTRIBUTE, SpanBuffer, model_span_id
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,18 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
         logger.info("step %s of task %s redelivered: reusing the stored model reply", index, state.task.id)
         plan_release(state)  # no new call: its cost reservation goes back at once
         # The first delivery's spans were never written (they go with the checkpoint), its
-        # summary span included: this span carries the step's whole cost, once.
-        _add_model_span(state, spans, step, response_from_json(step.response), cost=step.cost_usd)
+        # summary span included: this span carries the step's whole cost, once. Its prompt is
+        # the checkpointed conversation, as context control left it for the first delivery.
+        messages = state.task.messages
+        prompt = conversation.with_system_prompt(state.version.system_prompt, messages)
+        _add_model_span(
+            state,
+            spans,
+            step,
+            response_from_json(step.response),
+            cost=step.cost_usd,
+            prompt=_prompt_stored(state, prompt, kept=conversation.previous_prompt_kept(messages, messages)),
+        )
     response = response_from_json(step.response)
     results = [
         _tool_call(state, spans, index, call_index, call, replayed=replayed)
@@ -89,7 +100,9 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
 def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> Step:
     task, version = state.task, state.version
     provider, provider_model = provider_for(model)
+    before = task.messages
     summary_cost = context_fit(state, spans)  # may shorten task.messages to the context budget
+    kept = conversation.previous_prompt_kept(before, task.messages)
     request = ChatRequest(
         model=provider_model,
         messages=conversation.with_system_prompt(version.system_prompt, task.messages),
@@ -132,8 +145,21 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
             step = Step.objects.get(task_id=task.id, index=index)
             response = response_from_json(step.response)
             call_cost = step.cost_usd
-    _add_model_span(state, spans, step, response, cost=call_cost, messages=request.messages)
+    prompt = _prompt_stored(state, request.messages, kept=kept)
+    _add_model_span(state, spans, step, response, cost=call_cost, prompt=prompt, routed=True)
     return step
+
+
+def _prompt_stored(state: RunState, prompt: list[dict[str, Any]], *, kept: int) -> Any:
+    """The span's copy of the prompt: its new messages and a reference to the previous step's
+    span for the `kept` messages before them (tracing/prompts.py)."""
+    index = state.task.step_index
+    if index == 0 or kept == 0:
+        return prompt
+    system = 1 if state.version.system_prompt else 0
+    return prompt_delta(
+        prompt=prompt, previous_span_id=model_span_id(state.trace_id, index - 1), kept=system + kept
+    )
 
 
 def _add_model_span(
@@ -143,13 +169,15 @@ def _add_model_span(
     response: ChatResponse,
     *,
     cost: Decimal,
-    messages: list[dict[str, Any]] | None = None,
+    prompt: Any,
+    routed: bool = False,
 ) -> None:
     started: datetime = step.started_at
     request_model = step.model.partition("/")[2]
     spans.add(
         name=f"chat {request_model}",
         kind="model",
+        span_id=model_span_id(state.trace_id, step.index),
         step_index=step.index,
         started_at=started,
         ended_at=started + timedelta(milliseconds=response.latency_ms),
@@ -166,9 +194,9 @@ def _add_model_span(
             "gen_ai.usage.cache_creation.input_tokens": response.usage.cache_write_tokens,
             "gen_ai.conversation.id": str(state.task.session_id),
             COST_ATTRIBUTE: str(cost),
-            **(route_attributes(state) if messages is not None else {}),
+            **(route_attributes(state) if routed else {}),
         },
-        input=messages,
+        input=prompt,
         output=conversation.assistant_message(response),
     )
 
