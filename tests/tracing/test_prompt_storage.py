@@ -1,6 +1,8 @@
 """A model span stores only its step's new messages and a reference to the previous step's span;
 the trace page and the export put the whole prompt back together, exactly as it was sent."""
 
+import itertools
+
 import pytest
 from django.urls import reverse
 
@@ -52,7 +54,7 @@ def test_each_step_stores_only_its_new_messages_and_the_prompt_is_reassembled(re
     prompts = sent_prompts(task)
     assert len(spans) == len(prompts) == 7
     assert spans[0].input == prompts[0]  # the first step has nothing to continue
-    for previous, span in zip(spans, spans[1:], strict=False):
+    for previous, span in itertools.pairwise(spans):
         # Only the reply and tool result of the step before are stored again.
         assert span.input[PROMPT_REF] == {"span_id": previous.span_id, "messages": len(previous_prompt(span))}
         assert [m["role"] for m in span.input["messages"]] == ["assistant", "tool"]
