@@ -58,9 +58,12 @@ def context_fit(state: "RunState", spans: SpanBuffer) -> Decimal:
         compacted, cost = _summarise_head(state, spans, compacted, keep=keep, budget=budget)
     # Conditional on the step: a duplicate delivery that already moved on is left alone.
     task = state.task
-    Task.objects.filter(pk=task.pk, step_index=task.step_index, status=Task.Status.RUNNING).update(
-        messages=compacted
-    )
+    stored: dict[str, Any] = {"messages": compacted[state.history_len :]}
+    if compacted[: state.history_len] != messages[: state.history_len]:
+        # The session's earlier conversation was shortened too: the task keeps the whole result.
+        stored = {"messages": compacted, "history_task": None, "history_messages": 0}
+        state.history_len = 0
+    Task.objects.filter(pk=task.pk, step_index=task.step_index, status=Task.Status.RUNNING).update(**stored)
     state.task.messages = compacted
     return cost
 

@@ -74,8 +74,14 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
 def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOutcome:
     task = state.task
     if not task.messages:
-        task.messages = conversation.initial_messages(task)
-        Task.objects.filter(pk=task.pk).update(messages=task.messages)
+        opening = conversation.initial_messages(task)
+        Task.objects.filter(pk=task.pk).update(
+            messages=opening.own,
+            history_task_id=opening.history_task_id,
+            history_messages=len(opening.history),
+        )
+        task.messages = [*opening.history, *opening.own]
+        state.history_len = len(opening.history)
     deadline = clock.now() + timedelta(seconds=max_seconds)
     cancel_requested = task.cancel_requested
     for count in range(max_steps):
@@ -201,7 +207,10 @@ def _load(task_id: uuid.UUID) -> RunState:
     version = task.session.agent_version
     tools = {tool.name: tool for tool in version.tools.all()}
     trace = Trace.objects.only("pk", "trace_id").get(task_id=task_id)
+    own = len(task.messages)
+    task.messages = conversation.task_conversation(task)
     return RunState(
+        history_len=len(task.messages) - own,
         task=task,
         version=version,
         tools=tools,
@@ -219,7 +228,7 @@ def _finish(state: RunState, *, spans: SpanBuffer | None = None, **final: Any) -
     now = clock.now()
     with transaction.atomic():
         ended = Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(
-            messages=task.messages, finished_at=now, lease_until=None, lease_owner=None, **final
+            messages=state.own_messages(), finished_at=now, lease_until=None, lease_owner=None, **final
         )
         if ended:
             if spans is not None:

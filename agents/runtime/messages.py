@@ -1,6 +1,8 @@
 """Building the conversation a model sees, in the internal (OpenAI chat) format."""
 
 import json
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from agents.memory.context import memory_message, without_memory
@@ -9,18 +11,53 @@ from agents.providers.base import ChatResponse
 from agents.tools.result import ToolResult
 
 
-def initial_messages(task: Task) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Opening:
+    """How a task's conversation begins: the session's earlier conversation, referred to (a
+    finished task's, which no longer changes) or copied (a task still running), then its own."""
+
+    history_task_id: uuid.UUID | None  # referred to: the first history_messages of its conversation
+    history: list[dict[str, Any]]
+    own: list[dict[str, Any]]  # what the task stores: a copied history, memories, the input
+
+
+def initial_messages(task: Task) -> Opening:
     """The session's earlier conversation, the memories recalled for the input, then the input."""
     previous = (
         Task.objects.filter(session_id=task.session_id, created_at__lt=task.created_at)
         .exclude(messages=[])
         .order_by("-created_at")
-        .values_list("messages", flat=True)
+        .only("id", "session_id", "created_at", "status", "messages", "history_task", "history_messages")
         .first()
     )
-    history = without_memory(list(previous or []))
+    history = without_memory(task_conversation(previous)) if previous is not None else []
     recalled = memory_message(task, agent_id=task.session.agent_id)
-    return [*history, *recalled, {"role": "user", "content": task.input}]
+    own = [*recalled, {"role": "user", "content": task.input}]
+    if previous is not None and previous.is_final:
+        return Opening(history_task_id=previous.id, history=history, own=own)
+    return Opening(history_task_id=None, history=[], own=[*history, *own])
+
+
+def task_conversation(task: Task) -> list[dict[str, Any]]:
+    """A task's whole conversation: its history (the earlier tasks' it refers to, memory notes
+    left out) and its own messages. One query for a task that refers to earlier ones."""
+    if task.history_task_id is None:
+        return list(task.messages)
+    earlier = {
+        row["id"]: row
+        for row in Task.objects.filter(session_id=task.session_id, created_at__lt=task.created_at).values(
+            "id", "messages", "history_task_id", "history_messages"
+        )
+    }
+    chain: list[Any] = [{"messages": task.messages, "history_messages": task.history_messages}]
+    row = earlier.get(task.history_task_id)
+    while row is not None:
+        chain.append(row)
+        row = earlier.get(row["history_task_id"]) if row["history_task_id"] else None
+    conversation: list[dict[str, Any]] = list(chain[-1]["messages"])
+    for link in reversed(chain[:-1]):
+        conversation = [*without_memory(conversation)[: link["history_messages"]], *link["messages"]]
+    return conversation
 
 
 def previous_prompt_kept(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:

@@ -1,4 +1,5 @@
-"""ModelPrice.free (an explicitly free model), and the current prices of the common OpenAI and
+"""Task.history_task/history_messages (a session's next task refers to the earlier conversation
+instead of copying it); ModelPrice.free (an explicitly free model), and the current prices of the common OpenAI and
 Anthropic models (USD per million tokens), so that a common model name is priced out of the box.
 
 Snapshot names are covered by globs: "openai/gpt-4o-2024-08-06" matches "openai/gpt-4o-20*",
@@ -10,6 +11,7 @@ bills a 5-minute cache write at 1.25 times and a cache read at 0.1 times the inp
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import django.db.models.deletion
 from django.db import migrations, models
 from django.db.models import Q
 
@@ -131,4 +133,20 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(add_prices, migrations.RunPython.noop),
+        migrations.AddField(
+            model_name="task",
+            name="history_task",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="agents.task",
+            ),
+        ),
+        migrations.AddField(
+            model_name="task",
+            name="history_messages",
+            field=models.PositiveIntegerField(default=0),
+        ),
     ]
