@@ -80,3 +80,16 @@ def test_the_cost_page_the_daily_report_and_metrics_agree_to_the_cent(summarised
     # Prometheus keeps floats: the same money to the cent.
     assert task.metrics_delta.quantize(cent) == task.cost_usd.quantize(cent)
     assert abs(task.metrics_delta - task.cost_usd) < Decimal("1e-9")
+
+
+def test_a_summary_made_before_a_failed_call_is_still_the_tasks_cost(requester, use_simulator):
+    agent = make_agent("doomed", model="sim/model_down", fallback_model="sim/summarise")
+    GuardConfig.objects.create(agent=agent, context_max_tokens=500)
+    task, _ = task_submit(owner=requester, agent_name="doomed", input="a long question " * 400)
+
+    task_steps_run(task_id=task.id, max_steps=5, max_seconds=60)
+
+    task.refresh_from_db()
+    assert (task.status, task.stop_reason) == (Task.Status.FAILED, "model_error")
+    summary = Span.objects.get(trace__task=task, name="context summarise")
+    assert Decimal(summary.attributes[COST_ATTRIBUTE]) == task.cost_usd > 0
