@@ -54,10 +54,10 @@ def prompt_reassemble(span: Span) -> Any:
     """The whole prompt a model span was sent, following its references back in one query.
 
     A reference that cannot be followed (a span deleted by retention) leaves the stored form."""
-    if not is_prompt_delta(span.input):
+    if not is_prompt_delta(span.input) or span.step_index is None:
         return span.input
     stored = dict(
-        Span.objects.filter(trace_id=span.trace_id, kind=Span.Kind.MODEL, started_at__lte=span.started_at)
+        Span.objects.filter(trace_id=span.trace_id, kind=Span.Kind.MODEL, step_index__lt=span.step_index)
         .exclude(input=None)
         .values_list("span_id", "input")
     )
