@@ -3,7 +3,7 @@
 One session of 4 tasks of 50 steps each (49 tool calls and a final answer; every tool result
 about 1,500 characters, like a looked-up record), run in-process through the real runtime
 against the simulator, with context control's budget out of the way so that nothing is
-summarised (the last step's prompt is about 380,000 characters, some 90k tokens).
+summarised (the last step's prompt is about 380,000 characters, some 95k tokens).
 
 - after: what is stored now: each model span's input (its step's new messages and a reference
   to the previous step's span) and each task's own messages (the session's earlier

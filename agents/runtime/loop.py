@@ -30,7 +30,7 @@ from core.transactions import after_commit
 from tracing.events import trace_step_committed, trace_task_finished
 from tracing.logs import log_context_bind_session
 from tracing.models import Trace
-from tracing.recorder import SpanBuffer, root_span_id
+from tracing.recorder import SpanBuffer, model_span_id, root_span_id
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
         )
         task.messages = [*opening.history, *opening.own]
         state.history_len = len(opening.history)
+        if opening.history_sent:
+            state.continues = _continued_span(state, opening)
     deadline = clock.now() + timedelta(seconds=max_seconds)
     cancel_requested = task.cancel_requested
     for count in range(max_steps):
@@ -165,6 +167,20 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
         pk=task.pk, status=Task.Status.RUNNING, lease_owner=state.lease.token if state.lease else None
     ).update(lease_until=clock.now(), lease_owner=None)
     return RunOutcome.YIELDED
+
+
+def _continued_span(state: RunState, opening: conversation.Opening) -> tuple[str, str, int] | None:
+    """The earlier task's last model span, which this task's first prompt continues."""
+    if opening.history_task_id is None:
+        return None
+    earlier = (
+        Task.objects.filter(pk=opening.history_task_id).values_list("trace__trace_id", "step_index").first()
+    )
+    if earlier is None or not earlier[0] or earlier[1] < 1:
+        return None
+    trace_id, steps = earlier
+    system = 1 if state.version.system_prompt else 0
+    return trace_id, model_span_id(trace_id, steps - 1), system + opening.history_sent
 
 
 def run_failure_record(

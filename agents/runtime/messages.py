@@ -19,6 +19,9 @@ class Opening:
     history_task_id: uuid.UUID | None  # referred to: the first history_messages of its conversation
     history: list[dict[str, Any]]
     own: list[dict[str, Any]]  # what the task stores: a copied history, memories, the input
+    # How many leading messages of the history the earlier task's last model call was sent
+    # too (so that the first model span refers to it); 0 when it did not succeed.
+    history_sent: int = 0
 
 
 def initial_messages(task: Task) -> Opening:
@@ -30,12 +33,16 @@ def initial_messages(task: Task) -> Opening:
         .only("id", "session_id", "created_at", "status", "messages", "history_task", "history_messages")
         .first()
     )
-    history = without_memory(task_conversation(previous)) if previous is not None else []
+    earlier = task_conversation(previous) if previous is not None else []
+    history = without_memory(earlier)
     recalled = memory_message(task, agent_id=task.session.agent_id)
     own = [*recalled, {"role": "user", "content": task.input}]
-    if previous is not None and previous.is_final:
-        return Opening(history_task_id=previous.id, history=history, own=own)
-    return Opening(history_task_id=None, history=[], own=[*history, *own])
+    if previous is None or not previous.is_final:
+        return Opening(history_task_id=None, history=[], own=[*history, *own])
+    # A task that succeeded ended on its last call's reply: that call was sent all before it,
+    # which the history repeats up to its first memory note (left out of the history).
+    sent = previous_prompt_kept(earlier, history) if previous.status == Task.Status.SUCCEEDED else 0
+    return Opening(history_task_id=previous.id, history=history, own=own, history_sent=sent)
 
 
 def task_conversation(task: Task) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from agents.guards.models import GuardConfig
 from agents.models import Task
 from agents.runtime.loop import task_steps_run
+from agents.runtime.messages import task_conversation
 from agents.services.tasks import task_submit
 from tests.agents.guards.faultserver import always, running_fault_server
 from tests.factories import make_agent, make_http_tool
@@ -90,3 +91,32 @@ def test_the_trace_page_shows_the_whole_prompt(requester, use_simulator, client)
     text = response.content.decode()
     assert "look it all up" in text  # the first user message, stored only in step 0's span
     assert PROMPT_REF not in text
+
+
+def test_a_sessions_next_task_continues_the_earlier_tasks_last_prompt(requester, use_simulator):
+    with running_fault_server(always(200), pad=300) as (url, _server):
+        first = run_chain(requester, url, calls=3)
+        second, _ = task_submit(
+            owner=requester, agent_name="chainer", input="and once more", session_id=first.session_id
+        )
+        task_steps_run(task_id=second.id, max_steps=100, max_seconds=120)
+    second.refresh_from_db()
+
+    opening = chat_spans(second)[0]
+    assert opening.input[PROMPT_REF] == {
+        "span_id": chat_spans(first)[-1].span_id,
+        "trace_id": first.trace.trace_id,
+        "messages": 1 + len(first.messages) - 1,  # the system prompt and all before its last reply
+    }
+    # New to it: the earlier task's final answer and this task's input.
+    assert [m["content"] for m in opening.input["messages"]] == [
+        "Done: called lookup 3 times.",
+        "and once more",
+    ]
+    system = [{"role": "system", "content": "Be brief."}]
+    conversation = task_conversation(second)
+    replies = [i for i, m in enumerate(conversation) if m["role"] == "assistant"]
+    sent = [system + conversation[:i] for i in replies[-len(chat_spans(second)) :]]
+    assert [prompt_reassemble(span) for span in chat_spans(second)] == sent
+    assembler = PromptAssembler()
+    assert [assembler.prompt(span) for span in chat_spans(second)] == sent
