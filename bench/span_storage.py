@@ -6,7 +6,7 @@ against the simulator, with context control's budget out of the way so that noth
 summarised (the last step's prompt is about 380,000 characters, some 95k tokens).
 
 - after: what is stored now: each model span's input (its step's new messages and a reference
-  to the previous step's span) and each task's own messages (the session's earlier
+  to the span it continues: the previous step's, or the earlier task's last) and each task's own messages (the session's earlier
   conversation referred to, not copied).
 - before: what the code stored until this change, rebuilt exactly from the same run: each
   model span's whole prompt (reassembled, as the trace page shows it) and each task's whole
