@@ -5,9 +5,9 @@ about 1,500 characters, like a looked-up record), run in-process through the rea
 against the simulator, with context control's budget out of the way so that nothing is
 summarised (the last step's prompt is about 380,000 characters, some 95k tokens).
 
-- after: what is stored now: each model span's input (its step's new messages and a reference
-  to the span it continues: the previous step's, or the earlier task's last) and each task's own messages (the session's earlier
-  conversation referred to, not copied).
+- after: what is stored now: each model span's input (its step's new messages and a
+  reference to the span it continues: the previous step's, or the earlier task's last) and
+  each task's own messages (the session's earlier conversation referred to, not copied).
 - before: what the code stored until this change, rebuilt exactly from the same run: each
   model span's whole prompt (reassembled, as the trace page shows it) and each task's whole
   conversation (the earlier tasks' copied in), written to a table of the same jsonb columns,
