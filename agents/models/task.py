@@ -41,7 +41,7 @@ class Task(models.Model):
     # (agents/runtime/messages.py task_conversation).
     messages = models.JSONField(default=list)
     history_task = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     history_messages = models.PositiveIntegerField(default=0)
     step_index = models.PositiveIntegerField(default=0)
