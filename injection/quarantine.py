@@ -70,17 +70,18 @@ def quarantine(
         },
     }
     started = clock.now()
-    reservation = spend_reservation_for(
-        state,
-        model=model,
-        amount=summary_worst_case(model=model, messages=messages, max_tokens=MAX_OUTPUT_TOKENS),
-    )
-    try:
-        reserved = cost_reserve(reservation, now=started)[0] == 1
-    except redis.RedisError:
-        reserved = False
+    worst_case = summary_worst_case(model=model, messages=messages, max_tokens=MAX_OUTPUT_TOKENS)
     summary: dict[str, Any] | None = None
     cost, usage, problem = Decimal(0), None, "no room under the cost ceilings"
+    reserved = False
+    if worst_case is None:
+        problem = f"the summariser's model {model} has no price, so its call cannot be metered"
+    else:
+        reservation = spend_reservation_for(state, model=model, amount=worst_case)
+        try:
+            reserved = cost_reserve(reservation, now=started)[0] == 1
+        except redis.RedisError:
+            reserved = False
     if reserved:
         provider, provider_model = provider_for(model)
         try:

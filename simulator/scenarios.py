@@ -97,6 +97,18 @@ def scenarios_load(*, folders: list[Path]) -> dict[str, Scenario]:
     return scenarios
 
 
+def scenario_names(*, folders: list[Path]) -> set[str]:
+    """The names the scenario files in the folders are served under (a missing folder has none),
+    without parsing them: the control plane asks this to refuse an unknown `sim/<name>`."""
+    return {
+        path.stem
+        for folder in folders
+        if folder.is_dir()
+        for path in folder.iterdir()
+        if path.suffix in SUFFIXES
+    }
+
+
 def scenario_load(*, path: Path) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")

@@ -31,6 +31,12 @@ def root_span_id(trace_id: str) -> str:
     return hashlib.sha256(f"{trace_id}:root".encode()).hexdigest()[:16]
 
 
+def model_span_id(trace_id: str, step_index: int) -> str:
+    """A step's model-call span id, known before it is written: the next step's span refers to it
+    (tracing/prompts.py). One per step: a replayed step's first delivery wrote no spans."""
+    return hashlib.sha256(f"{trace_id}:model:{step_index}".encode()).hexdigest()[:16]
+
+
 @dataclass
 class SpanBuffer:
     trace_pk: int

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
 from agents.guards.models import GuardAlert, GuardConfig, SpendRecord, ToolGuard
+from agents.guards.pages import GuardConfigForm
 
 
 @admin.register(GuardConfig)
 class GuardConfigAdmin(admin.ModelAdmin):
+    form = GuardConfigForm  # the routing table's models are checked here as on the guards page
     list_display = ["agent", "session_max_tokens", "user_day_usd", "retry_budget", "context_max_tokens"]
 
 

@@ -19,7 +19,7 @@ from agents.guards.spend import cost_reserve, cost_settle, spend_reservation_for
 from agents.guards.tokens import messages_tokens
 from agents.models import Task
 from agents.providers.base import ChatRequest, ProviderError
-from agents.providers.pricing import model_cost, model_price_at
+from agents.providers.pricing import model_cost, model_price_at, unpriced_reason
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.waiting import wait_begin
@@ -58,9 +58,12 @@ def context_fit(state: "RunState", spans: SpanBuffer) -> Decimal:
         compacted, cost = _summarise_head(state, spans, compacted, keep=keep, budget=budget)
     # Conditional on the step: a duplicate delivery that already moved on is left alone.
     task = state.task
-    Task.objects.filter(pk=task.pk, step_index=task.step_index, status=Task.Status.RUNNING).update(
-        messages=compacted
-    )
+    stored: dict[str, Any] = {"messages": compacted[state.history_len :]}
+    if compacted[: state.history_len] != messages[: state.history_len]:
+        # The session's earlier conversation was shortened too: the task keeps the whole result.
+        stored = {"messages": compacted, "history_task": None, "history_messages": 0}
+        state.history_len = 0
+    Task.objects.filter(pk=task.pk, step_index=task.step_index, status=Task.Status.RUNNING).update(**stored)
     state.task.messages = compacted
     return cost
 
@@ -107,16 +110,15 @@ def _summarise_head(
     summary, cost, usage = "(the earlier turns were dropped unsummarised: {why})", Decimal(0), None
     # Reserved like any call, so the summariser cannot pass a cost ceiling either; refused or
     # unmeterable, the older turns are still dropped: the context budget is the hard limit.
-    reservation = spend_reservation_for(
-        state,
-        model=model,
-        amount=summary_worst_case(model=model, messages=request_messages, max_tokens=max_tokens),
-    )
+    worst_case = summary_worst_case(model=model, messages=request_messages, max_tokens=max_tokens)
+    reservation = spend_reservation_for(state, model=model, amount=worst_case or Decimal(0))
     try:
-        reserved = cost_reserve(reservation, now=started)[0] == 1
+        reserved = worst_case is not None and cost_reserve(reservation, now=started)[0] == 1
     except redis.RedisError:
         reserved = False
-    if not reserved:
+    if worst_case is None:
+        summary = summary.format(why=unpriced_reason(model))
+    elif not reserved:
         summary = summary.format(why="no room under the cost ceilings")
     else:
         try:
@@ -165,9 +167,10 @@ def conversation_text(message: dict[str, Any]) -> str:
     return text
 
 
-def summary_worst_case(*, model: str, messages: list[dict[str, Any]], max_tokens: int) -> Decimal:
+def summary_worst_case(*, model: str, messages: list[dict[str, Any]], max_tokens: int) -> Decimal | None:
+    """The most the summary call can cost; None when its model has no price (no call then)."""
     price = model_price_at(model=model, at=clock.now())
     if price is None:
-        return Decimal(0)
+        return None
     prompt = messages_tokens(messages, worst_case=True)
     return (prompt * max(price.input, price.cache_write) + max_tokens * price.output) / Decimal(1_000_000)

@@ -15,6 +15,7 @@ from agents.guards.breakers import breaker_state
 from agents.guards.models import GuardAlert, GuardConfig
 from agents.guards.routing import COMPLEXITIES
 from agents.models import Agent, Tool
+from agents.providers.admission import model_refusal
 from core.json_input import StrictJSONField
 
 ALERTS_SHOWN = 100
@@ -45,8 +46,11 @@ class GuardConfigForm(forms.ModelForm):
         for complexity, model in routing.items():
             if complexity not in COMPLEXITIES:
                 raise forms.ValidationError(f"unknown complexity {complexity!r}")
-            if not isinstance(model, str) or "/" not in model:
+            if not isinstance(model, str):
                 raise forms.ValidationError(f"{complexity}: a model name such as sim/echo or openai/gpt-4o")
+            refusal = model_refusal(model)
+            if refusal is not None:
+                raise forms.ValidationError(f"{complexity}: {refusal}")
         return routing
 
 

@@ -24,7 +24,7 @@ from agents.guards.models import GuardAlert, SpendRecord
 from agents.guards.plan import guard_context, step_plan
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.guards.tokens import messages_tokens
-from agents.providers.pricing import model_price_at
+from agents.providers.pricing import model_price_at, unpriced_reason
 from agents.runtime import messages as conversation
 from agents.runtime.waiting import db_connection_release
 from core import clock
@@ -105,12 +105,13 @@ def scopes_for(
     )
 
 
-def worst_case_cost(*, model: str, state: "RunState", at: datetime) -> Decimal:
+def worst_case_cost(*, model: str, state: "RunState", at: datetime) -> Decimal | None:
     """The most the next call can cost: every prompt token at the dearer of the input and
-    cache-write rates (nothing assumed cached) and the full max_tokens of output."""
+    cache-write rates (nothing assumed cached) and the full max_tokens of output.
+    None when the model has no price: such a call cannot be metered, so it is not made."""
     price = model_price_at(model=model, at=at)
     if price is None:
-        return Decimal(0)
+        return None
     messages = conversation.with_system_prompt(state.version.system_prompt, state.task.messages)
     prompt = messages_tokens(messages, tools=state.tool_specs, worst_case=True)
     per_million = prompt * max(price.input, price.cache_write) + settings.MAX_OUTPUT_TOKENS * price.output
@@ -138,6 +139,16 @@ def cost_breaker_guard(state: "RunState") -> Decision:
     model = plan.model if plan else state.version.model
     now = clock.now()
     amount = worst_case_cost(model=model, state=state, at=now)
+    if amount is None:
+        # Stopped rather than parked: nothing resumes it until an admin prices the model, and
+        # then the task is best submitted again; the stop reason says what to do.
+        logger.warning("task %s stopped: %s", state.task.id, unpriced_reason(model))
+        return Decision(
+            Verdict.HALT,
+            guard="unpriced_model",
+            reason=unpriced_reason(model),
+            detail={"model": model},
+        )
     reservation = spend_reservation_for(state, model=model, amount=amount, now=now)
     deadline = time.monotonic() + settings.GUARD_RESERVE_WAIT_S
     try:

@@ -37,8 +37,15 @@ class Task(models.Model):
     partial = models.BooleanField(default=False, help_text="the result is the best answer so far")
     stop_reason = models.CharField(max_length=100, blank=True)
     stop_detail = models.TextField(blank=True)
-    # The checkpoint: the conversation so far and the index of the next step to run.
+    # The checkpoint: the conversation so far and the index of the next step to run. The
+    # session's earlier conversation is not copied: it is the first `history_messages` messages
+    # of `history_task`'s conversation (memory notes left out), which precede `messages`
+    # (agents/runtime/messages.py task_conversation).
     messages = models.JSONField(default=list)
+    history_task = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
+    )
+    history_messages = models.PositiveIntegerField(default=0)
     step_index = models.PositiveIntegerField(default=0)
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)

@@ -28,6 +28,7 @@ class Price:
     cache_write: Decimal
     output: Decimal
     valid_from: datetime
+    free: bool = False
 
     @property
     def is_glob(self) -> bool:
@@ -47,9 +48,11 @@ def model_cost(*, model: str, usage: Usage, at: datetime) -> Decimal:
     """
     price = model_price_at(model=model, at=at)
     if price is None:
+        # Only when its price row was deleted after the guards reserved for the call: agents
+        # cannot be configured with, and tasks do not run on, a model without a price.
         if model not in _warned:
             _warned.add(model)
-            logger.warning("no price for model %r at %s; its calls are counted as free", model, at)
+            logger.error("no price for model %r at %s; a call made meanwhile is counted as free", model, at)
         return Decimal(0)
     cached = max(usage.cached_input_tokens, 0)
     written = max(usage.cache_write_tokens, 0)
@@ -82,6 +85,14 @@ def model_price_at(*, model: str, at: datetime) -> Price | None:
     return best
 
 
+def unpriced_reason(model: str) -> str:
+    """What an operator is told about a model without a price, wherever it is refused."""
+    return (
+        f"model {model!r} has no price, so its cost could not be metered; an admin adds one "
+        "(or marks the model free) at /admin/agents/modelprice/"
+    )
+
+
 def price_table_reset() -> None:
     """Forget the cached table, so the next lookup reads ModelPrice again."""
     global _table
@@ -106,6 +117,7 @@ def _prices() -> list[Price]:
             cache_write=row.cache_write_usd_per_mtok,
             output=row.output_usd_per_mtok,
             valid_from=row.valid_from,
+            free=row.free,
         )
         for row in ModelPrice.objects.all()
     ]

@@ -1,15 +1,36 @@
 """Route an agent's model name ("sim/refund", "openai/gpt-4o", ...) to a provider."""
 
+from pathlib import Path
+
 from django.conf import settings
 
 from agents.providers.anthropic import AnthropicProvider
 from agents.providers.base import ChatProvider
 from agents.providers.openai import OpenAIProvider
+from simulator.scenarios import BUILTIN_FOLDER, scenario_names
 
 PREFIXES = ("sim/", "openai/", "anthropic/")
 
 # Keyed on the settings each provider was built from, so a changed setting builds a new one.
 _providers: dict[tuple[str, ...], ChatProvider] = {}
+
+
+def provider_refusal(model: str) -> str | None:
+    """Why no provider can serve `model`, naming what can be served; None when one can.
+
+    OpenAI-compatible and Anthropic endpoints serve whatever names their operator deploys, so
+    only the prefix is checked for them; the simulator serves exactly its scenario files (the
+    bundled ones and those in SIM_SCENARIOS, the folders the simulator itself loads).
+    """
+    prefix, _, name = model.partition("/")
+    if not name.strip() or f"{prefix}/" not in PREFIXES:
+        return f"model {model!r} must be one of {', '.join(PREFIXES)} followed by a model name"
+    if prefix == "sim":
+        scenario = name.partition("?")[0]  # "sim/chain?calls=2" plays "chain" with a parameter
+        known = scenario_names(folders=[BUILTIN_FOLDER, *(Path(f) for f in settings.SIM_SCENARIOS)])
+        if scenario not in known:
+            return f"the simulator has no scenario {scenario!r}; known: {', '.join(sorted(known))}"
+    return None
 
 
 def provider_for(model: str) -> tuple[ChatProvider, str]:

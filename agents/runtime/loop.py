@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from agents.guards.decision import Verdict
 from agents.guards.parking import guard_park
@@ -29,7 +30,7 @@ from core.transactions import after_commit
 from tracing.events import trace_spans_write, trace_task_finished
 from tracing.logs import log_context_bind_session
 from tracing.models import Trace
-from tracing.recorder import SpanBuffer, root_span_id
+from tracing.recorder import SpanBuffer, model_span_id, root_span_id
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,16 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
 def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOutcome:
     task = state.task
     if not task.messages:
-        task.messages = conversation.initial_messages(task)
-        Task.objects.filter(pk=task.pk).update(messages=task.messages)
+        opening = conversation.initial_messages(task)
+        Task.objects.filter(pk=task.pk).update(
+            messages=opening.own,
+            history_task_id=opening.history_task_id,
+            history_messages=len(opening.history),
+        )
+        task.messages = [*opening.history, *opening.own]
+        state.history_len = len(opening.history)
+        if opening.history_sent:
+            state.continues = _continued_span(state, opening)
     deadline = clock.now() + timedelta(seconds=max_seconds)
     cancel_requested = task.cancel_requested
     for count in range(max_steps):
@@ -123,6 +132,7 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
                 stop_reason="model_error",
                 stop_detail=f"the model call failed ({failure.error.kind}): {failure.error}",
                 partial=True,
+                cost_usd=F("cost_usd") + failure.spent,
             )
             return RunOutcome.FINISHED
         final = None
@@ -162,6 +172,20 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
         pk=task.pk, status=Task.Status.RUNNING, lease_owner=state.lease.token if state.lease else None
     ).update(lease_until=clock.now(), lease_owner=None)
     return RunOutcome.YIELDED
+
+
+def _continued_span(state: RunState, opening: conversation.Opening) -> tuple[str, str, int] | None:
+    """The earlier task's last model span, which this task's first prompt continues."""
+    if opening.history_task_id is None:
+        return None
+    earlier = (
+        Task.objects.filter(pk=opening.history_task_id).values_list("trace__trace_id", "step_index").first()
+    )
+    if earlier is None or not earlier[0] or earlier[1] < 1:
+        return None
+    trace_id, steps = earlier
+    system = 1 if state.version.system_prompt else 0
+    return trace_id, model_span_id(trace_id, steps - 1), system + opening.history_sent
 
 
 def run_failure_record(
@@ -204,7 +228,10 @@ def _load(task_id: uuid.UUID) -> RunState:
     version = task.session.agent_version
     tools = {tool.name: tool for tool in version.tools.all()}
     trace = Trace.objects.only("pk", "trace_id").get(task_id=task_id)
+    own = len(task.messages)
+    task.messages = conversation.task_conversation(task)
     return RunState(
+        history_len=len(task.messages) - own,
         task=task,
         version=version,
         tools=tools,
@@ -222,7 +249,7 @@ def _finish(state: RunState, *, spans: SpanBuffer | None = None, **final: Any) -
     now = clock.now()
     with transaction.atomic():
         ended = Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(
-            messages=task.messages, finished_at=now, lease_until=None, lease_owner=None, **final
+            messages=state.own_messages(), finished_at=now, lease_until=None, lease_owner=None, **final
         )
         if ended:
             if spans is not None:

@@ -1,6 +1,8 @@
 """Building the conversation a model sees, in the internal (OpenAI chat) format."""
 
 import json
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from agents.memory.context import memory_message, without_memory
@@ -9,18 +11,74 @@ from agents.providers.base import ChatResponse
 from agents.tools.result import ToolResult
 
 
-def initial_messages(task: Task) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Opening:
+    """How a task's conversation begins: the session's earlier conversation, referred to (a
+    finished task's, which no longer changes) or copied (a task still running), then its own."""
+
+    history_task_id: uuid.UUID | None  # referred to: the first history_messages of its conversation
+    history: list[dict[str, Any]]
+    own: list[dict[str, Any]]  # what the task stores: a copied history, memories, the input
+    # How many leading messages of the history the earlier task's last model call was sent
+    # too (so that the first model span refers to it); 0 when it did not succeed.
+    history_sent: int = 0
+
+
+def initial_messages(task: Task) -> Opening:
     """The session's earlier conversation, the memories recalled for the input, then the input."""
     previous = (
         Task.objects.filter(session_id=task.session_id, created_at__lt=task.created_at)
         .exclude(messages=[])
         .order_by("-created_at")
-        .values_list("messages", flat=True)
+        .only("id", "session_id", "created_at", "status", "messages", "history_task", "history_messages")
         .first()
     )
-    history = without_memory(list(previous or []))
+    earlier = task_conversation(previous) if previous is not None else []
+    history = without_memory(earlier)
     recalled = memory_message(task, agent_id=task.session.agent_id)
-    return [*history, *recalled, {"role": "user", "content": task.input}]
+    own = [*recalled, {"role": "user", "content": task.input}]
+    if previous is None or not previous.is_final:
+        return Opening(history_task_id=None, history=[], own=[*history, *own])
+    # A task that succeeded ended on its last call's reply: that call was sent all before it,
+    # which the history repeats up to its first memory note (left out of the history).
+    sent = previous_prompt_kept(earlier, history) if previous.status == Task.Status.SUCCEEDED else 0
+    return Opening(history_task_id=previous.id, history=history, own=own, history_sent=sent)
+
+
+def task_conversation(task: Task) -> list[dict[str, Any]]:
+    """A task's whole conversation: its history (the earlier tasks' it refers to, memory notes
+    left out) and its own messages. One query for a task that refers to earlier ones."""
+    if task.history_task_id is None:
+        return list(task.messages)
+    earlier = {
+        row["id"]: row
+        for row in Task.objects.filter(session_id=task.session_id, created_at__lt=task.created_at).values(
+            "id", "messages", "history_task_id", "history_messages"
+        )
+    }
+    chain: list[Any] = [{"messages": task.messages, "history_messages": task.history_messages}]
+    row = earlier.get(task.history_task_id)
+    while row is not None:
+        chain.append(row)
+        row = earlier.get(row["history_task_id"]) if row["history_task_id"] else None
+    conversation: list[dict[str, Any]] = list(chain[-1]["messages"])
+    for link in reversed(chain[:-1]):
+        conversation = [*without_memory(conversation)[: link["history_messages"]], *link["messages"]]
+    return conversation
+
+
+def previous_prompt_kept(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:
+    """How many leading messages of `after` (the conversation sent at this step) were also the
+    previous step's: that step sent everything before its reply (the last assistant message of
+    `before`, the checkpointed conversation), and context control may since have rewritten some."""
+    reply = next((i for i in range(len(before) - 1, -1, -1) if before[i].get("role") == "assistant"), 0)
+    if after is before:
+        return reply
+    same = 0
+    limit = min(reply, len(after))
+    while same < limit and before[same] == after[same]:
+        same += 1
+    return same
 
 
 def with_system_prompt(system_prompt: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

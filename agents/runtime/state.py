@@ -22,3 +22,13 @@ class RunState:
     run_started_at: datetime
     guard: "GuardContext | None" = None  # the guards' config and plan (agents/guards/plan.py)
     lease: "Lease | None" = None  # None only where a test runs a step without a claim
+    # task.messages holds the whole conversation in memory; its first history_len messages are
+    # the session's earlier ones, referred to (Task.history_task), not stored with the task.
+    history_len: int = 0
+    # The earlier task's last model span and how many of its prompt's messages this task's first
+    # prompt repeats (the system prompt included), known on the run that opens the task.
+    continues: tuple[str, str, int] | None = None  # (its trace id, its span id, messages)
+
+    def own_messages(self) -> list[dict]:
+        """What the task row stores of its conversation."""
+        return self.task.messages[self.history_len :]

@@ -39,7 +39,8 @@ from agents.tools.http import http_tool_request
 from agents.tools.result import ToolResult
 from core import clock
 from tracing.models import Span
-from tracing.recorder import COST_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE, SpanBuffer
+from tracing.prompts import prompt_delta
+from tracing.recorder import COST_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE, SpanBuffer, model_span_id
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class ModelCallFailed(Exception):
     def __init__(self, error: ProviderError) -> None:
         super().__init__(str(error))
         self.error = error
+        # What the step spent before its call failed (a context summary): still the task's cost.
+        self.spent = Decimal(0)
 
 
 def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: bool) -> StepOutcome:
@@ -83,7 +86,21 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
             logger.info(
                 "step %s of task %s redelivered: reusing the stored model reply", index, state.task.id
             )
-            _add_model_span(state, spans, step, response_from_json(step.response))
+            # The first delivery's spans were never written (they go with the checkpoint), its
+            # summary span included: this span carries the step's whole cost, once. Its prompt is
+            # the checkpointed conversation, as context control left it for the first delivery.
+            messages = state.task.messages
+            prompt = conversation.with_system_prompt(state.version.system_prompt, messages)
+            _add_model_span(
+                state,
+                spans,
+                step,
+                response_from_json(step.response),
+                cost=step.cost_usd,
+                prompt=_prompt_stored(
+                    state, prompt, kept=conversation.previous_prompt_kept(messages, messages)
+                ),
+            )
     response = response_from_json(step.response)
     inspected = [
         _tool_call(state, spans, index, call_index, call, replayed=replayed)
@@ -105,7 +122,9 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
 def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> Step:
     task, version = state.task, state.version
     provider, provider_model = provider_for(model)
+    before = task.messages
     summary_cost = context_fit(state, spans)  # may shorten task.messages to the context budget
+    kept = conversation.previous_prompt_kept(before, task.messages)
     request = ChatRequest(
         model=provider_model,
         messages=conversation.with_system_prompt(version.system_prompt, task.messages),
@@ -115,9 +134,11 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
     started = clock.now()
     try:
         response = _complete_with_retries(provider, request, spans=spans, index=index, state=state)
-    except ModelCallFailed:
+    except ModelCallFailed as failure:
         plan_release(state)
+        failure.spent = summary_cost
         raise
+    call_cost = model_cost(model=model, usage=response.usage, at=started)
     step = Step(
         task_id=task.id,
         index=index,
@@ -126,13 +147,15 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         input_tokens=response.usage.input_tokens,
         output_tokens=response.usage.output_tokens,
         cached_input_tokens=response.usage.cached_input_tokens,
-        cost_usd=model_cost(model=model, usage=response.usage, at=started),
+        # The step's whole spend: its call and the context summary made for it (the summary
+        # was settled by context_fit). Each span carries only its own call's cost, so the
+        # spans of a task add up to its cost exactly, each call counted once.
+        cost_usd=call_cost + summary_cost,
         model_latency_ms=response.latency_ms,
         started_at=started,
     )
     # Settled at once, before anything can fail: the call was made and billed.
-    plan_settle(state, cost=step.cost_usd, at=started)
-    step.cost_usd += summary_cost  # already settled by context_fit; the task's cost includes it
+    plan_settle(state, cost=call_cost, at=started)
     if response.tool_calls:
         # Stored before any tool runs: a redelivered step then replays these exact calls
         # with the same idempotency keys instead of asking the model again.
@@ -144,7 +167,9 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
             spans.spans.clear()
             step = Step.objects.get(task_id=task.id, index=index)
             response = response_from_json(step.response)
-    _add_model_span(state, spans, step, response, messages=request.messages)
+            call_cost = step.cost_usd
+    prompt = _prompt_stored(state, request.messages, kept=kept)
+    _add_model_span(state, spans, step, response, cost=call_cost, prompt=prompt, routed=True)
     return step
 
 
@@ -154,18 +179,41 @@ def _model_span_written(state: RunState, index: int) -> bool:
     ).exists()
 
 
+def _prompt_stored(state: RunState, prompt: list[dict[str, Any]], *, kept: int) -> Any:
+    """The span's copy of the prompt: its new messages and a reference to the previous step's
+    span for the `kept` messages before them (tracing/prompts.py)."""
+    index = state.task.step_index
+    if index == 0 and state.continues is not None:
+        # A session's next task continues the earlier task's last prompt, in that task's trace.
+        # (Fewer, if context control rewrote the earlier part first.)
+        trace_id, span_id, messages = state.continues
+        system = 1 if state.version.system_prompt else 0
+        kept = min(messages, system + kept)
+        return prompt_delta(prompt=prompt, previous_span_id=span_id, kept=kept, trace_id=trace_id)
+    if index == 0 or kept == 0:
+        return prompt
+    system = 1 if state.version.system_prompt else 0
+    return prompt_delta(
+        prompt=prompt, previous_span_id=model_span_id(state.trace_id, index - 1), kept=system + kept
+    )
+
+
 def _add_model_span(
     state: RunState,
     spans: SpanBuffer,
     step: Step,
     response: ChatResponse,
-    messages: list[dict[str, Any]] | None = None,
+    *,
+    cost: Decimal,
+    prompt: Any,
+    routed: bool = False,
 ) -> None:
     started: datetime = step.started_at
     request_model = step.model.partition("/")[2]
     spans.add(
         name=f"chat {request_model}",
         kind="model",
+        span_id=model_span_id(state.trace_id, step.index),
         step_index=step.index,
         started_at=started,
         ended_at=started + timedelta(milliseconds=response.latency_ms),
@@ -181,10 +229,10 @@ def _add_model_span(
             "gen_ai.usage.cache_read.input_tokens": response.usage.cached_input_tokens,
             "gen_ai.usage.cache_creation.input_tokens": response.usage.cache_write_tokens,
             "gen_ai.conversation.id": str(state.task.session_id),
-            COST_ATTRIBUTE: str(step.cost_usd),
-            **(route_attributes(state) if messages is not None else {}),
+            COST_ATTRIBUTE: str(cost),
+            **(route_attributes(state) if routed else {}),
         },
-        input=messages,
+        input=prompt,
         output=conversation.assistant_message(response),
     )
 

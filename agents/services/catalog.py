@@ -13,7 +13,7 @@ from django.db.models import Max
 
 from agents.models import Agent, AgentVersion, Tool
 from agents.models.tool import InjectionAction, Trust
-from agents.providers.registry import PREFIXES
+from agents.providers.admission import model_refusal
 from agents.tools.egress import egress_url_refusal
 from agents.tools.schema import tool_parameters_check
 from core.audit_log import audit_record
@@ -282,15 +282,15 @@ def _version_audited(version: AgentVersion) -> dict[str, Any]:
 def _check_version(version: AgentVersion) -> None:
     # created_by is the acting user, already known to exist; checking it would cost a query.
     _clean(version, exclude=["agent", "created_by"])
-    _check_model_name(version.model, field="model")
+    _check_model(version.model, field="model")
     if version.fallback_model:
-        _check_model_name(version.fallback_model, field="fallback_model")
+        _check_model(version.fallback_model, field="fallback_model")
 
 
-def _check_model_name(model: str, *, field: str) -> None:
-    prefix, _, name = model.partition("/")
-    if not name.strip() or f"{prefix}/" not in PREFIXES:
-        raise Invalid(f"{field} must be one of {', '.join(PREFIXES)} followed by a model name", field=field)
+def _check_model(model: str, *, field: str) -> None:
+    refusal = model_refusal(model)
+    if refusal is not None:
+        raise Invalid(f"{field}: {refusal}", field=field)
 
 
 def _tools_named(names: Sequence[str]) -> list[Tool]:

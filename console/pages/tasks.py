@@ -16,6 +16,8 @@ from console.pages import present, selectors
 from console.pages.auth import AuthedRequest, login_required
 from console.pages.forms import TaskSubmitForm
 from core.errors import NotFound, ServiceError
+from tracing.models import Span
+from tracing.prompts import prompt_reassemble
 from tracing.waterfall import waterfall_rows
 
 # Spans shown on one page of the task; a longer trace continues on the next page.
@@ -82,8 +84,14 @@ def span_payload(request: AuthedRequest, task_id: uuid.UUID, span_pk: int, part:
         span = selectors.task_span_get(task=task, span_pk=span_pk)
     except NotFound as error:
         raise Http404(error.message) from error
+    if part == "output":
+        value = span.output
+    elif span.kind == Span.Kind.MODEL:
+        value = prompt_reassemble(span)  # it stores only its step's new messages and a reference
+    else:
+        value = span.input
     # text/plain (with the nosniff header SecurityMiddleware adds) is never run as HTML.
-    return HttpResponse(present.payload_text(getattr(span, part)), content_type="text/plain; charset=utf-8")
+    return HttpResponse(present.payload_text(value), content_type="text/plain; charset=utf-8")
 
 
 @require_POST

@@ -32,3 +32,7 @@ TOOL_EGRESS_ALLOW = [*TOOL_EGRESS_ALLOW, "127.0.0.0/8", "::1"]
 
 # Each test sees the approval metrics of its own rows; the cache has its own test.
 APPROVAL_METRICS_CACHE_S = 0
+
+# The tests' own simulator scenarios (tests/scenarios), which the tests' simulator serves, are
+# names an agent may be created with.
+SIM_SCENARIOS = [*SIM_SCENARIOS, str(BASE_DIR / "tests" / "scenarios")]

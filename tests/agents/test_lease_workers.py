@@ -15,7 +15,9 @@ from tracing.models import Span
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
-def test_a_step_slower_than_the_lease_never_runs_on_a_second_worker(requester, simulator_url, tmp_path):
+def test_a_step_slower_than_the_lease_never_runs_on_a_second_worker(
+    requester, simulator_url, sim_priced, tmp_path
+):
     # Each model call takes 5 s against a 2 s lease: without renewal, the lease would pass
     # twice during the first call alone.
     short_lease = {"SIMULATOR_URL": simulator_url, "TASK_LEASE_S": "2"}

@@ -3,7 +3,7 @@
 No task stays `running` forever, and no cost reservation outlives the run that made it.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,8 +11,9 @@ import time_machine
 
 from agents.guards.spend import scope_usage
 from agents.guards.store import guard_key
-from agents.models import Task
+from agents.models import ModelPrice, Task
 from agents.providers.openai import OpenAIProvider
+from agents.providers.pricing import price_table_reset
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from core import clock
@@ -37,6 +38,14 @@ def test_a_model_name_no_provider_serves_fails_the_task_after_three_runs(request
     settings.TASK_MAX_RUN_FAILURES = 3
     settings.TASK_RETRY_BASE_S = 2
     make_agent("misrouted", model="nowhere/model-x")
+    # Priced, so that the run gets past the cost guard to the provider lookup, which fails.
+    ModelPrice.objects.create(
+        model="nowhere/*",
+        input_usd_per_mtok=Decimal(1),
+        output_usd_per_mtok=Decimal(1),
+        valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    price_table_reset()
     task, _ = task_submit(owner=requester, agent_name="misrouted", input="hi")
 
     assert run(task) is RunOutcome.RETRYING

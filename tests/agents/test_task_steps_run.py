@@ -10,6 +10,7 @@ from django.db import connection
 
 from agents.models import Step, Task, ToolDispatch
 from agents.runtime.loop import RunOutcome, task_steps_run
+from agents.runtime.messages import task_conversation
 from agents.services.tasks import task_submit
 from core import clock
 from tests.factories import make_agent, make_http_tool
@@ -161,8 +162,27 @@ def test_the_next_task_in_a_session_sees_the_earlier_conversation(requester, use
     run(second)
 
     second.refresh_from_db()
-    contents = [m["content"] for m in second.messages]
+    contents = [m["content"] for m in task_conversation(second)]
     assert contents == ["my name is Ada", "my name is Ada", "what is my name?", "what is my name?"]
+    # Referred to, not copied: the second task stores only its own messages.
+    assert (second.history_task_id, second.history_messages) == (first.id, 2)
+    assert [m["content"] for m in second.messages] == ["what is my name?", "what is my name?"]
+
+
+def test_a_third_task_sees_both_earlier_ones_through_the_references(requester, use_simulator):
+    make_agent("echoer", model="sim/echo")
+    first = submit(requester, "echoer", "one")
+    run(first)
+    tasks = [first]
+    for text in ("two", "three"):
+        task, _ = task_submit(owner=requester, agent_name="echoer", input=text, session_id=first.session_id)
+        run(task)
+        tasks.append(task)
+
+    third = Task.objects.get(pk=tasks[-1].pk)
+    assert [m["content"] for m in task_conversation(third)] == ["one", "one", "two", "two", "three", "three"]
+    assert third.history_task_id == tasks[1].id
+    assert len(third.messages) == 2
 
 
 def test_two_deliveries_racing_for_one_task_run_each_step_once(requester, use_simulator, tool_server):

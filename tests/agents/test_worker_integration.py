@@ -51,7 +51,7 @@ def test_a_task_submitted_over_rest_runs_in_a_worker_and_calls_the_http_tool(
 
 
 def test_a_worker_killed_mid_step_loses_nothing_and_repeats_no_side_effect(
-    requester_api, simulator_url, tmp_path
+    requester_api, simulator_url, sim_priced, tmp_path
 ):
     # The tool applies its effect, then holds the reply long enough for the worker to be killed.
     with running_tool_server(hold_first_s=8) as (url, server):

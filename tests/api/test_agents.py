@@ -22,7 +22,7 @@ def agent_body(**overrides):
         "name": "support-bot",
         "system_prompt": "You are a customer-support agent.",
         "model": "sim/refund",
-        "fallback_model": "sim/refund-small",
+        "fallback_model": "sim/echo",
         "tools": ["lookup_order"],
         "budgets": {
             "max_tokens": 50_000,
@@ -62,7 +62,7 @@ def test_admin_creates_an_agent_at_version_1(admin_api, admin, tools):
     assert version.number == 1
     assert version.created_by == admin
     assert version.max_cost_usd == Decimal("0.75")
-    assert version.fallback_model == "sim/refund-small"
+    assert version.fallback_model == "sim/echo"
 
 
 def test_omitted_budgets_take_the_defaults(admin_api, tools):
@@ -78,7 +78,7 @@ def test_omitted_budgets_take_the_defaults(admin_api, tools):
 def test_a_duplicate_agent_name_is_a_conflict(admin_api, tools):
     create_agent(admin_api)
 
-    response = create_agent(admin_api, model="sim/other")
+    response = create_agent(admin_api, model="sim/chain")
 
     assert response.status_code == 409
     assert response.json()["error"]["field"] == "name"
@@ -118,7 +118,7 @@ def test_only_an_admin_may_create_or_edit_agents(request, admin_api, tools, clie
     client = request.getfixturevalue(client_name)
 
     created = create_agent(client, name="other-bot")
-    edited = patch_agent(client, "support-bot", {"model": "sim/other"})
+    edited = patch_agent(client, "support-bot", {"model": "sim/chain"})
 
     assert (created.status_code, edited.status_code) == (403, 403)
     assert list(Agent.objects.values_list("name", flat=True)) == ["support-bot"]
@@ -141,13 +141,13 @@ def test_an_edit_creates_a_new_version_and_running_sessions_keep_theirs(admin_ap
     response = patch_agent(
         admin_api,
         "support-bot",
-        {"model": "sim/refund-v2", "tools": ["issue_refund"], "budgets": {"max_tokens": 7}},
+        {"model": "sim/research", "tools": ["issue_refund"], "budgets": {"max_tokens": 7}},
     )
 
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["version"] == 2
-    assert body["model"] == "sim/refund-v2"
+    assert body["model"] == "sim/research"
     assert body["tools"] == ["issue_refund"]
     # Fields the edit left out are copied from version 1.
     assert body["system_prompt"] == "You are a customer-support agent."
@@ -207,7 +207,7 @@ def test_editing_an_unknown_agent_is_not_found(admin_api):
 
 def test_versions_continue_after_the_newest_when_an_older_one_is_current(admin_api, tools):
     create_agent(admin_api)
-    patch_agent(admin_api, "support-bot", {"model": "sim/v2"})
+    patch_agent(admin_api, "support-bot", {"model": "sim/chain"})
     agent = Agent.objects.get()
     agent.current_version = AgentVersion.objects.get(number=1)  # a rollback
     agent.save()
@@ -219,7 +219,7 @@ def test_versions_continue_after_the_newest_when_an_older_one_is_current(admin_a
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_edits_each_get_their_own_version(admin_api, tools):
+def test_concurrent_edits_each_get_their_own_version(admin_api, tools, sim_priced):
     """The agent row lock serializes edits: without it both would claim version 2."""
     create_agent(admin_api)
     prompts = [f"prompt {n}" for n in range(6)]
@@ -240,12 +240,12 @@ def test_concurrent_edits_each_get_their_own_version(admin_api, tools):
 
 def test_admins_and_reviewers_read_the_current_version(admin_api, reviewer_api, tools):
     create_agent(admin_api)
-    patch_agent(admin_api, "support-bot", {"model": "sim/v2"})
+    patch_agent(admin_api, "support-bot", {"model": "sim/chain"})
 
     for client in (admin_api, reviewer_api):
         response = client.get(f"{URL}/support-bot")
         assert response.status_code == 200
-        assert (response.json()["version"], response.json()["model"]) == (2, "sim/v2")
+        assert (response.json()["version"], response.json()["model"]) == (2, "sim/chain")
 
 
 def test_requesters_may_not_read_agents(requester_api, admin_api, tools):

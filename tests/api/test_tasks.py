@@ -18,12 +18,12 @@ URL = "/api/v1/tasks"
 
 
 @pytest.fixture
-def agent(admin):
+def agent(admin, sim_priced):
     return agent_create(actor=admin, name="support-bot", model="sim/refund").agent
 
 
 @pytest.fixture
-def other_agent(admin):
+def other_agent(admin, sim_priced):
     return agent_create(actor=admin, name="researcher", model="sim/research").agent
 
 

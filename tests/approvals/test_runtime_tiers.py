@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -14,6 +15,9 @@ from approvals.services import action_request_decide, action_requests_sweep
 from core import clock
 from core.errors import Conflict, Forbidden
 from tests.approvals.conftest import make_reviewer, run, submit, the_request
+from tracing.models import Span
+from tracing.prompts import PROMPT_REF, prompt_reassemble
+from tracing.recorder import COST_ATTRIBUTE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -241,3 +245,21 @@ def test_a_condition_that_divides_by_zero_fails_closed_to_high_and_the_task_park
     [item] = reviewer_api.get("/api/v1/approvals").json()["items"]
     assert item["policy_errors"] == [error]
     assert server.requests == 0
+
+
+def test_a_step_replayed_after_approval_writes_one_model_span_with_its_prompt_and_cost(
+    requester, reviewer, chain_agent
+):
+    task = submit(requester)
+    run(task)
+    action_request_decide(action_request=the_request(task), actor=reviewer, decision="approve")
+    run(task)
+
+    task.refresh_from_db()
+    chats = list(Span.objects.filter(trace__task=task, name__startswith="chat ").order_by("step_index"))
+    assert [span.step_index for span in chats] == [0, 1]
+    # The held step's first delivery wrote nothing; its replay wrote the span, prompt included.
+    assert chats[0].input == [{"role": "system", "content": "Be brief."}, task.messages[0]]
+    assert chats[1].input[PROMPT_REF]["span_id"] == chats[0].span_id
+    assert prompt_reassemble(chats[1]) == [{"role": "system", "content": "Be brief."}, *task.messages[:3]]
+    assert sum(Decimal(span.attributes[COST_ATTRIBUTE]) for span in chats) == task.cost_usd > 0

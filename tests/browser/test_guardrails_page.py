@@ -25,7 +25,7 @@ def admin(transactional_db, settings) -> Iterator[User]:
         client.delete(key)
 
 
-def test_an_admin_sees_an_open_breaker_and_sets_an_agents_retry_budget(page: Page, admin):
+def test_an_admin_sees_an_open_breaker_and_sets_an_agents_retry_budget(page: Page, admin, sim_priced):
     tool = make_http_tool("check_inventory", "http://127.0.0.1:9/")
     limits = ToolLimits(
         requests_per_minute=10, breaker_failures=1, breaker_error_rate=1, breaker_cooldown_s=60

@@ -26,9 +26,15 @@ def simulator_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture
-def use_simulator(settings, simulator_url) -> str:
+def use_simulator(settings, simulator_url, sim_priced) -> str:
     settings.SIMULATOR_URL = simulator_url
-    # Transactional tests flush the tables, seeded prices included.
+    return simulator_url
+
+
+@pytest.fixture
+def sim_priced(db) -> None:
+    """The simulator's seeded price: transactional tests flush the tables, seeded prices included,
+    and an agent cannot be created with (nor run) a model that has no price."""
     ModelPrice.objects.get_or_create(
         model="sim/*",
         valid_from=datetime(2025, 1, 1, tzinfo=UTC),
@@ -40,7 +46,6 @@ def use_simulator(settings, simulator_url) -> str:
         },
     )
     price_table_reset()
-    return simulator_url
 
 
 @pytest.fixture

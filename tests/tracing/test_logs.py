@@ -80,7 +80,7 @@ def test_what_a_run_logs_carries_its_task_and_session_ids(requester, use_simulat
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_writes_json_lines_with_the_task_and_session_ids(tmp_path, requester, use_simulator):
     make_agent("unpriced", model="sim/echo")
-    # With no price for the model, the worker's run logs a warning: a line from inside the run.
+    # With no price for the model, the worker's run stops and logs why: a line from inside the run.
     ModelPrice.objects.all().delete()
     with running_worker(tmp_path, SIMULATOR_URL=use_simulator, LOG_FORMAT="json") as worker:
         task, _ = task_submit(owner=requester, agent_name="unpriced", input="hi")
@@ -92,5 +92,5 @@ def test_a_worker_writes_json_lines_with_the_task_and_session_ids(tmp_path, requ
 
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     mine = [line for line in lines if line["task_id"] == str(task.id)]
-    assert any("no price for model" in line["message"] for line in mine), output[-3000:]
+    assert any("has no price" in line["message"] for line in mine), output[-3000:]
     assert all(line["session_id"] == str(task.session_id) for line in mine if "no price" in line["message"])

@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 
 from agents.models import Task
 from tracing.models import Span, Trace
+from tracing.prompts import PromptAssembler
 from tracing.recorder import EVENTS_ATTRIBUTE
 
 logger = logging.getLogger(__name__)
@@ -44,8 +45,9 @@ def trace_export(*, task_id: uuid.UUID) -> int:
     if trace is None or not otlp_enabled():
         return 0
     resource = Resource.create({"service.name": settings.OTEL_SERVICE_NAME})
+    prompts = PromptAssembler()  # collectors expect each model span's whole prompt
     spans = [
-        _readable(span, trace=trace, task=trace.task, resource=resource)
+        _readable(span, trace=trace, task=trace.task, resource=resource, prompts=prompts)
         for span in Span.objects.filter(trace=trace).order_by("started_at", "id").iterator()
     ]
     endpoint = settings.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/") + "/v1/traces"
@@ -58,7 +60,9 @@ def trace_export(*, task_id: uuid.UUID) -> int:
     return len(spans)
 
 
-def _readable(span: Span, *, trace: Trace, task: Task, resource: Resource) -> ReadableSpan:
+def _readable(
+    span: Span, *, trace: Trace, task: Task, resource: Resource, prompts: PromptAssembler
+) -> ReadableSpan:
     trace_id = int(trace.trace_id, 16)
     context = SpanContext(trace_id, int(span.span_id, 16), is_remote=False, trace_flags=_SAMPLED)
     parent = (
@@ -71,7 +75,7 @@ def _readable(span: Span, *, trace: Trace, task: Task, resource: Resource) -> Re
         context=context,
         parent=parent,
         resource=resource,
-        attributes=_attributes(span, task),
+        attributes=_attributes(span, task, prompts),
         kind=_KINDS.get(Span.Kind(span.kind), SpanKind.INTERNAL),
         status=Status(StatusCode.ERROR) if span.status == Span.Status.ERROR else Status(StatusCode.UNSET),
         events=_events(span),
@@ -81,7 +85,7 @@ def _readable(span: Span, *, trace: Trace, task: Task, resource: Resource) -> Re
     )
 
 
-def _attributes(span: Span, task: Task) -> dict[str, Any]:
+def _attributes(span: Span, task: Task, prompts: PromptAssembler) -> dict[str, Any]:
     stored = span.attributes if isinstance(span.attributes, dict) else {}
     attributes: dict[str, Any] = {
         key: _value(value) for key, value in stored.items() if value is not None and key != EVENTS_ATTRIBUTE
@@ -93,7 +97,7 @@ def _attributes(span: Span, task: Task) -> dict[str, Any]:
         attributes.setdefault("user.id", task.session.end_user)
     attributes["tollgate.span.kind"] = span.kind
     if span.kind == Span.Kind.MODEL:
-        _payload(attributes, "gen_ai.input.messages", span.input)
+        _payload(attributes, "gen_ai.input.messages", prompts.prompt(span))
         _payload(attributes, "gen_ai.output.messages", span.output)
     elif span.kind == Span.Kind.TOOL:
         _payload(attributes, "gen_ai.tool.call.arguments", span.input)

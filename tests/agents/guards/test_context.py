@@ -8,6 +8,7 @@ from agents.guards.context import SUMMARY_PREFIX
 from agents.guards.models import GuardConfig
 from agents.models import Task
 from agents.runtime.loop import task_steps_run
+from agents.runtime.messages import task_conversation
 from agents.services.tasks import task_submit
 from tests.agents.guards.faultserver import always, running_fault_server
 from tests.factories import make_agent, make_http_tool
@@ -54,3 +55,31 @@ def test_a_long_session_stays_under_its_context_budget(requester, use_simulator)
     whole = [c for c in tool_contents if "filler" in c]
     assert len(whole) >= 2
     assert json.loads(tool_contents[-1])["status"] == "success"
+
+
+def test_context_control_rewriting_the_sessions_earlier_turns_replaces_the_reference(
+    requester, use_simulator
+):
+    with running_fault_server(always(200), pad=2000) as (url, _server):
+        tool = make_http_tool("lookup", url)
+        agent = make_agent(
+            "reader", model="sim/chain?calls=4&tool=lookup", fallback_model="sim/summarise", tools=[tool]
+        )
+        first, _ = task_submit(owner=requester, agent_name="reader", input="look four things up")
+        task_steps_run(task_id=first.id, max_steps=100, max_seconds=120)
+        # The second task starts from the first's conversation (about 2,500 tokens of results).
+        GuardConfig.objects.create(agent=agent, context_max_tokens=1200, keep_tool_results=1)
+        second, _ = task_submit(
+            owner=requester, agent_name="reader", input="and four more", session_id=first.session_id
+        )
+        task_steps_run(task_id=second.id, max_steps=100, max_seconds=120)
+
+    second.refresh_from_db()
+    assert second.status == Task.Status.SUCCEEDED
+    # The first task's tool results were cut to stubs: the second task keeps the rewritten
+    # whole conversation, and no reference to a first task's that it no longer continues.
+    assert (second.history_task_id, second.history_messages) == (None, 0)
+    assert second.messages[0]["content"] == "look four things up"
+    first_results = [m["content"] for m in second.messages[:10] if m["role"] == "tool"]
+    assert "elided" in first_results[0]
+    assert task_conversation(second) == second.messages
