@@ -175,8 +175,12 @@ def test_otlp_export_sends_the_detection_as_span_events(settings, collector, req
         if span.name == "execute_tool fetch_page"
     ]
     assert "tollgate.span.events" not in {item.key for item in tool.attributes}
-    [event] = tool.events
-    assert event.name == "injection.detected"
-    attributes = {item.key: item.value for item in event.attributes}
-    assert INJECTED_PHRASE.lower() in attributes["tollgate.injection.snippet"].string_value.lower()
-    assert attributes["tollgate.injection.score"].double_value > 0
+    # One event per finding (several detectors may flag the page); one holds the phrase.
+    assert tool.events
+    assert {event.name for event in tool.events} == {"injection.detected"}
+    findings = [{item.key: item.value for item in event.attributes} for event in tool.events]
+    assert any(
+        INJECTED_PHRASE.lower() in finding["tollgate.injection.snippet"].string_value.lower()
+        for finding in findings
+    )
+    assert all(finding["tollgate.injection.score"].double_value > 0 for finding in findings)
