@@ -126,13 +126,15 @@ _FILL = [
     (
         "sessions",
         """
-INSERT INTO agents_session (id, end_user, created_at, updated_at, agent_id, agent_version_id, owner_id)
+INSERT INTO agents_session (id, end_user, created_at, updated_at, agent_id, agent_version_id, owner_id,
+    tainted, suspicious, taint_sources, external_id)
 SELECT md5('s' || s)::uuid, 'customer-' || (s %% 997),
        %(now)s - %(year)s + s * %(per_session)s * (%(year)s / %(tasks)s),
        %(now)s - %(year)s + s * %(per_session)s * (%(year)s / %(tasks)s),
        (%(agents)s::bigint[])[1 + s %% cardinality(%(agents)s::bigint[])],
        (%(versions)s::bigint[])[1 + s %% cardinality(%(versions)s::bigint[])],
-       (%(users)s::int[])[1 + s %% cardinality(%(users)s::int[])]
+       (%(users)s::int[])[1 + s %% cardinality(%(users)s::int[])],
+       false, false, '{}', ''
 FROM generate_series(0, %(sessions)s - 1) AS s
 """,
     ),
@@ -141,7 +143,7 @@ FROM generate_series(0, %(sessions)s - 1) AS s
         """
 INSERT INTO agents_task (id, session_id, owner_id, input, idempotency_fingerprint, status, result,
     partial, stop_reason, stop_detail, messages, step_index, input_tokens, output_tokens, cached_input_tokens,
-    cost_usd, tool_calls, cancel_requested, run_failures, created_at, started_at, finished_at)
+    cost_usd, tool_calls, cancel_requested, run_failures, created_at, started_at, finished_at, history_messages)
 SELECT md5('t' || n)::uuid, md5('s' || (n / %(per_session)s))::uuid,
        (%(users)s::int[])[1 + (n / %(per_session)s) %% cardinality(%(users)s::int[])],
        'Where is order ' || n || '?', '',
@@ -154,7 +156,7 @@ SELECT md5('t' || n)::uuid, md5('s' || (n / %(per_session)s))::uuid,
        %(steps)s * (800 + n %% 400), %(steps)s * (60 + n %% 90), %(steps)s * 200,
        %(steps)s * (1 + n %% 13) * 0.000370000000, %(steps)s, false, 0,
        TASK_TIME, TASK_TIME + interval '50 ms',
-       TASK_TIME + %(steps)s * interval '3 s' + (n %% 17) * interval '1 s'
+       TASK_TIME + %(steps)s * interval '3 s' + (n %% 17) * interval '1 s', 0
 FROM generate_series(0, %(tasks)s - 1) AS n
 """,
     ),
@@ -232,7 +234,7 @@ FROM generate_series(0, %(tasks)s - 1) AS n, generate_series(0, %(steps)s - 1) A
         """
 INSERT INTO approvals_actionrequest (id, task_id, step_index, call_index, call_id, tool_name, agent_name,
     arguments, original_arguments, reasoning, version, tier, policy_version, request_hash, status,
-    approvals_required, reviewer_group, decided_by_id, decided_at, decision_comment, created_at)
+    approvals_required, reviewer_group, decided_by_id, decided_at, decision_comment, created_at, outcome_note)
 SELECT md5('ar' || r)::uuid, md5('t' || t)::uuid, 2, 0, 'call-' || r,
        (%(tools)s::text[])[2 + r %% 3],
        'bench-agent-' || (t / %(per_session)s) %% cardinality(%(agents)s::bigint[]),
@@ -246,7 +248,7 @@ SELECT md5('ar' || r)::uuid, md5('t' || t)::uuid, 2, 0, 'call-' || r,
             ELSE (%(reviewers)s::int[])[1 + r %% cardinality(%(reviewers)s::int[])] END,
        CASE WHEN r %% 3 = 2 OR r >= %(requests)s - %(pending_newest)s THEN NULL
             ELSE created + (30 + r %% 3000) * interval '1 s' END,
-       '', created
+       '', created, ''
 FROM (
     SELECT r, r * %(tasks)s / %(requests)s AS t,
            %(now)s - %(year)s + (r * %(tasks)s / %(requests)s) * (%(year)s / %(tasks)s)
