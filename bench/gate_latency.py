@@ -31,7 +31,7 @@ from harness import free_port, percentile, process, setup_django
 
 CALLERS = 100
 TARGET_RATE = 500  # actions a second in the open-loop phase: the throughput target
-PACED_S = 8.0
+PACED_S = 4.0
 ASKS_PER_CALLER = 20
 WARMUP_PER_CALLER = 2
 DECISION_GAP_S = 0.05

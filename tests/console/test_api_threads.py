@@ -75,3 +75,30 @@ def test_under_wsgi_the_view_sees_the_callers_transaction(requester):
     async_to_sync(off_shared_thread(view))(RequestFactory().get("/"))
 
     assert seen == [True]
+
+
+def test_every_middleware_runs_under_asgi_without_holding_the_shared_thread():
+    # Django runs a sync-only middleware on the shared thread and the rest of the request below
+    # it through async_to_sync, so that thread stays busy until the view is done.
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    sync_only = [
+        path for path in settings.MIDDLEWARE if not getattr(import_string(path), "async_capable", False)
+    ]
+
+    assert sync_only == []
+
+
+def test_the_input_guard_refuses_a_nul_under_asgi_too():
+    from console.input_guard import RefuseUnstorableInput
+
+    async def view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("passed")
+
+    guard = RefuseUnstorableInput(view)
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b"agent=%00"}
+    refused = async_to_sync(guard)(ASGIRequest(scope, io.BytesIO()))
+    passed = async_to_sync(guard)(asgi_request("/"))
+
+    assert (refused.status_code, passed.content) == (400, b"passed")
