@@ -4,7 +4,8 @@ Starts uvicorn as `manage.py up` does (WEB_WORKERS processes, each answering API
 API_THREADS threads) on a database of its own, with a policy of CEL rules, then:
 
 - allow, one caller: the answer's latency with nothing queued (the server's own time);
-- allow at the target rate (open loop): 100 callers, each its own session, together ask
+- allow at the target rate (open loop): 100 callers, each its own session and keep-alive
+  connection (a hand-written HTTP/1.1 client, far cheaper in CPU than httpx), together ask
   POST /api/v1/actions for a low-tier call (a CEL rule decides it) at TARGET_RATE a second,
   each on its own fixed schedule (a caller that thinks between tool calls). Latency counts from
   the moment a call was due, so a server that falls behind is charged for the wait: the
@@ -61,84 +62,111 @@ async def serial_phase(base: str, token: str, asks: int = 200) -> list[float]:
     return latencies[20:]
 
 
-async def allow_phase(base: str, token: str) -> tuple[list[float], float]:
-    import httpx
+class Caller:
+    """One caller's keep-alive HTTP/1.1 connection, written by hand: httpx spends about a
+    millisecond of CPU a request, so 500 a second would take the 2-core machine's CPU from the
+    server being measured. A dropped connection (uvicorn closes keep-alive connections idle for
+    5 s) is reopened and the call sent again: its idempotency key makes it the same action."""
 
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.token = token
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def ask(self, body: dict[str, Any]) -> dict[str, Any]:
+        payload = json.dumps(body).encode()
+        request = (
+            f"POST /api/v1/actions HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            f"Authorization: Bearer {self.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
+        for attempt in range(3):
+            try:
+                status, answer = await self._exchange(request)
+                break
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.streams = None
+                RETRIES.append(1)
+                if attempt == 2:
+                    raise
+        if status not in (200, 201) or json.loads(answer)["decision"] != "allow":
+            raise RuntimeError(f"unexpected answer: {status} {answer[:300]!r}")
+        return dict(json.loads(answer))
+
+    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        if self.streams is None:
+            self.streams = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = self.streams
+        writer.write(request)
+        status_line = await reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return int(status_line.split()[1]), await reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+
+
+def allow_body(session: str, n: int, key: str) -> dict[str, Any]:
+    return {
+        "agent": "bench-outside",
+        "session": session,
+        "tool": "bench_lookup",
+        "arguments": {"n": n, "q": "status"},
+        "idempotency_key": f"{RUN}-{key}",
+    }
+
+
+async def allow_phase(port: int, token: str) -> tuple[list[float], float]:
+    """Closed loop: each caller asks again as soon as it is answered."""
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=CALLERS, max_keepalive_connections=CALLERS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        headers = {"Authorization": f"Bearer {token}"}
+    callers = [Caller(port, token) for _ in range(CALLERS)]
 
-        async def caller(index: int, asks: int, record: bool) -> None:
-            for n in range(asks):
-                body = {
-                    "agent": "bench-outside",
-                    "session": f"caller-{index}",
-                    "tool": "bench_lookup",
-                    "arguments": {"n": n, "q": "status"},
-                    "idempotency_key": f"{RUN}-{record}-{index}-{n}",
-                }
-                started = time.perf_counter()
-                response = await post_retrying(client, body, headers)
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status_code not in (200, 201) or response.json()["decision"] != "allow":
-                    raise RuntimeError(f"unexpected answer: {response.status_code} {response.text[:300]}")
-                if record:
-                    latencies.append(elapsed)
+    async def caller(index: int, asks: int, record: bool) -> None:
+        for n in range(asks):
+            started = time.perf_counter()
+            await callers[index].ask(allow_body(f"caller-{index}", n, f"{record}-{index}-{n}"))
+            if record:
+                latencies.append((time.perf_counter() - started) * 1000)
 
-        await asyncio.gather(*(caller(i, WARMUP_PER_CALLER, False) for i in range(CALLERS)))
-        started = time.perf_counter()
-        await asyncio.gather(*(caller(i, ASKS_PER_CALLER, True) for i in range(CALLERS)))
-        elapsed = time.perf_counter() - started
+    await asyncio.gather(*(caller(i, WARMUP_PER_CALLER, False) for i in range(CALLERS)))
+    started = time.perf_counter()
+    await asyncio.gather(*(caller(i, ASKS_PER_CALLER, True) for i in range(CALLERS)))
+    elapsed = time.perf_counter() - started
+    for each in callers:
+        each.close()
     return latencies, len(latencies) / elapsed
 
 
-async def paced_phase(base: str, token: str) -> tuple[list[float], float]:
+async def paced_phase(port: int, token: str) -> tuple[list[float], float]:
     """Open loop: each caller asks every CALLERS / TARGET_RATE seconds, the callers staggered."""
-    import httpx
-
     latencies: list[float] = []
     interval = CALLERS / TARGET_RATE
     asks = int(PACED_S / interval)
-    limits = httpx.Limits(max_connections=CALLERS, max_keepalive_connections=CALLERS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        headers = {"Authorization": f"Bearer {token}"}
-        start = time.perf_counter() + 0.5
+    callers = [Caller(port, token) for _ in range(CALLERS)]
+    await asyncio.gather(
+        *(each.ask(allow_body(f"paced-{i}", -1, f"paced-warm-{i}")) for i, each in enumerate(callers))
+    )
+    start = time.perf_counter() + 0.5
 
-        async def caller(index: int) -> None:
-            for n in range(asks):
-                due = start + index / TARGET_RATE + n * interval
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                body = {
-                    "agent": "bench-outside",
-                    "session": f"paced-{index}",
-                    "tool": "bench_lookup",
-                    "arguments": {"n": n, "q": "status"},
-                    "idempotency_key": f"{RUN}-paced-{index}-{n}",
-                }
-                response = await post_retrying(client, body, headers)
-                if response.status_code not in (200, 201) or response.json()["decision"] != "allow":
-                    raise RuntimeError(f"unexpected answer: {response.status_code} {response.text[:300]}")
-                latencies.append((time.perf_counter() - due) * 1000)
+    async def caller(index: int) -> None:
+        for n in range(asks):
+            due = start + index / TARGET_RATE + n * interval
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            await callers[index].ask(allow_body(f"paced-{index}", n, f"paced-{index}-{n}"))
+            latencies.append((time.perf_counter() - due) * 1000)
 
-        await asyncio.gather(*(caller(i) for i in range(CALLERS)))
-        elapsed = time.perf_counter() - start
+    await asyncio.gather(*(caller(i) for i in range(CALLERS)))
+    elapsed = time.perf_counter() - start
+    for each in callers:
+        each.close()
     return latencies, len(latencies) / elapsed
-
-
-async def post_retrying(client: Any, body: dict, headers: dict) -> Any:
-    """A caller's retry after a dropped connection (uvicorn closes idle keep-alive connections
-    after 5 s, which a loaded run exceeds); the idempotency key makes it the same action."""
-    import httpx
-
-    for attempt in range(3):
-        try:
-            return await client.post("/api/v1/actions", json=body, headers=headers)
-        except httpx.TransportError:
-            RETRIES.append(1)
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
 
 
 async def decision_phase(base: str, token: str, reviewer_token: str) -> list[float]:
@@ -233,8 +261,8 @@ def main() -> None:
     with process(web, ready="Uvicorn running"):
         listening(base)
         serial = asyncio.run(serial_phase(base, token))
-        paced, paced_per_s = asyncio.run(paced_phase(base, token))
-        flat_out, per_s = asyncio.run(allow_phase(base, token))
+        paced, paced_per_s = asyncio.run(paced_phase(port, token))
+        flat_out, per_s = asyncio.run(allow_phase(port, token))
         waits = asyncio.run(decision_phase(base, token, reviewer_token))
 
     result = {
