@@ -9,7 +9,7 @@ API_THREADS threads) on a database of its own, with a policy of CEL rules, then:
   POST /api/v1/actions for a low-tier call (a CEL rule decides it) at TARGET_RATE a second,
   each on its own fixed schedule (a caller that thinks between tool calls). Latency counts from
   the moment a call was due, so a server that falls behind is charged for the wait: the
-  `allow_p50_ms` / `allow_p95_ms` the issue names;
+  `allow_p50_ms` / `allow_p95_ms` the issue names; the same at LOW_RATE a second first;
 - allow, flat out (closed loop): the same 100 callers each ask again as soon as answered: the
   most actions a second the server answers (`actions_per_s`); their latency is only queueing
   (100 callers / throughput, Little's law) and is printed as `closed_loop_*`;
@@ -32,6 +32,7 @@ from harness import free_port, percentile, process, setup_django
 
 CALLERS = 100
 TARGET_RATE = 500  # actions a second in the open-loop phase: the issue's throughput target
+LOW_RATE = 100  # and a rate this machine sustains, to see the latency of a server not overrun
 PACED_S = 4.0
 ASKS_PER_CALLER = 20
 WARMUP_PER_CALLER = 2
@@ -144,22 +145,22 @@ async def allow_phase(port: int, token: str) -> tuple[list[float], float]:
     return latencies, len(latencies) / elapsed
 
 
-async def paced_phase(port: int, token: str) -> tuple[list[float], float]:
-    """Open loop: each caller asks every CALLERS / TARGET_RATE seconds, the callers staggered."""
+async def paced_phase(port: int, token: str, rate: int) -> tuple[list[float], float]:
+    """Open loop: each caller asks every CALLERS / rate seconds, the callers staggered."""
     latencies: list[float] = []
-    interval = CALLERS / TARGET_RATE
+    interval = CALLERS / rate
     asks = int(PACED_S / interval)
     callers = [Caller(port, token) for _ in range(CALLERS)]
     await asyncio.gather(
-        *(each.ask(allow_body(f"paced-{i}", -1, f"paced-warm-{i}")) for i, each in enumerate(callers))
+        *(each.ask(allow_body(f"paced-{i}", -1, f"paced-{rate}-warm-{i}")) for i, each in enumerate(callers))
     )
     start = time.perf_counter() + 0.5
 
     async def caller(index: int) -> None:
         for n in range(asks):
-            due = start + index / TARGET_RATE + n * interval
+            due = start + index / rate + n * interval
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            await callers[index].ask(allow_body(f"paced-{index}", n, f"paced-{index}-{n}"))
+            await callers[index].ask(allow_body(f"paced-{index}", n, f"paced-{rate}-{index}-{n}"))
             latencies.append((time.perf_counter() - due) * 1000)
 
     await asyncio.gather(*(caller(i) for i in range(CALLERS)))
@@ -261,7 +262,8 @@ def main() -> None:
     with process(web, ready="Uvicorn running"):
         listening(base)
         serial = asyncio.run(serial_phase(base, token))
-        paced, paced_per_s = asyncio.run(paced_phase(port, token))
+        low, _ = asyncio.run(paced_phase(port, token, LOW_RATE))
+        paced, paced_per_s = asyncio.run(paced_phase(port, token, TARGET_RATE))
         flat_out, per_s = asyncio.run(allow_phase(port, token))
         waits = asyncio.run(decision_phase(base, token, reviewer_token))
 
@@ -272,6 +274,8 @@ def main() -> None:
         "allow_p95_ms": round(percentile(paced, 95), 2),
         "allow_rate_offered": TARGET_RATE,
         "allow_rate_answered": round(paced_per_s, 1),
+        f"allow_at_{LOW_RATE}_per_s_p50_ms": round(percentile(low, 50), 2),
+        f"allow_at_{LOW_RATE}_per_s_p95_ms": round(percentile(low, 95), 2),
         "closed_loop_allow_p50_ms": round(percentile(flat_out, 50), 2),
         "closed_loop_allow_p95_ms": round(percentile(flat_out, 95), 2),
         "decision_to_caller_p50_ms": round(percentile(waits, 50), 2),
@@ -281,7 +285,7 @@ def main() -> None:
         "web_workers": settings.WEB_WORKERS,
         "api_threads": settings.API_THREADS,
         "transport_retries": len(RETRIES),
-        "allow_actions": len(paced) + len(flat_out),
+        "allow_actions": len(low) + len(paced) + len(flat_out),
         "decisions": len(waits),
     }
     print(
@@ -292,6 +296,8 @@ def main() -> None:
         f"allow answer, {CALLERS} callers at {TARGET_RATE}/s offered ({result['allow_rate_answered']}/s "
         f"answered): p50 {result['allow_p50_ms']} ms, p95 {result['allow_p95_ms']} ms (target ≤ 10)"
     )
+    low_p50, low_p95 = (result[f"allow_at_{LOW_RATE}_per_s_p{pct}_ms"] for pct in (50, 95))
+    print(f"allow answer, {CALLERS} callers at {LOW_RATE}/s: p50 {low_p50} ms, p95 {low_p95} ms")
     print(
         f"allow answer, {CALLERS} callers flat out: p50 {result['closed_loop_allow_p50_ms']} ms, "
         f"p95 {result['closed_loop_allow_p95_ms']} ms (queueing)"
