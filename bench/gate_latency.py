@@ -1,6 +1,6 @@
 """Gate API latency: 100 concurrent external callers against the ASGI server `make run` starts.
 
-Starts uvicorn as `manage.py up` does (WEB_WORKERS processes, each answering API requests on
+Starts uvicorn as `manage.py up` does (WEB_CONCURRENCY processes, each answering API requests on
 API_THREADS threads) on a database of its own, with a policy of CEL rules, then:
 
 - allow, one caller: the answer's latency with nothing queued (the server's own time);
@@ -257,7 +257,7 @@ def main() -> None:
 
     port = free_port()
     web = [sys.executable, "-m", "uvicorn", "console.asgi:application", "--port", str(port)]
-    web += ["--lifespan", "off", "--workers", str(settings.WEB_WORKERS)]
+    web += ["--lifespan", "off", "--workers", str(settings.WEB_CONCURRENCY)]
     base = f"http://127.0.0.1:{port}"
     with process(web, ready="Uvicorn running"):
         listening(base)
@@ -282,7 +282,7 @@ def main() -> None:
         "decision_to_caller_p95_ms": round(percentile(waits, 95), 2),
         "actions_per_s": round(per_s, 1),
         "callers": CALLERS,
-        "web_workers": settings.WEB_WORKERS,
+        "web_concurrency": settings.WEB_CONCURRENCY,
         "api_threads": settings.API_THREADS,
         "transport_retries": len(RETRIES),
         "allow_actions": len(low) + len(paced) + len(flat_out),

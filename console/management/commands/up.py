@@ -38,10 +38,10 @@ class Command(BaseCommand):
             help="steps the worker runs at once, on threads (default WORKER_CONCURRENCY, 200)",
         )
         parser.add_argument(
-            "--web-workers",
+            "--web-concurrency",
             type=int,
             default=None,
-            help="uvicorn processes that answer web and API requests (default WEB_WORKERS, 2)",
+            help="uvicorn processes that answer web and API requests (default WEB_CONCURRENCY, 2)",
         )
         parser.add_argument("--no-demo", action="store_true", help="skip the demo logins, tools, agents")
 
@@ -51,16 +51,16 @@ class Command(BaseCommand):
         host: str,
         port: int,
         concurrency: int | None,
-        web_workers: int | None,
+        web_concurrency: int | None,
         no_demo: bool,
         **options: Any,
     ) -> None:
         workers = settings.CELERY_WORKER_CONCURRENCY if concurrency is None else concurrency
         if workers < 1:
             raise CommandError("--concurrency must be at least 1")
-        web_processes = settings.WEB_WORKERS if web_workers is None else web_workers
+        web_processes = settings.WEB_CONCURRENCY if web_concurrency is None else web_concurrency
         if web_processes < 1:
-            raise CommandError("--web-workers must be at least 1")
+            raise CommandError("--web-concurrency must be at least 1")
         web_url = f"http://{_connect_host(host)}:{port}"
         # Children inherit DATABASE_URL and REDIS_URL, which manage.py already resolved into
         # os.environ, so they attach to these services instead of starting their own.
