@@ -35,9 +35,11 @@ def api_token_authenticate(raw: str) -> User | None:
     )
     if token is None:
         return None
-    # Written at most once a minute, so a busy client does not turn every read into a write.
+    # Written at most once a minute, so a busy client does not turn every read into a write
+    # (nor send one: the row just read says whether it is due). The conditional update keeps
+    # concurrent requests from writing it more than once.
     now = clock.now()
-    ApiToken.objects.filter(pk=token.pk).exclude(last_used_at__gt=now - timedelta(minutes=1)).update(
-        last_used_at=now
-    )
+    stale = now - timedelta(minutes=1)
+    if token.last_used_at is None or token.last_used_at <= stale:
+        ApiToken.objects.filter(pk=token.pk).exclude(last_used_at__gt=stale).update(last_used_at=now)
     return token.user

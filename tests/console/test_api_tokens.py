@@ -17,3 +17,27 @@ def test_revoked_or_unknown_token_authenticates_nobody(requester, time_machine):
 
     assert api_token_authenticate(raw) is None
     assert api_token_authenticate("tg_not-a-real-token") is None
+
+
+def test_a_token_used_again_within_a_minute_sends_no_write(requester, time_machine):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core import clock
+
+    raw, token = api_token_create(user=requester, name="ci")
+
+    def writes() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert api_token_authenticate(raw) == requester
+        return sum(query["sql"].startswith("UPDATE") for query in queries.captured_queries)
+
+    assert writes() == 1
+    first_use = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert writes() == 0
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first_use
+    time_machine.move_to(clock.now() + timedelta(minutes=2))
+    assert writes() == 1
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first_use

@@ -67,8 +67,9 @@ class Up:
         self.known.update((process.pid, process) for process in found)
         return found
 
-    def child(self, marker: str) -> psutil.Process:
-        return next(p for p in psutil.Process(self.process.pid).children() if marker in " ".join(p.cmdline()))
+    def child(self, argument: str) -> psutil.Process:
+        # A whole argument: the web server's `--workers` must not pass for the Celery worker.
+        return next(p for p in psutil.Process(self.process.pid).children() if argument in p.cmdline())
 
 
 @pytest.fixture(scope="module")

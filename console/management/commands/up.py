@@ -37,14 +37,30 @@ class Command(BaseCommand):
             default=None,
             help="steps the worker runs at once, on threads (default WORKER_CONCURRENCY, 200)",
         )
+        parser.add_argument(
+            "--web-concurrency",
+            type=int,
+            default=None,
+            help="uvicorn processes that answer web and API requests (default WEB_CONCURRENCY, 2)",
+        )
         parser.add_argument("--no-demo", action="store_true", help="skip the demo logins, tools, agents")
 
     def handle(
-        self, *args: Any, host: str, port: int, concurrency: int | None, no_demo: bool, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        concurrency: int | None,
+        web_concurrency: int | None,
+        no_demo: bool,
+        **options: Any,
     ) -> None:
         workers = settings.CELERY_WORKER_CONCURRENCY if concurrency is None else concurrency
         if workers < 1:
             raise CommandError("--concurrency must be at least 1")
+        web_processes = settings.WEB_CONCURRENCY if web_concurrency is None else web_concurrency
+        if web_processes < 1:
+            raise CommandError("--web-concurrency must be at least 1")
         web_url = f"http://{_connect_host(host)}:{port}"
         # Children inherit DATABASE_URL and REDIS_URL, which manage.py already resolved into
         # os.environ, so they attach to these services instead of starting their own.
@@ -60,7 +76,12 @@ class Command(BaseCommand):
         with StopSignals() as signals:
             try:
                 logins = self._prepare(demo=not no_demo)
-                self._start(supervisor, self._specs(host=host, port=port, workers=workers, web_url=web_url))
+                self._start(
+                    supervisor,
+                    self._specs(
+                        host=host, port=port, workers=workers, web_processes=web_processes, web_url=web_url
+                    ),
+                )
                 supervisor.say(_box(web_url, logins))
                 supervisor.relay_output()
                 supervisor.watch()
@@ -93,7 +114,9 @@ class Command(BaseCommand):
         connections.close_all()
         return logins
 
-    def _specs(self, *, host: str, port: int, workers: int, web_url: str) -> list[ProcessSpec]:
+    def _specs(
+        self, *, host: str, port: int, workers: int, web_processes: int, web_url: str
+    ) -> list[ProcessSpec]:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "console"]
         queue, schedule = settings.CELERY_TASK_DEFAULT_QUEUE, str(embedded.STATE_DIR / "celerybeat-schedule")
@@ -101,6 +124,8 @@ class Command(BaseCommand):
         web = [python, "-m", "uvicorn", app, "--host", host, "--port", str(port)]
         # Open WebSockets would otherwise hold a Ctrl-C until the SIGKILL deadline.
         web += ["--lifespan", "off", "--timeout-graceful-shutdown", "5"]
+        # Processes share the port; each answers API requests on API_THREADS threads.
+        web += ["--workers", str(web_processes)]
         worker = [*celery, "worker", "--loglevel=INFO", "-Q", queue, "--concurrency", str(workers)]
         # A lone local worker has no peers to sync with; skipping mingle saves a second.
         worker += ["--without-mingle", "--without-gossip"]
