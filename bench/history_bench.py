@@ -143,7 +143,8 @@ FROM generate_series(0, %(sessions)s - 1) AS s
         """
 INSERT INTO agents_task (id, session_id, owner_id, input, idempotency_fingerprint, status, result,
     partial, stop_reason, stop_detail, messages, step_index, input_tokens, output_tokens, cached_input_tokens,
-    cost_usd, tool_calls, cancel_requested, run_failures, created_at, started_at, finished_at, history_messages)
+    cost_usd, tool_calls, cancel_requested, run_failures, created_at, started_at, finished_at,
+    history_messages)
 SELECT md5('t' || n)::uuid, md5('s' || (n / %(per_session)s))::uuid,
        (%(users)s::int[])[1 + (n / %(per_session)s) %% cardinality(%(users)s::int[])],
        'Where is order ' || n || '?', '',
