@@ -3,6 +3,7 @@
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
@@ -47,9 +48,18 @@ def publish_created(request_id) -> None:
 
 
 def submit(client) -> str:
-    response = client.post(
-        "/api/v1/tasks", {"agent": "chainer", "input": "refund it"}, content_type="application/json"
-    )
+    # Playwright's sync API keeps an event loop running in this thread, and the API's views are
+    # async (console/api_threads.py), which Django's test client may not run from such a thread.
+    def post():
+        try:
+            return client.post(
+                "/api/v1/tasks", {"agent": "chainer", "input": "refund it"}, content_type="application/json"
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        response = pool.submit(post).result()
     assert response.status_code == 202, response.content
     return response.json()["id"]
 
