@@ -21,7 +21,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import free_port, percentile, process, setup_django, simulator, worker
+from harness import percentile, process, setup_django, simulator, web, worker
 
 REVIEWERS = 100
 PUSHES = 60
@@ -169,24 +169,13 @@ def main() -> None:
         session.create()
         cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
 
-    port = free_port()
-    web = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "console.asgi:application",
-        "--port",
-        str(port),
-        "--lifespan",
-        "off",
-    ]
     celery = os.path.join(os.path.dirname(sys.executable), "celery")
     schedule = os.path.join(tempfile.mkdtemp(prefix="tollgate-bench-beat-"), "schedule")
     beat_args = [celery, "-A", "console", "beat", "--loglevel=INFO", "-s", schedule]
     with (
         simulator(),
         worker(),
-        process(web, ready="Uvicorn running"),
+        web() as port,
         process(beat_args, ready="beat: Starting", env={"LOG_LEVEL": "INFO"}),
     ):
         sockets = Sockets(f"ws://127.0.0.1:{port}/ws/approvals/", cookies)

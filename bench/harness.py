@@ -126,6 +126,24 @@ def worker(concurrency: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
         yield child
 
 
+@contextmanager
+def web() -> Iterator[int]:
+    """The ASGI app (pages, WebSockets, webhooks) under one uvicorn process; yields its port."""
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "console.asgi:application",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+    ]
+    with process(args, ready="Uvicorn running"):
+        yield port
+
+
 class BackgroundSampler:
     """Calls `sample()` every `interval` seconds on a thread while the `with` block runs."""
 

@@ -18,13 +18,12 @@ import hashlib
 import hmac
 import json
 import os
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
-from harness import free_port, percentile, process, setup_django, simulator, worker
+from harness import percentile, setup_django, simulator, web, worker
 
 SAMPLES = 40
 SIGNING_SECRET = "bench-signing-secret"  # noqa: S105 - the local fake's, not a real one
@@ -159,20 +158,9 @@ def main() -> None:
     agent.current_version = version
     agent.save(update_fields=["current_version"])
 
-    port = free_port()
-    web = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "console.asgi:application",
-        "--port",
-        str(port),
-        "--lifespan",
-        "off",
-    ]
     card_ms: list[float] = []
     click_ms: list[float] = []
-    with simulator(), worker(), process(web, ready="Uvicorn running"), httpx.Client(timeout=10) as client:
+    with simulator(), worker(), web() as port, httpx.Client(timeout=10) as client:
         url = f"http://127.0.0.1:{port}/notifications/slack/interactions/"
         for index in range(SAMPLES):
             task, _ = task_submit(owner=owner, agent_name="bench-notify", input=f"refund {index}")
