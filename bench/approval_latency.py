@@ -81,6 +81,7 @@ class Sockets:
 
 
 def main() -> None:
+    os.environ["TOOL_EGRESS_ALLOW"] = "127.0.0.1"  # the local HTTP tool; the egress guard refuses loopback
     setup_django("tollgate_bench_approvals")
     os.environ["APPROVALS_SWEEP_S"] = "0.5"
     from django.conf import settings
