@@ -19,9 +19,8 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import free_port, percentile, process, setup_django, simulator, worker
+from harness import Arrivals, http_tool, percentile, process, setup_django, simulator, web, worker
 
 REVIEWERS = 100
 PUSHES = 60
@@ -31,45 +30,6 @@ AUTOSEND_DELAY_S = 2
 # Deadlines this far apart measure the clock, not a backlog: 4 worker processes on 2 cores
 # finish a resumed task in about 0.3-0.5 s (tool call plus the final model step).
 AUTOSEND_SPACING_S = 0.25
-
-
-class ToolArrivals:
-    """An HTTP tool that records when each call arrives (wall clock and this process's clock)."""
-
-    def __init__(self) -> None:
-        self.arrivals: dict[str, tuple[float, float]] = {}  # idempotency key → (time, perf_counter)
-        self.event = threading.Condition()
-
-    def serve(self) -> str:
-        arrivals = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                stamp = (time.time(), time.perf_counter())
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with arrivals.event:
-                    arrivals.arrivals.setdefault(self.headers.get("Idempotency-Key", ""), stamp)
-                    arrivals.event.notify_all()
-                body = b'{"ok": true}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    def wait_for(self, key: str, timeout: float = 30) -> tuple[float, float]:
-        with self.event:
-            if not self.event.wait_for(lambda: key in self.arrivals, timeout=timeout):
-                raise RuntimeError(f"the tool never received {key}")
-            return self.arrivals[key]
 
 
 class Sockets:
@@ -121,6 +81,7 @@ class Sockets:
 
 
 def main() -> None:
+    os.environ["TOOL_EGRESS_ALLOW"] = "127.0.0.1"  # the local HTTP tool; the egress guard refuses loopback
     setup_django("tollgate_bench_approvals")
     os.environ["APPROVALS_SWEEP_S"] = "0.5"
     from django.conf import settings
@@ -135,8 +96,8 @@ def main() -> None:
     from approvals.services import action_request_decide
     from core import clock
 
-    tool_server = ToolArrivals()
-    tool_url = tool_server.serve()
+    tool_calls = Arrivals()
+    tool_url = http_tool(tool_calls)
     owner, _ = User.objects.get_or_create(username="bench-owner")
     group, _ = Group.objects.get_or_create(name="reviewers")
     decider, _ = User.objects.get_or_create(username="bench-decider")
@@ -169,24 +130,13 @@ def main() -> None:
         session.create()
         cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
 
-    port = free_port()
-    web = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "console.asgi:application",
-        "--port",
-        str(port),
-        "--lifespan",
-        "off",
-    ]
     celery = os.path.join(os.path.dirname(sys.executable), "celery")
     schedule = os.path.join(tempfile.mkdtemp(prefix="tollgate-bench-beat-"), "schedule")
     beat_args = [celery, "-A", "console", "beat", "--loglevel=INFO", "-s", schedule]
     with (
         simulator(),
         worker(),
-        process(web, ready="Uvicorn running"),
+        web() as port,
         process(beat_args, ready="beat: Starting", env={"LOG_LEVEL": "INFO"}),
     ):
         sockets = Sockets(f"ws://127.0.0.1:{port}/ws/approvals/", cookies)
@@ -235,7 +185,7 @@ def main() -> None:
                 time.sleep(0.005)
             started = time.perf_counter()
             action_request_decide(action_request=request, actor=decider, decision="approve")
-            _, arrived = tool_server.wait_for(request.idempotency_key)
+            _, arrived = tool_calls.wait_for(request.idempotency_key)
             decisions.append((arrived - started) * 1000)
 
         # 3. Auto-send lateness: tool call start minus the deadline stored in PostgreSQL.
@@ -251,7 +201,7 @@ def main() -> None:
                     raise RuntimeError("no medium request was created")
                 time.sleep(0.01)
             request = ActionRequest.objects.get(task=task)
-            wall, _ = tool_server.wait_for(request.idempotency_key, timeout=60)
+            wall, _ = tool_calls.wait_for(request.idempotency_key, timeout=60)
             late.append((wall - request.autosend_at.timestamp()) * 1000)
 
     result = {

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -124,6 +125,72 @@ def worker(concurrency: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
     ]
     with process(args, ready="ready.", env={"LOG_LEVEL": "INFO"}) as child:
         yield child
+
+
+@contextmanager
+def web() -> Iterator[int]:
+    """The ASGI app (pages, WebSockets, webhooks) under one uvicorn process; yields its port."""
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "console.asgi:application",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+    ]
+    with process(args, ready="Uvicorn running"):
+        yield port
+
+
+class Arrivals:
+    """Records when each keyed request arrives (wall clock and this process's perf counter)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[float, float]] = {}
+        self.event = threading.Condition()
+
+    def record(self, key: str) -> None:
+        stamp = (time.time(), time.perf_counter())
+        with self.event:
+            self.seen.setdefault(key, stamp)
+            self.event.notify_all()
+
+    def wait_for(self, key: str, timeout: float = 30) -> tuple[float, float]:
+        with self.event:
+            if not self.event.wait_for(lambda: key in self.seen, timeout=timeout):
+                raise RuntimeError(f"never received {key}")
+            return self.seen[key]
+
+
+def serve_http(handler: type[BaseHTTPRequestHandler]) -> str:
+    """`handler` on a local port, on threads of this process; returns its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def http_tool(calls: Arrivals) -> str:
+    """An HTTP tool answering every POST with {"ok": true}; records each call by its Idempotency-Key."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            calls.record(self.headers.get("Idempotency-Key", ""))
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"ok": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return serve_http(Handler)
 
 
 class BackgroundSampler:

@@ -18,44 +18,15 @@ import hashlib
 import hmac
 import json
 import os
-import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlencode
 
-from harness import free_port, percentile, process, setup_django, simulator, worker
+from harness import Arrivals, http_tool, percentile, serve_http, setup_django, simulator, web, worker
 
 SAMPLES = 40
 SIGNING_SECRET = "bench-signing-secret"  # noqa: S105 - the local fake's, not a real one
 SLACK_USER = "U0BENCH"
-
-
-class Arrivals:
-    """Records when each keyed request arrives (wall clock and this process's perf counter)."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, tuple[float, float]] = {}
-        self.event = threading.Condition()
-
-    def record(self, key: str) -> None:
-        stamp = (time.time(), time.perf_counter())
-        with self.event:
-            self.seen.setdefault(key, stamp)
-            self.event.notify_all()
-
-    def wait_for(self, key: str, timeout: float = 30) -> tuple[float, float]:
-        with self.event:
-            if not self.event.wait_for(lambda: key in self.seen, timeout=timeout):
-                raise RuntimeError(f"never received {key}")
-            return self.seen[key]
-
-
-def serve(handler: type[BaseHTTPRequestHandler]) -> str:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def fake_slack(cards: Arrivals) -> str:
@@ -77,24 +48,7 @@ def fake_slack(cards: Arrivals) -> str:
         def log_message(self, *args: object) -> None:
             pass
 
-    return serve(Handler) + "/api/"
-
-
-def tool(calls: Arrivals) -> str:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            calls.record(self.headers.get("Idempotency-Key", ""))
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "12")
-            self.end_headers()
-            self.wfile.write(b'{"ok": true}')
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return serve(Handler)
+    return serve_http(Handler) + "/api/"
 
 
 def signed_click(request_id: str) -> tuple[bytes, dict[str, str]]:
@@ -124,7 +78,7 @@ def main() -> None:
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         TOOL_EGRESS_ALLOW="127.0.0.1",
     )
-    tool_url = tool(calls)
+    tool_url = http_tool(calls)
     setup_django("tollgate_bench_notify")
     import httpx
     from django.contrib.auth.models import Group, User
@@ -159,20 +113,9 @@ def main() -> None:
     agent.current_version = version
     agent.save(update_fields=["current_version"])
 
-    port = free_port()
-    web = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "console.asgi:application",
-        "--port",
-        str(port),
-        "--lifespan",
-        "off",
-    ]
     card_ms: list[float] = []
     click_ms: list[float] = []
-    with simulator(), worker(), process(web, ready="Uvicorn running"), httpx.Client(timeout=10) as client:
+    with simulator(), worker(), web() as port, httpx.Client(timeout=10) as client:
         url = f"http://127.0.0.1:{port}/notifications/slack/interactions/"
         for index in range(SAMPLES):
             task, _ = task_submit(owner=owner, agent_name="bench-notify", input=f"refund {index}")

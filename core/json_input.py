@@ -49,6 +49,14 @@ def json_request_body(request: HttpRequest) -> Any:
     return json_parse_strict(raw)
 
 
+def json_request_object(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON body, which must be an object; raises RequestRejected otherwise."""
+    body = json_request_body(request)
+    if not isinstance(body, dict):
+        raise RequestRejected(400, "invalid", "send a JSON object")
+    return body
+
+
 def json_parse_strict(raw: bytes | str) -> Any:
     """`raw` as JSON, refusing what json.loads allows but PostgreSQL cannot store."""
     try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from agents.guards.context import summary_worst_case
+from agents.guards.context import summary_span_attributes, summary_worst_case
 from agents.guards.plan import guard_context
 from agents.guards.spend import cost_reserve, cost_settle, spend_reservation_for
 from agents.providers.base import ChatRequest, ProviderError
@@ -24,7 +24,7 @@ from agents.tools.result import ToolResult
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from core import clock
 from injection.spotlight import spotlight
-from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
+from tracing.recorder import SpanBuffer
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState
@@ -104,13 +104,8 @@ def quarantine(
         ended_at=clock.now(),
         error=summary is None,
         attributes={
-            "gen_ai.operation.name": "chat",
-            "gen_ai.request.model": model,
-            "gen_ai.usage.input_tokens": usage.input_tokens if usage else 0,
-            "gen_ai.usage.output_tokens": usage.output_tokens if usage else 0,
-            "gen_ai.conversation.id": str(state.task.session_id),
+            **summary_span_attributes(state, model=model, usage=usage, cost=cost),
             "gen_ai.tool.name": tool,
-            COST_ATTRIBUTE: str(cost),
         },
         input=messages,
         output=summary if summary is not None else {"error": problem},

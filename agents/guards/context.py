@@ -18,7 +18,7 @@ from agents.guards.plan import guard_context
 from agents.guards.spend import cost_reserve, cost_settle, spend_reservation_for
 from agents.guards.tokens import messages_tokens
 from agents.models import Task
-from agents.providers.base import ChatRequest, ProviderError
+from agents.providers.base import ChatRequest, ProviderError, Usage
 from agents.providers.pricing import model_cost, model_price_at, unpriced_reason
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
@@ -141,15 +141,10 @@ def _summarise_head(
         ended_at=clock.now(),
         error=usage is None,
         attributes={
-            "gen_ai.operation.name": "chat",
-            "gen_ai.request.model": model,
-            "gen_ai.usage.input_tokens": usage.input_tokens if usage else 0,
-            "gen_ai.usage.output_tokens": usage.output_tokens if usage else 0,
-            "gen_ai.conversation.id": str(state.task.session_id),
+            **summary_span_attributes(state, model=model, usage=usage, cost=cost),
             "tollgate.context.summarised_messages": len(head),
             "tollgate.context.kept_messages": len(tail),
             "tollgate.context.budget_tokens": budget,
-            COST_ATTRIBUTE: str(cost),
         },
         input=request_messages,
         output={"role": "assistant", "content": summary},
@@ -174,3 +169,17 @@ def summary_worst_case(*, model: str, messages: list[dict[str, Any]], max_tokens
         return None
     prompt = messages_tokens(messages, worst_case=True)
     return (prompt * max(price.input, price.cache_write) + max_tokens * price.output) / Decimal(1_000_000)
+
+
+def summary_span_attributes(
+    state: "RunState", *, model: str, usage: Usage | None, cost: Decimal
+) -> dict[str, Any]:
+    """A summary call's model-span attributes; `usage` is None when the call was not made or failed."""
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": model,
+        "gen_ai.usage.input_tokens": usage.input_tokens if usage else 0,
+        "gen_ai.usage.output_tokens": usage.output_tokens if usage else 0,
+        "gen_ai.conversation.id": str(state.task.session_id),
+        COST_ATTRIBUTE: str(cost),
+    }

@@ -22,7 +22,7 @@ from approvals.services import action_request_decide, action_request_get
 from console.pages.auth import AuthedRequest
 from core.errors import NotFound, ServiceError
 from core.http_errors import error_response
-from core.json_input import RequestRejected, json_request_body
+from core.json_input import RequestRejected, json_request_object
 from core.pagination import MAX_LIMIT, PageQuery, next_link, page_of
 
 
@@ -79,11 +79,9 @@ def context(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
 def decide(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
     action_request = _visible(request, request_id)
     try:
-        body = json_request_body(request)
+        body = json_request_object(request)
     except RequestRejected as exc:
         return error_response(exc.status, exc.code, exc.message, exc.field)
-    if not isinstance(body, dict):
-        return error_response(400, "invalid", "send a JSON object")
     try:
         decided = action_request_decide(
             action_request=action_request,
@@ -106,11 +104,9 @@ def outcome(request: AuthedRequest, request_id: uuid.UUID) -> JsonResponse:
     """A person records what happened to a call whose outcome is unknown (approvals/outcomes.py)."""
     action_request = _visible(request, request_id)
     try:
-        body = json_request_body(request)
+        body = json_request_object(request)
     except RequestRejected as exc:
         return error_response(exc.status, exc.code, exc.message, exc.field)
-    if not isinstance(body, dict):
-        return error_response(400, "invalid", "send a JSON object")
     try:
         recorded = action_request_outcome_record(
             action_request=action_request,

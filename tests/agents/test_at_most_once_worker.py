@@ -5,27 +5,16 @@ The tool server here does not deduplicate: every request it receives has its eff
 tests count the requests it received."""
 
 import json
-import time
 
 import pytest
 
 from agents.models import Task, ToolDispatch
 from approvals.models import ActionRequest, AuditEntry
 from tests.factories import make_agent, make_http_tool
-from tests.support.processes import running_worker, start_worker
+from tests.support.processes import running_worker, start_worker, wait_until
 from tests.support.toolserver import running_tool_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def fast_recovery(simulator_url: str) -> dict[str, str]:
@@ -75,7 +64,7 @@ def test_a_write_in_flight_when_its_worker_dies_is_never_sent_again_and_a_person
         assert ToolDispatch.objects.get().status == ToolDispatch.Status.IN_FLIGHT
 
         with running_worker(tmp_path, **env) as second:
-            wait_for(
+            wait_until(
                 lambda: Task.objects.get(pk=task_id).status == Task.Status.WAITING_APPROVAL,
                 what=f"the task to wait for a person\n{second.output()}",
             )
@@ -97,7 +86,7 @@ def test_a_write_in_flight_when_its_worker_dies_is_never_sent_again_and_a_person
             )
             assert response.status_code == 200, response.content
             assert response.json()["status"] == "executed"
-            wait_for(
+            wait_until(
                 lambda: Task.objects.get(pk=task_id).status == Task.Status.SUCCEEDED,
                 what=f"the task to finish\n{second.output()}",
             )
@@ -129,7 +118,7 @@ def test_an_approved_write_whose_worker_died_is_recorded_not_done_and_the_model_
         task_id = response.json()["id"]
 
         def approve() -> None:
-            wait_for(
+            wait_until(
                 lambda: Task.objects.get(pk=task_id).status == Task.Status.WAITING_APPROVAL,
                 what="the approval request",
             )
@@ -145,11 +134,11 @@ def test_an_approved_write_whose_worker_died_is_recorded_not_done_and_the_model_
         assert ActionRequest.objects.get().status == ActionRequest.Status.EXECUTING
 
         with running_worker(tmp_path, **env) as second:
-            request = wait_for(
+            request = wait_until(
                 lambda: ActionRequest.objects.filter(status=ActionRequest.Status.OUTCOME_UNKNOWN).first(),
                 what=f"outcome_unknown\n{second.output()}",
             )
-            wait_for(
+            wait_until(
                 lambda: Task.objects.get(pk=task_id).status == Task.Status.WAITING_APPROVAL,
                 what=f"the task to park\n{second.output()}",
             )
@@ -160,7 +149,7 @@ def test_an_approved_write_whose_worker_died_is_recorded_not_done_and_the_model_
                 content_type="application/json",
             )
             assert response.status_code == 200, response.content
-            wait_for(
+            wait_until(
                 lambda: Task.objects.get(pk=task_id).is_final, what=f"the task to end\n{second.output()}"
             )
 

@@ -13,7 +13,7 @@ import pytest
 from agents.models import Task
 from approvals.models import ActionRequest
 from tests.factories import make_agent, make_http_tool
-from tests.support.processes import BIN, ROOT, child_env, running_worker, start_worker
+from tests.support.processes import BIN, ROOT, child_env, running_worker, start_worker, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -34,16 +34,6 @@ def running_beat(tmp_path: Path, **env: str) -> Iterator[subprocess.Popen[bytes]
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def task_status(task_id: str) -> str:
@@ -69,7 +59,7 @@ def test_a_high_action_waits_for_a_rest_approval_then_the_task_completes(
     )
     with running_worker(tmp_path, SIMULATOR_URL=use_simulator):
         task_id = submit(requester_api)
-        wait_for(lambda: task_status(task_id) == "waiting_approval", what="waiting_approval")
+        wait_until(lambda: task_status(task_id) == "waiting_approval", what="waiting_approval")
         queue = reviewer_api.get("/api/v1/approvals?status=pending").json()["items"]
         assert [item["task"] for item in queue] == [task_id]
         assert server.requests == 0
@@ -80,7 +70,7 @@ def test_a_high_action_waits_for_a_rest_approval_then_the_task_completes(
             content_type="application/json",
         )
         assert response.status_code == 200, response.content
-        wait_for(lambda: task_status(task_id) == "succeeded", what="the task to finish")
+        wait_until(lambda: task_status(task_id) == "succeeded", what="the task to finish")
     assert server.side_effects == 1
     assert ActionRequest.objects.get().status == "executed"
     assert reviewer_api.get("/api/v1/approvals?status=pending").json()["items"] == []
@@ -100,7 +90,7 @@ def test_a_medium_auto_send_survives_a_restart_of_worker_and_beat(
     worker = start_worker(tmp_path, **env)
     with running_beat(tmp_path, **env):
         task_id = submit(requester_api)
-        wait_for(lambda: task_status(task_id) == "waiting_approval", what="waiting_approval")
+        wait_until(lambda: task_status(task_id) == "waiting_approval", what="waiting_approval")
     # Everything goes down before the deadline; the ETA message dies with the worker.
     worker.kill()
     request = ActionRequest.objects.get()
@@ -109,7 +99,7 @@ def test_a_medium_auto_send_survives_a_restart_of_worker_and_beat(
     assert ActionRequest.objects.get().status == "pending"
 
     with running_worker(tmp_path, **env), running_beat(tmp_path, **env):
-        wait_for(lambda: task_status(task_id) == "succeeded", what="the auto-send after restart")
+        wait_until(lambda: task_status(task_id) == "succeeded", what="the auto-send after restart")
     request.refresh_from_db()
     assert request.status == "executed"
     assert request.decided_by is None

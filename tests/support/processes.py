@@ -5,9 +5,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from django.db import connection
@@ -27,6 +28,20 @@ def test_database_url() -> str:
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
     port = f":{s['PORT']}" if s["PORT"] else ""
     return f"postgresql://{auth}@{quote(str(host), safe='')}{port}/{s['NAME']}"
+
+
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T | None], timeout: float = 60, what: str = "condition") -> T:
+    """Poll `predicate` until it returns something truthy (returned); fail the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def child_env(**extra: str) -> dict[str, str]:
