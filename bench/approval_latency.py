@@ -81,7 +81,9 @@ class Sockets:
 
 
 def main() -> None:
-    os.environ["TOOL_EGRESS_ALLOW"] = "127.0.0.1"  # the local HTTP tool; the egress guard refuses loopback
+    # The HTTP tool below listens on loopback, which the egress guard refuses unless allowed
+    # (read at settings load, here and in the worker this process starts).
+    os.environ["TOOL_EGRESS_ALLOW"] = "127.0.0.1"
     setup_django("tollgate_bench_approvals")
     os.environ["APPROVALS_SWEEP_S"] = "0.5"
     from django.conf import settings

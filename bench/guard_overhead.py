@@ -65,7 +65,7 @@ def main() -> None:
     agent.current_version = version
     agent.save(update_fields=["current_version"])
     task, _ = task_submit(owner=owner, agent_name=agent.name, input="bench the guards")
-    task.messages = conversation.initial_messages(task)
+    task.messages = conversation.initial_messages(task).own  # a new session: no history
     task.save(update_fields=["messages"])
     state = _load(task.id)
     limits = tool_limits(tool=tool)

@@ -5,6 +5,8 @@
    and a tool span a step and a root span a task (2.6M spans), 12,500 action requests (those of
    critical tier stay pending, as they never close by themselves, and the newest ones are
    pending) with their audit entries. A later run reuses the fill; `--refill` drops it first.
+   `--quick` fills and times a database of its own (tollgate_history_quick) 25 times smaller,
+   to check that the benchmark works: its times are not the ones the issue asks for.
 2. Times, through Django's test client (the whole view, middleware and template; no socket):
    the approval queue page, the sessions list, the cost page over 30 days, the daily report,
    GET /api/v1/approvals?status=pending, and one evaluation of the alert rules (all enabled
@@ -18,16 +20,13 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from harness import percentile, setup_django
 
-DATABASE = "tollgate_history"
-TASKS = 125_000
 TASKS_PER_SESSION = 4
 STEPS_PER_TASK = 10
-REQUESTS = 12_500
-PENDING_NEWEST = 400  # the newest requests are still pending
 AGENTS = 20
 USERS = 40
 REVIEWERS = 5
@@ -38,25 +37,39 @@ MODELS = ["gpt-4o-mini", "gpt-4o", "claude-sonnet-4"]
 TIERS = ["medium", "high", "critical"]
 
 
+@dataclass(frozen=True)
+class Size:
+    database: str
+    tasks: int
+    requests: int
+    pending_newest: int  # the newest requests are still pending
+
+
+FULL = Size(database="tollgate_history", tasks=125_000, requests=12_500, pending_newest=400)
+QUICK = Size(database="tollgate_history_quick", tasks=5_000, requests=500, pending_newest=16)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--refill", action="store_true", help="drop the database's history and fill it again")
+    parser.add_argument("--quick", action="store_true", help="a history 25 times smaller, own database")
     args = parser.parse_args()
+    size = QUICK if args.quick else FULL
     if args.refill:
-        _drop()
-    setup_django(DATABASE)
+        _drop(size.database)
+    setup_django(size.database)
     from agents.models import Task
 
-    if Task.objects.count() < TASKS:
+    if Task.objects.count() < size.tasks:
         started = time.perf_counter()
-        _fill()
+        _fill(size)
         print(f"filled in {time.perf_counter() - started:.0f} s")
     _print_sizes()
     results = _measure()
     print(json.dumps(results))
 
 
-def _drop() -> None:
+def _drop(database: str) -> None:
     from urllib.parse import urlsplit, urlunsplit
 
     import psycopg
@@ -65,10 +78,10 @@ def _drop() -> None:
 
     base = urlsplit(embedded.database_url())
     with psycopg.connect(urlunsplit(base._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
-def _fill() -> None:
+def _fill(size: Size) -> None:
     from django.contrib.auth.models import Group, User
     from django.db import connection, transaction
 
@@ -93,9 +106,9 @@ def _fill() -> None:
     params = {
         "now": clock.now(),
         "year": timedelta(days=DAYS),
-        "tasks": TASKS,
+        "tasks": size.tasks,
         "per_session": TASKS_PER_SESSION,
-        "sessions": TASKS // TASKS_PER_SESSION,
+        "sessions": size.tasks // TASKS_PER_SESSION,
         "steps": STEPS_PER_TASK,
         "agents": [v.agent_id for v in versions],
         "versions": [v.pk for v in versions],
@@ -105,8 +118,8 @@ def _fill() -> None:
         "admin": admin.pk,
         "tools": TOOLS,
         "tiers": TIERS,
-        "requests": REQUESTS,
-        "pending_newest": PENDING_NEWEST,
+        "requests": size.requests,
+        "pending_newest": size.pending_newest,
     }
     with connection.cursor() as cursor:
         for label, sql in _FILL:
@@ -231,7 +244,7 @@ FROM generate_series(0, %(tasks)s - 1) AS n, generate_series(0, %(steps)s - 1) A
     (
         "action requests",
         # Request r belongs to task r * tasks / requests. Critical ones stay pending (a person
-        # acts outside); of the others, the newest PENDING_NEWEST are pending, the rest decided.
+        # acts outside); of the others, the newest pending_newest are pending, the rest decided.
         """
 INSERT INTO approvals_actionrequest (id, task_id, step_index, call_index, call_id, tool_name, agent_name,
     arguments, original_arguments, reasoning, version, tier, policy_version, request_hash, status,

@@ -3,9 +3,11 @@
 1. Span write throughput through SpanBuffer.flush, as the runtime writes them: a step's spans
    (a guardrail decision, a model call with its prompt and reply, tool calls) in one bulk
    insert inside one transaction, many steps in a row; also in large batches for comparison.
-   Sizes are a running task's: a model span stores the request's messages (the system prompt,
-   the input, and every earlier step's tool call and result: about 2 KB at step 0, growing by
-   about 1.6 KB a step over tasks of STEPS_PER_TASK steps), a tool span its ~1.2 KB result.
+   Sizes are a running task's, stored as the runtime stores them: a model span keeps the
+   messages new at its step (the previous step's tool call and its result, about 1.6 KB) and a
+   reference to the previous step's model span (tracing/prompts.py); the first step of each
+   STEPS_PER_TASK stores its whole prompt (the system prompt and the input, about 2 KB). A tool
+   span stores its ~1.2 KB result.
 2. The task page's server time for a task whose trace holds 10,000 spans: the whole Django
    request (session, task, steps, the first page of spans, the waterfall's rendering), and the
    last page reached by its keyset cursor, p50 over several loads.
@@ -79,7 +81,8 @@ def main() -> None:
     from agents.services.tasks import task_submit
     from core import clock
     from tracing.models import Span
-    from tracing.recorder import SpanBuffer, root_span_id
+    from tracing.prompts import prompt_delta
+    from tracing.recorder import SpanBuffer, model_span_id, root_span_id
 
     owner, _ = User.objects.get_or_create(username="bench-trace")
     agent, _ = Agent.objects.get_or_create(name="bench-trace")
@@ -93,14 +96,26 @@ def main() -> None:
 
     reply = {"role": "assistant", "content": "Looking it up.", "tool_calls": []}
 
-    def fill(buffer: SpanBuffer, count: int, start) -> None:
-        for n in range(count):
+    def model_input(trace_id: str, step: int) -> object:
+        """What the runtime stores for step `step`'s prompt: the new messages and a reference."""
+        position = step % STEPS_PER_TASK
+        return prompt_delta(
+            prompt=PROMPTS[position],
+            previous_span_id=model_span_id(trace_id, step - 1) if position else None,
+            kept=len(PROMPTS[position - 1]) if position else 0,
+        )
+
+    def fill(buffer: SpanBuffer, trace_id: str, count: int, start, *, first: int = 0) -> None:
+        """`count` spans of consecutive steps, from the trace's `first` span on."""
+        for n in range(first, first + count):
             at = start + timedelta(microseconds=n)
             kind = ("guardrail", "model", "tool", "tool", "tool")[n % STEP_SPANS]
+            step = n // STEP_SPANS
             buffer.add(
                 name=f"{kind} {n}",
                 kind=kind,
-                step_index=n // STEP_SPANS,
+                step_index=step,
+                span_id=model_span_id(trace_id, step) if kind == "model" else None,
                 started_at=at,
                 ended_at=at + timedelta(milliseconds=3),
                 attributes={
@@ -110,7 +125,7 @@ def main() -> None:
                     "gen_ai.usage.output_tokens": 30,
                     "tollgate.cost_usd": "0.000321",
                 },
-                input=PROMPTS[(n // STEP_SPANS) % STEPS_PER_TASK] if kind == "model" else {"order_id": n},
+                input=model_input(trace_id, step) if kind == "model" else {"order_id": n},
                 output=reply if kind == "model" else tool_result(n),
             )
 
@@ -124,7 +139,7 @@ def main() -> None:
         flushing = committing = 0.0
         for index in range(batches):
             buffer = SpanBuffer(trace_pk=trace.pk, parent_span_id=parent)
-            fill(buffer, batch, start + timedelta(seconds=index))
+            fill(buffer, trace.trace_id, batch, start + timedelta(seconds=index), first=index * batch)
             began = time.perf_counter()  # building spans in memory is the step's, not the write's
             with transaction.atomic():
                 buffer.flush()
@@ -134,7 +149,9 @@ def main() -> None:
         spans = batch * batches
         return spans / flushing, spans / (flushing + committing)
 
-    model_input_bytes = statistics.mean(len(json.dumps(prompt)) for prompt in PROMPTS)
+    model_input_bytes = statistics.mean(
+        len(json.dumps(model_input("0" * 32, step))) for step in range(STEPS_PER_TASK)
+    )
     step_bytes = model_input_bytes + 3 * len(json.dumps(tool_result(1)))
     print(
         f"a model span's input: {model_input_bytes / 1000:.1f} KB on average; "
@@ -151,7 +168,7 @@ def main() -> None:
     # A task whose trace holds 10,000 spans.
     task = new_task()
     buffer = SpanBuffer(trace_pk=task.trace.pk, parent_span_id=root_span_id(task.trace.trace_id))
-    fill(buffer, TRACE_SPANS, clock.now())
+    fill(buffer, task.trace.trace_id, TRACE_SPANS, clock.now())
     with transaction.atomic():
         buffer.flush()
     assert Span.objects.filter(trace=task.trace).count() == TRACE_SPANS
