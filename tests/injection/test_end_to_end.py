@@ -10,9 +10,9 @@ from django.test import Client
 
 from agents.models import Task
 from approvals.models import ActionRequest
-from tests.approvals.test_tiers_worker import running_beat, task_status, wait_for
+from tests.approvals.test_tiers_worker import running_beat, task_status
 from tests.injection.conftest import INJECTED_PHRASE, set_action
-from tests.support.processes import running_worker
+from tests.support.processes import running_worker, wait_until
 from tracing.models import Span
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -47,7 +47,7 @@ def test_an_injected_result_makes_the_next_medium_write_wait_for_a_person(
     env = {"SIMULATOR_URL": use_simulator, "APPROVALS_SWEEP_S": "0.5"}
     with running_worker(tmp_path, **env), running_beat(tmp_path, **env):
         task_id = submit(requester_api)
-        wait_for(lambda: task_status(task_id) == "waiting_approval", what="waiting_approval")
+        wait_until(lambda: task_status(task_id) == "waiting_approval", what="waiting_approval")
         request = ActionRequest.objects.get(task_id=task_id)
         assert (request.tool_name, request.tier, request.autosend_at) == ("send_email", "high", None)
 

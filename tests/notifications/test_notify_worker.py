@@ -9,11 +9,11 @@ from django.test import Client
 
 from approvals.models import ActionRequest
 from notifications.models import Notice, SlackUserLink
-from tests.approvals.test_tiers_worker import submit, task_status, wait_for
+from tests.approvals.test_tiers_worker import submit, task_status
 from tests.factories import make_agent, make_http_tool
 from tests.notifications.conftest import BOT_TOKEN, SIGNING_SECRET, click, group_channels, post_interaction
 from tests.notifications.fakes import fake_slack
-from tests.support.processes import running_worker
+from tests.support.processes import running_worker, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -43,13 +43,13 @@ def test_approve_from_a_signed_slack_click_runs_the_tool_and_redraws_the_card(
         env = {"SIMULATOR_URL": use_simulator, "SLACK_API_URL": slack_url, "SLACK_BOT_TOKEN": BOT_TOKEN}
         with running_worker(tmp_path, **env):
             task_id = submit(requester_api)
-            wait_for(lambda: slack.named("chat.postMessage"), what="the card")
+            wait_until(lambda: slack.named("chat.postMessage"), what="the card")
             assert chainer.requests == 0
             request = ActionRequest.objects.get()
             response = post_interaction(Client(), click("tollgate_approve", request.id, 1))
             assert response.status_code == 200, response.content
-            wait_for(lambda: task_status(task_id) == "succeeded", what="the task to finish")
-            wait_for(
+            wait_until(lambda: task_status(task_id) == "succeeded", what="the task to finish")
+            wait_until(
                 lambda: any(
                     "Approved (executed) by reviewer" in str(u["blocks"]) for u in slack.named("chat.update")
                 ),
@@ -74,14 +74,14 @@ def test_approve_from_an_email_link_runs_the_tool(requester_api, reviewer, chain
     }
     with running_worker(tmp_path, **env):
         task_id = submit(requester_api)
-        mail = wait_for(lambda: _read_mail(mail_dir), what="the mail")
+        mail = wait_until(lambda: _read_mail(mail_dir), what="the mail")
         approve = re.search(r"Approve: https?://[^/]+(\S+)", mail).group(1)
         client = Client()
         client.force_login(reviewer)
         assert client.get(approve).status_code == 200
         assert ActionRequest.objects.get().status == "pending"
         assert client.post(approve).status_code == 200
-        wait_for(lambda: task_status(task_id) == "succeeded", what="the task to finish")
+        wait_until(lambda: task_status(task_id) == "succeeded", what="the task to finish")
     assert chainer.side_effects == 1
     assert ActionRequest.objects.get().status == "executed"
 
