@@ -1,4 +1,4 @@
-"""The trained classifier: logistic regression over hashed character n-grams, scored on every
+"""The trained classifier: logistic regression over hashed character and word n-grams, scored on every
 window of a text; the text's score is its most suspicious window's.
 
 The weights (weights/classifier.npz) are made by injection/training/train.py. Their bias is

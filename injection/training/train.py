@@ -2,14 +2,14 @@
 
     python -m injection.training.train
 
-Logistic regression over hashed character n-grams (injection/detect/features.py), fitted with
-numpy alone (full-batch Adam, L2): the model is a vector of 2^18 weights, so a library would add
+Logistic regression over hashed character and word n-grams (injection/detect/features.py), fitted with
+numpy alone (full-batch Adam, L2): the model is a vector of 2^19 weights, so a library would add
 a dependency for one matrix product. It learns from windows of the `train` split: windows inside
-the payload of injected rows against windows of benign rows, then a second round with the benign
-windows the first round scored highest (hard negatives). The threshold is chosen on the
-`validation` split, where the rules' verdicts are combined with the classifier's as at scan time:
-the lowest threshold whose false-positive rate stays within TARGET_FPR. The held-out split is
-never read here.
+the payload of injected rows against windows of benign rows and of Django's docstring prose, then
+a second round with the benign windows the first round scored highest (hard negatives). The
+threshold is chosen on the `validation` split (benign rows of three carrier kinds training never
+sees), where the rules' verdicts are combined with the classifier's as at scan time: the lowest
+threshold whose false-positive rate stays within TARGET_FPR. The held-out split is never read here.
 """
 
 import argparse
@@ -23,6 +23,7 @@ from injection.detect.classifier import WEIGHTS
 from injection.detect.features import DIMENSIONS, WINDOW_CHARS, window_features, window_logits
 from injection.detect.scanner import scan
 from injection.training.corpus import CORPUS, load
+from injection.training.prose import django_sentences
 
 SEED = 13
 WINDOW_STRIDE = 128
@@ -31,6 +32,9 @@ SHORT_WINDOWS_PER_ROW = 2
 SHORT_BENIGN_MIN_CHARS = 24
 SHORT_INJECTED_MIN_CHARS = 60
 HARD_NEGATIVES = 6_000
+# Benign windows of Django's docstring prose: more ordinary English than the carriers hold, so that
+# prose the model has not seen is not suspect for being unseen.
+EXTRA_PROSE_WINDOWS = 4_000
 EPOCHS = 300
 LEARNING_RATE = 0.05
 L2 = 1e-6
@@ -136,6 +140,9 @@ def main() -> None:
         for window in windows(row, rng):
             texts.append(window)
             labels.append(int(row["label"]))  # type: ignore[call-overload]
+    prose = extra_prose(rng)
+    texts += prose
+    labels += [0] * len(prose)
     weights, bias = fit(texts, labels)
     hard = _hard_negatives([row for row in train if not row["label"]], weights, bias)
     weights, bias = fit(texts + hard, labels + [0] * len(hard))
@@ -147,6 +154,21 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # The threshold becomes probability 0.5: scan() flags at 0.5 whatever the model.
     np.savez_compressed(args.out, weights=weights.astype(np.float16), bias=np.float64(bias - cut))
+
+
+def extra_prose(rng: random.Random) -> list[str]:
+    """EXTRA_PROSE_WINDOWS stretches of consecutive Django docstring sentences, each up to a
+    window long."""
+    sentences = django_sentences()
+    found = []
+    for _ in range(EXTRA_PROSE_WINDOWS):
+        index = rng.randrange(len(sentences))
+        window = sentences[index]
+        while index + 1 < len(sentences) and len(window) + len(sentences[index + 1]) < WINDOW_CHARS:
+            index += 1
+            window += " " + sentences[index]
+        found.append(window)
+    return found
 
 
 def _hard_negatives(rows: Rows, weights: npt.NDArray[np.float32], bias: float) -> list[str]:
