@@ -29,9 +29,9 @@ def group_channels(request: ActionRequest, event: str) -> GroupChannels | None:
     return channels
 
 
-def email_recipients(request: ActionRequest, event: str) -> list[str]:
-    """Who is mailed about `event`: the group's list, and on escalation APPROVALS_ESCALATION_EMAILS."""
-    channels = group_channels(request, event)
+def email_recipients(event: str, channels: GroupChannels | None) -> list[str]:
+    """Who is mailed about `event`: the group's list (`channels`, if they announce it), and on
+    escalation APPROVALS_ESCALATION_EMAILS."""
     recipients = list(settings.APPROVALS_ESCALATION_EMAILS) if event == "escalated" else []
     recipients += channels.emails if channels is not None else []
     return sorted({address.strip().lower() for address in recipients if address.strip()})
@@ -52,12 +52,12 @@ def request_event_dispatch(*, request_id: uuid.UUID, event: str) -> None:
     if request is None:
         return
     subject = str(request_id)
+    channels = group_channels(request, event)
     if event == "escalated" and settings.APPROVALS_WEBHOOK_URL:
         notice_create(kind="webhook.escalation", subject=subject)
     if event in ("created", "escalated"):
-        for recipient in email_recipients(request, event):
+        for recipient in email_recipients(event, channels):
             notice_create(kind=f"email.{event}", subject=subject, suffix=f":{recipient}")
-    channels = group_channels(request, event)
     if channels is not None and channels.slack_channel and settings.SLACK_BOT_TOKEN:
         notice_create(kind="slack.card", subject=subject)
     if channels is not None and channels.slack_dm_members and settings.SLACK_BOT_TOKEN:
