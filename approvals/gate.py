@@ -121,6 +121,50 @@ def action_request_open(
     with its clock started; `taint` is why its session is suspect (docs/injection.md). Raises
     IntegrityError if (task, step_index, call_index) has one."""
     now = clock.now()
+    request = _new_request(
+        task=task,
+        agent_name=agent_name,
+        tool_name=tool_name,
+        step_index=step_index,
+        call_index=call_index,
+        call_id=call_id,
+        arguments=arguments,
+        reasoning=reasoning,
+        decision=decision,
+        now=now,
+        taint=taint,
+        approvals_required=decision.approvals_required if decision.tier is RiskTier.HIGH else 1,
+        autosend_at=now + timedelta(seconds=decision.delay_s) if decision.tier is RiskTier.MEDIUM else None,
+        expires_at=(
+            now + timedelta(seconds=decision.expiry_s)
+            if decision.tier is RiskTier.HIGH and decision.expiry_s is not None
+            else None
+        ),
+        sla_at=now + timedelta(seconds=decision.sla_s) if decision.sla_s is not None else None,
+    )
+    with transaction.atomic():
+        request.save(force_insert=True)
+        action_request_publish(request_id=request.id, event="created")
+        action_request_timeout_schedule(request=request)
+    return request
+
+
+def _new_request(
+    *,
+    task: Task,
+    agent_name: str,
+    tool_name: str,
+    step_index: int,
+    call_index: int,
+    call_id: str,
+    arguments: dict[str, Any],
+    reasoning: str,
+    decision: PolicyDecision,
+    now: datetime,
+    **fields: Any,
+) -> ActionRequest:
+    """An unsaved request for one call as the policy decided it, with its hash; `fields` are
+    what differs between a held call and one whose outcome was lost."""
     request = ActionRequest(
         task=task,
         step_index=step_index,
@@ -134,24 +178,12 @@ def action_request_open(
         tier=decision.tier,
         rule=decision.rule,
         rule_snapshot=_rule_snapshot(decision),
-        taint=taint,
         policy_version=decision.policy_version,
-        approvals_required=decision.approvals_required if decision.tier is RiskTier.HIGH else 1,
         reviewer_group=decision.reviewer_group,
-        autosend_at=now + timedelta(seconds=decision.delay_s) if decision.tier is RiskTier.MEDIUM else None,
-        expires_at=(
-            now + timedelta(seconds=decision.expiry_s)
-            if decision.tier is RiskTier.HIGH and decision.expiry_s is not None
-            else None
-        ),
-        sla_at=now + timedelta(seconds=decision.sla_s) if decision.sla_s is not None else None,
         created_at=now,
+        **fields,
     )
     request.request_hash = action_request_hash(request)
-    with transaction.atomic():
-        request.save(force_insert=True)
-        action_request_publish(request_id=request.id, event="created")
-        action_request_timeout_schedule(request=request)
     return request
 
 
@@ -260,26 +292,20 @@ def _outcome_unknown_request(
 ) -> tuple[ActionRequest, bool]:
     arguments = canonical_arguments(sent.get("arguments") or {})
     decision = policy_evaluate(tool=tool.name, agent=agent_name, args=arguments, default_tier=tool.risk_tier)
-    request = ActionRequest(
+    request = _new_request(
         task=task,
+        agent_name=agent_name,
+        tool_name=tool.name,
         step_index=step_index,
         call_index=call_index,
         call_id=call.id,
-        tool_name=tool.name,
-        agent_name=agent_name,
         arguments=arguments,
-        original_arguments=arguments,
         reasoning=_reasoning(task, step_index),
-        tier=decision.tier,
-        rule=decision.rule,
-        rule_snapshot=_rule_snapshot(decision),
-        policy_version=decision.policy_version,
-        reviewer_group=decision.reviewer_group,
+        decision=decision,
+        now=clock.now(),
         status=Status.OUTCOME_UNKNOWN,
         sent_request=sent,
-        created_at=clock.now(),
     )
-    request.request_hash = action_request_hash(request)
     try:
         with transaction.atomic():
             request.save(force_insert=True)
