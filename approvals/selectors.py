@@ -114,9 +114,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def action_request_payload(*, request_id: uuid.UUID) -> dict[str, Any] | None:
-    request = (
-        with_approval_count(ActionRequest.objects.select_related("decided_by")).filter(pk=request_id).first()
-    )
+    # Both people it names are joined, as in the REST list: this runs for every pushed event.
+    requests = with_approval_count(ActionRequest.objects.select_related("decided_by", "outcome_by"))
+    request = requests.filter(pk=request_id).first()
     return action_request_as_dict(request) if request is not None else None
 
 
