@@ -162,6 +162,17 @@
     statusLine.className = "queue-status" + (isError ? " error" : "");
   }
 
+  // A reviewer's POST about one request (its decision or its outcome): the answer and its JSON body.
+  async function post(id, action, payload) {
+    const response = await fetch("/approvals/" + encodeURIComponent(id) + "/" + action + "/", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(payload),
+    });
+    return { response: response, body: await response.json().catch(() => ({})) };
+  }
+
   // Every decision names the version on screen: the server refuses any other (409).
   async function decide(decision, extra) {
     const item = items.get(selectedId);
@@ -172,13 +183,8 @@
       say("The arguments changed to version " + item.version + ": read them, then press a again to approve.", true);
       return;
     }
-    const response = await fetch("/approvals/" + encodeURIComponent(item.id) + "/decide/", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(Object.assign({ decision: decision, version: item.version }, extra || {})),
-    });
-    const body = await response.json().catch(() => ({}));
+    const { response, body } = await post(item.id, "decide",
+      Object.assign({ decision: decision, version: item.version }, extra || {}));
     if (response.ok) {
       upsert(body.request, { own: true });
       say(decision + ": " + body.request.tool + " is now " + body.request.status);
@@ -206,13 +212,7 @@
     if (done && raw) {
       try { body.result = JSON.parse(raw); } catch (error) { say("What the tool did must be JSON.", true); return; }
     }
-    const response = await fetch("/approvals/" + encodeURIComponent(item.id) + "/outcome/", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json().catch(() => ({}));
+    const { response, body: answer } = await post(item.id, "outcome", body);
     if (response.ok) {
       upsert(answer.request, { own: true });
       say(item.tool + ": recorded as " + (done ? "done" : "not done"));
