@@ -21,7 +21,8 @@ MAX_EMAILS = 20
 WAITING_TIERS = (RiskTier.MEDIUM, RiskTier.HIGH, RiskTier.CRITICAL)
 
 
-def _snapshot(channels: GroupChannels) -> dict[str, Any]:
+def group_channels_snapshot(channels: GroupChannels) -> dict[str, Any]:
+    """A group's channels as plain values: for the audit log and for the page's edit form."""
     return {
         "slack_channel": channels.slack_channel,
         "slack_dm_members": channels.slack_dm_members,
@@ -59,7 +60,7 @@ def group_channels_save(
         channels, created = GroupChannels.objects.select_for_update().get_or_create(
             reviewer_group=reviewer_group
         )
-        before = None if created else _snapshot(channels)
+        before = None if created else group_channels_snapshot(channels)
         channels.slack_channel, channels.emails, channels.pagerduty_key_env = (
             slack_channel,
             emails,
@@ -73,7 +74,7 @@ def group_channels_save(
             object_type="group_channels",
             object_id=reviewer_group,
             before=before,
-            after=_snapshot(channels),
+            after=group_channels_snapshot(channels),
         )
     return channels
 

@@ -16,6 +16,7 @@ from core.errors import ServiceError
 from notifications.channels import (
     WAITING_TIERS,
     group_channels_save,
+    group_channels_snapshot,
     group_channels_test,
     secrets_present,
     slack_user_link_delete,
@@ -67,12 +68,8 @@ def _initial(group: str) -> dict[str, Any]:
         return {}
     return {
         "reviewer_group": row.reviewer_group,
-        "slack_channel": row.slack_channel,
-        "slack_dm_members": row.slack_dm_members,
+        **group_channels_snapshot(row),
         "emails": ", ".join(row.emails),
-        "pagerduty_key_env": row.pagerduty_key_env,
-        "tiers": row.tiers,
-        "events": row.events,
     }
 
 
