@@ -1,6 +1,5 @@
 """Admins' settings: each reviewer group's channels, Slack user links, and a test notice."""
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +13,7 @@ from core.errors import Invalid, NotFound
 from core.tiers import RiskTier
 from notifications.models import GroupChannels, SlackUserLink
 from notifications.notices import NoticeFailed
-from notifications.pagerduty import KEY_ENV_PATTERN
+from notifications.pagerduty import KEY_ENV_PATTERN, routing_key_in_env
 from notifications.slack_client import slack_call
 
 MAX_EMAILS = 20
@@ -85,7 +84,7 @@ def secrets_present(channels: GroupChannels | None = None) -> dict[str, bool]:
     return {
         "slack_bot_token": bool(settings.SLACK_BOT_TOKEN),
         "slack_signing_secret": bool(settings.SLACK_SIGNING_SECRET),
-        "pagerduty_key": bool(key_env and KEY_ENV_PATTERN.fullmatch(key_env) and os.environ.get(key_env)),
+        "pagerduty_key": bool(routing_key_in_env(key_env)),
     }
 
 

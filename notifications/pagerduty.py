@@ -45,7 +45,11 @@ def _routing_key(subject: str) -> str:
         return settings.PAGERDUTY_ALERTS_ROUTING_KEY
     group = ActionRequest.objects.values_list("reviewer_group", flat=True).filter(pk=ident).first()
     channels = GroupChannels.objects.filter(reviewer_group=group).first()
-    name = channels.pagerduty_key_env if channels else ""
+    return routing_key_in_env(channels.pagerduty_key_env if channels else "")
+
+
+def routing_key_in_env(name: str) -> str:
+    """The routing key held by environment variable `name`, if it is named like one (else "")."""
     return os.environ.get(name, "") if KEY_ENV_PATTERN.fullmatch(name) else ""
 
 
