@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 
+from agents.models import Task
 from approvals.models import ActionRequest
 from notifications.models import GroupChannels, Notice, SlackUserLink
 from notifications.notices import notice_create
@@ -40,7 +41,9 @@ def email_recipients(event: str, channels: GroupChannels | None) -> list[str]:
 def dm_recipients(request: ActionRequest) -> list[str]:
     """Slack users of the group's active members who may approve (not the task's submitter)."""
     links = SlackUserLink.objects.filter(user__groups__name=request.reviewer_group, user__is_active=True)
-    links = links.exclude(user_id=request.task.owner_id).order_by("slack_user_id")
+    # The owner by subquery: `request.task` would load the task's whole conversation for one id.
+    submitter = Task.objects.filter(pk=request.task_id).values("owner_id")
+    links = links.exclude(user_id__in=submitter).order_by("slack_user_id")
     return list(links.values_list("slack_user_id", flat=True)[:MAX_DM_MEMBERS])
 
 
