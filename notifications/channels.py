@@ -65,7 +65,7 @@ def group_channels_save(
             emails,
             pagerduty_key_env,
         )
-        channels.tiers, channels.events = tiers, events
+        channels.slack_dm_members, channels.tiers, channels.events = slack_dm_members, tiers, events
         channels.save()
         audit_append(
             actor=actor,

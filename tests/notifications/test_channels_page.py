@@ -44,6 +44,17 @@ def test_an_admin_saves_a_groups_channels_and_it_is_audited(admin_client):
     assert AuditEntry.objects.filter(action="notifications.channels_saved", object_id="finance").exists()
 
 
+def test_direct_messages_to_members_are_turned_on_and_off_from_the_form(admin_client):
+    form = {"reviewer_group": "finance", "slack_channel": "C0FIN", "tiers": ["high"], "events": ["created"]}
+
+    turned_on = admin_client.post("/notifications/channels/", {**form, "slack_dm_members": "on"})
+    assert turned_on.status_code == 302
+    assert GroupChannels.objects.get(reviewer_group="finance").slack_dm_members is True
+
+    assert admin_client.post("/notifications/channels/", form).status_code == 302
+    assert GroupChannels.objects.get(reviewer_group="finance").slack_dm_members is False
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
