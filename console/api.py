@@ -32,7 +32,7 @@ from console.api_examples import openapi_with_examples
 from console.api_threads import off_shared_thread
 from console.tokens import api_token_authenticate
 from core.errors import ServiceError
-from core.http_errors import error_response
+from core.http_errors import error_response, unauthorized_response
 from core.json_input import UNSTORABLE_CHARACTERS, RequestRejected, json_request_body
 from tracing import api as tracing_api
 from tracing.alerts import api as alerts_api
@@ -165,11 +165,7 @@ def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, RequestRejected):
         return _on_rejected(request, exc.__cause__)
     if isinstance(exc, AuthenticationError):
-        response = error_response(
-            401, "unauthorized", "send a valid API token: Authorization: Bearer <token>"
-        )
-        response["WWW-Authenticate"] = "Bearer"
-        return response
+        return unauthorized_response()
     response = error_response(exc.status_code, STATUS_CODES.get(exc.status_code, "error"), exc.message)
     if isinstance(exc, Throttled) and exc.wait is not None:
         response["Retry-After"] = str(math.ceil(exc.wait))

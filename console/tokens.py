@@ -15,7 +15,7 @@ def api_token_create(*, user: User, name: str) -> tuple[str, ApiToken]:
     return raw, token
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
+def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> None:
     """Revoke one of the user's own tokens; revoking it again changes nothing.
 
     The conditional update keeps the first revocation time when two requests race.
@@ -24,7 +24,6 @@ def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
     if not mine.exists():
         raise NotFound(f"no token {token_id} of yours", field="id")
     mine.filter(revoked_at__isnull=True).update(revoked_at=clock.now())
-    return mine.get()
 
 
 def api_token_authenticate(raw: str) -> User | None:

@@ -13,3 +13,10 @@ def error_response(
         error["field"] = field
     error.update(details or {})
     return JsonResponse({"error": error}, status=status)
+
+
+def unauthorized_response() -> JsonResponse:
+    """The 401 of every endpoint that takes an API token, with its Bearer challenge."""
+    response = error_response(401, "unauthorized", "send a valid API token: Authorization: Bearer <token>")
+    response["WWW-Authenticate"] = "Bearer"
+    return response

@@ -15,7 +15,7 @@ from injection.quarantine import quarantine
 from injection.records import detection_record
 from injection.spotlight import result_text, spotlight
 from injection.taint import session_taint
-from tracing.recorder import EVENTS_ATTRIBUTE, SpanBuffer
+from tracing.recorder import DETECTION_EVENT, EVENTS_ATTRIBUTE, SpanBuffer
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 MAX_SCAN_CHARS = 1_000_000
 # Span events per tool span: one per finding, the strongest first.
 MAX_EVENTS = 20
-DETECTION_EVENT = "injection.detected"
 
 
 def blocked_result(*, tool: str, found: ScanResult, detection_id: int) -> ToolResult:

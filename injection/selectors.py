@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from agents.models import Session
 from injection.models import Detection
+from injection.taint import session_facts
 
 CARD_DETECTIONS = 5
 
@@ -15,9 +16,7 @@ def taint_snapshot(session: Session, *, unseen_addresses: list[str]) -> dict[str
     """Why a session is suspect, kept on an action request as it was when the call came."""
     detections = Detection.objects.filter(session_id=session.pk).order_by("-created_at", "-id")
     return {
-        "tainted": session.tainted,
-        "suspicious": session.suspicious,
-        "taint_sources": list(session.taint_sources),
+        **session_facts(session),
         "unseen_addresses": unseen_addresses,
         "detections": [
             {

@@ -10,9 +10,10 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from agents.models import Task
@@ -99,14 +100,23 @@ class SessionSpend:
     cost: Decimal
 
 
+def _spend_per_session(*, since: datetime, until: datetime, **columns: F) -> QuerySet[Any, Any]:
+    """One row per session: `session_id`, `columns` and `cost`, its tasks created in the range."""
+    return (
+        Task.objects.filter(created_at__gte=since, created_at__lte=until)
+        .values("session_id", **columns)
+        .annotate(cost=Coalesce(Sum("cost_usd"), Decimal(0)))
+    )
+
+
 def session_costs(*, since: datetime, until: datetime, limit: int = TOP) -> list[SessionSpend]:
     """The `limit` sessions that spent most on tasks created in the range, largest first."""
-    rows = (
-        Task.objects.filter(created_at__gte=since, created_at__lte=until)
-        .values("session_id", agent_name=F("session__agent__name"), owner_name=F("session__owner__username"))
-        .annotate(cost=Coalesce(Sum("cost_usd"), Decimal(0)))
-        .order_by("-cost", "session_id")[:limit]
-    )
+    rows = _spend_per_session(
+        since=since,
+        until=until,
+        agent_name=F("session__agent__name"),
+        owner_name=F("session__owner__username"),
+    ).order_by("-cost", "session_id")[:limit]
     return [SessionSpend(str(r["session_id"]), r["agent_name"], r["owner_name"], r["cost"]) for r in rows]
 
 
@@ -122,12 +132,7 @@ def session_distribution(*, since: datetime, until: datetime) -> list[tuple[str,
     labels += [f"${low} to ${high}" for low, high in itertools.pairwise(SESSION_BUCKETS)]
     labels.append(f"≥ ${SESSION_BUCKETS[-1]}")
     counts = [0] * len(labels)
-    per_session = (
-        Task.objects.filter(created_at__gte=since, created_at__lte=until)
-        .values("session_id")
-        .annotate(cost=Coalesce(Sum("cost_usd"), Decimal(0)))
-    )
-    sessions, params = per_session.query.sql_with_params()
+    sessions, params = _spend_per_session(since=since, until=until).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(_DISTRIBUTION_SQL.format(sessions=sessions), [SESSION_BUCKETS, *params])
         for band, count in cursor.fetchall():

@@ -14,7 +14,13 @@ import psutil
 from prometheus_client import Counter, Histogram
 
 from tracing.models import Span
-from tracing.recorder import COST_ATTRIBUTE, EVENTS_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE
+from tracing.recorder import (
+    COST_ATTRIBUTE,
+    DETECTION_EVENT,
+    EVENTS_ATTRIBUTE,
+    TOOL_DECLINED,
+    TOOL_STATUS_ATTRIBUTE,
+)
 
 # Step and task durations in seconds: from a cached reply (ms) to a long agent run.
 _STEP_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -81,7 +87,7 @@ def _record_detections(attributes: dict[str, Any]) -> None:
     detectors = {
         str((event.get("attributes") or {}).get("tollgate.injection.detector", ""))
         for event in events
-        if isinstance(event, dict) and event.get("name") == "injection.detected"
+        if isinstance(event, dict) and event.get("name") == DETECTION_EVENT
     }
     for detector in sorted(detectors):
         INJECTION_DETECTIONS.labels(tool=tool, detector=detector).inc()

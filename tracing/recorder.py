@@ -20,6 +20,8 @@ COST_ATTRIBUTE = "tollgate.cost_usd"
 # A span's events (OpenTelemetry span events: name, attributes) are kept in its attributes
 # under this key, as a list of {"name", "attributes"}; OTLP export sends them as real events.
 EVENTS_ATTRIBUTE = "tollgate.span.events"
+# The event a tool span carries for each detector that fired on its result (injection/inspector.py).
+DETECTION_EVENT = "injection.detected"
 # A tool span's `tollgate.tool.status` when people decided the call does not run (rejected,
 # expired, cancelled, or a critical action a person must take): not an error of the tool.
 TOOL_STATUS_ATTRIBUTE = "tollgate.tool.status"

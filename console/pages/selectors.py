@@ -23,10 +23,9 @@ def session_list(*, viewer: User, agent: str = "", status: str = "") -> QuerySet
     one session's tasks, so PostgreSQL computes it only for the page of sessions shown, not by
     grouping every session's tasks before the page is cut.
     """
-    tasks = Task.objects.filter(session_id=OuterRef("pk")).order_by().values("session_id")
-    last_status = (
-        Task.objects.filter(session_id=OuterRef("pk")).order_by("-created_at", "-pk").values("status")[:1]
-    )
+    of_session = Task.objects.filter(session_id=OuterRef("pk"))
+    tasks = of_session.order_by().values("session_id")
+    last_status = of_session.order_by("-created_at", "-pk").values("status")[:1]
     sessions = (
         sessions_visible(user=viewer)
         .select_related("agent", "owner")

@@ -13,6 +13,7 @@ from agents.tools.egress import egress_allow_parse
 from console import embedded
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 from core import instance
+from core.tiers import RiskTier
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -238,7 +239,7 @@ APPROVALS_ESCALATION_EMAILS = env_list("APPROVALS_ESCALATION_EMAILS", [])
 # first time an external agent names it, until an admin tiers it; the key decision callbacks
 # are signed with (empty: callbacks cannot be registered).
 GATE_UNKNOWN_TOOL_TIER = env_str("GATE_UNKNOWN_TOOL_TIER", "high")
-if GATE_UNKNOWN_TOOL_TIER not in ("low", "medium", "high", "critical"):
+if GATE_UNKNOWN_TOOL_TIER not in RiskTier.values:
     raise ImproperlyConfigured("GATE_UNKNOWN_TOOL_TIER must be one of low, medium, high, critical")
 GATE_CALLBACK_SECRET = env_str("GATE_CALLBACK_SECRET", "")
 # The OTLP/HTTP trace receiver (/v1/traces): the largest export body it reads (after gzip).

@@ -13,7 +13,7 @@ from agents.api.schemas import NEXT_DOC, READ_ERRORS, WRITE_ERRORS, ErrorOut
 from agents.selectors import user_is_admin, user_is_reviewer
 from core.errors import Forbidden, Invalid, NotFound
 from core.pagination import PageQuery, next_link, page_of
-from tracing.alerts.services import alert_rule_update
+from tracing.alerts.services import MIN_SAMPLES_MAX, WINDOW_S_MAX, WINDOW_S_MIN, alert_rule_update
 from tracing.models import Alert, AlertRule
 
 router = Router(tags=["alerts"])
@@ -39,8 +39,8 @@ class AlertRulePatch(Schema):
     threshold: Decimal | None = Field(
         default=None, ge=0, max_digits=12, decimal_places=4, allow_inf_nan=False
     )
-    window_s: int | None = Field(default=None, ge=60, le=30 * 86400)
-    min_samples: int | None = Field(default=None, ge=1, le=1_000_000)
+    window_s: int | None = Field(default=None, ge=WINDOW_S_MIN, le=WINDOW_S_MAX)
+    min_samples: int | None = Field(default=None, ge=1, le=MIN_SAMPLES_MAX)
     enabled: bool | None = None
 
 

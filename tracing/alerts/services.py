@@ -93,6 +93,9 @@ def _notify_later(alert_id: int, transition: str) -> None:
 
 
 ALERT_RULE_EDITABLE = ("threshold", "window_s", "min_samples", "enabled")
+# The bounds an admin's edit keeps to, in the console's form and the API alike.
+WINDOW_S_MIN, WINDOW_S_MAX = 60, 30 * 86400
+MIN_SAMPLES_MAX = 1_000_000
 
 
 @transaction.atomic

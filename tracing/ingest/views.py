@@ -10,7 +10,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from console.tokens import api_token_authenticate
 from core.errors import ServiceError
-from core.http_errors import error_response
+from core.http_errors import error_response, unauthorized_response
 from tracing.ingest.decode import UndecodableExport, export_decode
 from tracing.ingest.store import otlp_ingest
 
@@ -23,11 +23,7 @@ def otlp_traces(request: HttpRequest) -> HttpResponse:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     user = api_token_authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if user is None:
-        response = error_response(
-            401, "unauthorized", "send a valid API token: Authorization: Bearer <token>"
-        )
-        response["WWW-Authenticate"] = "Bearer"
-        return response
+        return unauthorized_response()
     if request.content_type not in CONTENT_TYPES:
         return error_response(
             415, "unsupported_media_type", "send application/x-protobuf or application/json"

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.selectors import user_is_admin
 from console.pages.auth import AuthedRequest
-from tracing.alerts.services import alert_rule_update
+from tracing.alerts.services import MIN_SAMPLES_MAX, WINDOW_S_MAX, WINDOW_S_MIN, alert_rule_update
 from tracing.models import Alert, AlertRule
 from tracing.pages.access import admin_required, operator_required
 
@@ -17,8 +17,8 @@ RECENT_ALERTS = 100
 
 class AlertRuleForm(forms.Form):
     threshold = forms.DecimalField(min_value=0, max_digits=12, decimal_places=4)
-    window_s = forms.IntegerField(min_value=60, max_value=30 * 86400, label="Window (s)")
-    min_samples = forms.IntegerField(min_value=1, max_value=1_000_000)
+    window_s = forms.IntegerField(min_value=WINDOW_S_MIN, max_value=WINDOW_S_MAX, label="Window (s)")
+    min_samples = forms.IntegerField(min_value=1, max_value=MIN_SAMPLES_MAX)
     enabled = forms.BooleanField(required=False)
 
 
