@@ -11,6 +11,7 @@ from agents.runtime.inspect import Inspection
 from agents.tools.result import ToolResult
 from core import clock
 from injection.detect import ScanResult, scan
+from injection.external import external_classifier
 from injection.quarantine import quarantine
 from injection.records import detection_record
 from injection.spotlight import result_text, spotlight
@@ -71,7 +72,9 @@ class InjectionInspector:
     ) -> Inspection:
         if tool.trust == Trust.TRUSTED:
             return Inspection(result=result)
-        found = scan(result_text(result, limit=MAX_SCAN_CHARS), tool=tool.name)
+        found = scan(
+            result_text(result, limit=MAX_SCAN_CHARS), tool=tool.name, external=external_classifier()
+        )
         task = state.task
         session_taint(session_id=task.session_id, source=tool.name, suspicious=found.flagged)
         if not found.flagged:

@@ -6,6 +6,7 @@ from typing import Any
 from agents.models import Task
 from agents.models.tool import InjectionAction, Trust
 from injection.detect import scan
+from injection.external import external_classifier
 from injection.models import INPUT_SOURCE
 from injection.records import detection_record
 from injection.taint import session_taint
@@ -18,7 +19,7 @@ def task_input_inspect(*, task: Task) -> None:
     version = task.session.agent_version
     if version.input_trust != Trust.UNTRUSTED:
         return
-    found = scan(task.input, tool=None)
+    found = scan(task.input, tool=None, external=external_classifier())
     session_taint(session_id=task.session_id, source=INPUT_SOURCE, suspicious=found.flagged)
     if found.flagged:
         detection_record(

@@ -14,6 +14,8 @@ from approvals.models import ActionRequest
 from injection.detect import ScanResult
 from injection.models import Detection
 from tests.injection.conftest import CLEAN_PAGE, INJECTED_PHRASE, run, set_action
+from tests.injection.test_external import fake_server
+from tests.support.http import serving
 from tracing.models import Span
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -142,6 +144,22 @@ def test_a_clean_untrusted_result_taints_without_suspicion_and_a_known_address_s
     # me@example.com is in the user's (trusted) input: nothing raises the tool's own tier.
     assert (request.tier, request.arguments["to"]) == ("medium", "me@example.com")
     assert request.autosend_at is not None
+
+
+def test_the_configured_external_classifier_is_asked_on_each_untrusted_result(
+    requester, reader_agent, settings
+):
+    reader_agent["page"]["page"] = CLEAN_PAGE  # nothing the built-in detectors flag
+    seen: list = []
+    with serving(fake_server(b'{"score": 0.97}', seen=seen)) as url:
+        settings.INJECTION_CLASSIFIER_URL = url
+        settings.TOOL_EGRESS_ALLOW = ["127.0.0.1"]
+        task = submit(requester)
+        assert run(task) is RunOutcome.PARKED
+
+    assert [body["tool"] for body in seen] == ["fetch_page"]
+    assert Session.objects.get(pk=task.session_id).suspicious
+    assert list(Detection.objects.values_list("detectors", flat=True)) == [["external"]]
 
 
 def test_an_address_no_trusted_text_holds_raises_the_call_in_a_tainted_session(
