@@ -77,9 +77,6 @@ def external_tool_for(name: str) -> Tool:
     listed on the console's tools page for an admin to tier."""
     if not TOOL_NAME.fullmatch(name):
         raise Invalid("tool must be 1-64 letters, digits, '-' or '_'", field="tool")
-    tool = Tool.objects.filter(name=name).first()
-    if tool is not None:
-        return tool
     tool, _ = Tool.objects.get_or_create(
         name=name,
         defaults={
