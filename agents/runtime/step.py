@@ -371,7 +371,6 @@ def _tool_call_run(
             found = dispatch_find(task_id=state.task.id, step_index=index, call_index=call_index)
             if found is not None:
                 raise DispatchFound(found)
-        execute = partial(_tool_call_execute_waiting, state, **call_args)
         if once:
             request = http_tool_request(
                 tool=tool,
@@ -381,6 +380,8 @@ def _tool_call_run(
             execute = partial(
                 _tool_call_send_once, state, index=index, call_index=call_index, request=request, **call_args
             )
+        else:
+            execute = partial(_tool_call_execute_waiting, state, **call_args)
         # Breaker, rate limit and retries wrap the call (agents/guards/retries.py).
         result = tool_call_guarded(state=state, spans=spans, tool=tool, execute=execute)
     except DispatchFound as sent:
