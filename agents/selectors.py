@@ -32,6 +32,15 @@ def sessions_visible(*, user: AbstractUser) -> QuerySet[Session]:
     return sessions if user_is_reviewer(user=user) else sessions.filter(owner_id=user.pk)
 
 
+def session_get_visible(*, session_id: uuid.UUID, user: AbstractUser) -> Session:
+    """The session if `user` may see it; anyone else is told it does not exist."""
+    sessions = sessions_visible(user=user).select_related("agent", "agent_version", "owner")
+    session = sessions.filter(pk=session_id).first()
+    if session is None:
+        raise NotFound(f"no session {session_id}")
+    return session
+
+
 def tasks_visible(*, user: AbstractUser) -> QuerySet[Task]:
     tasks = Task.objects.select_related("session__agent", "session__agent_version")
     return tasks if user_is_reviewer(user=user) else tasks.filter(owner_id=user.pk)

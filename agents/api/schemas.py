@@ -81,11 +81,15 @@ READ_ERRORS = frozenset({400, 401, 403, 404, 422})
 
 TrustLevel = Literal["trusted", "untrusted"]
 InjectionActionName = Literal["flag", "quarantine", "block"]
+RiskTierName = Literal["low", "medium", "high", "critical"]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+ToolDescription = Annotated[str, StringConstraints(max_length=10_000)]
+ToolUrl = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class ToolIn(Input):
     name: ToolName = Field(examples=["lookup_order"])
-    description: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    description: ToolDescription = ""
     parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="JSON Schema of the arguments; its root is an object",
@@ -93,10 +97,8 @@ class ToolIn(Input):
             {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
         ],
     )
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
-        examples=["https://shop.example/orders/lookup"]
-    )
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: ToolUrl = Field(examples=["https://shop.example/orders/lookup"])
+    method: HttpMethod = "POST"
     timeout_s: float = Field(default=10.0, ge=0.1, le=MAX_TOOL_TIMEOUT_S, allow_inf_nan=False)
     honours_idempotency_key: bool = Field(
         default=False,
@@ -104,7 +106,7 @@ class ToolIn(Input):
         "a POST or PATCH ever sent twice (a call to any other tool with those methods is at most once)",
     )
     # Required on purpose: a forgotten tier on a refund tool must not default to "runs at once".
-    risk_tier: Literal["low", "medium", "high", "critical"]
+    risk_tier: RiskTierName
     trust: TrustLevel = Field(
         default="untrusted",
         description="untrusted: results are scanned for injected instructions, taint the session "
@@ -120,12 +122,10 @@ class ToolPatch(Input):
 
     trust: TrustLevel = omitted()
     injection_action: InjectionActionName = omitted()
-    description: Annotated[str, StringConstraints(max_length=10_000)] = omitted()
+    description: ToolDescription = omitted()
     parameters: dict[str, Any] = omitted(description="JSON Schema of the arguments; its root is an object")
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = omitted(
-        examples=["https://shop.example/v2/orders/lookup"]
-    )
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = omitted()
+    url: ToolUrl = omitted(examples=["https://shop.example/v2/orders/lookup"])
+    method: HttpMethod = omitted()
     timeout_s: float = omitted(ge=0.1, le=MAX_TOOL_TIMEOUT_S, allow_inf_nan=False)
 
 
@@ -146,7 +146,7 @@ class ToolOut(Schema):
 
 
 class ToolFilter(PageQuery):
-    risk_tier: Literal["low", "medium", "high", "critical"] | None = None
+    risk_tier: RiskTierName | None = None
     kind: Literal["http", "python"] | None = None
 
 

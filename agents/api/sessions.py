@@ -9,8 +9,7 @@ from ninja import Query, Router
 from agents.api import request_user
 from agents.api.schemas import READ_ERRORS, ErrorOut, SessionFilter, SessionOut, SessionPage
 from agents.models import Session
-from agents.selectors import sessions_visible
-from core.errors import NotFound
+from agents.selectors import session_get_visible, sessions_visible
 from core.pagination import next_link, page_of
 
 router = Router(tags=["sessions"])
@@ -34,11 +33,7 @@ def list_sessions(request: HttpRequest, filters: Query[SessionFilter]) -> dict[s
 
 @router.get("/{session_id}", response={200: SessionOut, READ_ERRORS: ErrorOut}, summary="One session")
 def get_session(request: HttpRequest, session_id: uuid.UUID) -> dict[str, Any]:
-    sessions = sessions_visible(user=request_user(request)).select_related("agent", "agent_version", "owner")
-    session = sessions.filter(pk=session_id).first()
-    if session is None:
-        raise NotFound(f"no session {session_id}")
-    return _session_out(session)
+    return _session_out(session_get_visible(session_id=session_id, user=request_user(request)))
 
 
 def _session_out(session: Session) -> dict[str, Any]:

@@ -64,6 +64,5 @@ def memories_of(*, agent_id: int, session_id: uuid.UUID | None = None) -> QueryS
     return memories
 
 
-def memory_list(*, agent_id: int, session_id: uuid.UUID | None = None, limit: int = 200) -> list[Memory]:
-    memories = memories_of(agent_id=agent_id, session_id=session_id)
-    return list(memories.order_by("-created_at", "-id")[:limit])
+def memory_list(*, agent_id: int, limit: int) -> list[Memory]:
+    return list(memories_of(agent_id=agent_id).order_by("-created_at", "-id")[:limit])

@@ -28,7 +28,6 @@ class Price:
     cache_write: Decimal
     output: Decimal
     valid_from: datetime
-    free: bool = False
 
     @property
     def is_glob(self) -> bool:
@@ -117,7 +116,6 @@ def _prices() -> list[Price]:
             cache_write=row.cache_write_usd_per_mtok,
             output=row.output_usd_per_mtok,
             valid_from=row.valid_from,
-            free=row.free,
         )
         for row in ModelPrice.objects.all()
     ]

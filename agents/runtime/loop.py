@@ -184,7 +184,7 @@ def _continued_span(state: RunState, opening: conversation.Opening) -> tuple[str
     if earlier is None or not earlier[0] or earlier[1] < 1:
         return None
     trace_id, steps = earlier
-    system = 1 if state.version.system_prompt else 0
+    system = conversation.system_messages(state.version.system_prompt)
     return trace_id, model_span_id(trace_id, steps - 1), system + opening.history_sent
 
 

@@ -87,6 +87,11 @@ def with_system_prompt(system_prompt: str, messages: list[dict[str, Any]]) -> li
     return [{"role": "system", "content": system_prompt}, *messages]
 
 
+def system_messages(system_prompt: str) -> int:
+    """How many messages with_system_prompt puts before the conversation."""
+    return 1 if system_prompt else 0
+
+
 def assistant_message(response: ChatResponse) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": response.content or None}
     if response.tool_calls:

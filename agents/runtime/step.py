@@ -183,16 +183,15 @@ def _prompt_stored(state: RunState, prompt: list[dict[str, Any]], *, kept: int) 
     """The span's copy of the prompt: its new messages and a reference to the previous step's
     span for the `kept` messages before them (tracing/prompts.py)."""
     index = state.task.step_index
+    system = conversation.system_messages(state.version.system_prompt)
     if index == 0 and state.continues is not None:
         # A session's next task continues the earlier task's last prompt, in that task's trace.
         # (Fewer, if context control rewrote the earlier part first.)
         trace_id, span_id, messages = state.continues
-        system = 1 if state.version.system_prompt else 0
         kept = min(messages, system + kept)
         return prompt_delta(prompt=prompt, previous_span_id=span_id, kept=kept, trace_id=trace_id)
     if index == 0 or kept == 0:
         return prompt
-    system = 1 if state.version.system_prompt else 0
     return prompt_delta(
         prompt=prompt, previous_span_id=model_span_id(state.trace_id, index - 1), kept=system + kept
     )
@@ -372,7 +371,6 @@ def _tool_call_run(
             found = dispatch_find(task_id=state.task.id, step_index=index, call_index=call_index)
             if found is not None:
                 raise DispatchFound(found)
-        execute = partial(_tool_call_execute_waiting, state, **call_args)
         if once:
             request = http_tool_request(
                 tool=tool,
@@ -382,6 +380,8 @@ def _tool_call_run(
             execute = partial(
                 _tool_call_send_once, state, index=index, call_index=call_index, request=request, **call_args
             )
+        else:
+            execute = partial(_tool_call_execute_waiting, state, **call_args)
         # Breaker, rate limit and retries wrap the call (agents/guards/retries.py).
         result = tool_call_guarded(state=state, spans=spans, tool=tool, execute=execute)
     except DispatchFound as sent:

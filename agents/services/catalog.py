@@ -111,9 +111,7 @@ def tool_update(*, actor: User, name: str, **changes: Any) -> Tool:
         raise Invalid(f"{', '.join(sorted(unknown))} cannot be changed here", field=sorted(unknown)[0])
     if not changes:
         raise Invalid("nothing to update: send at least one field")
-    tool = Tool.objects.select_for_update().filter(name=name).first()
-    if tool is None:
-        raise NotFound(f"no tool named {name!r}", field="name")
+    tool = _tool_locked(name)
     defined_in_code = sorted(set(changes) & set(TOOL_EDITABLE))
     if tool.kind != Tool.Kind.HTTP and defined_in_code:
         raise Conflict(f"{name!r} is a Python tool: its code defines it", field=defined_in_code[0])
@@ -139,9 +137,7 @@ def tool_update(*, actor: User, name: str, **changes: Any) -> Tool:
 @transaction.atomic
 def tool_delete(*, actor: User, name: str) -> None:
     """Delete an HTTP tool that no agent version lists (a version is history: it stays whole)."""
-    tool = Tool.objects.select_for_update().filter(name=name).first()
-    if tool is None:
-        raise NotFound(f"no tool named {name!r}", field="name")
+    tool = _tool_locked(name)
     if tool.kind != Tool.Kind.HTTP:
         raise Conflict(f"{name!r} is a Python tool: its code defines it", field="name")
     users = sorted(set(tool.agent_versions.values_list("agent__name", flat=True)))
@@ -166,6 +162,13 @@ def _check_tool(tool: Tool) -> None:
         raise Invalid(f"url: {refusal.message}", field="url")
     # `parameters` was checked above; full_clean would call an empty schema "blank".
     _clean(tool, exclude=["parameters"])
+
+
+def _tool_locked(name: str) -> Tool:
+    tool = Tool.objects.select_for_update().filter(name=name).first()
+    if tool is None:
+        raise NotFound(f"no tool named {name!r}", field="name")
+    return tool
 
 
 def _tool_audited(tool: Tool) -> dict[str, Any]:
@@ -220,10 +223,8 @@ def agent_update(
     if tools is None and not changes:
         raise Invalid("nothing to update: send at least one field")
     # Row lock: two edits at once would otherwise both claim the same next version number.
-    agent = Agent.objects.select_for_update().filter(name=name).first()
-    if agent is None or agent.current_version_id is None:
-        raise NotFound(f"no agent named {name!r}", field="name")
-    current = AgentVersion.objects.get(pk=agent.current_version_id)
+    agent, current_id = _agent_locked(name)
+    current = AgentVersion.objects.get(pk=current_id)
     # After a rollback the current version is not the newest, so count from the newest.
     newest = agent.versions.aggregate(newest=Max("number"))["newest"]
     values = {field: getattr(current, field) for field in VERSION_FIELDS} | dict(changes)
@@ -251,13 +252,11 @@ def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
 
     No version is created or changed: the next edit still counts from the newest number.
     """
-    agent = Agent.objects.select_for_update().filter(name=name).first()
-    if agent is None or agent.current_version_id is None:
-        raise NotFound(f"no agent named {name!r}", field="name")
+    agent, current_id = _agent_locked(name)
     target = AgentVersion.objects.filter(agent=agent, number=number).first()
     if target is None:
         raise NotFound(f"agent {name!r} has no version {number}", field="version")
-    current = AgentVersion.objects.only("number").get(pk=agent.current_version_id)
+    current = AgentVersion.objects.only("number").get(pk=current_id)
     if target.pk == current.pk:
         raise Conflict(f"version {number} is already current", field="version")
     agent.current_version = target
@@ -272,6 +271,14 @@ def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
     )
     target.agent = agent
     return target
+
+
+def _agent_locked(name: str) -> tuple[Agent, int]:
+    """The agent, row-locked, and its current version's id."""
+    agent = Agent.objects.select_for_update().filter(name=name).first()
+    if agent is None or agent.current_version_id is None:
+        raise NotFound(f"no agent named {name!r}", field="name")
+    return agent, agent.current_version_id
 
 
 def _version_audited(version: AgentVersion) -> dict[str, Any]:

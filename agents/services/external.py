@@ -11,6 +11,7 @@ import re
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from agents.models import Agent, AgentVersion, Session, Task, Tool
 from agents.models.tool import TOOL_NAME_PATTERN
@@ -63,12 +64,7 @@ def _external_task_create(*, owner: User, agent_name: str, session_id: str) -> T
 def external_task_of_conversation(*, owner: User, session_id: str, agent_name: str) -> Task:
     """The task of the caller's session `session_id`, whichever agent's it is; new ones are
     `agent_name`'s. For traces, whose spans name the agent on some spans only."""
-    found = (
-        Task.objects.select_related("session__agent", "trace")
-        .filter(owner=owner, status=Task.Status.EXTERNAL, session__external_id=session_id)
-        .order_by("created_at")
-        .first()
-    )
+    found = _external_tasks(owner=owner, session_id=session_id).order_by("created_at").first()
     return found or external_task_for(owner=owner, agent_name=agent_name, session_id=session_id)
 
 
@@ -77,9 +73,6 @@ def external_tool_for(name: str) -> Tool:
     listed on the console's tools page for an admin to tier."""
     if not TOOL_NAME.fullmatch(name):
         raise Invalid("tool must be 1-64 letters, digits, '-' or '_'", field="tool")
-    tool = Tool.objects.filter(name=name).first()
-    if tool is not None:
-        return tool
     tool, _ = Tool.objects.get_or_create(
         name=name,
         defaults={
@@ -91,17 +84,15 @@ def external_tool_for(name: str) -> Tool:
     return tool
 
 
-def _external_task(*, owner: User, agent_name: str, session_id: str) -> Task | None:
-    return (
-        Task.objects.select_related("session__agent", "trace")
-        .filter(
-            owner=owner,
-            status=Task.Status.EXTERNAL,
-            session__external_id=session_id,
-            session__agent__name=agent_name,
-        )
-        .first()
+def _external_tasks(*, owner: User, session_id: str) -> QuerySet[Task]:
+    """The caller's external tasks of its session `session_id` (of any agent)."""
+    return Task.objects.select_related("session__agent", "trace").filter(
+        owner=owner, status=Task.Status.EXTERNAL, session__external_id=session_id
     )
+
+
+def _external_task(*, owner: User, agent_name: str, session_id: str) -> Task | None:
+    return _external_tasks(owner=owner, session_id=session_id).filter(session__agent__name=agent_name).first()
 
 
 def _agent_for(name: str) -> tuple[Agent, AgentVersion]:
