@@ -3,8 +3,6 @@
 Each runs a fixed number of queries whatever the number of rows.
 """
 
-import uuid
-
 from django.contrib.auth.models import User
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -52,15 +50,6 @@ def agents_with_current_version() -> list[str]:
     return list(
         Agent.objects.filter(current_version__isnull=False).order_by("name").values_list("name", flat=True)
     )
-
-
-def session_get(*, viewer: User, session_id: uuid.UUID) -> Session:
-    """The session if the viewer may see it; anyone else is told it does not exist."""
-    sessions = sessions_visible(user=viewer).select_related("agent", "agent_version", "owner")
-    session = sessions.filter(pk=session_id).first()
-    if session is None:
-        raise NotFound(f"no session {session_id}")
-    return session
 
 
 def session_tasks(*, session: Session) -> QuerySet[Task]:

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from agents.models import Task
+from agents.selectors import session_get_visible
 from console.pages import selectors
 from console.pages.auth import AuthedRequest, login_required
 from core.errors import NotFound
@@ -42,7 +43,7 @@ def session_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 def session_detail(request: AuthedRequest, session_id: uuid.UUID) -> HttpResponse:
     try:
-        session = selectors.session_get(viewer=request.user, session_id=session_id)
+        session = session_get_visible(session_id=session_id, user=request.user)
     except NotFound as error:
         raise Http404(error.message) from error
     page = Paginator(selectors.session_tasks(session=session), PAGE_SIZE).get_page(request.GET.get("page"))
