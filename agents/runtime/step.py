@@ -124,7 +124,9 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
     task = state.task
     playback = playback_of(task)
     before = task.messages
-    summary_cost = context_fit(state, spans)  # may shorten task.messages to the context budget
+    # Context control may shorten task.messages to the context budget with a summary: a metered
+    # call, so not for a recorded reply, which no model reads (playback makes no model call).
+    summary_cost = Decimal(0) if playback.recorded_model else context_fit(state, spans)
     kept = conversation.previous_prompt_kept(before, task.messages)
     started = clock.now()
     if playback.recorded_model:
