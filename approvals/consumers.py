@@ -2,56 +2,57 @@
 
 Authenticated from the Django session (AuthMiddlewareStack); reviewers and admins only. A
 reviewer joins one channel group per reviewer group they belong to; admins join all. Access
-is checked again on every revocation (console.revocation) and before every request sent.
+is read again on every revocation (console.revocation) and, before a request is sent, when the
+last read is older than the backstop's max age; each request is checked against the reviewer
+groups that read found, without a database read per event.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
 
 from approvals.live import ADMINS_GROUP, reviewer_channel_group
-from approvals.selectors import user_may_open_queue, user_may_review, user_reviewer_groups
+from approvals.selectors import user_may_open_queue, user_reviewer_groups
 from console.consumers import RevocableConsumer
-from console.revocation import CLOSE_FORBIDDEN, socket_user
+from console.revocation import CLOSE_FORBIDDEN
 from core.json_input import RequestRejected, json_parse_strict
 
 
+@dataclass(frozen=True)
+class _QueueAccess:
+    reviewer_groups: list[str] | None  # the groups whose requests the user hears; None: all (admin)
+    channel_groups: list[str]
+
+
 @database_sync_to_async
-def _channel_groups(user: Any) -> list[str] | None:
-    """The channel groups `user` may listen to, or None if they may not open the queue."""
+def _queue_access(user: Any) -> _QueueAccess | None:
+    """What `user` may hear on the queue, or None if they may not open it."""
     if user is None or not user.is_authenticated or not user_may_open_queue(user=user):
         return None
     groups = user_reviewer_groups(user=user)
     if groups is None:
-        return [ADMINS_GROUP]
-    return [reviewer_channel_group(name) for name in groups]
-
-
-@database_sync_to_async
-def _may_hear(scope: dict[str, Any], reviewer_group: str) -> bool | None:
-    """Whether the socket's user, read afresh, reviews `reviewer_group`; None: no user any more."""
-    user = socket_user(scope)
-    if user is None:
-        return None
-    return user_may_review(user=user, reviewer_group=reviewer_group)
+        return _QueueAccess(reviewer_groups=None, channel_groups=[ADMINS_GROUP])
+    return _QueueAccess(reviewer_groups=groups, channel_groups=[reviewer_channel_group(g) for g in groups])
 
 
 class ApprovalQueueConsumer(RevocableConsumer):
     joined: list[str]
+    reviewer_groups: list[str] | None
     username = ""
 
     async def connect(self) -> None:
         self.joined = []
         user = self.scope.get("user")
-        groups = await _channel_groups(user)
-        if groups is None:
+        access = await _queue_access(user)
+        if access is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.username = user.get_username()
         await self.listen_for_revocation()
-        for group in groups:
+        for group in access.channel_groups:
             await self.listen(group)
-        self.joined = groups
+        self.joined, self.reviewer_groups = access.channel_groups, access.reviewer_groups
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -60,9 +61,13 @@ class ApprovalQueueConsumer(RevocableConsumer):
         await super().disconnect(code)
 
     async def access_follow(self, user: Any) -> bool:
-        groups = await _channel_groups(user)
-        if groups is None:
+        access = await _queue_access(user)
+        if access is None:
+            self.reviewer_groups = []
             return False
+        groups = access.channel_groups
+        # Narrowed before anything is unlistened: an event already queued is checked against it.
+        self.reviewer_groups = access.reviewer_groups
         for group in set(self.joined) - set(groups):
             await self.unlisten(group)
         for group in set(groups) - set(self.joined):
@@ -101,16 +106,14 @@ class ApprovalQueueConsumer(RevocableConsumer):
             await self.channel_layer.group_send(group, message)
 
     async def request_event(self, event: dict[str, Any]) -> None:
-        if self.revoked:
+        # No database read here while the last access check is fresh: this runs for every
+        # socket on every event, on Channels' shared thread.
+        if not await self.access_current():
             return
         request = event["request"]
-        hears = await _may_hear(self.scope, request["reviewer_group"])
-        if hears is None:
-            await self.revoke()
-            return
-        if not hears:
-            # A membership change this socket was not told of (QuerySet.update(), SQL): follow it.
-            await self.recheck()
+        # Still checked per request: the socket may hear a channel group it shares with another
+        # reviewer group (reviewer_channel_group cuts long names), or one it is leaving.
+        if self.reviewer_groups is not None and request["reviewer_group"] not in self.reviewer_groups:
             return
         await self.send_json({"event": event["event"], "request": request})
 

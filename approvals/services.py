@@ -29,6 +29,8 @@ from tracing.metrics import metrics_approval_decided
 Status = ActionRequest.Status
 Decision = Literal["approve", "reject", "cancel", "done"]
 DECISIONS = ("approve", "reject", "cancel", "done")
+# The one limit of a person's free text on a request: a decision's comment, an outcome's note,
+# wherever it is written (console, REST, e-mail link).
 MAX_COMMENT_CHARS = 4000
 # PostgreSQL `integer`, the column behind ActionRequest.version.
 MAX_VERSION = 2_147_483_647

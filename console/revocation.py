@@ -5,8 +5,10 @@ as the socket stays open. So every consumer that streams to reviewers also joins
 channel group, and any change to the user's access sends "access.revoked" there after commit:
 the socket then re-authenticates from the database (is the session still there, is its user
 still active and the same, has the password changed?) and closes or narrows what it hears.
-Consumers also re-check before each event they send, which covers changes made without a
-signal (QuerySet.update(), SQL), at the latest on the next event.
+Between those events a socket trusts what it last read for at most SOCKET_ACCESS_MAX_AGE_S:
+the first event it would send after that re-checks first. That backstop covers what sends no
+signal (QuerySet.update(), SQL, a session that simply expires) without a database read per
+event per socket, which made pushes to many reviewers slow.
 """
 
 import hashlib
@@ -24,6 +26,10 @@ from core.transactions import after_commit
 # The close code of a socket whose user may not, or no longer, listen; pages stop reconnecting.
 CLOSE_FORBIDDEN = 4403
 REVOKED_EVENT = "access.revoked"
+# How long a socket trusts its last access check when nothing told it of a change: a change
+# without a signal is noticed at the first event after this. Short, since such changes are
+# rare and each re-check is one read per socket.
+SOCKET_ACCESS_MAX_AGE_S = 30
 
 
 def user_channel_group(user_id: Any) -> str:

@@ -1,7 +1,8 @@
 """Every way a user loses access, wherever it is done (console, admin, shell, a future API).
 
 Thin receivers: each names the users whose sockets must re-check (console.revocation).
-QuerySet.update() and SQL send no signal; the sockets' per-event checks cover those.
+QuerySet.update() and SQL send no signal; the sockets' re-check after SOCKET_ACCESS_MAX_AGE_S
+covers those.
 """
 
 from typing import Any

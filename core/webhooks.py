@@ -19,14 +19,19 @@ def webhook_signature(*, secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def webhook_post(*, url: str, secret: str, event: dict[str, Any]) -> int:
+def webhook_post(
+    *, url: str, secret: str, event: dict[str, Any], transport: httpx.BaseTransport | None = None
+) -> int:
     """POST `event` as JSON (keys sorted), signed when a secret is set; the answer's status.
 
-    Raises httpx.HTTPError when it cannot be delivered (no connection, a timeout); a caller that
-    retries also treats a 5xx or 429 answer as not delivered.
+    `transport`: how to connect, e.g. the egress guard's for a URL a client chose; redirects are
+    never followed. Raises httpx.HTTPError when it cannot be delivered (no connection, a
+    timeout, a refused address); a caller that retries also treats a 5xx or 429 answer as not
+    delivered.
     """
     body = json.dumps(event, sort_keys=True, default=str).encode()
     headers = {"Content-Type": "application/json"}
     if secret:
         headers[SIGNATURE_HEADER] = webhook_signature(secret=secret, body=body)
-    return httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_S).status_code
+    with httpx.Client(transport=transport, timeout=TIMEOUT_S, follow_redirects=False) as client:
+        return client.post(url, content=body, headers=headers).status_code

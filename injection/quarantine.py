@@ -11,15 +11,7 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import redis
-
-from agents.guards.context import summary_span_attributes, summary_worst_case
-from agents.guards.plan import guard_context
-from agents.guards.spend import cost_reserve, cost_settle, spend_reservation_for
-from agents.providers.base import ChatRequest, ProviderError
-from agents.providers.pricing import model_cost
-from agents.providers.registry import provider_for
-from agents.runtime.waiting import wait_begin
+from agents.guards.context import summary_call, summary_span_attributes
 from agents.tools.result import ToolResult
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from core import clock
@@ -52,9 +44,6 @@ def quarantine(
     state: "RunState", spans: SpanBuffer, *, tool: str, result: ToolResult, step_index: int
 ) -> tuple[ToolResult, Decimal]:
     """The summary the model sees in place of `result`, and what making it cost."""
-    # The summarisers' model (guardrail routing `summarise`), as for context summaries.
-    routing = guard_context(state).config.routing
-    model = routing.get("summarise") or state.version.fallback_model or state.version.model
     raw = json.dumps(result.as_dict(), ensure_ascii=False, default=str, sort_keys=True)[:MAX_INPUT_CHARS]
     messages = [
         {"role": "system", "content": QUARANTINE_PROMPT},
@@ -69,42 +58,20 @@ def quarantine(
             "strict": True,
         },
     }
-    started = clock.now()
-    worst_case = summary_worst_case(model=model, messages=messages, max_tokens=MAX_OUTPUT_TOKENS)
-    summary: dict[str, Any] | None = None
-    cost, usage, problem = Decimal(0), None, "no room under the cost ceilings"
-    reserved = False
-    if worst_case is None:
-        problem = f"the summariser's model {model} has no price, so its call cannot be metered"
-    else:
-        reservation = spend_reservation_for(state, model=model, amount=worst_case)
-        try:
-            reserved = cost_reserve(reservation, now=started)[0] == 1
-        except redis.RedisError:
-            reserved = False
-    if reserved:
-        provider, provider_model = provider_for(model)
-        try:
-            wait_begin(state)
-            response = provider.complete(
-                ChatRequest(
-                    model=provider_model, messages=messages, tools=[function], max_tokens=MAX_OUTPUT_TOKENS
-                )
-            )
-            cost, usage = model_cost(model=model, usage=response.usage, at=started), response.usage
-            summary, problem = _summary_of(response.tool_calls)
-        except ProviderError as error:
-            problem = f"the summariser failed: {error}"
-        cost_settle(reservation, cost=cost, at=started)
+    # The summarisers' model and metering, as for context summaries.
+    call = summary_call(state, messages=messages, max_tokens=MAX_OUTPUT_TOKENS, tools=[function])
+    summary, problem = (
+        (None, call.problem) if call.response is None else _summary_of(call.response.tool_calls)
+    )
     spans.add(
         name="quarantine summarise",
         kind="model",
         step_index=step_index,
-        started_at=started,
+        started_at=call.started_at,
         ended_at=clock.now(),
         error=summary is None,
         attributes={
-            **summary_span_attributes(state, model=model, usage=usage, cost=cost),
+            **summary_span_attributes(state, model=call.model, usage=call.usage, cost=call.cost),
             "gen_ai.tool.name": tool,
         },
         input=messages,
@@ -117,14 +84,14 @@ def quarantine(
             f"not be summarised safely ({problem}). Carry on without it.",
             data={"withheld": True, "tool": tool},
         )
-        return withheld, cost
+        return withheld, call.cost
     seen = ToolResult(
         status=result.status,
         error_type=result.error_type,
         message=f"quarantined: a separate model summarised the output of {tool}",
         data=summary,
     )
-    return spotlight(seen, tool=tool), cost
+    return spotlight(seen, tool=tool), call.cost
 
 
 def _summary_of(calls: list[Any]) -> tuple[dict[str, Any] | None, str]:

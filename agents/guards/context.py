@@ -5,10 +5,13 @@ would pass the agent's context budget, two things happen in order, each only if 
 1. tool results older than the last N are cut to a stub (the last N stay whole);
 2. the older turns are summarised by the cheaper model into one message, recorded as a span.
 The shortened conversation replaces the task's checkpointed messages, so the summary is made
-once and every later step (and a redelivered one) starts from it.
+once and every later step (and a redelivered one) starts from it. The metered call to the
+summarisers' model (summary_call) also serves the injection app's quarantine summaries.
 """
 
 import json
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +21,7 @@ from agents.guards.plan import guard_context
 from agents.guards.spend import cost_reserve, cost_settle, spend_reservation_for
 from agents.guards.tokens import messages_tokens
 from agents.models import Task
-from agents.providers.base import ChatRequest, ProviderError, Usage
+from agents.providers.base import ChatRequest, ChatResponse, ProviderError, Usage
 from agents.providers.pricing import model_cost, model_price_at, unpriced_reason
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
@@ -96,52 +99,29 @@ def _summarise_head(
 ) -> tuple[list[dict[str, Any]], Decimal]:
     start = _tail_start(messages, keep=keep)
     head, tail = messages[:start], messages[start:]
-    config = guard_context(state).config
-    model = config.routing.get("summarise") or state.version.fallback_model or state.version.model
     words = max(budget // 8, 50)
     transcript = "\n".join(f"{m.get('role')}: {conversation_text(m)}" for m in head)
     request_messages = [
         {"role": "system", "content": SUMMARY_PROMPT.format(words=words)},
         {"role": "user", "content": transcript},
     ]
-    provider, provider_model = provider_for(model)
-    max_tokens = min(words * 2, 2048)
-    started = clock.now()
-    summary, cost, usage = "(the earlier turns were dropped unsummarised: {why})", Decimal(0), None
-    # Reserved like any call, so the summariser cannot pass a cost ceiling either; refused or
-    # unmeterable, the older turns are still dropped: the context budget is the hard limit.
-    worst_case = summary_worst_case(model=model, messages=request_messages, max_tokens=max_tokens)
-    reservation = spend_reservation_for(state, model=model, amount=worst_case or Decimal(0))
-    try:
-        reserved = worst_case is not None and cost_reserve(reservation, now=started)[0] == 1
-    except redis.RedisError:
-        reserved = False
-    if worst_case is None:
-        summary = summary.format(why=unpriced_reason(model))
-    elif not reserved:
-        summary = summary.format(why="no room under the cost ceilings")
+    # Refused or unmeterable, the older turns are still dropped: the context budget is the hard limit.
+    call = summary_call(state, messages=request_messages, max_tokens=min(words * 2, 2048))
+    if call.response is not None:
+        summary = call.response.content
     else:
-        try:
-            wait_begin(state)
-            response = provider.complete(
-                ChatRequest(model=provider_model, messages=request_messages, max_tokens=max_tokens)
-            )
-            summary, cost = response.content, model_cost(model=model, usage=response.usage, at=started)
-            usage = response.usage
-        except ProviderError as error:
-            summary = summary.format(why=f"the summariser failed: {error}")
-        cost_settle(reservation, cost=cost, at=started)
+        summary = f"(the earlier turns were dropped unsummarised: {call.problem})"
     # A summariser that ignores the word limit must not break the budget it exists for.
     summary = summary[: words * 6]
     spans.add(
         name="context summarise",
         kind="model",
         step_index=state.task.step_index,
-        started_at=started,
+        started_at=call.started_at,
         ended_at=clock.now(),
-        error=usage is None,
+        error=call.response is None,
         attributes={
-            **summary_span_attributes(state, model=model, usage=usage, cost=cost),
+            **summary_span_attributes(state, model=call.model, usage=call.usage, cost=call.cost),
             "tollgate.context.summarised_messages": len(head),
             "tollgate.context.kept_messages": len(tail),
             "tollgate.context.budget_tokens": budget,
@@ -150,7 +130,7 @@ def _summarise_head(
         output={"role": "assistant", "content": summary},
     )
     summary_message = {"role": "user", "content": f"{SUMMARY_PREFIX}\n{summary}"}
-    return [summary_message, *tail], cost
+    return [summary_message, *tail], call.cost
 
 
 def conversation_text(message: dict[str, Any]) -> str:
@@ -160,6 +140,68 @@ def conversation_text(message: dict[str, Any]) -> str:
         function = call.get("function") or {}
         text += f" [called {function.get('name')}({function.get('arguments')})]"
     return text
+
+
+@dataclass(frozen=True)
+class SummaryCall:
+    """One call to the summarisers' model: its answer, or why there is none (`problem`)."""
+
+    model: str
+    started_at: datetime
+    response: ChatResponse | None
+    cost: Decimal
+    problem: str = ""
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.response.usage if self.response is not None else None
+
+
+def summariser_model(state: "RunState") -> str:
+    """The model that summarises (guardrail routing `summarise`), else the agent's fallback or own."""
+    routing = guard_context(state).config.routing
+    return routing.get("summarise") or state.version.fallback_model or state.version.model
+
+
+def summary_call(
+    state: "RunState",
+    *,
+    messages: list[dict[str, Any]],
+    max_tokens: int,
+    tools: list[dict[str, Any]] | None = None,
+) -> SummaryCall:
+    """Ask the summarisers' model, metered like any call: its worst case is reserved under the
+    cost ceilings first (so a summariser cannot pass them either), the wait is marked, and what
+    it cost is settled. No call is made when its model has no price or there is no room.
+
+    The caller records the call's span (summary_span_attributes) with what it made of the answer.
+    """
+    model = summariser_model(state)
+    provider, provider_model = provider_for(model)
+    started = clock.now()
+    refused = SummaryCall(model=model, started_at=started, response=None, cost=Decimal(0))
+    worst_case = summary_worst_case(model=model, messages=messages, max_tokens=max_tokens)
+    if worst_case is None:
+        return replace(refused, problem=unpriced_reason(model))
+    reservation = spend_reservation_for(state, model=model, amount=worst_case)
+    try:
+        reserved = cost_reserve(reservation, now=started)[0] == 1
+    except redis.RedisError:
+        reserved = False
+    if not reserved:
+        return replace(refused, problem="no room under the cost ceilings")
+    response, cost, problem = None, Decimal(0), ""
+    try:
+        wait_begin(state)
+        request = ChatRequest(
+            model=provider_model, messages=messages, tools=tools or [], max_tokens=max_tokens
+        )
+        response = provider.complete(request)
+        cost = model_cost(model=model, usage=response.usage, at=started)
+    except ProviderError as error:
+        problem = f"the summariser failed: {error}"
+    cost_settle(reservation, cost=cost, at=started)
+    return SummaryCall(model=model, started_at=started, response=response, cost=cost, problem=problem)
 
 
 def summary_worst_case(*, model: str, messages: list[dict[str, Any]], max_tokens: int) -> Decimal | None:

@@ -7,6 +7,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from agents.api.schemas import NEXT_DOC, PG_INT_MAX, ErrorDetail
 from approvals.policy.services import RULE_BOUNDS
+from approvals.services import MAX_COMMENT_CHARS
 from core.pagination import PageQuery
 
 Tier = Literal["low", "medium", "high", "critical"]
@@ -74,7 +75,7 @@ class DecisionIn(Schema):
 
     # "done": a critical request a person carried out outside Tollgate (a note in `comment`).
     decision: Literal["approve", "reject", "cancel", "done"]
-    comment: Annotated[str, StringConstraints(max_length=4000)] = ""
+    comment: Annotated[str, StringConstraints(max_length=MAX_COMMENT_CHARS)] = ""
     arguments: dict[str, Any] | None = None
     # Omitted means 1: a client that knows nothing of versions can only have meant the original.
     version: int = Field(
@@ -91,7 +92,7 @@ class OutcomeIn(Schema):
 
     done: bool = Field(strict=True, description="whether the call took effect, as the person checked")
     result: Any = Field(default=None, description="done: what the tool did (the model is told it)")
-    note: Annotated[str, StringConstraints(max_length=4000)] = ""
+    note: Annotated[str, StringConstraints(max_length=MAX_COMMENT_CHARS)] = ""
 
 
 class CurrentVersion(Schema):

@@ -18,7 +18,7 @@ from approvals.selectors import (
     approval_metrics_cached,
     user_may_review,
 )
-from approvals.services import action_request_decide, action_request_get
+from approvals.services import MAX_COMMENT_CHARS, action_request_decide, action_request_get
 from console.pages.auth import AuthedRequest
 from core.errors import NotFound, ServiceError
 from core.http_errors import error_response
@@ -61,6 +61,7 @@ def queue(request: AuthedRequest) -> HttpResponse:
             "next": next_link(request, page.cursor),
             "metrics": approval_metrics_cached(),
             "me": request.user.get_username(),
+            "max_comment_chars": MAX_COMMENT_CHARS,
         },
     )
 

@@ -6,17 +6,16 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from approvals.services import MAX_COMMENT_CHARS
 from console.pages.auth import AuthedRequest, login_required
 from core.errors import ServiceError
 from notifications.email_links import email_link_open, email_link_use
-
-MAX_COMMENT_CHARS = 2000
 
 
 @require_http_methods(["GET", "HEAD", "POST"])  # scanners send HEAD too; only POST decides
 @login_required
 def email_link(request: AuthedRequest, token: str) -> HttpResponse:
-    context: dict[str, Any] = {"token": token}
+    context: dict[str, Any] = {"token": token, "max_comment_chars": MAX_COMMENT_CHARS}
     try:
         link = email_link_open(token=token, user=request.user)
         context["link"] = link

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.http import HttpResponse
+from django.test import Client
 
 from agents.models import ModelPrice
 from agents.providers import pricing
@@ -146,3 +148,24 @@ def test_prices_are_cached_so_the_hot_path_runs_no_query(gpt_4o, django_assert_n
     clock[0] += pricing.PRICE_CACHE_TTL_S
     with django_assert_num_queries(1):
         assert model_cost(model="openai/gpt-4o", usage=usage, at=NOW) == Decimal("3")
+
+
+def _delete_one(client: Client, row: ModelPrice) -> HttpResponse:
+    return client.post(f"/admin/agents/modelprice/{row.pk}/delete/", {"post": "yes"})
+
+
+def _delete_selected(client: Client, row: ModelPrice) -> HttpResponse:
+    form = {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
+    return client.post("/admin/agents/modelprice/", form)
+
+
+@pytest.mark.parametrize("delete", [_delete_one, _delete_selected])
+def test_a_price_deleted_in_the_admin_is_gone_from_this_process_at_once(admin, gpt_4o, monkeypatch, delete):
+    monkeypatch.setattr(pricing, "_clock", lambda: 0.0)  # the cached table never ages by itself
+    assert model_price_at(model="openai/gpt-4o", at=NOW) is not None  # now cached
+    client = Client()
+    client.force_login(admin)
+    response = delete(client, ModelPrice.objects.get(model="openai/gpt-4o"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not ModelPrice.objects.exists()
+    assert model_price_at(model="openai/gpt-4o", at=NOW) is None

@@ -2,25 +2,29 @@
 
 A reviewer who is logged out, deactivated or removed from the reviewer groups stops hearing
 requests and their socket closes, whether the change comes with a signal (console, admin,
-shell) or without one (QuerySet.update(): the per-event check).
+shell) or without one (QuerySet.update(): the first event after the access check's max age).
 """
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
+import time_machine
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from agents.services.tasks import task_submit
 from approvals.live import action_request_publish
 from approvals.models import ActionRequest, PolicyRule
 from console.asgi import application
-from console.revocation import CLOSE_FORBIDDEN
+from console.revocation import CLOSE_FORBIDDEN, SOCKET_ACCESS_MAX_AGE_S
+from core import clock
 from tests.approvals.conftest import make_request
 from tests.factories import make_agent
 
@@ -218,8 +222,14 @@ def _deactivate_without_signals(user: User) -> None:
     User.objects.filter(pk=user.pk).update(is_active=False)
 
 
+def past_the_access_max_age() -> time_machine.travel:
+    return time_machine.travel(clock.now() + timedelta(seconds=SOCKET_ACCESS_MAX_AGE_S + 1))
+
+
 @pytest.mark.parametrize("revoke", [_remove_memberships_without_signals, _deactivate_without_signals])
-def test_a_change_without_a_signal_is_caught_before_the_next_request_is_sent(requester, reviewer, revoke):
+def test_a_change_without_a_signal_is_caught_before_a_request_is_sent_past_the_max_age(
+    requester, reviewer, revoke
+):
     request = make_request(requester)
     socket = Socket(reviewer)
 
@@ -227,10 +237,48 @@ def test_a_change_without_a_signal_is_caught_before_the_next_request_is_sent(req
         await socket.open()
         await asyncio.to_thread(in_thread(lambda: revoke(reviewer)))
         assert await socket.communicator.receive_nothing(timeout=0.3)  # nothing told it yet
-        await asyncio.to_thread(in_thread(lambda: publish(request)))
-        return await socket.closed_code()  # the request itself is never sent
+        with past_the_access_max_age():
+            await asyncio.to_thread(in_thread(lambda: publish(request)))
+            return await socket.closed_code()  # the request itself is never sent
 
     assert async_to_sync(scenario)() == CLOSE_FORBIDDEN
+
+
+def test_a_pushed_event_reads_nothing_from_the_database_until_the_access_check_is_stale(
+    requester, reviewer, admin
+):
+    """The per-event authorization uses what the socket last read; only the backstop reads."""
+    requests = [make_request(requester, call_index=index) for index in range(3)]
+    sockets = [Socket(reviewer), Socket(admin)]
+
+    async def heard_by_all(request: ActionRequest) -> None:
+        await asyncio.to_thread(in_thread(lambda: publish(request)))
+        for socket in sockets:
+            heard = await socket.communicator.receive_json_from(timeout=5)
+            assert heard["request"]["id"] == str(request.id)
+
+    # The consumers' database reads run on the test's thread, on its connection (thread-sensitive
+    # sync_to_async); the publisher's in another thread. The capture is opened on that thread too.
+    fresh, stale = CaptureQueriesContext(connection), CaptureQueriesContext(connection)
+
+    async def scenario() -> None:
+        for socket in sockets:
+            await socket.open()
+        await sync_to_async(fresh.__enter__)()
+        for request in requests[:2]:
+            await heard_by_all(request)
+        await sync_to_async(fresh.__exit__)(None, None, None)
+        with past_the_access_max_age():
+            await sync_to_async(stale.__enter__)()
+            await heard_by_all(requests[2])
+            await sync_to_async(stale.__exit__)(None, None, None)
+        for socket in sockets:
+            await socket.communicator.disconnect()
+
+    async_to_sync(scenario)()
+    fresh_queries, stale_queries = len(fresh), len(stale)
+    assert fresh_queries == 0
+    assert stale_queries > 0  # the count sees the consumers' reads: each socket re-checked once
 
 
 def test_a_reviewer_watching_a_trace_is_cut_off_when_they_leave_the_reviewers(requester, reviewer):

@@ -68,11 +68,25 @@ def test_the_decision_callback_is_signed_and_carries_the_answer(
     expected = "sha256=" + hmac.new(settings.GATE_CALLBACK_SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Tollgate-Signature"] == expected
     sent = json.loads(body)
+    assert body == json.dumps(sent, sort_keys=True).encode()  # core.webhooks' one serialisation
     assert (sent["event"], sent["action"]["id"], sent["action"]["decision"]) == (
         "action.decided",
         answer["id"],
         "deny",
     )
+
+
+def test_the_decision_callback_connects_only_through_the_egress_guard(
+    requester, reviewer, settings, webhook_receiver, caplog
+):
+    url, received = webhook_receiver  # on loopback, which the test settings allow
+    settings.GATE_CALLBACK_SECRET = "callback-secret-" * 2
+    answer = ask(_api_client(requester), arguments={"amount": 500}, callback_url=url).json()
+    action_request_decide(action_request=request_of(answer), actor=reviewer, decision="approve")
+    settings.TOOL_EGRESS_ALLOW = []  # loopback refused from now on: at connect time
+    assert external_callback_send(action_id=answer["id"]) is None  # refused, so not retried
+    assert received == []
+    assert "loopback" in caplog.text
 
 
 def test_a_long_poll_leaves_no_subscription_behind(requester, reviewer, settings):

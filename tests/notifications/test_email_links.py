@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from approvals.models import ActionRequest
-from approvals.services import action_request_decide, action_request_escalate
+from approvals.services import MAX_COMMENT_CHARS, action_request_decide, action_request_escalate
 from core import clock
 from notifications.email_links import email_link_use, email_links_create
 from notifications.models import EmailLink
@@ -90,6 +90,20 @@ def test_two_submissions_of_one_link_racing_use_it_once(requester, mailed, trans
     assert sum(isinstance(outcome, ActionRequest) for outcome in outcomes) == 1
     assert EmailLink.objects.get(decision="reject").used_at is not None
     assert ActionRequest.objects.get(pk=request.pk).status == "rejected"
+
+
+def test_a_reject_link_keeps_a_comment_as_long_as_the_console_allows_and_cuts_it_there(requester, mailed):
+    """One limit for a decision's comment, wherever it is written (approvals.services)."""
+    shown, long = make_request(requester), make_request(requester, call_index=1)
+    form = _logged_in(mailed).get(
+        _path(email_links_create(request=shown, recipient="reviewer@example.com")["reject"])
+    )
+    assert f'maxlength="{MAX_COMMENT_CHARS}"'.encode() in form.content
+    url = email_links_create(request=long, recipient="reviewer@example.com")["reject"]
+    comment = "r" * MAX_COMMENT_CHARS
+    assert _logged_in(mailed).post(_path(url), {"comment": comment + "cut"}).status_code == 200
+    long.refresh_from_db()
+    assert (long.status, long.decision_comment) == ("rejected", comment)
 
 
 def test_a_link_for_an_older_version_is_stale_and_stays_unused(requester, mailed, tool_server):
