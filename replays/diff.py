@@ -50,29 +50,29 @@ def _task_view(record: TaskRecord) -> dict[str, Any]:
 def _step_diff(
     index: int, before: StepRecord | None, after: StepRecord | None, differences: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """A step missing on one side counts as one where nothing happened: its model reply, guard
+    decisions and calls on the other side are the differences."""
     found = len(differences)
-    if before is None or after is None:
-        differences.append(_difference(index, None, "step", before is not None, after is not None))
-    guards_before = before.guards if before else []
-    guards_after = after.guards if after else []
-    if before is not None and after is not None and guards_before != guards_after:
-        differences.append(_difference(index, None, "guards", guards_before, guards_after))
-    calls_before = before.calls if before else []
-    calls_after = after.calls if after else []
+    before = before or StepRecord(index, None)
+    after = after or StepRecord(index, None)
+    replied = before.reply is not None, after.reply is not None
+    if replied[0] != replied[1]:
+        differences.append(_difference(index, None, "model_reply", *replied))
+    if before.guards != after.guards:
+        differences.append(_difference(index, None, "guards", before.guards, after.guards))
     calls = []
-    for number in range(max(len(calls_before), len(calls_after))):
-        left = _call_view(calls_before[number]) if number < len(calls_before) else None
-        right = _call_view(calls_after[number]) if number < len(calls_after) else None
-        if before is not None and after is not None:
-            if left is None or right is None:
-                differences.append(_difference(index, number, "call", left is not None, right is not None))
-            else:
-                differences += _changes(left, right, CALL_FIELDS, step=index, call=number)
+    for number in range(max(len(before.calls), len(after.calls))):
+        left = _call_view(before.calls[number]) if number < len(before.calls) else None
+        right = _call_view(after.calls[number]) if number < len(after.calls) else None
+        if left is None or right is None:
+            differences.append(_difference(index, number, "call", left is not None, right is not None))
+        else:
+            differences += _changes(left, right, CALL_FIELDS, step=index, call=number)
         calls.append({"index": number, "original": left, "replay": right})
     return {
         "index": index,
         "changed": len(differences) > found,
-        "guards": {"original": guards_before, "replay": guards_after},
+        "guards": {"original": before.guards, "replay": after.guards},
         "calls": calls,
     }
 

@@ -75,6 +75,10 @@ def _playback(record: TaskRecord, *, policy_version: int | None, live_model: boo
             if call.decision:
                 fixture["decision"] = call.decision
             fixtures.append(fixture)
+    if live_model:
+        # A model asked again may call tools at other positions: each result also answers a
+        # call of the same tool with equal arguments anywhere (after every positional one).
+        fixtures += [{k: v for k, v in fixture.items() if k not in ("step", "call")} for fixture in fixtures]
     playback: dict[str, Any] = {"tool_results": fixtures}
     if not live_model:
         playback["model_replies"] = [step.reply for step in record.steps if step.reply is not None]

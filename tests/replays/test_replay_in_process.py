@@ -6,6 +6,7 @@ import pytest
 
 from agents.models import AgentVersion, Task
 from agents.runtime.loop import RunOutcome
+from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
 from approvals.policy.evaluate import policy_current_version
 from approvals.policy.services import tool_tier_set
@@ -13,6 +14,7 @@ from core.errors import Conflict, NotFound
 from replays.diff import replay_diff
 from replays.models import Replay
 from replays.services import replay_start
+from tests.factories import make_agent, make_http_tool
 from tests.replays.conftest import Recorded, run
 from tracing.models import Span
 
@@ -94,6 +96,12 @@ def test_a_live_model_replay_under_another_version_runs_with_the_recorded_tools(
     diff = replayed(replay)
 
     assert replay.task.session.agent_version == shorter
+    # The recorded results also answer calls by tool and arguments, wherever the model makes them.
+    anywhere = [f for f in replay.task.playback["tool_results"] if "step" not in f]
+    assert [(f["tool"], f["arguments"]) for f in anywhere][:2] == [
+        ("lookup_tool", {"i": 1}),
+        ("notify_tool", {"i": 2}),
+    ]
     assert replay.task.status == Task.Status.SUCCEEDED
     assert replay.task.cost_usd > 0  # the model was asked
     assert recorded.server.requests == recorded.requests  # its one call got the recorded lookup
@@ -112,3 +120,27 @@ def test_only_a_finished_task_with_known_versions_is_replayed(recorded: Recorded
     with pytest.raises(Conflict):
         replay_start(recorded.task, by=reviewer)
     assert not Replay.objects.exists()
+
+
+def test_loop_detection_decides_again_and_a_looser_version_runs_past_it(requester, reviewer, use_simulator):
+    search = make_http_tool("search_web", f"{use_simulator}/tools/search_web")
+    agent = make_agent("looper", model="sim/loop", tools=[search], repeat_limit=50)
+    original, _ = task_submit(owner=requester, agent_name="looper", input="What is the capital of Australia?")
+    run(original)
+    original.refresh_from_db()
+    assert (original.status, original.stop_reason) == ("halted", "loop_detected")
+
+    diff = replayed(replay_start(original, by=reviewer))
+    assert diff["identical"] is True, diff["differences"]
+    assert diff["steps"][-1]["guards"]["replay"] == [{"guard": "loop_detected", "verdict": "halt"}]
+
+    # A version whose threshold no similarity passes: the guard lets step 4 through, and the
+    # recording (four replies) runs out there.
+    looser_version = AgentVersion.objects.create(
+        agent=agent, number=2, model="sim/loop", system_prompt="-", repeat_limit=50, loop_threshold=1.0
+    )
+    looser_version.tools.set([search])
+    looser = replayed(replay_start(original, by=reviewer, agent_version=2))
+    changes = {(d["step"], d["field"]): (d["original"], d["replay"]) for d in looser["differences"]}
+    assert changes[(4, "guards")] == ([{"guard": "loop_detected", "verdict": "halt"}], [])
+    assert changes[(None, "stop_reason")] == ("loop_detected", "playback_exhausted")
