@@ -79,7 +79,7 @@ def action_gate(
             task=task, step_index=step_index, call_index=call_index
         ).first()
         if existing is not None:
-            return _follow_recording(existing)
+            return _follow_with_verdict(existing)
     arguments = call_arguments_checked(tool, call)
     if arguments is None:
         # The executor refuses it with a message for the model; no person needs to see it.
@@ -107,7 +107,7 @@ def action_gate(
     except IntegrityError:
         # A duplicate delivery of this step created it first: follow that one.
         request = ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index)
-    return _follow_recording(request)
+    return _follow_with_verdict(request)
 
 
 # What the policy does with a call at each tier: the verdict's `decision`.
@@ -140,7 +140,7 @@ def request_verdict(request: ActionRequest) -> dict[str, Any]:
     }
 
 
-def _follow_recording(request: ActionRequest) -> GateAnswer:
+def _follow_with_verdict(request: ActionRequest) -> GateAnswer:
     return replace(_follow(request), verdict=request_verdict(request))
 
 

@@ -238,7 +238,7 @@ REPLAY_CALL = {
     "rule": 3,
     "policy_version": 5,
     "status": "success",
-    "outcome": "",
+    "declined": "",
 }
 REPLAY_OUT = {
     "id": REPLAY,

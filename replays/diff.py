@@ -12,7 +12,7 @@ from agents.models import Task
 from replays.models import Replay
 from replays.record import CallRecord, StepRecord, TaskRecord, task_record
 
-CALL_FIELDS = ("tool", "arguments", "tier", "decision", "rule", "status", "outcome")
+CALL_FIELDS = ("tool", "arguments", "tier", "decision", "rule", "status", "declined")
 TASK_FIELDS = ("status", "stop_reason", "result")
 
 
@@ -87,7 +87,7 @@ def _call_view(record: CallRecord) -> dict[str, Any]:
         "rule": verdict.get("rule"),
         "policy_version": verdict.get("policy_version"),
         "status": record.status,
-        "outcome": record.decision,
+        "declined": record.declined,
     }
 
 

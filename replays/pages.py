@@ -44,7 +44,7 @@ def _version(raw: str | None, *, field: str) -> int | None:
     text = (raw or "").strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > MAX_VERSION_DIGITS:
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_VERSION_DIGITS:
         raise Invalid(f"{field.replace('_', ' ')} must be a whole number", field=field)
     return int(text)
 

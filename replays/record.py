@@ -33,7 +33,7 @@ class CallRecord:
     arguments: Any  # the model's arguments: an object, or the raw text it could not parse
     verdict: dict[str, Any] | None
     status: str  # the tool span's tollgate.tool.status: success | error | declined ("" if none)
-    decision: str  # why the call did not run, if it did not: rejected, expired, person_must_act, ...
+    declined: str  # why the call did not run, if it did not: rejected, expired, person_must_act, ...
     result: dict[str, Any] | None  # what the tool, or the gate instead, answered (before inspection)
 
 
@@ -54,7 +54,7 @@ class TaskRecord:
 
 
 def task_record(task: Task) -> TaskRecord:
-    """The task's steps, calls, verdicts and guard decisions, in order (five queries)."""
+    """The task's steps, calls, verdicts and guard decisions, in order (three queries)."""
     steps = list(Step.objects.filter(task=task).order_by("index")[: MAX_STEPS + 1])
     spans = list(
         Span.objects.filter(trace__task=task, kind__in=(Span.Kind.TOOL, Span.Kind.GUARDRAIL))
@@ -110,9 +110,9 @@ def _call_record(
         verdict = request_verdict(request)
     elif verdict is None and span is not None:
         verdict = dict(DERIVED_LOW_VERDICT)
-    decision = str(attributes.get("tollgate.approval.decision", ""))
+    declined = str(attributes.get("tollgate.approval.decision", ""))
     if span is None and request is not None and request.status in _REFUSED:
-        decision = request.status
+        declined = request.status
     stored = step.tool_results[number] if number < len(step.tool_results or []) else None
     result = span.output if span is not None and isinstance(span.output, dict) else stored
     arguments = call.get("arguments")
@@ -123,6 +123,6 @@ def _call_record(
         arguments=arguments if arguments is not None else call.get("raw_arguments"),
         verdict=verdict,
         status=str(attributes.get(TOOL_STATUS_ATTRIBUTE, "")),
-        decision=decision,
+        declined=declined,
         result=result,
     )

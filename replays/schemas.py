@@ -47,7 +47,7 @@ class ReplayCall(Schema):
     rule: int | None
     policy_version: int | None
     status: str = Field(description="the tool span's status: success, error or declined")
-    outcome: str = Field(description="why the call did not run, if so: rejected, person_must_act, ...")
+    declined: str = Field(description="why the call did not run, if so: rejected, person_must_act, ...")
 
 
 class ReplayCallDiff(Schema):

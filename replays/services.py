@@ -72,8 +72,8 @@ def _playback(record: TaskRecord, *, policy_version: int | None, live_model: boo
                 "call": call.call,
                 "result": call.result,
             }
-            if call.decision:
-                fixture["decision"] = call.decision
+            if call.declined:
+                fixture["decision"] = call.declined
             fixtures.append(fixture)
     if live_model:
         # A model asked again may call tools at other positions: each result also answers a

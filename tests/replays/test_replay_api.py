@@ -88,9 +88,10 @@ def test_the_task_page_replays_and_the_replay_page_shows_the_diff(recorded: Reco
     page = client.get(f"/tasks/{recorded.task.id}/")
     assert f'action="/replays/tasks/{recorded.task.id}/"' in page.content.decode()
 
-    refused = client.post(f"/replays/tasks/{recorded.task.id}/", {"policy_version": "x1"})
-    assert refused.status_code == 302
-    assert refused["Location"] == f"/tasks/{recorded.task.id}/"
+    for bad in ("x1", "\u00b2", "9" * 11, "-1"):
+        refused = client.post(f"/replays/tasks/{recorded.task.id}/", {"policy_version": bad})
+        assert refused.status_code == 302, bad
+        assert refused["Location"] == f"/tasks/{recorded.task.id}/"
     assert not Replay.objects.exists()
 
     response = client.post(f"/replays/tasks/{recorded.task.id}/", {"policy_version": ""})

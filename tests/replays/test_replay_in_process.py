@@ -43,7 +43,7 @@ def test_a_replay_of_every_tier_and_decision_diffs_nothing(recorded: Recorded, r
     assert task.cost_usd == Decimal(0)  # no model was paid
     assert task.input_tokens == recorded.task.input_tokens
     calls = [call["replay"] for step in diff["steps"] for call in step["calls"]]
-    seen = [(call["tool"], call["tier"], call["decision"], call["outcome"]) for call in calls]
+    seen = [(call["tool"], call["tier"], call["decision"], call["declined"]) for call in calls]
     assert seen == [
         ("lookup_tool", "low", "allow", ""),
         ("notify_tool", "medium", "autosend", ""),
