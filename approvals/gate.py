@@ -80,13 +80,13 @@ def action_gate(
         ).first()
         if existing is not None:
             return _follow_with_verdict(existing)
-    arguments = call_arguments_checked(tool, call)
+    arguments = _call_arguments(tool, call)
     if arguments is None:
         # The executor refuses it with a message for the model; no person needs to see it.
         return GateAnswer()
     session = Session.objects.only("tainted", "suspicious", "taint_sources").get(pk=task.session_id)
     unseen = unseen_addresses(task, arguments)
-    decision = call_policy_decision(
+    decision = _call_decision(
         task=task, agent_name=agent_name, tool=tool, arguments=arguments, session=session, unseen=unseen
     )
     if decision.tier is RiskTier.LOW:
@@ -144,7 +144,7 @@ def _follow_with_verdict(request: ActionRequest) -> GateAnswer:
     return replace(_follow(request), verdict=request_verdict(request))
 
 
-def call_arguments_checked(tool: Tool, call: ToolCall) -> dict[str, Any] | None:
+def _call_arguments(tool: Tool, call: ToolCall) -> dict[str, Any] | None:
     """The call's arguments if the tool's schema takes them; None if the executor will refuse them."""
     arguments = call.arguments
     if arguments is None or not isinstance(arguments, dict) or arguments_invalid(tool, arguments):
@@ -152,7 +152,7 @@ def call_arguments_checked(tool: Tool, call: ToolCall) -> dict[str, Any] | None:
     return arguments
 
 
-def call_policy_decision(
+def _call_decision(
     *, task: Task, agent_name: str, tool: Tool, arguments: dict[str, Any], session: Session, unseen: list[str]
 ) -> PolicyDecision:
     """The policy on one call in its session (taint, unseen addresses), under the policy
@@ -180,11 +180,11 @@ def recorded_call_gate(
     request is opened and nothing waits. A critical call is refused as live; a call the
     recording says people refused (rejected, expired, cancelled) gets its recorded refusal, if
     the policy still holds it for people; any other goes on to its recorded result."""
-    arguments = call_arguments_checked(tool, call)
+    arguments = _call_arguments(tool, call)
     if arguments is None:
         return GateAnswer()
     session = Session.objects.only("tainted", "suspicious", "taint_sources").get(pk=task.session_id)
-    decision = call_policy_decision(
+    decision = _call_decision(
         task=task,
         agent_name=agent_name,
         tool=tool,
