@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from agents.models import Session, Step, Task, Tool
 from agents.providers.base import ToolCall
 from agents.runtime.gate import GateAnswer, ToolCallHeld
+from agents.runtime.playback import playback_of
 from agents.tools.result import ToolResult
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from approvals.live import action_request_publish
@@ -63,28 +64,33 @@ def action_gate(
     """The policy's answer on one tool call. `may_be_known` is false for a step whose model
     reply this run just received: no request can exist for it yet, so none is looked up (a
     racing duplicate delivery is still caught by the unique constraint below)."""
+    if playback_of(task).serves(tool.name):
+        # Its result is recorded (a replay, an eval run): decided as live, but nobody is asked.
+        return recorded_call_gate(
+            task=task,
+            agent_name=agent_name,
+            tool=tool,
+            step_index=step_index,
+            call_index=call_index,
+            call=call,
+        )
     if may_be_known:
         existing = ActionRequest.objects.filter(
             task=task, step_index=step_index, call_index=call_index
         ).first()
         if existing is not None:
-            return _follow(existing)
-    arguments = call.arguments
-    if arguments is None or not isinstance(arguments, dict) or arguments_invalid(tool, arguments):
+            return _follow_with_verdict(existing)
+    arguments = _call_arguments(tool, call)
+    if arguments is None:
         # The executor refuses it with a message for the model; no person needs to see it.
         return GateAnswer()
     session = Session.objects.only("tainted", "suspicious", "taint_sources").get(pk=task.session_id)
     unseen = unseen_addresses(task, arguments)
-    decision = policy_evaluate(
-        tool=tool.name,
-        agent=agent_name,
-        args=arguments,
-        default_tier=tool.risk_tier,
-        session=session_facts(session),
-        unseen_addresses=unseen,
+    decision = _call_decision(
+        task=task, agent_name=agent_name, tool=tool, arguments=arguments, session=session, unseen=unseen
     )
     if decision.tier is RiskTier.LOW:
-        return GateAnswer()
+        return GateAnswer(verdict=policy_verdict(decision))
     try:
         request = action_request_open(
             task=task,
@@ -100,8 +106,106 @@ def action_gate(
         )
     except IntegrityError:
         # A duplicate delivery of this step created it first: follow that one.
-        return _follow(ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index))
-    return _follow(request)
+        request = ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index)
+    return _follow_with_verdict(request)
+
+
+# What the policy does with a call at each tier: the verdict's `decision`.
+TIER_DECISIONS = {
+    RiskTier.LOW: "allow",
+    RiskTier.MEDIUM: "autosend",
+    RiskTier.HIGH: "approval",
+    RiskTier.CRITICAL: "deny",
+}
+
+
+def policy_verdict(decision: PolicyDecision) -> dict[str, Any]:
+    """The GateAnswer verdict (agents/runtime/gate.py) of a policy decision."""
+    return {
+        "tier": decision.tier.value,
+        "rule": decision.rule_id,
+        "decision": TIER_DECISIONS[decision.tier],
+        "policy_version": decision.policy_version,
+    }
+
+
+def request_verdict(request: ActionRequest) -> dict[str, Any]:
+    """The verdict the policy gave when it opened `request`."""
+    return {
+        "tier": request.tier,
+        # A deleted rule leaves its id in the snapshot the request kept.
+        "rule": request.rule_id if request.rule_id is not None else (request.rule_snapshot or {}).get("id"),
+        "decision": TIER_DECISIONS[RiskTier(request.tier)],
+        "policy_version": request.policy_version,
+    }
+
+
+def _follow_with_verdict(request: ActionRequest) -> GateAnswer:
+    return replace(_follow(request), verdict=request_verdict(request))
+
+
+def _call_arguments(tool: Tool, call: ToolCall) -> dict[str, Any] | None:
+    """The call's arguments if the tool's schema takes them; None if the executor will refuse them."""
+    arguments = call.arguments
+    if arguments is None or not isinstance(arguments, dict) or arguments_invalid(tool, arguments):
+        return None
+    return arguments
+
+
+def _call_decision(
+    *, task: Task, agent_name: str, tool: Tool, arguments: dict[str, Any], session: Session, unseen: list[str]
+) -> PolicyDecision:
+    """The policy on one call in its session (taint, unseen addresses), under the policy
+    version the task's playback names, if any (a replay's), else the one in force."""
+    return policy_evaluate(
+        tool=tool.name,
+        agent=agent_name,
+        args=arguments,
+        default_tier=tool.risk_tier,
+        session=session_facts(session),
+        unseen_addresses=unseen,
+        policy_version=playback_of(task).policy_version,
+    )
+
+
+# A recorded call that people refused: answered with the recorded refusal, as it was live.
+RECORDED_REFUSALS = frozenset({Status.REJECTED, Status.EXPIRED, Status.CANCELLED})
+
+
+def recorded_call_gate(
+    *, task: Task, agent_name: str, tool: Tool, step_index: int, call_index: int, call: ToolCall
+) -> GateAnswer:
+    """A call whose result is recorded (Task.playback): the policy decides exactly as live (tier,
+    rule, conditions, taint, unseen addresses), under the version the playback names, but no
+    request is opened and nothing waits. A critical call is refused as live; a call the
+    recording says people refused (rejected, expired, cancelled) gets its recorded refusal, if
+    the policy still holds it for people; any other goes on to its recorded result."""
+    arguments = _call_arguments(tool, call)
+    if arguments is None:
+        return GateAnswer()
+    session = Session.objects.only("tainted", "suspicious", "taint_sources").get(pk=task.session_id)
+    decision = _call_decision(
+        task=task,
+        agent_name=agent_name,
+        tool=tool,
+        arguments=arguments,
+        session=session,
+        unseen=unseen_addresses(task, arguments),
+    )
+    verdict = policy_verdict(decision)
+    fixture = playback_of(task).fixture(
+        step=step_index, call=call_index, tool_name=tool.name, arguments=arguments
+    )
+    recorded = str((fixture or {}).get("decision") or "")
+    if decision.tier is RiskTier.CRITICAL:
+        if fixture is not None and recorded == "person_must_act":
+            result = ToolResult.from_dict(fixture["result"])  # what the model was told then
+        else:
+            result = critical_refusal(tool_name=tool.name, request_id=None)
+        return GateAnswer(result=result, declined="person_must_act", verdict=verdict)
+    if fixture is not None and decision.tier is not RiskTier.LOW and recorded in RECORDED_REFUSALS:
+        return GateAnswer(result=ToolResult.from_dict(fixture["result"]), declined=recorded, verdict=verdict)
+    return GateAnswer(verdict=verdict)
 
 
 def action_request_open(
@@ -332,12 +436,23 @@ def action_park(*, task_id: uuid.UUID, hold_id: uuid.UUID) -> bool:
 
 
 def critical_result(request: ActionRequest) -> ToolResult:
+    return critical_refusal(tool_name=request.tool_name, request_id=str(request.id))
+
+
+def critical_refusal(*, tool_name: str, request_id: str | None) -> ToolResult:
+    """What the model is told of a critical call; `request_id`: the request reviewers were
+    shown (None in a replay, which shows nobody)."""
+    shown = f"; it has been shown to reviewers as action request {request_id}" if request_id else ""
     return ToolResult.error(
         "permanent",
-        f"{request.tool_name} is a critical action: an agent may never run it. A person must act "
-        f"outside Tollgate; it has been shown to reviewers as action request {request.id}. "
+        f"{tool_name} is a critical action: an agent may never run it. A person must act "
+        f"outside Tollgate{shown}. "
         "Do not call it again: tell the user a person will handle it, or carry on without it.",
-        data={"action_request": str(request.id), "tier": request.tier, "decision": "person_must_act"},
+        data={
+            **({"action_request": request_id} if request_id else {}),
+            "tier": RiskTier.CRITICAL.value,
+            "decision": "person_must_act",
+        },
     )
 
 

@@ -228,11 +228,63 @@ TOKEN_OUT = {
 }
 
 
+REPLAY = "3c8e1f6a-7b2d-4e9c-b5a1-0d4f2c6e8a19"
+REPLAY_TASK = "d41e9b7c-5a3f-4c2e-8b6d-1f0a9e3c7b52"
+REPLAY_CALL = {
+    "tool": "issue_refund",
+    "arguments": REFUND_ARGS,
+    "tier": "high",
+    "decision": "approval",
+    "rule": 3,
+    "policy_version": 5,
+    "status": "success",
+    "declined": "",
+}
+REPLAY_OUT = {
+    "id": REPLAY,
+    "original": TASK,
+    "task": REPLAY_TASK,
+    "status": "succeeded",
+    "agent": "support-bot",
+    "agent_version": 2,
+    "policy_version": 6,
+    "live_model": False,
+    "created_at": LATER,
+    "finished": True,
+    "identical": False,
+    "differences": [
+        {"step": 1, "call": 0, "field": "tier", "original": "high", "replay": "medium"},
+        {"step": 1, "call": 0, "field": "decision", "original": "approval", "replay": "autosend"},
+    ],
+    "outcome": {
+        "original": {"status": "succeeded", "stop_reason": "completed", "result": TASK_SUMMARY["result"]},
+        "replay": {"status": "succeeded", "stop_reason": "completed", "result": TASK_SUMMARY["result"]},
+    },
+    "steps": [
+        {
+            "index": 1,
+            "changed": True,
+            "guards": {"original": [], "replay": []},
+            "calls": [
+                {
+                    "index": 0,
+                    "original": REPLAY_CALL,
+                    "replay": {**REPLAY_CALL, "tier": "medium", "decision": "autosend", "policy_version": 6},
+                }
+            ],
+        }
+    ],
+}
+
+
 def _page(item: dict[str, Any]) -> dict[str, Any]:
     return {"items": [item], "next": NEXT}
 
 
 EXAMPLES: dict[str, dict[str, Any]] = {
+    "ReplayIn": {"policy_version": 6},
+    "ReplayAccepted": {"id": REPLAY, "original": TASK, "task": REPLAY_TASK, "status": "queued"},
+    "ReplayOut": REPLAY_OUT,
     "ToolIn": TOOL_IN,
     "ToolOut": TOOL_OUT,
     "ToolPatch": {"url": "https://shop.example/v2/orders/lookup", "timeout_s": 3},

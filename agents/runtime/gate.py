@@ -24,7 +24,10 @@ class GateAnswer:
     `declined`: people decided the call does not run (rejected, expired, cancelled, or a person
     must act): `result` tells the model so, but the tool did not fail, so the trace and the
     metrics do not count it as a tool error. `waited`: when the call waited for people, from
-    when to when (the trace shows it as a wait span)."""
+    when to when (the trace shows it as a wait span). `verdict`: what the gate's policy said of
+    the call, for the trace and for comparing runs (replay): {"tier", "rule", "decision",
+    "policy_version"}, where decision is allow | autosend | approval | deny; None when no
+    policy was asked (no gate, or arguments the executor refuses anyway)."""
 
     result: ToolResult | None = None
     arguments: dict[str, Any] | None = None
@@ -32,6 +35,34 @@ class GateAnswer:
     ticket: Any = None
     declined: str = ""
     waited: tuple[datetime, datetime] | None = None
+    verdict: dict[str, Any] | None = None
+
+
+# The tool span's attributes that carry a GateAnswer's verdict.
+GATE_VERDICT_ATTRIBUTES = {
+    "tier": "tollgate.gate.tier",
+    "decision": "tollgate.gate.decision",
+    "rule": "tollgate.gate.rule",
+    "policy_version": "tollgate.gate.policy_version",
+}
+
+
+def verdict_attributes(verdict: dict[str, Any] | None) -> dict[str, Any]:
+    """A verdict as tool span attributes; a missing rule (the tool's default tier) is left out."""
+    if not verdict:
+        return {}
+    return {
+        attribute: verdict[key]
+        for key, attribute in GATE_VERDICT_ATTRIBUTES.items()
+        if verdict.get(key) is not None
+    }
+
+
+def verdict_from_attributes(attributes: dict[str, Any]) -> dict[str, Any] | None:
+    """The verdict a tool span recorded, or None if it holds none."""
+    if GATE_VERDICT_ATTRIBUTES["tier"] not in attributes:
+        return None
+    return {key: attributes.get(attribute) for key, attribute in GATE_VERDICT_ATTRIBUTES.items()}
 
 
 class ToolCallHeld(Exception):

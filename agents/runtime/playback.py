@@ -24,7 +24,9 @@ MAX_TOOL_RESULTS = 2_000
 MAX_LIVE_TOOLS = 64
 MAX_PLAYBACK_BYTES = 4_000_000
 
-_KEYS = {"model_replies", "tool_results", "live_tools"}
+_KEYS = {"model_replies", "tool_results", "live_tools", "policy_version"}
+# PostgreSQL `integer`, the column behind a policy version's number.
+MAX_POLICY_VERSION = 2_147_483_647
 _FIXTURE_KEYS = {"tool", "arguments", "step", "call", "result", "decision"}
 _REPLY_KEYS = {"content", "tool_calls", "usage", "model", "provider", "finish_reason", "latency_ms"}
 
@@ -40,6 +42,9 @@ class Playback:
     model_replies: list[dict[str, Any]] | None = None
     tool_results: list[dict[str, Any]] | None = None
     live_tools: frozenset[str] = frozenset()
+    # The policy version a governing gate decides recorded-tools calls under (a replay's
+    # choice); None: the policy in force. The runtime itself never reads it.
+    policy_version: int | None = None
 
     @property
     def recorded_model(self) -> bool:
@@ -95,6 +100,7 @@ def playback_of(task: Task) -> Playback:
         model_replies=data.get("model_replies"),
         tool_results=data.get("tool_results"),
         live_tools=frozenset(data.get("live_tools") or ()),
+        policy_version=data.get("policy_version"),
     )
 
 
@@ -122,6 +128,14 @@ def playback_validate(data: Any) -> dict[str, Any]:
         _list_check(live, "live_tools", MAX_LIVE_TOOLS)
         if not all(isinstance(name, str) and 0 < len(name) <= 64 for name in live):
             raise Invalid("live_tools must be tool names", field="playback.live_tools")
+    version = data.get("policy_version")
+    if version is not None and (
+        not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= MAX_POLICY_VERSION
+    ):
+        raise Invalid(
+            f"policy_version must be a whole number from 0 to {MAX_POLICY_VERSION}",
+            field="playback.policy_version",
+        )
     return data
 
 

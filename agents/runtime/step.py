@@ -21,7 +21,7 @@ from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, Provi
 from agents.providers.pricing import model_cost
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
-from agents.runtime.gate import GateAnswer, tool_gate
+from agents.runtime.gate import GateAnswer, tool_gate, verdict_attributes
 from agents.runtime.inspect import Inspection, tool_result_inspector
 from agents.runtime.playback import playback_of
 from agents.runtime.serialize import response_from_json, response_to_json
@@ -299,6 +299,7 @@ def _tool_call(
     tool = state.tools.get(call.name)
     inspection = None
     declined = ""
+    verdict: dict[str, Any] | None = None
     if tool is None:
         result = tool_unknown_result(name=call.name, available=sorted(state.tools))
     else:
@@ -315,6 +316,7 @@ def _tool_call(
             call=call,
             may_be_known=replayed,
         )
+        verdict = answer.verdict
         if answer.waited is not None:
             _add_wait_span(spans, index, call, waited=answer.waited, decision=answer.declined or "approved")
         if answer.result is not None:
@@ -347,6 +349,7 @@ def _tool_call(
         attributes["error.type"] = result.error_type
     if inspection is not None:
         attributes.update(inspection.span_attributes)
+    attributes.update(verdict_attributes(verdict))
     spans.add(
         name=f"execute_tool {call.name}",
         kind="tool",

@@ -9,6 +9,7 @@ from typing import Any
 from approvals.models import PolicyRule, PolicyVersion
 from approvals.models.policy import DEFAULT_REVIEWER_GROUP
 from approvals.policy.conditions import CallConditions
+from approvals.policy.history import policy_at
 from approvals.policy.rules_cache import policy_rules_current
 from core.tiers import RiskTier, tier_max, tier_rank
 
@@ -139,9 +140,16 @@ def policy_evaluate(
     default_tier: str,
     session: dict[str, Any] | None = None,
     unseen_addresses: list[str] | None = None,
+    policy_version: int | None = None,
 ) -> PolicyDecision:
-    """The live policy: a saved change applies to the next action (rules_cache.py)."""
+    """The live policy: a saved change applies to the next action (rules_cache.py). With
+    `policy_version` (a replay's), that version's rules and tools' tiers instead, unless it is
+    the current one; a tool the version did not know keeps its tier now."""
     version, rules = policy_rules_current()
+    if policy_version is not None and policy_version != version:
+        earlier = policy_at(policy_version)
+        version, rules = earlier.number, earlier.rules
+        default_tier = earlier.tool_tiers.get(tool, default_tier)
     return policy_decide(
         tool=tool,
         agent=agent,

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tracing",
     "injection",
     "notifications",
+    "replays",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ from approvals.policy.services import RULE_FIELDS
 from console.tokens import api_token_create
 from notifications.email_links import email_links_create
 from notifications.models import GroupChannels, SlackUserLink
+from replays.models import Replay
 from tests.approvals.conftest import make_request
 from tests.factories import make_agent
 from tracing.models import AlertRule
@@ -129,6 +130,14 @@ def world(admin, requester):
     admin.save()
     channels = GroupChannels.objects.create(reviewer_group="reviewers", slack_channel="C0WALK")
     link = SlackUserLink.objects.create(slack_user_id="U0WALK", user=admin, created_at=request.created_at)
+    replayed, _ = task_submit(owner=admin, agent_name="support-bot", input="hi again")
+    replay = Replay.objects.create(
+        original=task,
+        task=replayed,
+        agent_version=agent.current_version,
+        created_by=admin,
+        created_at=request.created_at,
+    )
     return {
         "task_id": task.id,
         "session_id": task.session_id,
@@ -143,6 +152,7 @@ def world(admin, requester):
         "name": agent.name,
         "memory_id": memory.pk,
         "rule_id": rule.pk,
+        "replay_id": replay.pk,
         "kind": AlertRule.objects.values_list("kind", flat=True).first(),
     }
 
