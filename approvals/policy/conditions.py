@@ -1,61 +1,29 @@
-"""Rule conditions in CEL (Common Expression Language), evaluated by a library, never by eval.
+"""Rule conditions in CEL, evaluated by the project's bounded evaluator (core/cel.py).
 
-A condition is checked against the limits (condition_limits.py) when it is saved, and evaluated
-for one call within a time budget: in this process only when it has no comprehension macro and
-the call's arguments are small (then it finishes within milliseconds), otherwise in
-an evaluator child process that is killed when the budget runs out (sandbox.py).
+A condition is checked against the limits (core/cel_limits.py) when it is saved, and all the
+conditions of one call are evaluated within one time budget; a condition must give a boolean.
 """
 
 import copy
 import json
 import time
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
-import cel
 from django.conf import settings
 
-from approvals.policy.condition_limits import (
-    ConditionLimitError,
-    condition_has_no_macro,
-    condition_limits_check,
-)
-from approvals.policy.sandbox import SandboxError, sandbox
-
-MAX_ERROR_CHARS = 300
-# Arguments larger than this (as JSON) are not evaluated at all: the condition fails closed.
-MAX_FACTS_CHARS = 1_000_000
-# Macro-free conditions on arguments up to this size run in this process. The worst case found,
-# a 500-character chain of `+` over a 4 KB string argument, took 13 ms on the 2-core development
-# machine under load (bench/condition_eval.py); one typical evaluation takes ~0.06 ms here and
-# ~0.2 ms through the evaluator process.
-IN_PROCESS_MAX_FACTS_CHARS = 4096
-
+from core.cel import MAX_FACTS_CHARS, CelError, cel_check, cel_evaluate_bounded
 
 UNTAINTED_SESSION: dict[str, Any] = {"tainted": False, "suspicious": False, "taint_sources": []}
 
 
-class ConditionError(ValueError):
-    """A condition that is over a limit or does not compile; the message says which."""
-
-
-@lru_cache(maxsize=1024)
-def condition_compile(source: str) -> Any:
-    """The compiled program; only for sources within the limits (the parser crashes on some
-    larger ones)."""
-    try:
-        return cel.compile(source)
-    except ValueError as exc:
-        raise ConditionError(f"the condition is not valid CEL: {_brief(str(exc))}") from exc
+# A condition over a limit or that does not compile; the message says which.
+ConditionError = CelError
 
 
 def condition_check(source: str) -> None:
     """Raise ConditionError if `source` is over a limit or is not a CEL expression."""
-    try:
-        condition_limits_check(source)
-    except ConditionLimitError as exc:
-        raise ConditionError(str(exc)) from exc
-    condition_compile(source)
+    cel_check(source, what="the condition")
 
 
 class CallConditions:
@@ -115,56 +83,19 @@ class CallConditions:
             return False, "not evaluated: the arguments are not plain JSON"
         if size > MAX_FACTS_CHARS:
             return False, f"not evaluated: the arguments exceed {MAX_FACTS_CHARS} characters as JSON"
-        if size <= IN_PROCESS_MAX_FACTS_CHARS and _bounded(source):
-            return self._in_process(source)
-        return self._in_sandbox(source)
+        outcome = cel_evaluate_bounded(
+            source, self.facts, deadline=self.deadline, budget_ms=self._budget_ms, facts_json=self.facts_json
+        )
+        if outcome.error:
+            return False, outcome.error
+        return _as_match(outcome.value)
 
     @property
     def _budget_ms(self) -> int:
         return round(self.budget_s * 1000)
-
-    def _in_process(self, source: str) -> tuple[bool, str]:
-        try:
-            value = condition_compile(source).execute(self.facts)
-        except ConditionError as exc:
-            return False, str(exc)
-        except BaseException as exc:
-            # Whatever the library raises is the condition's error; a Rust panic inside it
-            # arrives as pyo3's PanicException, which is not an Exception.
-            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
-                raise
-            return False, _brief(f"{type(exc).__name__}: {exc}")
-        return _as_match(value)
-
-    def _in_sandbox(self, source: str) -> tuple[bool, str]:
-        try:
-            reply = sandbox().evaluate(source=source, facts_json=self.facts_json, deadline=self.deadline)
-        except SandboxError as exc:
-            return False, f"stopped: {exc} (budget {self._budget_ms} ms)"
-        if "value" in reply:
-            return _as_match(reply["value"])
-        if "type" in reply:
-            return False, f"the condition gave {reply['type']}, not a boolean"
-        return False, _brief(str(reply.get("error") or "the evaluator gave no answer"))
-
-
-def _bounded(source: str) -> bool:
-    """No comprehension and within the limits: safe to parse and run in this process."""
-    if not condition_has_no_macro(source):
-        return False
-    try:
-        condition_limits_check(source)
-    except ConditionLimitError:
-        return False
-    return True
 
 
 def _as_match(value: Any) -> tuple[bool, str]:
     if isinstance(value, bool):
         return value, ""
     return False, f"the condition gave {type(value).__name__}, not a boolean"
-
-
-def _brief(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-    return line if len(line) <= MAX_ERROR_CHARS else line[:MAX_ERROR_CHARS] + "…"

@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 
 from approvals.policy.conditions import CallConditions, condition_check
-from approvals.policy.sandbox import sandbox
+from core.cel_sandbox import sandbox
 from tests.support.races import race
 
 # Within every save-time limit; over 3,000 arguments it runs ~9 million comparisons, which took

@@ -1,11 +1,11 @@
-"""The condition evaluator's child process: one JSON request a line in, one JSON answer a line out.
+"""The CEL evaluator's child process: one JSON request a line in, one JSON answer a line out.
 
-Run as a script (`python -I sandbox_child.py`), it imports neither Django nor the project, so it
+Run as a script (`python -I cel_sandbox_child.py`), it imports neither Django nor the project, so it
 starts in ~50 ms and holds no connection or secret. Its parent (sandbox.py) kills it when an
 evaluation overruns; a memory limit stops a condition that builds huge lists.
 
-Request: {"source": str, "facts": {"args": ..., "tool": str, "agent": str}}
-Answer: {"value": bool} | {"type": "<name of a non-boolean result>"} | {"error": str}
+Request: {"source": str, "facts": {<name>: <JSON value>, ...}}
+Answer: {"value": <the JSON result>} | {"type": "<name of a result JSON cannot hold>"} | {"error": str}
 """
 
 import importlib.machinery
@@ -49,9 +49,11 @@ def answer(cel: ModuleType, programs: dict[str, Any], line: bytes) -> dict[str, 
         value = program.execute(request["facts"])
     except Exception as exc:  # whatever the library raises is the condition's error, sent back
         return {"error": f"{type(exc).__name__}: {exc}"}
-    if isinstance(value, bool):
-        return {"value": value}
-    return {"type": type(value).__name__}
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return {"type": type(value).__name__}
+    return {"value": value}
 
 
 def main() -> None:
