@@ -1,7 +1,7 @@
 """Bounded CEL (Common Expression Language) evaluation: a library, never eval.
 
 The one evaluator of the project: the risk policy's rule conditions (approvals/policy/conditions.py)
-and compensations' argument mappings (approvals/undo/mapping.py) both run here. An expression is
+and compensations' argument mappings (agents/tools/compensation.py) both run here. An expression is
 checked against the limits (cel_limits.py) when it is saved, and evaluated within a deadline:
 in this process only when it has no comprehension macro and its facts are small (then it
 finishes within milliseconds), otherwise in an evaluator child process that is killed when the
