@@ -22,11 +22,13 @@ router = Router(tags=["undo"])
 @router.get(
     "/{session_id}/actions",
     response={200: SessionActionsOut, READ_ERRORS: ErrorOut},
-    summary="The session's executed actions and whether each can be undone (whoever may see the session)",
+    summary="The session's executed actions and whether each can be undone (reviewers)",
 )
 def list_actions(request: HttpRequest, session_id: uuid.UUID) -> dict[str, Any]:
     user = request_user(request)
-    listing = session_actions(session_get_visible(session_id=session_id, user=user))
+    if not user_is_reviewer(user=user):
+        raise Forbidden("only reviewers and admins may read a session's executed actions")
+    listing = session_actions(session_get_visible(session_id=session_id, user=user, is_reviewer=True))
     return {
         "items": [executed_action_as_dict(action) for action in listing.actions],
         "irreversible": len(listing.irreversible),
@@ -44,7 +46,9 @@ def undo(request: HttpRequest, session_id: uuid.UUID, payload: UndoIn) -> Status
     if not user_is_reviewer(user=user):
         raise Forbidden("only reviewers and admins may undo actions")
     started = undo_start(
-        session_get_visible(session_id=session_id, user=user), by=user, action=payload.action
+        session_get_visible(session_id=session_id, user=user, is_reviewer=True),
+        by=user,
+        action=payload.action,
     )
     return Status(
         202,

@@ -46,17 +46,18 @@ def session_list(request: AuthedRequest) -> HttpResponse:
 @require_GET
 @login_required
 def session_detail(request: AuthedRequest, session_id: uuid.UUID) -> HttpResponse:
+    reviewer = user_is_reviewer(user=request.user)
     try:
-        session = session_get_visible(session_id=session_id, user=request.user)
+        session = session_get_visible(session_id=session_id, user=request.user, is_reviewer=reviewer)
     except NotFound as error:
         raise Http404(error.message) from error
     page = Paginator(selectors.session_tasks(session=session), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "session": session,
         "page": page,
-        # Every viewer is told of irreversible actions; reviewers and admins see and undo them.
-        "actions": session_actions(session),
-        "may_undo": user_is_reviewer(user=request.user),
+        # Reviewers and admins see the executed actions, undo them, and are told of irreversible ones.
+        "actions": session_actions(session) if reviewer else None,
+        "may_undo": reviewer,
     }
     return render(request, "console/session_detail.html", context)
 
@@ -66,7 +67,7 @@ def session_detail(request: AuthedRequest, session_id: uuid.UUID) -> HttpRespons
 def session_undo(request: AuthedRequest, session_id: uuid.UUID) -> HttpResponse:
     """Undo one action (`action`) or, with the `confirm` box ticked, all of them."""
     try:
-        session = session_get_visible(session_id=session_id, user=request.user)
+        session = session_get_visible(session_id=session_id, user=request.user, is_reviewer=True)
     except NotFound as error:
         raise Http404(error.message) from error
     form = UndoForm(request.POST)

@@ -234,8 +234,9 @@ def test_only_reviewers_and_admins_undo(
     session = session_with_two_refunds(requester, url, reverse_tier="low")
     with pytest.raises(Forbidden):
         undo_start(session, by=requester)
-    # The owner may read the session's actions; only reviewers and admins may undo them.
-    listed = requester_api.get(f"/api/v1/sessions/{session.pk}/actions")
+    # The session's owner may neither read its executed actions nor undo them.
+    assert requester_api.get(f"/api/v1/sessions/{session.pk}/actions").status_code == 403
+    listed = reviewer_api.get(f"/api/v1/sessions/{session.pk}/actions")
     assert listed.status_code == 200
     assert [item["state"] for item in listed.json()["items"]] == ["executed", "executed"]
     refused = requester_api.post(f"/api/v1/sessions/{session.pk}/undo", {}, content_type="application/json")
@@ -259,7 +260,7 @@ def test_only_reviewers_and_admins_undo(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_session_page_shows_the_panel_to_reviewers_and_the_irreversible_note_to_all(
+def test_the_session_page_shows_reviewers_the_panel_and_the_irreversible_actions(
     requester, reviewer, use_simulator, recorder, client
 ):
     url, _server = recorder
@@ -275,11 +276,11 @@ def test_the_session_page_shows_the_panel_to_reviewers_and_the_irreversible_note
     page = f"/sessions/{task.session_id}/"
     client.force_login(requester)
     body = client.get(page).content.decode()
-    assert "1 executed action that cannot be undone" in body
     assert 'id="executed-actions"' not in body
     assert client.post(f"{page}undo/", {"confirm": "on"}).status_code == 403
     client.force_login(reviewer)
     body = client.get(page).content.decode()
     assert 'id="executed-actions"' in body
-    assert "irreversible" in body
+    assert "1 executed action that cannot be undone" in body
+    assert "send_email names no compensating tool" in body
     assert 'id="undo-all"' not in body  # nothing reversible to undo
