@@ -1,11 +1,5 @@
 """Undo of executed actions: compensations run once each, newest first, under the risk policy."""
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
-from typing import Any
-
 import pytest
 from django.contrib.auth.models import User
 
@@ -17,85 +11,9 @@ from approvals.undo.actions import session_actions
 from approvals.undo.start import undo_start
 from core.errors import Conflict, Forbidden
 from tests.approvals.conftest import make_reviewer, run, submit
-from tests.factories import make_agent, make_http_tool
-from tests.support.http import serving
+from tests.approvals.undo_support import refund_tools
+from tests.factories import make_agent
 from tests.support.races import race
-
-
-class Recorder:
-    """Refunds and their reversals, each applied once per Idempotency-Key, every request kept."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, Any], str]] = []  # (path, body, key)
-        self.by_key: dict[tuple[str, str], dict[str, Any]] = {}
-        self.refunds = 0
-        self.fail_reversals = False
-        self.lock = threading.Lock()
-
-    def answer(self, path: str, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
-        with self.lock:
-            self.requests.append((path, body, key))
-            if (path, key) in self.by_key:
-                return 200, self.by_key[(path, key)]
-            if path == "/reverse" and self.fail_reversals:
-                return 409, {"error": "the payment processor refused the reversal"}
-            if path == "/refund":
-                self.refunds += 1
-                answer = {"refund_id": f"re_{self.refunds}", "amount": body.get("i")}
-            else:
-                answer = {"reversed": body.get("refund_id")}
-            self.by_key[(path, key)] = answer
-            return 200, answer
-
-    def reversals(self) -> list[str]:
-        return [body["refund_id"] for path, body, _ in self.requests if path == "/reverse"]
-
-
-@pytest.fixture
-def recorder() -> Iterator[tuple[str, Recorder]]:
-    state = Recorder()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            status, answer = state.answer(self.path, body, self.headers.get("Idempotency-Key", ""))
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with serving(Handler) as url:
-        yield url, state
-
-
-def refund_tools(url: str, *, reverse_tier: str = "high", email_tier: str = "high") -> dict[str, Tool]:
-    reverse = Tool.objects.create(
-        name="reverse_refund",
-        url=f"{url}/reverse",
-        parameters={
-            "type": "object",
-            "properties": {"refund_id": {"type": "string"}},
-            "required": ["refund_id"],
-        },
-        risk_tier=reverse_tier,
-        trust="trusted",
-        honours_idempotency_key=True,
-    )
-    refund = make_http_tool(
-        "issue_refund",
-        f"{url}/refund",
-        risk_tier="low",
-        honours_idempotency_key=True,
-        compensation=reverse,
-        compensation_arguments={"refund_id": "result.data.refund_id"},
-    )
-    email = make_http_tool("send_email", f"{url}/email", risk_tier=email_tier, honours_idempotency_key=True)
-    return {"issue_refund": refund, "reverse_refund": reverse, "send_email": email}
 
 
 def session_with_two_refunds(requester: User, url: str, **tiers: str) -> Session:
@@ -139,13 +57,20 @@ def test_undo_all_reverses_both_refunds_once_newest_first_under_the_policy(
 
     starter, approver = make_reviewer("starter"), make_reviewer("approver")
     started = undo_start(session, by=starter)
-    assert [u.arguments for u in started.undos] == [{"refund_id": "re_2"}, {"refund_id": "re_1"}]
+    assert [u.arguments for u in started.undos] == [
+        {"refund_id": "re_2", "amount": 2},
+        {"refund_id": "re_1", "amount": 1},
+    ]
 
     # reverse_refund is high: the undo task waits for a reviewer before each compensation runs.
     assert run(started.task) == RunOutcome.PARKED
     assert server.reversals() == []
     held = ActionRequest.objects.get(task=started.task)
-    assert (held.tool_name, held.arguments, held.tier) == ("reverse_refund", {"refund_id": "re_2"}, "high")
+    assert (held.tool_name, held.arguments, held.tier) == (
+        "reverse_refund",
+        {"amount": 2, "refund_id": "re_2"},
+        "high",
+    )
     with pytest.raises(Forbidden):  # whoever asked for the undo may not approve it
         action_request_decide(action_request=held, actor=starter, decision="approve")
     approved = run_to_end(started.task, [approver])
