@@ -4,7 +4,7 @@
 over the original call: `args` (its final arguments, as a reviewer may have edited them) and
 `result` (its ToolResult as a dict), e.g. {"refund_id": "result.data.refund_id", "amount":
 "args.amount"}. The expressions are checked when the tool is saved and evaluated by the
-project's bounded evaluator (core/cel.py) when an action is undone.
+project's bounded evaluator (core/cel/bounded.py) when an action is undone.
 """
 
 import json
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.models import Tool
-from core.cel import CelError, cel_check, cel_evaluate_bounded
+from core.cel.bounded import cel_evaluate_bounded
+from core.cel.conditions import ConditionError, condition_check
 from core.errors import Invalid
 
 MAX_MAPPED_ARGUMENTS = 32
@@ -57,9 +58,11 @@ def compensation_check(tool: Tool) -> None:
                 field="compensation_arguments",
             )
         try:
-            cel_check(source, what=f"compensation_arguments.{name}")
-        except CelError as exc:
-            raise Invalid(str(exc), field="compensation_arguments") from exc
+            condition_check(source)
+        except ConditionError as exc:
+            # The checks speak of conditions; here each is an argument's expression.
+            message = str(exc).replace("the condition", f"compensation_arguments.{name}", 1)
+            raise Invalid(message, field="compensation_arguments") from exc
     required = schema.get("required")
     missing = sorted(set(required) - set(mapping)) if isinstance(required, list) else []
     if missing:

@@ -5,8 +5,8 @@ from django.test import Client
 
 from agents.models import Tool
 from approvals.models import PolicyRule, PolicyVersion
-from approvals.policy.conditions import ConditionError, condition_check
-from core.cel_limits import (
+from core.cel.conditions import ConditionError, condition_check
+from core.cel.limits import (
     MAX_CONDITION_CHARS,
     MAX_DEPTH,
     MAX_MACRO_NESTING,

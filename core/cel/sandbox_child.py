@@ -1,11 +1,11 @@
-"""The CEL evaluator's child process: one JSON request a line in, one JSON answer a line out.
+"""The condition evaluator's child process: one JSON request a line in, one JSON answer a line out.
 
-Run as a script (`python -I cel_sandbox_child.py`), it imports neither Django nor the project, so it
+Run as a script (`python -I sandbox_child.py`), it imports neither Django nor the project, so it
 starts in ~50 ms and holds no connection or secret. Its parent (sandbox.py) kills it when an
 evaluation overruns; a memory limit stops a condition that builds huge lists.
 
 Request: {"source": str, "facts": {<name>: <JSON value>, ...}}
-Answer: {"value": <the JSON result>} | {"type": "<name of a result JSON cannot hold>"} | {"error": str}
+Answer: {"value": <the result, as JSON>} | {"type": "<name of a result JSON cannot hold>"} | {"error": str}
 """
 
 import importlib.machinery
@@ -49,6 +49,7 @@ def answer(cel: ModuleType, programs: dict[str, Any], line: bytes) -> dict[str, 
         value = program.execute(request["facts"])
     except Exception as exc:  # whatever the library raises is the condition's error, sent back
         return {"error": f"{type(exc).__name__}: {exc}"}
+    # Any JSON value: a condition's caller wants a boolean, a compensation's mapping any value.
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError):

@@ -1,11 +1,10 @@
-"""Save-time limits on a CEL expression (a rule's condition, a compensation's argument mapping),
-checked on the source text before the CEL parser sees it.
+"""Save-time limits on a CEL condition (a rule's, an eval check's), checked before the parser sees it.
 
 CEL has no loops, functions or bindings of its own: a condition's running time grows with its
 size, and polynomially (often quadratically: the library rebuilds a comprehension's result list
 on every element) with the comprehension macros over lists. The limits keep conditions to what
 real rules need and cut the worst case on literal data from hours (the reported 916-character
-condition nests five `map`s) to about a second; the evaluation budget (cel.py, cel_sandbox.py)
+condition nests five `map`s) to about a second; the evaluation budget (conditions.py, sandbox.py)
 stops the rest, including any macro over a large `args` list.
 
 Real rules run 20-200 characters (`args.amount > 100`, `args.to.endsWith("@acme.com")`,
@@ -85,22 +84,26 @@ def condition_shape(source: str) -> ConditionShape:
     return ConditionShape(chars=len(source), depth=depth, macros=macros, macro_nesting=macro_nesting)
 
 
-def condition_limits_check(source: str, *, what: str = "the condition") -> ConditionShape:
-    """Raise ConditionLimitError naming the first limit `source` is over; else its shape.
-    `what` names the expression in the message."""
+def condition_limits_check(source: str) -> ConditionShape:
+    """Raise ConditionLimitError naming the first limit `source` is over; else its shape."""
     if len(source) > MAX_CONDITION_CHARS:
-        raise ConditionLimitError(f"{what} has {len(source)} characters; the limit is {MAX_CONDITION_CHARS}")
+        raise ConditionLimitError(
+            f"the condition has {len(source)} characters; the limit is {MAX_CONDITION_CHARS}"
+        )
     shape = condition_shape(source)
     if shape.depth > MAX_DEPTH:
-        raise ConditionLimitError(f"{what} nests brackets {shape.depth} deep; the limit is {MAX_DEPTH}")
+        raise ConditionLimitError(
+            f"the condition nests brackets {shape.depth} deep; the limit is {MAX_DEPTH}"
+        )
     if shape.macros > MAX_MACROS:
         raise ConditionLimitError(
-            f"{what} uses {shape.macros} comprehension macros (map, filter, all, exists, "
+            f"the condition uses {shape.macros} comprehension macros (map, filter, all, exists, "
             f"exists_one); the limit is {MAX_MACROS}"
         )
     if shape.macro_nesting > MAX_MACRO_NESTING:
         raise ConditionLimitError(
-            f"{what} nests comprehension macros {shape.macro_nesting} deep; the limit is {MAX_MACRO_NESTING}"
+            f"the condition nests comprehension macros {shape.macro_nesting} deep; "
+            f"the limit is {MAX_MACRO_NESTING}"
         )
     return shape
 

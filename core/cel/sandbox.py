@@ -1,9 +1,9 @@
-"""Evaluating a CEL expression in a child process with a hard timeout (core/cel.py decides when).
+"""Evaluating a condition in a child process with a hard timeout.
 
 The CEL library holds the GIL while it evaluates, so a thread with a timeout cannot stop it and
 every other thread of the process waits (a 916-character condition once froze a web process for
 147 s). A child process can be killed. Each web or worker process keeps a few long-lived
-children (cel_sandbox_child.py), hands one to one evaluation at a time, and kills and replaces a
+children (sandbox_child.py), hands one to one evaluation at a time, and kills and replaces a
 child that overruns or dies; the waiting thread sleeps in poll() without the GIL.
 """
 
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-CHILD = Path(__file__).with_name("cel_sandbox_child.py")
+CHILD = Path(__file__).with_name("sandbox_child.py")
 # Children per process: an evaluation takes well under a millisecond, so threads rarely queue;
 # under a flood of slow conditions the rest wait at most their own budget, then fail closed.
 MAX_CHILDREN = 4
