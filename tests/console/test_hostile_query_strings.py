@@ -143,6 +143,7 @@ def world(admin, requester):
         "name": agent.name,
         "memory_id": memory.pk,
         "rule_id": rule.pk,
+        "tool_id": tool.pk,
         "kind": AlertRule.objects.values_list("kind", flat=True).first(),
     }
 
