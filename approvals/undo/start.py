@@ -25,6 +25,9 @@ from core import clock
 from core.audit_log import audit_record
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 
+# Compensations one undo task runs: one model reply holds them all, and the session's tool-call
+# guards apply to the undo task as to any task. Undo more in several undos.
+MAX_ACTIONS_PER_UNDO = 50
 # What the undo task's scripted replies say they came from (its model spans show it).
 SCRIPT_MODEL = "undo-script"
 SCRIPT_PROVIDER = "tollgate"
@@ -50,11 +53,17 @@ def undo_start(session: Session, *, by: User, action: str | None = None) -> Undo
     listing = session_actions(session)
     targets = _targets(listing.actions, action)
     targets.reverse()  # the listing is oldest first: the newest action is undone first
+    if len(targets) > MAX_ACTIONS_PER_UNDO:
+        raise Invalid(
+            f"{len(targets)} actions to undo; one undo runs at most {MAX_ACTIONS_PER_UNDO}: "
+            "undo them one at a time",
+            field="action",
+        )
     calls = []
     for index, target in enumerate(targets):
-        tool = Tool.objects.select_related("compensation").get(name=target.tool)
-        if tool.compensation is None:  # changed since the listing
-            raise Conflict(f"{target.tool} names no compensating tool any more", field="action")
+        tool = Tool.objects.select_related("compensation").filter(name=target.tool).first()
+        if tool is None or tool.compensation is None:  # changed since the listing
+            raise Conflict(f"{target.tool} has no compensating tool any more", field="action")
         call = compensation_arguments_evaluate(
             tool=tool, compensation=tool.compensation, args=target.arguments, result=target.result
         )
