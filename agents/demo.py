@@ -26,12 +26,24 @@ DEMO_TOOLS = {
         ["order_id", "amount"],
         RiskTier.HIGH,
     ),
+    "reverse_refund": (
+        "Reverse a refund by its id (undoes issue_refund)",
+        {"refund_id": {"type": "string"}},
+        ["refund_id"],
+        RiskTier.MEDIUM,
+    ),
     "search_web": ("Search the web", {"query": {"type": "string"}}, ["query"], RiskTier.LOW),
     "check_inventory": ("Check stock for a SKU", {"sku": {"type": "string"}}, ["sku"], RiskTier.LOW),
 }
 
+DEMO_COMPENSATION_ARGUMENTS = {"refund_id": "result.data.refund_id"}
+
 DEMO_AGENTS = {
-    "support-bot": ("sim/refund", ["lookup_order", "issue_refund"], "You are a customer-support agent."),
+    "support-bot": (
+        "sim/refund",
+        ["lookup_order", "issue_refund", "reverse_refund"],
+        "You are a customer-support agent.",
+    ),
     "researcher": ("sim/research", ["search_web"], "You research questions and cite sources."),
     "inventory-bot": ("sim/failing_tool", ["check_inventory"], "You answer stock questions."),
     "looper": ("sim/loop", ["search_web"], "You answer questions (this one is scripted to loop)."),
@@ -65,6 +77,11 @@ def demo_load(*, simulator_url: str) -> list[DemoLogin]:
                     "risk_tier": tier,
                 },
             )
+        # A refund is reversible: undo runs reverse_refund with the refund id it returned.
+        Tool.objects.filter(name="issue_refund").update(
+            compensation=Tool.objects.get(name="reverse_refund"),
+            compensation_arguments=DEMO_COMPENSATION_ARGUMENTS,
+        )
         for name, (model, tool_names, prompt) in DEMO_AGENTS.items():
             agent, _ = Agent.objects.get_or_create(name=name)
             if agent.current_version is None:

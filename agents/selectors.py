@@ -26,15 +26,22 @@ def user_is_reviewer(*, user: AbstractUser) -> bool:
     return user.is_active and user.groups.filter(name=REVIEWERS_GROUP).exists()
 
 
-def sessions_visible(*, user: AbstractUser) -> QuerySet[Session]:
-    """Every session for reviewers and admins; a user's own otherwise (as tasks below)."""
+def sessions_visible(*, user: AbstractUser, is_reviewer: bool | None = None) -> QuerySet[Session]:
+    """Every session for reviewers and admins; a user's own otherwise (as tasks below).
+    `is_reviewer`: user_is_reviewer's answer, when the caller has it already (saves a query)."""
     sessions = Session.objects.all()
-    return sessions if user_is_reviewer(user=user) else sessions.filter(owner_id=user.pk)
+    if is_reviewer is None:
+        is_reviewer = user_is_reviewer(user=user)
+    return sessions if is_reviewer else sessions.filter(owner_id=user.pk)
 
 
-def session_get_visible(*, session_id: uuid.UUID, user: AbstractUser) -> Session:
+def session_get_visible(
+    *, session_id: uuid.UUID, user: AbstractUser, is_reviewer: bool | None = None
+) -> Session:
     """The session if `user` may see it; anyone else is told it does not exist."""
-    sessions = sessions_visible(user=user).select_related("agent", "agent_version", "owner")
+    sessions = sessions_visible(user=user, is_reviewer=is_reviewer).select_related(
+        "agent", "agent_version", "owner"
+    )
     session = sessions.filter(pk=session_id).first()
     if session is None:
         raise NotFound(f"no session {session_id}")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("policy/", policy.rules, name="rules"),
     path("policy/<int:rule_id>/delete/", policy.rule_delete, name="rule_delete"),
     path("tools/", policy.tools, name="tools"),
+    path("tools/<int:tool_id>/compensation/", policy.tool_compensation, name="tool_compensation"),
     path("dry-run/", policy.dry_run, name="dry_run"),
 ]

@@ -27,6 +27,7 @@ from agents.api import agents, budget, memories, sessions, tasks, tools
 from approvals.api import actions as approvals_actions_api
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
+from approvals.api import undo as approvals_undo_api
 from console import tokens_api
 from console.api_examples import openapi_with_examples
 from console.api_threads import off_shared_thread
@@ -143,6 +144,7 @@ api.add_router("/tools", tools.router)
 api.add_router("/agents", agents.router)
 api.add_router("/agents", memories.router)
 api.add_router("/sessions", sessions.router)
+api.add_router("/sessions", approvals_undo_api.router)
 api.add_router("/tasks", tasks.router)
 api.add_router("/tasks", tracing_api.router)
 api.add_router("/policy", approvals_policy_api.router)

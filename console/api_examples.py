@@ -38,6 +38,8 @@ TOOL_OUT = {
     "trust": "untrusted",
     "injection_action": "flag",
     "honours_idempotency_key": False,
+    "compensation": None,
+    "compensation_arguments": {},
     "created_at": AT,
     "updated_at": AT,
 }
@@ -277,6 +279,44 @@ REPLAY_OUT = {
 }
 
 
+REFUND_TASK = "7c2e9b1d-4f3a-4e8b-9d6c-1a2b3c4d5e6f"
+UNDO_TASK = "3e8d1f6a-9b2c-4d7e-8f1a-6c5b4a3d2e10"
+REFUND_ACTION = f"{REFUND_TASK}:1:0"
+EXECUTED_ACTION = {
+    "id": REFUND_ACTION,
+    "task": REFUND_TASK,
+    "step_index": 1,
+    "call_index": 0,
+    "tool": "issue_refund",
+    "arguments": {"order_id": "A-1001", "amount": 49.99, "reason": "arrived damaged"},
+    "result": {
+        "status": "success",
+        "error_type": None,
+        "retry_safe": False,
+        "message": "",
+        "data": {"refund_id": "re_000001", "order_id": "A-1001", "amount": 49.99, "status": "refunded"},
+        "retry_after_s": None,
+    },
+    "executed_at": LATER,
+    "action_request": REQUEST,
+    "state": "undone",
+    "reversible": True,
+    "compensation": "reverse_refund",
+    "irreversible_reason": "",
+    "compensates": None,
+    "undo": {
+        "status": "undone",
+        "undo_task": UNDO_TASK,
+        "compensation": "reverse_refund",
+        "arguments": {"refund_id": "re_000001"},
+        "error": "",
+        "requested_by": "reviewer",
+        "created_at": LATER,
+        "settled_at": LATER,
+    },
+}
+
+
 def _page(item: dict[str, Any]) -> dict[str, Any]:
     return {"items": [item], "next": NEXT}
 
@@ -287,7 +327,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "ReplayOut": REPLAY_OUT,
     "ToolIn": TOOL_IN,
     "ToolOut": TOOL_OUT,
-    "ToolPatch": {"url": "https://shop.example/v2/orders/lookup", "timeout_s": 3},
+    "ToolPatch": {
+        "compensation": "reverse_refund",
+        "compensation_arguments": {"refund_id": "result.data.refund_id", "amount": "args.amount"},
+    },
     "ToolPage": _page(TOOL_OUT),
     "ToolTierIn": {"risk_tier": "high"},
     "ToolTierOut": {"tool": "issue_refund", "risk_tier": "high", "policy_version": 5},
@@ -307,6 +350,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "MemoryPage": _page(MEMORY_OUT),
     "SessionOut": SESSION_OUT,
     "SessionPage": _page(SESSION_OUT),
+    "SessionActionsOut": {"items": [EXECUTED_ACTION], "irreversible": 0, "truncated": False},
+    "UndoIn": {"action": REFUND_ACTION},
+    "UndoStartedOut": {"task": UNDO_TASK, "status": "queued", "actions": [REFUND_ACTION]},
     "TaskIn": {
         "agent": "support-bot",
         "input": "Order A-1001 arrived broken, please refund it",

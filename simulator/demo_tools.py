@@ -3,6 +3,8 @@
 `issue_refund` is the side effect the tests count: the same Idempotency-Key returns the
 same refund, and every distinct key (or a call without one) makes a new refund, so a
 step that runs its side effect twice shows up as two refunds in GET /tools/stats.
+`reverse_refund` undoes one refund by its id (issue_refund's compensation, docs/undo.md),
+deduplicated by Idempotency-Key the same way; reversing a refund twice is refused.
 """
 
 from collections import Counter
@@ -50,11 +52,14 @@ class ToolAnswer:
 class DemoTools:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
-        self._refunds_by_key: dict[str, ToolAnswer] = {}
+        self._answers_by_key: dict[tuple[str, str], ToolAnswer] = {}
         self._refund_count = 0
+        self._refunds: dict[str, dict[str, Any]] = {}
+        self._reversals = 0
         self._handlers = {
             "lookup_order": self._lookup_order,
             "issue_refund": self._issue_refund,
+            "reverse_refund": self._reverse_refund,
             "search_web": self._search_web,
             "check_inventory": self._check_inventory,
         }
@@ -66,19 +71,24 @@ class DemoTools:
         self.calls[name] += 1
         if not isinstance(body, dict):
             return ToolAnswer(400, {"error": "the body must be a JSON object"})
-        if name != "issue_refund" or not idempotency_key:
+        if name not in ("issue_refund", "reverse_refund") or not idempotency_key:
             return handler(body)
         # No await runs between this lookup and the write below: the event loop serialises
         # two calls with the same key, so they cannot both create a refund.
-        if idempotency_key in self._refunds_by_key:
-            return self._refunds_by_key[idempotency_key]
+        if (name, idempotency_key) in self._answers_by_key:
+            return self._answers_by_key[(name, idempotency_key)]
         answer = handler(body)
         if answer.status == 200:
-            self._refunds_by_key[idempotency_key] = answer
+            self._answers_by_key[(name, idempotency_key)] = answer
         return answer
 
     def stats(self) -> dict[str, Any]:
-        return {"calls": dict(sorted(self.calls.items())), "refunds": self._refund_count}
+        return {
+            "calls": dict(sorted(self.calls.items())),
+            "refunds": self._refund_count,
+            "reversals": self._reversals,
+            "reversed": sorted(r["refund_id"] for r in self._refunds.values() if r["status"] == "reversed"),
+        }
 
     def _lookup_order(self, body: dict[str, Any]) -> ToolAnswer:
         order_id = body.get("order_id")
@@ -110,7 +120,20 @@ class DemoTools:
             "reason": str(body.get("reason") or ""),
             "status": "refunded",
         }
+        self._refunds[refund["refund_id"]] = dict(refund)
         return ToolAnswer(200, refund)
+
+    def _reverse_refund(self, body: dict[str, Any]) -> ToolAnswer:
+        refund = self._refunds.get(str(body.get("refund_id")))
+        if refund is None:
+            return ToolAnswer(404, {"error": f"refund {body.get('refund_id')} not found"})
+        if refund["status"] == "reversed":
+            return ToolAnswer(409, {"error": f"refund {refund['refund_id']} was already reversed"})
+        refund["status"] = "reversed"
+        self._reversals += 1
+        return ToolAnswer(
+            200, {"refund_id": refund["refund_id"], "amount": refund["amount"], "status": "reversed"}
+        )
 
     def _search_web(self, body: dict[str, Any]) -> ToolAnswer:
         query = body.get("query")

@@ -7,8 +7,9 @@ and measures the platform's overhead against it, so the simulator itself must ad
     GET  /v1/models               the loaded scenarios, as OpenAI models
     POST /v1/chat/completions     play the scenario named by `model`
     POST /v1/embeddings           deterministic word-hash embeddings (simulator/embeddings.py)
-    POST /tools/<name>            the demo tools (lookup_order, issue_refund, search_web, check_inventory)
-    GET  /tools/stats             calls per demo tool and the number of distinct refunds
+    POST /tools/<name>            the demo tools (lookup_order, issue_refund, reverse_refund,
+                                  search_web, check_inventory)
+    GET  /tools/stats             calls per demo tool, the number of distinct refunds and reversals
 """
 
 import asyncio

@@ -85,6 +85,17 @@ RiskTierName = Literal["low", "medium", "high", "critical"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 ToolDescription = Annotated[str, StringConstraints(max_length=10_000)]
 ToolUrl = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+# A compensation's arguments: argument name -> CEL over the original call's `args` and `result`.
+CompensationArguments = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=64)], Annotated[str, StringConstraints(max_length=500)]],
+    Field(
+        max_length=32,
+        description="the compensation's arguments as CEL expressions over the original call's final "
+        "`args` and its `result` (docs/undo.md)",
+        examples=[{"refund_id": "result.data.refund_id", "amount": "args.amount"}],
+    ),
+]
+COMPENSATION_DOC = "the tool that reverses this one's effect (docs/undo.md); null: irreversible"
 
 
 class ToolIn(Input):
@@ -115,6 +126,8 @@ class ToolIn(Input):
     injection_action: InjectionActionName = Field(
         default="flag", description="what happens to a result a detector flagged"
     )
+    compensation: ToolName | None = Field(default=None, description=COMPENSATION_DOC)
+    compensation_arguments: CompensationArguments = Field(default_factory=dict)
 
 
 class ToolPatch(Input):
@@ -127,6 +140,9 @@ class ToolPatch(Input):
     url: ToolUrl = omitted(examples=["https://shop.example/v2/orders/lookup"])
     method: HttpMethod = omitted()
     timeout_s: float = omitted(ge=0.1, le=MAX_TOOL_TIMEOUT_S, allow_inf_nan=False)
+    # null is meaningful here: the tool becomes irreversible (its mapping goes too).
+    compensation: ToolName | None = Field(default=None, description=COMPENSATION_DOC)
+    compensation_arguments: CompensationArguments = omitted()
 
 
 class ToolOut(Schema):
@@ -141,8 +157,14 @@ class ToolOut(Schema):
     risk_tier: str
     trust: str
     injection_action: str
+    compensation: str | None = Field(description=COMPENSATION_DOC)
+    compensation_arguments: dict[str, str]
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_compensation(tool: Any) -> str | None:
+        return tool.compensation.name if tool.compensation_id else None
 
 
 class ToolFilter(PageQuery):

@@ -37,7 +37,7 @@ def create_tool(request: HttpRequest, payload: ToolIn) -> Status[Tool]:
 )
 def list_tools(request: HttpRequest, filters: Query[ToolFilter]) -> dict[str, Any]:
     _reviewer(request)
-    tools = Tool.objects.all()
+    tools = Tool.objects.select_related("compensation")
     if filters.risk_tier:
         tools = tools.filter(risk_tier=filters.risk_tier)
     if filters.kind:

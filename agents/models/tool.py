@@ -55,6 +55,13 @@ class Tool(models.Model):
     injection_action = models.CharField(
         max_length=10, choices=InjectionAction.choices, default=InjectionAction.FLAG
     )
+    # Undo (docs/undo.md): the tool that reverses this one's effect, and its arguments as CEL
+    # expressions over the original call's final `args` and its `result` (a ToolResult dict),
+    # e.g. {"refund_id": "result.data.refund_id"}. A tool without one is irreversible.
+    compensation = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="compensates"
+    )
+    compensation_arguments = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

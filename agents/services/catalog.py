@@ -14,6 +14,7 @@ from django.db.models import Max
 from agents.models import Agent, AgentVersion, Tool
 from agents.models.tool import InjectionAction, Trust
 from agents.providers.admission import model_refusal
+from agents.tools.compensation import compensation_check
 from agents.tools.egress import egress_url_refusal
 from agents.tools.schema import tool_parameters_check
 from core.audit_log import audit_record
@@ -55,6 +56,8 @@ class AgentConfig(TypedDict, total=False):
 TOOL_EDITABLE = ("description", "parameters", "url", "method", "timeout_s")
 # How any tool's results are treated (docs/injection.md), a Python tool's included.
 TOOL_TRUST_FIELDS = ("trust", "injection_action")
+# What reverses any tool's effect (docs/undo.md): a tool's name (or None) and the mapping.
+TOOL_COMPENSATION_FIELDS = ("compensation", "compensation_arguments")
 
 
 def tool_create(
@@ -70,6 +73,8 @@ def tool_create(
     trust: str = Trust.UNTRUSTED,
     injection_action: str = InjectionAction.FLAG,
     honours_idempotency_key: bool = False,
+    compensation: str | None = None,
+    compensation_arguments: dict[str, Any] | None = None,
 ) -> Tool:
     """Register an HTTP tool. Raises Invalid for a bad field, Conflict if the name is taken."""
     tool = Tool(
@@ -84,8 +89,11 @@ def tool_create(
         risk_tier=risk_tier,
         trust=trust,
         injection_action=injection_action,
+        compensation=_compensation_named(compensation),
+        compensation_arguments=compensation_arguments or {},
     )
     _check_tool(tool)
+    compensation_check(tool)
     try:
         # The unique name, not a prior lookup, decides between two registrations racing.
         with transaction.atomic():
@@ -104,9 +112,9 @@ def tool_create(
 
 @transaction.atomic
 def tool_update(*, actor: User, name: str, **changes: Any) -> Tool:
-    """Change an HTTP tool's description, schema, URL, method or timeout, or any tool's trust and
-    injection action; calls from now on use them."""
-    unknown = set(changes) - set(TOOL_EDITABLE) - set(TOOL_TRUST_FIELDS)
+    """Change an HTTP tool's description, schema, URL, method or timeout, or any tool's trust,
+    injection action and compensation (a tool's name, or None); calls from now on use them."""
+    unknown = set(changes) - set(TOOL_EDITABLE) - set(TOOL_TRUST_FIELDS) - set(TOOL_COMPENSATION_FIELDS)
     if unknown:
         raise Invalid(f"{', '.join(sorted(unknown))} cannot be changed here", field=sorted(unknown)[0])
     if not changes:
@@ -116,12 +124,17 @@ def tool_update(*, actor: User, name: str, **changes: Any) -> Tool:
     if tool.kind != Tool.Kind.HTTP and defined_in_code:
         raise Conflict(f"{name!r} is a Python tool: its code defines it", field=defined_in_code[0])
     before = _tool_audited(tool)
+    if "compensation" in changes:
+        changes["compensation"] = _compensation_named(changes["compensation"])
+        if changes["compensation"] is None and "compensation_arguments" not in changes:
+            changes["compensation_arguments"] = {}  # nothing left to fill in
     for field, value in changes.items():
         setattr(tool, field, value)
     if tool.kind == Tool.Kind.HTTP:
         _check_tool(tool)
     else:
-        _clean(tool, exclude=["parameters", "url"])
+        _clean(tool, exclude=["parameters", "url", "compensation", "compensation_arguments"])
+    compensation_check(tool)
     tool.save(update_fields=[*changes, "updated_at"])
     audit_record(
         actor=actor,
@@ -143,6 +156,9 @@ def tool_delete(*, actor: User, name: str) -> None:
     users = sorted(set(tool.agent_versions.values_list("agent__name", flat=True)))
     if users:
         raise Conflict(f"agents list this tool in a version: {', '.join(users[:10])}", field="name")
+    reversed_tools = sorted(tool.compensates.values_list("name", flat=True)[:10])
+    if reversed_tools:
+        raise Conflict(f"it is the compensation of {', '.join(reversed_tools)}", field="name")
     before = _tool_audited(tool)
     tool.delete()
     audit_record(actor=actor, action="tool.deleted", object_type="tool", object_id=name, before=before)
@@ -160,8 +176,19 @@ def _check_tool(tool: Tool) -> None:
     refusal = egress_url_refusal(tool.url)
     if refusal is not None:
         raise Invalid(f"url: {refusal.message}", field="url")
-    # `parameters` was checked above; full_clean would call an empty schema "blank".
-    _clean(tool, exclude=["parameters"])
+    # `parameters` was checked above; full_clean would call an empty schema "blank";
+    # the compensation by compensation_check.
+    _clean(tool, exclude=["parameters", "compensation", "compensation_arguments"])
+
+
+def _compensation_named(name: str | None) -> Tool | None:
+    if name is None:
+        return None
+    # Locked until the change commits, so a tool_delete of the compensation waits for it.
+    compensation = Tool.objects.select_for_update(no_key=True).filter(name=name).first()
+    if compensation is None:
+        raise Invalid(f"no tool named {name!r}", field="compensation")
+    return compensation
 
 
 def _tool_locked(name: str) -> Tool:
@@ -172,7 +199,10 @@ def _tool_locked(name: str) -> Tool:
 
 
 def _tool_audited(tool: Tool) -> dict[str, Any]:
-    return {field: getattr(tool, field) for field in ("risk_tier", *TOOL_EDITABLE, *TOOL_TRUST_FIELDS)}
+    audited = {field: getattr(tool, field) for field in ("risk_tier", *TOOL_EDITABLE, *TOOL_TRUST_FIELDS)}
+    audited["compensation"] = tool.compensation.name if tool.compensation else None
+    audited["compensation_arguments"] = tool.compensation_arguments
+    return audited
 
 
 @transaction.atomic

@@ -1,5 +1,6 @@
-"""Admin pages: tools' default tiers, the rules, and a dry run of a draft rule."""
+"""Admin pages: tools' default tiers and compensations, the rules, and a dry run of a draft rule."""
 
+import json
 from typing import Any
 
 from django import forms
@@ -9,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents.models import Tool
+from agents.services.catalog import tool_update
 from approvals.models import AuditEntry, PolicyRule
 from approvals.pages.access import admin_required
 from approvals.policy.dry_run import policy_dry_run
@@ -55,6 +57,13 @@ class EditForm(forms.Form):
 
 class ToolPickForm(forms.Form):
     tool = forms.ModelChoiceField(queryset=Tool.objects.all())
+
+
+class CompensationForm(forms.Form):
+    """A tool's compensation (blank: irreversible) and its arguments as a JSON object of CEL."""
+
+    compensation = forms.CharField(max_length=64, required=False)
+    compensation_arguments = forms.JSONField(required=False, max_length=20_000)
 
 
 class DryRunForm(RuleForm):
@@ -132,7 +141,36 @@ def tools(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, f"{tool.name} is now {tier}.")
         return redirect("approvals:tools")
-    return render(request, "approvals/tools.html", {"tools": Tool.objects.all(), "tiers": RiskTier.choices})
+    tools = list(Tool.objects.select_related("compensation"))
+    # Each tool with its compensation arguments as the JSON the form takes back.
+    rows = [
+        (tool, json.dumps(tool.compensation_arguments) if tool.compensation_arguments else "")
+        for tool in tools
+    ]
+    return render(request, "approvals/tools.html", {"tools": tools, "rows": rows, "tiers": RiskTier.choices})
+
+
+@require_POST
+@admin_required
+def tool_compensation(request: AuthedRequest, tool_id: int) -> HttpResponse:
+    """Set or clear what undoes a tool (docs/undo.md), through the same service as REST."""
+    tool = get_object_or_404(Tool, pk=tool_id)
+    form = CompensationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{tool.name}: the compensation's arguments must be a JSON object")
+        return redirect("approvals:tools")
+    compensation = form.cleaned_data["compensation"] or None
+    mapping = form.cleaned_data["compensation_arguments"] or {}
+    try:
+        tool_update(
+            actor=request.user, name=tool.name, compensation=compensation, compensation_arguments=mapping
+        )
+    except ServiceError as exc:
+        messages.error(request, f"{tool.name}: {exc.message}")
+    else:
+        undone = f"undone by {compensation}" if compensation else "irreversible"
+        messages.success(request, f"{tool.name} is {undone}.")
+    return redirect("approvals:tools")
 
 
 @require_http_methods(["GET", "POST"])

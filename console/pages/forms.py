@@ -33,3 +33,16 @@ class ApiTokenCreateForm(forms.Form):
         max_length=ApiToken._meta.get_field("name").max_length,
         help_text="what the token is for, e.g. “billing service”",
     )
+
+
+class UndoForm(forms.Form):
+    """One action's undo (its id), or all of them: only with `confirm` ticked."""
+
+    action = forms.RegexField(regex=r"^[0-9a-f-]{36}:\d{1,9}:\d{1,9}$", required=False, max_length=60)
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("action") and not data.get("confirm"):
+            raise forms.ValidationError("tick the box to confirm undoing every action of the session")
+        return data

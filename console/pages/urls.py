@@ -8,6 +8,7 @@ urlpatterns = [
     path("logout/", auth.logout, name="logout"),
     path("", sessions.session_list, name="sessions"),
     path("sessions/<uuid:session_id>/", sessions.session_detail, name="session"),
+    path("sessions/<uuid:session_id>/undo/", sessions.session_undo, name="session_undo"),
     path("tasks/new/", tasks.task_new, name="task_new"),
     path("tasks/<uuid:task_id>/", tasks.task_detail, name="task"),
     path("tasks/<uuid:task_id>/live/", tasks.task_live, name="task_live"),

@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -6,6 +8,7 @@ from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
 from core import clock
+from tests.approvals.undo_support import Recorder, recording_tool_server
 from tests.factories import make_agent, make_http_tool
 
 
@@ -26,6 +29,13 @@ def make_reviewer(name: str) -> User:
 
 def the_request(task: Task) -> ActionRequest:
     return ActionRequest.objects.get(task=task)
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, Recorder]]:
+    """A tool server recording refunds (POST /refund) and reversals (POST /reverse)."""
+    with recording_tool_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -153,6 +153,7 @@ def world(admin, requester):
         "memory_id": memory.pk,
         "rule_id": rule.pk,
         "replay_id": replay.pk,
+        "tool_id": tool.pk,
         "kind": AlertRule.objects.values_list("kind", flat=True).first(),
     }
 

@@ -4,8 +4,8 @@ Run as a script (`python -I sandbox_child.py`), it imports neither Django nor th
 starts in ~50 ms and holds no connection or secret. Its parent (sandbox.py) kills it when an
 evaluation overruns; a memory limit stops a condition that builds huge lists.
 
-Request: {"source": str, "facts": {"args": ..., "tool": str, "agent": str}}
-Answer: {"value": bool} | {"type": "<name of a non-boolean result>"} | {"error": str}
+Request: {"source": str, "facts": {<name>: <JSON value>, ...}}
+Answer: {"value": <the result, as JSON>} | {"type": "<name of a result JSON cannot hold>"} | {"error": str}
 """
 
 import importlib.machinery
@@ -49,9 +49,12 @@ def answer(cel: ModuleType, programs: dict[str, Any], line: bytes) -> dict[str, 
         value = program.execute(request["facts"])
     except Exception as exc:  # whatever the library raises is the condition's error, sent back
         return {"error": f"{type(exc).__name__}: {exc}"}
-    if isinstance(value, bool):
-        return {"value": value}
-    return {"type": type(value).__name__}
+    # Any JSON value: a condition's caller wants a boolean, a compensation's mapping any value.
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return {"type": type(value).__name__}
+    return {"value": value}
 
 
 def main() -> None:
