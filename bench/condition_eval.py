@@ -35,7 +35,7 @@ def timed(source: str, args: dict, *, iterations: int = ITERATIONS) -> list[floa
 
 def literal_worst_case() -> str:
     """Two nested maps over the longest literal lists that fit, inside a third macro."""
-    from approvals.policy.condition_limits import MAX_CONDITION_CHARS, condition_limits_check
+    from core.cel.limits import MAX_CONDITION_CHARS, condition_limits_check
 
     width = 1
     while True:
@@ -50,8 +50,8 @@ def literal_worst_case() -> str:
 
 def in_process_worst_case() -> tuple[str, dict]:
     """A chain of `+` as long as the limit allows over the largest argument run in-process."""
-    from approvals.policy.condition_limits import MAX_CONDITION_CHARS
-    from approvals.policy.conditions import IN_PROCESS_MAX_FACTS_CHARS
+    from core.cel.conditions import IN_PROCESS_MAX_FACTS_CHARS
+    from core.cel.limits import MAX_CONDITION_CHARS
 
     terms = (MAX_CONDITION_CHARS - 10) // len("args.s+")
     source = "+".join(["args.s"] * terms) + ' != ""'

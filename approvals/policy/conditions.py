@@ -1,71 +1,21 @@
-"""Rule conditions in CEL (Common Expression Language), evaluated by a library, never by eval.
-
-A condition is checked against the limits (condition_limits.py) when it is saved, and evaluated
-for one call within a time budget: in this process only when it has no comprehension macro and
-the call's arguments are small (then it finishes within milliseconds), otherwise in
-an evaluator child process that is killed when the budget runs out (sandbox.py).
-"""
+"""Rule conditions: CEL over one tool call's facts, through the project's bounded evaluation
+(core/cel/conditions.py)."""
 
 import copy
-import json
-import time
-from functools import cached_property, lru_cache
 from typing import Any
 
-import cel
 from django.conf import settings
 
-from approvals.policy.condition_limits import (
-    ConditionLimitError,
-    condition_has_no_macro,
-    condition_limits_check,
-)
-from approvals.policy.sandbox import SandboxError, sandbox
-
-MAX_ERROR_CHARS = 300
-# Arguments larger than this (as JSON) are not evaluated at all: the condition fails closed.
-MAX_FACTS_CHARS = 1_000_000
-# Macro-free conditions on arguments up to this size run in this process. The worst case found,
-# a 500-character chain of `+` over a 4 KB string argument, took 13 ms on the 2-core development
-# machine under load (bench/condition_eval.py); one typical evaluation takes ~0.06 ms here and
-# ~0.2 ms through the evaluator process.
-IN_PROCESS_MAX_FACTS_CHARS = 4096
-
+from core.cel.conditions import Conditions
 
 UNTAINTED_SESSION: dict[str, Any] = {"tainted": False, "suspicious": False, "taint_sources": []}
 
 
-class ConditionError(ValueError):
-    """A condition that is over a limit or does not compile; the message says which."""
+class CallConditions(Conditions):
+    """The conditions of one tool call, evaluated within one time budget (POLICY_EVAL_BUDGET_MS)."""
 
-
-@lru_cache(maxsize=1024)
-def condition_compile(source: str) -> Any:
-    """The compiled program; only for sources within the limits (the parser crashes on some
-    larger ones)."""
-    try:
-        return cel.compile(source)
-    except ValueError as exc:
-        raise ConditionError(f"the condition is not valid CEL: {_brief(str(exc))}") from exc
-
-
-def condition_check(source: str) -> None:
-    """Raise ConditionError if `source` is over a limit or is not a CEL expression."""
-    try:
-        condition_limits_check(source)
-    except ConditionLimitError as exc:
-        raise ConditionError(str(exc)) from exc
-    condition_compile(source)
-
-
-class CallConditions:
-    """The conditions of one tool call, evaluated within one time budget.
-
-    `matches(source)` answers (matched, error). Any failure, a runtime error of the library
-    (division by zero, a missing key, mismatched types, overflow), a non-boolean result, or the
-    budget running out, is an error; the caller decides what an error means (policy_decide
-    fails closed).
-    """
+    subject = "arguments"
+    scope = "this call's conditions"
 
     def __init__(
         self,
@@ -81,17 +31,17 @@ class CallConditions:
         # `tier`: the tool's own tier, and in raise rules the tier the other rules gave the call.
         # `session` and `unseen_addresses`: its taint (docs/injection.md); a call outside a
         # session (a dry run) is untainted.
-        self.facts = {
-            "args": args,
-            "tool": tool,
-            "agent": agent,
-            "tier": tier,
-            "session": session or UNTAINTED_SESSION,
-            "unseen_addresses": unseen_addresses or [],
-        }
-        budget = budget_s if budget_s is not None else settings.POLICY_EVAL_BUDGET_MS / 1000
-        self.budget_s = budget
-        self.deadline = time.monotonic() + budget
+        super().__init__(
+            facts={
+                "args": args,
+                "tool": tool,
+                "agent": agent,
+                "tier": tier,
+                "session": session or UNTAINTED_SESSION,
+                "unseen_addresses": unseen_addresses or [],
+            },
+            budget_s=budget_s if budget_s is not None else settings.POLICY_EVAL_BUDGET_MS / 1000,
+        )
 
     def at_tier(self, tier: str) -> "CallConditions":
         """The same call (and time budget) as seen by raise rules, once the others gave `tier`."""
@@ -99,72 +49,3 @@ class CallConditions:
         other.facts = {**self.facts, "tier": tier}
         other.__dict__.pop("facts_json", None)
         return other
-
-    @cached_property
-    def facts_json(self) -> str:
-        return json.dumps(self.facts, separators=(",", ":"), allow_nan=False)
-
-    def matches(self, source: str) -> tuple[bool, str]:
-        if not source.strip():
-            return True, ""
-        if time.monotonic() >= self.deadline:
-            return False, f"not evaluated: the {self._budget_ms} ms budget for this call's conditions ran out"
-        try:
-            size = len(self.facts_json)
-        except (TypeError, ValueError, RecursionError):
-            return False, "not evaluated: the arguments are not plain JSON"
-        if size > MAX_FACTS_CHARS:
-            return False, f"not evaluated: the arguments exceed {MAX_FACTS_CHARS} characters as JSON"
-        if size <= IN_PROCESS_MAX_FACTS_CHARS and _bounded(source):
-            return self._in_process(source)
-        return self._in_sandbox(source)
-
-    @property
-    def _budget_ms(self) -> int:
-        return round(self.budget_s * 1000)
-
-    def _in_process(self, source: str) -> tuple[bool, str]:
-        try:
-            value = condition_compile(source).execute(self.facts)
-        except ConditionError as exc:
-            return False, str(exc)
-        except BaseException as exc:
-            # Whatever the library raises is the condition's error; a Rust panic inside it
-            # arrives as pyo3's PanicException, which is not an Exception.
-            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
-                raise
-            return False, _brief(f"{type(exc).__name__}: {exc}")
-        return _as_match(value)
-
-    def _in_sandbox(self, source: str) -> tuple[bool, str]:
-        try:
-            reply = sandbox().evaluate(source=source, facts_json=self.facts_json, deadline=self.deadline)
-        except SandboxError as exc:
-            return False, f"stopped: {exc} (budget {self._budget_ms} ms)"
-        if "value" in reply:
-            return _as_match(reply["value"])
-        if "type" in reply:
-            return False, f"the condition gave {reply['type']}, not a boolean"
-        return False, _brief(str(reply.get("error") or "the evaluator gave no answer"))
-
-
-def _bounded(source: str) -> bool:
-    """No comprehension and within the limits: safe to parse and run in this process."""
-    if not condition_has_no_macro(source):
-        return False
-    try:
-        condition_limits_check(source)
-    except ConditionLimitError:
-        return False
-    return True
-
-
-def _as_match(value: Any) -> tuple[bool, str]:
-    if isinstance(value, bool):
-        return value, ""
-    return False, f"the condition gave {type(value).__name__}, not a boolean"
-
-
-def _brief(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-    return line if len(line) <= MAX_ERROR_CHARS else line[:MAX_ERROR_CHARS] + "…"

@@ -10,8 +10,8 @@ from django.forms.models import model_to_dict
 from agents.models import Tool
 from approvals.audit import audit_append
 from approvals.models import PolicyRule, PolicyVersion
-from approvals.policy.conditions import ConditionError, condition_check
 from core import clock
+from core.cel.conditions import ConditionError, condition_check
 from core.errors import Invalid, NotFound
 from core.tiers import RiskTier
 

@@ -7,8 +7,9 @@ from functools import partial
 
 import pytest
 
-from approvals.policy.conditions import CallConditions, condition_check
-from approvals.policy.sandbox import sandbox
+from approvals.policy.conditions import CallConditions
+from core.cel.conditions import condition_check
+from core.cel.sandbox import sandbox
 from tests.support.races import race
 
 # Within every save-time limit; over 3,000 arguments it runs ~9 million comparisons, which took

@@ -5,7 +5,8 @@ from django.test import Client
 
 from agents.models import Tool
 from approvals.models import PolicyRule, PolicyVersion
-from approvals.policy.condition_limits import (
+from core.cel.conditions import ConditionError, condition_check
+from core.cel.limits import (
     MAX_CONDITION_CHARS,
     MAX_DEPTH,
     MAX_MACRO_NESTING,
@@ -13,7 +14,6 @@ from approvals.policy.condition_limits import (
     condition_has_no_macro,
     condition_shape,
 )
-from approvals.policy.conditions import ConditionError, condition_check
 
 
 def nested_maps(levels: int, width: int) -> str:

@@ -4,8 +4,9 @@ import pytest
 from django.test import override_settings
 
 from approvals.models import PolicyRule
-from approvals.policy.conditions import CallConditions, ConditionError, condition_check
+from approvals.policy.conditions import CallConditions
 from approvals.policy.evaluate import policy_decide
+from core.cel.conditions import ConditionError, condition_check
 
 
 def rule(pk: int, **fields) -> PolicyRule:

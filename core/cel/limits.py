@@ -1,4 +1,4 @@
-"""Save-time limits on a rule's condition, checked on the source text before the CEL parser sees it.
+"""Save-time limits on a CEL condition (a rule's, an eval check's), checked before the parser sees it.
 
 CEL has no loops, functions or bindings of its own: a condition's running time grows with its
 size, and polynomially (often quadratically: the library rebuilds a comprehension's result list
