@@ -58,6 +58,7 @@ AGENT_OUT = {
     "loops": {"threshold": 0.7, "window": 3, "repeat_limit": 3},
     "input_trust": "trusted",
     "current": True,
+    "status": "current",
     "created_at": AT,
     "version_created_at": LATER,
 }

@@ -5,6 +5,7 @@ import json
 import uuid
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -125,6 +126,23 @@ def task_submit(
         winner = Task.objects.get(owner=owner, idempotency_key=idempotency_key)
         return _replayed(winner, key=idempotency_key, fingerprint=fingerprint), False
     return task, True
+
+
+def task_submit_pinned(
+    *, owner: User, version: AgentVersion, input: str, playback: dict[str, Any], end_user: str = ""
+) -> Task:
+    """A task in a new session of `version` (not necessarily the agent's current one), played
+    back as `playback` says (agents/runtime/playback.py), enqueued once the transaction commits.
+    For runs the platform starts itself (eval runs): no idempotency key, the caller validated
+    `input` and `playback`."""
+    with transaction.atomic():
+        session = Session.objects.create(
+            agent_id=version.agent_id, agent_version=version, owner=owner, end_user=end_user
+        )
+        task = Task.objects.create(session=session, owner=owner, input=input, playback=playback)
+        Trace.objects.create(task=task, trace_id=new_trace_id())
+        transaction.on_commit(partial(task_enqueue, task_id=task.id))
+    return task
 
 
 def _request_fingerprint(*, agent_name: str, input: str, session_id: uuid.UUID | None, end_user: str) -> str:
