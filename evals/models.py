@@ -143,9 +143,7 @@ class EvalCaseResult(models.Model):
         ordering = ["run", "case_name"]
         constraints = [models.UniqueConstraint(fields=["run", "case_name"], name="eval_result_unique_case")]
         indexes = [
-            models.Index(
-                fields=["run"], name="eval_result_pending", condition=models.Q(status="pending")
-            )
+            models.Index(fields=["run"], name="eval_result_pending", condition=models.Q(status="pending"))
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("agents", "0013_model_price_free_and_task_history")]
+    dependencies = [("agents", "0014_task_playback")]
 
     operations = [
         migrations.AddField(

@@ -275,8 +275,9 @@ def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, d
         agent = version.agent
         before = None
         if passed:
-            agent = Agent.objects.select_for_update().get(pk=agent.pk)
-            before = {"version": AgentVersion.objects.only("number").get(pk=agent.current_version_id).number}
+            agent = Agent.objects.select_for_update().select_related("current_version").get(pk=agent.pk)
+            if agent.current_version is not None:
+                before = {"version": agent.current_version.number}
             agent.current_version = version
             agent.save(update_fields=["current_version"])
         audit_record(

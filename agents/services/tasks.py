@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from agents.models import Agent, AgentVersion, Session, Task
+from agents.runtime.playback import playback_validate
 from core import clock
 from core.errors import Conflict, Invalid, NotFound
 from tracing.ids import new_trace_id
@@ -110,15 +111,13 @@ def task_submit(
                 session_id=session_id,
                 end_user=end_user,
             )
-            task = Task.objects.create(
+            task = _task_create_enqueued(
                 session=session,
                 owner=owner,
                 input=input,
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=fingerprint if idempotency_key is not None else "",
             )
-            Trace.objects.create(task=task, trace_id=new_trace_id())
-            transaction.on_commit(partial(task_enqueue, task_id=task.id))
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -128,20 +127,22 @@ def task_submit(
     return task, True
 
 
-def task_submit_pinned(
-    *, owner: User, version: AgentVersion, input: str, playback: dict[str, Any], end_user: str = ""
-) -> Task:
-    """A task in a new session of `version` (not necessarily the agent's current one), played
-    back as `playback` says (agents/runtime/playback.py), enqueued once the transaction commits.
-    For runs the platform starts itself (eval runs): no idempotency key, the caller validated
-    `input` and `playback`."""
+def task_create(*, session: Session, owner: User, input: str, playback: dict[str, Any] | None = None) -> Task:
+    """A task the platform makes itself in a given session, of whatever version the session
+    is pinned to (an eval case, a replay, an undo), run once the transaction commits.
+    `playback` is a recording to serve instead of the model or the tools (validated)."""
+    if not input.strip():
+        raise Invalid("input must not be empty", field="input")
+    recording = playback_validate(playback) if playback is not None else {}
     with transaction.atomic():
-        session = Session.objects.create(
-            agent_id=version.agent_id, agent_version=version, owner=owner, end_user=end_user
-        )
-        task = Task.objects.create(session=session, owner=owner, input=input, playback=playback)
-        Trace.objects.create(task=task, trace_id=new_trace_id())
-        transaction.on_commit(partial(task_enqueue, task_id=task.id))
+        return _task_create_enqueued(session=session, owner=owner, input=input, playback=recording)
+
+
+def _task_create_enqueued(**fields: Any) -> Task:
+    """Create the task and its trace; its run is sent once the caller's transaction commits."""
+    task = Task.objects.create(**fields)
+    Trace.objects.create(task=task, trace_id=new_trace_id())
+    transaction.on_commit(partial(task_enqueue, task_id=task.id))
     return task
 
 

@@ -46,9 +46,7 @@ def judge_check(*, rubric: str, model: str, observation: Observation) -> Verdict
         return Verdict(False, True, _brief(f"the judge {model} did not answer: {exc}"), Decimal(0), 0, 0)
     cost = model_cost(model=model, usage=response.usage, at=clock.now())
     passed, error, detail = verdict_parse(response.content)
-    return Verdict(
-        passed, error, detail, cost, response.usage.input_tokens, response.usage.output_tokens
-    )
+    return Verdict(passed, error, detail, cost, response.usage.input_tokens, response.usage.output_tokens)
 
 
 def verdict_parse(content: str) -> tuple[bool, bool, str]:
@@ -68,7 +66,9 @@ def verdict_parse(content: str) -> tuple[bool, bool, str]:
 
 
 def _prompt(*, rubric: str, observation: Observation) -> str:
-    calls = [{"tool": call["tool"], "args": call["args"], "status": call["status"]} for call in observation.calls]
+    calls = [
+        {"tool": call["tool"], "args": call["args"], "status": call["status"]} for call in observation.calls
+    ]
     parts = {
         "input": observation.input,
         "answer": observation.result,

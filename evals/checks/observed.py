@@ -32,8 +32,8 @@ def observation_of(task: Task) -> Observation:
     """Read from the task's row and its steps (one query for the steps)."""
     calls: list[dict[str, Any]] = []
     steps = 0
-    for response, results in Step.objects.filter(task=task).order_by("index").values_list(
-        "response", "tool_results"
+    for response, results in (
+        Step.objects.filter(task=task).order_by("index").values_list("response", "tool_results")
     ):
         steps += 1
         for index, call in enumerate(response.get("tool_calls") or []):

@@ -113,7 +113,9 @@ def _constraint(want: Any, at: str) -> None:
         return
     for op, operand in want.items():
         if op not in OPERATORS:
-            raise Invalid(f"{at}: unknown operator {op!r} (known: {', '.join(sorted(OPERATORS))})", field="checks")
+            raise Invalid(
+                f"{at}: unknown operator {op!r} (known: {', '.join(sorted(OPERATORS))})", field="checks"
+            )
         if op in ("$lt", "$lte", "$gt", "$gte") and (
             not isinstance(operand, int | float) or isinstance(operand, bool)
         ):

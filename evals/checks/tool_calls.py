@@ -40,7 +40,9 @@ def call_matches(expected: dict[str, Any], call: dict[str, Any]) -> bool:
     if expected["tool"] != call["tool"]:
         return False
     args = call.get("args") or {}
-    return all(_arg_matches(args.get(name, _MISSING), want) for name, want in (expected.get("args") or {}).items())
+    return all(
+        _arg_matches(args.get(name, _MISSING), want) for name, want in (expected.get("args") or {}).items()
+    )
 
 
 def _arg_matches(value: Any, want: Any) -> bool:
@@ -115,7 +117,7 @@ def _as_set(expected: list[dict[str, Any]], calls: list[dict[str, Any]]) -> tupl
 
     for number, want in enumerate(expected):
         if not assign(number, set()):
-            return False, f"expected call {number + 1} ({_describe(expected[number])}) was not made"
+            return False, f"expected call {number + 1} ({_describe(want)}) was not made"
     return True, ""
 
 

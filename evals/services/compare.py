@@ -76,6 +76,10 @@ def comparison_as_dict(comparison: Comparison) -> dict[str, Any]:
     return {
         "predecessor": None
         if predecessor is None
-        else {"id": predecessor.pk, "version": predecessor.agent_version.number, "status": predecessor.status},
+        else {
+            "id": predecessor.pk,
+            "version": predecessor.agent_version.number,
+            "status": predecessor.status,
+        },
         "counts": comparison.counts(),
     }

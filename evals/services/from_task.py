@@ -25,12 +25,22 @@ def eval_case_from_task(*, task: Task, suite: EvalSuite, by: User, name: str = "
                 continue  # the call never got a result (the task stopped first)
             arguments = call.get("arguments") if isinstance(call.get("arguments"), dict) else None
             fixtures.append(
-                {"tool": call.get("name", ""), "arguments": arguments, "step": step.index, "call": index, "result": results[index]}
+                {
+                    "tool": call.get("name", ""),
+                    "arguments": arguments,
+                    "step": step.index,
+                    "call": index,
+                    "result": results[index],
+                }
             )
             expected.append({"tool": call.get("name", ""), "args": arguments or {}})
     if len(fixtures) > MAX_FIXTURES_PER_CASE:
-        raise Invalid(f"the task made {len(fixtures)} tool calls; a case holds {MAX_FIXTURES_PER_CASE}", field="task")
-    checks = [{"kind": "tool_calls", "name": "the same tool calls", "mode": "set", "only": True, "calls": expected}]
+        raise Invalid(
+            f"the task made {len(fixtures)} tool calls; a case holds {MAX_FIXTURES_PER_CASE}", field="task"
+        )
+    checks = [
+        {"kind": "tool_calls", "name": "the same tool calls", "mode": "set", "only": True, "calls": expected}
+    ]
     return case_create(
         actor=by,
         suite_id=suite.pk,

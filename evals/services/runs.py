@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 
-from agents.models import AgentVersion, Task
-from agents.services.tasks import task_submit_pinned
+from agents.models import AgentVersion, Session, Task
+from agents.services.tasks import task_create
 from core import clock
 from core.errors import Conflict
 from evals.checks.observed import observation_of
@@ -20,7 +20,9 @@ from evals.limits import MAX_CASES_PER_SUITE
 from evals.models import EvalCaseResult, EvalRun, EvalSuite
 
 # A case without checks passes when its task succeeded.
-DEFAULT_CHECKS: list[dict[str, Any]] = [{"kind": "cel", "name": "the task succeeded", "expr": 'status == "succeeded"'}]
+DEFAULT_CHECKS: list[dict[str, Any]] = [
+    {"kind": "cel", "name": "the task succeeded", "expr": 'status == "succeeded"'}
+]
 # The sweeper checks a case whose task ended this long ago and is still unchecked (its
 # listener's message was lost, or the task was cancelled before it ran).
 SWEEP_GRACE_S = 5
@@ -40,20 +42,30 @@ def eval_run_start(*, suite: EvalSuite, agent_version: AgentVersion, by: User) -
     cases = list(suite.cases.order_by("name")[:MAX_CASES_PER_SUITE])
     with transaction.atomic():
         run = EvalRun.objects.create(
-            suite=suite, agent_version=agent_version, created_by=by, gates_version=gates, cases_total=len(cases)
+            suite=suite,
+            agent_version=agent_version,
+            created_by=by,
+            gates_version=gates,
+            cases_total=len(cases),
         )
         results = []
         for case in cases:
-            task = task_submit_pinned(
+            session = Session.objects.create(
+                agent_id=suite.agent_id, agent_version=agent_version, owner=by, end_user=f"eval:{run.pk}"
+            )
+            task = task_create(
+                session=session,
                 owner=by,
-                version=agent_version,
                 input=case.input,
                 playback={"tool_results": case.fixtures, "live_tools": case.live_tools},
-                end_user=f"eval:{run.pk}"[:200],
             )
             results.append(
                 EvalCaseResult(
-                    run=run, case=case, case_name=case.name, task=task, check_specs=case.checks or DEFAULT_CHECKS
+                    run=run,
+                    case=case,
+                    case_name=case.name,
+                    task=task,
+                    check_specs=case.checks or DEFAULT_CHECKS,
                 )
             )
         EvalCaseResult.objects.bulk_create(results)
@@ -142,7 +154,16 @@ def _case_record(result: EvalCaseResult, task: Task | None) -> str | None:
 
 def _unchecked(reason: str) -> CheckedCase:
     return CheckedCase(
-        results=[{"check": 0, "kind": "run", "name": "the case ran", "passed": False, "error": True, "detail": reason}]
+        results=[
+            {
+                "check": 0,
+                "kind": "run",
+                "name": "the case ran",
+                "passed": False,
+                "error": True,
+                "detail": reason,
+            }
+        ]
     )
 
 

@@ -44,7 +44,13 @@ def suite_create(
             suite.save()
     except IntegrityError as exc:
         raise Conflict(f"agent {agent_name!r} already has a suite named {name!r}", field="name") from exc
-    audit_record(actor=actor, action="eval_suite.created", object_type="eval_suite", object_id=str(suite.pk), after=_suite_audited(suite))
+    audit_record(
+        actor=actor,
+        action="eval_suite.created",
+        object_type="eval_suite",
+        object_id=str(suite.pk),
+        after=_suite_audited(suite),
+    )
     return suite
 
 
@@ -63,7 +69,14 @@ def suite_update(*, actor: User, suite_id: int, **changes: Any) -> EvalSuite:
             suite.save()
     except IntegrityError as exc:
         raise Conflict(f"the agent already has a suite named {suite.name!r}", field="name") from exc
-    audit_record(actor=actor, action="eval_suite.updated", object_type="eval_suite", object_id=str(suite.pk), before=before, after=_suite_audited(suite))
+    audit_record(
+        actor=actor,
+        action="eval_suite.updated",
+        object_type="eval_suite",
+        object_id=str(suite.pk),
+        before=before,
+        after=_suite_audited(suite),
+    )
     return suite
 
 
@@ -72,7 +85,13 @@ def suite_delete(*, actor: User, suite_id: int) -> None:
     suite = _suite_locked(suite_id)
     before = _suite_audited(suite)
     suite.delete()
-    audit_record(actor=actor, action="eval_suite.deleted", object_type="eval_suite", object_id=str(suite_id), before=before)
+    audit_record(
+        actor=actor,
+        action="eval_suite.deleted",
+        object_type="eval_suite",
+        object_id=str(suite_id),
+        before=before,
+    )
 
 
 @transaction.atomic
@@ -93,7 +112,13 @@ def case_create(
     case = EvalCase(suite=suite, created_by=actor, source_task=source_task)
     _case_set(
         case,
-        {"name": name, "input": input, "fixtures": fixtures or [], "live_tools": live_tools or [], "checks": checks or []},
+        {
+            "name": name,
+            "input": input,
+            "fixtures": fixtures or [],
+            "live_tools": live_tools or [],
+            "checks": checks or [],
+        },
     )
     try:
         with transaction.atomic():
@@ -133,7 +158,9 @@ def _suite_set(suite: EvalSuite, values: dict[str, Any]) -> None:
     if "description" in values:
         description = values["description"]
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_CHARS:
-            raise Invalid(f"description must be at most {MAX_DESCRIPTION_CHARS} characters", field="description")
+            raise Invalid(
+                f"description must be at most {MAX_DESCRIPTION_CHARS} characters", field="description"
+            )
         suite.description = description
     if "required" in values:
         if not isinstance(values["required"], bool):
@@ -147,7 +174,9 @@ def _case_set(case: EvalCase, values: dict[str, Any]) -> None:
     if "input" in values:
         text = values["input"]
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_INPUT_CHARS:
-            raise Invalid(f"input must be non-empty text of at most {MAX_INPUT_CHARS} characters", field="input")
+            raise Invalid(
+                f"input must be non-empty text of at most {MAX_INPUT_CHARS} characters", field="input"
+            )
         case.input = text
     if "checks" in values:
         case.checks = checks_validate(values["checks"])
@@ -165,8 +194,12 @@ def fixtures_validate(fixtures: Any, live_tools: Any) -> tuple[list[Any], list[s
         raise Invalid(f"fixtures are over {MAX_FIXTURES_CHARS} characters as JSON", field="fixtures")
     if not isinstance(live_tools, list) or len(live_tools) > MAX_LIVE_TOOLS:
         raise Invalid(f"live_tools must be a list of at most {MAX_LIVE_TOOLS} tool names", field="live_tools")
-    playback = playback_validate({"tool_results": fixtures, "live_tools": live_tools})
-    return playback["tool_results"], playback["live_tools"]
+    try:
+        playback_validate({"tool_results": fixtures, "live_tools": live_tools})
+    except Invalid as exc:
+        field = "live_tools" if (exc.field or "").startswith("playback.live_tools") else "fixtures"
+        raise Invalid(exc.message.replace("tool_results", "fixtures"), field=field) from exc
+    return fixtures, live_tools
 
 
 def _name(name: Any) -> str:

@@ -36,7 +36,11 @@ def candidate_decide(*, version_id: int) -> bool:
     suites = list(EvalSuite.objects.filter(agent_id=version.agent_id, required=True).order_by("name"))
     latest: list[tuple[EvalSuite, EvalRun]] = []
     for suite in suites:
-        run = EvalRun.objects.filter(suite=suite, agent_version=version, gates_version=True).order_by("-created_at").first()
+        run = (
+            EvalRun.objects.filter(suite=suite, agent_version=version, gates_version=True)
+            .order_by("-created_at")
+            .first()
+        )
         if run is None or not run.is_final:
             return False
         latest.append((suite, run))
