@@ -34,6 +34,7 @@ from console.tokens import api_token_authenticate
 from core.errors import ServiceError
 from core.http_errors import error_response, unauthorized_response
 from core.json_input import UNSTORABLE_CHARACTERS, RequestRejected, json_request_body
+from evals.api import routes as evals_api
 from tracing import api as tracing_api
 from tracing.alerts import api as alerts_api
 
@@ -150,6 +151,7 @@ api.add_router("/alerts", alerts_api.router)
 api.add_router("/tokens", tokens_api.router)
 api.add_router("/actions", approvals_actions_api.router)
 api.add_router("/budget", budget.router)
+api.add_router("/evals", evals_api.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

@@ -2,7 +2,6 @@
 of the agent; per case what changed, regressions first."""
 
 from dataclasses import dataclass
-from typing import Any
 
 from evals.models import EvalCaseResult, EvalRun
 
@@ -69,17 +68,3 @@ def _change(now: str, was: str | None) -> str:
     if now == EvalCaseResult.Status.PASSED:
         return "fixed" if was in ("failed", "error") else "passing"
     return "regression" if was == "passed" else "failing"
-
-
-def comparison_as_dict(comparison: Comparison) -> dict[str, Any]:
-    predecessor = comparison.predecessor
-    return {
-        "predecessor": None
-        if predecessor is None
-        else {
-            "id": predecessor.pk,
-            "version": predecessor.agent_version.number,
-            "status": predecessor.status,
-        },
-        "counts": comparison.counts(),
-    }
