@@ -275,7 +275,11 @@ def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, d
         agent = version.agent
         before = None
         if passed:
-            agent = Agent.objects.select_for_update().select_related("current_version").get(pk=agent.pk)
+            agent = (
+                Agent.objects.select_for_update(of=("self",))
+                .select_related("current_version")
+                .get(pk=agent.pk)
+            )
             if agent.current_version is not None:
                 before = {"version": agent.current_version.number}
             agent.current_version = version
