@@ -12,6 +12,7 @@ urlpatterns = [
     path("guards/", include("agents.guards.urls")),
     path("injection/", include("injection.urls")),
     path("notifications/", include("notifications.urls")),
+    path("evals/", include("evals.urls")),
     path("", include("console.pages.urls")),
     path("", include("tracing.pages.urls")),
 ]
