@@ -2,9 +2,9 @@
 `AppConfig.ready()` (evals does, to check an eval case as soon as its task ends).
 
 A listener runs in the worker once the task's end is committed, with the task's id and final
-status; it must be quick (send a Celery message, not do the work) and its failure is only
-logged (core.transactions.after_commit). A task that ends without a run (cancelled while
-queued) tells no listener: a listener's app sweeps for those.
+status; it must be quick (a few queries; anything that waits on a model or the network goes
+into a Celery message) and its failure is only logged (core.transactions.after_commit). A task
+that ends without a run (cancelled while queued) tells no listener: a listener's app sweeps.
 """
 
 import uuid

@@ -75,11 +75,22 @@ def eval_run_start(*, suite: EvalSuite, agent_version: AgentVersion, by: User) -
 
 
 def eval_task_ended(*, task_id: uuid.UUID, status: str) -> None:
-    """The runtime's task-end listener: a case's task ended, check it in a worker."""
-    if EvalCaseResult.objects.filter(task_id=task_id, status=EvalCaseResult.Status.PENDING).exists():
+    """The runtime's task-end listener, in the worker that ended the task. A case whose checks
+    need no model (expected calls, CEL: milliseconds, bounded) is checked here at once; a case
+    with a judge is checked by a Celery task, so no model call holds up the worker's thread."""
+    specs = (
+        EvalCaseResult.objects.filter(task_id=task_id, status=EvalCaseResult.Status.PENDING)
+        .values_list("check_specs", flat=True)
+        .first()
+    )
+    if specs is None:
+        return
+    if any(spec.get("kind") == "judge" for spec in specs):
         from evals.tasks import case_check
 
         case_check.delay(str(task_id))
+    else:
+        eval_case_check(task_id=task_id)
 
 
 def eval_case_check(*, task_id: uuid.UUID) -> str | None:
@@ -125,8 +136,6 @@ def _case_record(result: EvalCaseResult, task: Task | None) -> str | None:
     cost = task_cost + checked.judge_cost_usd
     status = checked.status
     with transaction.atomic():
-        # The run's row lock orders its cases' endings: the last one sees every other.
-        run = EvalRun.objects.select_for_update().get(pk=result.run_id)
         recorded = EvalCaseResult.objects.filter(pk=result.pk, status=EvalCaseResult.Status.PENDING).update(
             status=status,
             checks=checked.results,
@@ -140,14 +149,17 @@ def _case_record(result: EvalCaseResult, task: Task | None) -> str | None:
         if not recorded:
             return None
         counter = {"passed": "cases_passed", "failed": "cases_failed", "error": "cases_errored"}[status]
-        EvalRun.objects.filter(pk=run.pk).update(
+        # The update holds the run's row until commit: two cases ending at once count one after
+        # the other, so exactly one of them reads the last count and finishes the run.
+        runs = EvalRun.objects.filter(pk=result.run_id)
+        runs.update(
             **{counter: F(counter) + 1},
             input_tokens=F("input_tokens") + input_tokens,
             output_tokens=F("output_tokens") + output_tokens,
             cost_usd=F("cost_usd") + cost,
         )
-        if not EvalCaseResult.objects.filter(run=run, status=EvalCaseResult.Status.PENDING).exists():
-            run.refresh_from_db()
+        run = runs.get()
+        if run.cases_passed + run.cases_failed + run.cases_errored >= run.cases_total:
             _run_finish(run)
     return status
 
