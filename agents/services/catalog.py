@@ -242,6 +242,9 @@ def agent_update(
     version.tools.set(tool_rows)
     if checked:
         checker.start(version=version, actor=actor)
+        # Checks with nothing to run (required suites without cases) decide at once.
+        version.refresh_from_db(fields=["status"])
+        agent.refresh_from_db(fields=["current_version"])
     else:
         agent.current_version = version
         agent.save(update_fields=["current_version"])

@@ -112,3 +112,13 @@ def test_without_required_suites_an_edit_is_current_at_once(admin, sim_priced, u
     assert version.status == AgentVersion.Status.CURRENT
     assert version.agent.current_version_id == version.pk
     assert not EvalRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_required_suites_without_cases_pass_at_once(admin, sim_priced, use_simulator):
+    make_agent("support", model="sim/echo")
+    suite_create(actor=admin, agent_name="support", name="empty", required=True)
+    version = agent_update(actor=admin, name="support", system_prompt="v2")
+    assert version.status == AgentVersion.Status.CURRENT
+    assert version.agent.current_version_id == version.pk
+    assert EvalRun.objects.get().status == "passed"
