@@ -107,7 +107,10 @@ def case_from_task(request: AuthedRequest, task_id: uuid.UUID) -> HttpResponse:
 
 
 def _suite(suite_id: int) -> EvalSuite:
-    suite = EvalSuite.objects.select_related("agent").filter(pk=suite_id).first()
+    # The path converter takes any digits; an id past the column's range is simply not there.
+    suite = (
+        EvalSuite.objects.select_related("agent").filter(pk=suite_id).first() if suite_id < 2**31 else None
+    )
     if suite is None:
         raise Http404("no such suite")
     return suite

@@ -17,6 +17,7 @@ from agents.services.tasks import task_submit
 from approvals.models import PolicyRule
 from approvals.policy.services import RULE_FIELDS
 from console.tokens import api_token_create
+from evals.models import EvalRun, EvalSuite
 from notifications.email_links import email_links_create
 from notifications.models import GroupChannels, SlackUserLink
 from tests.approvals.conftest import make_request
@@ -129,6 +130,8 @@ def world(admin, requester):
     admin.save()
     channels = GroupChannels.objects.create(reviewer_group="reviewers", slack_channel="C0WALK")
     link = SlackUserLink.objects.create(slack_user_id="U0WALK", user=admin, created_at=request.created_at)
+    suite = EvalSuite.objects.create(agent=agent, name="walk")
+    run = EvalRun.objects.create(suite=suite, agent_version=agent.current_version)
     return {
         "task_id": task.id,
         "session_id": task.session_id,
@@ -143,6 +146,8 @@ def world(admin, requester):
         "name": agent.name,
         "memory_id": memory.pk,
         "rule_id": rule.pk,
+        "suite_id": suite.pk,
+        "run_id": run.pk,
         "kind": AlertRule.objects.values_list("kind", flat=True).first(),
     }
 
