@@ -35,6 +35,7 @@ from console.tokens import api_token_authenticate
 from core.errors import ServiceError
 from core.http_errors import error_response, unauthorized_response
 from core.json_input import UNSTORABLE_CHARACTERS, RequestRejected, json_request_body
+from evals.api import routes as evals_api
 from replays import api as replays_api
 from tracing import api as tracing_api
 from tracing.alerts import api as alerts_api
@@ -155,6 +156,7 @@ api.add_router("/actions", approvals_actions_api.router)
 api.add_router("/budget", budget.router)
 api.add_router("/tasks", replays_api.task_router)
 api.add_router("/replays", replays_api.router)
+api.add_router("/evals", evals_api.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

@@ -60,6 +60,7 @@ AGENT_OUT = {
     "loops": {"threshold": 0.7, "window": 3, "repeat_limit": 3},
     "input_trust": "trusted",
     "current": True,
+    "status": "current",
     "created_at": AT,
     "version_created_at": LATER,
 }
@@ -227,6 +228,82 @@ TOKEN_OUT = {
     "created_at": AT,
     "last_used_at": LATER,
     "revoked_at": None,
+}
+EVAL_RUN = "7d2e9b41-6c0a-4f3e-8b5d-1a9c3e7f2b60"
+EVAL_CHECKS = [
+    {
+        "kind": "tool_calls",
+        "name": "looks up, then refunds at most 50",
+        "mode": "ordered",
+        "only": False,
+        "calls": [
+            {"tool": "lookup_order", "args": {}},
+            {"tool": "issue_refund", "args": {"amount": {"$lte": 50}}},
+        ],
+    },
+    {"kind": "cel", "name": "cheap", "expr": "usage.cost_usd < 0.02"},
+    {
+        "kind": "judge",
+        "name": "polite",
+        "rubric": "The answer is polite and confirms the refund.",
+        "model": "sim/judge",
+    },
+]
+EVAL_CASE_IN = {
+    "name": "damaged item refund",
+    "input": "Order A-1001 arrived broken, please refund it",
+    "fixtures": [
+        {
+            "tool": "lookup_order",
+            "arguments": None,
+            "result": {
+                "status": "success",
+                "data": {"order_id": "A-1001", "amount": 49.99, "payment": "captured"},
+            },
+        },
+        {
+            "tool": "issue_refund",
+            "arguments": None,
+            "result": {"status": "success", "data": {"refund_id": "re_1"}},
+        },
+    ],
+    "live_tools": [],
+    "checks": EVAL_CHECKS,
+}
+EVAL_CASE_OUT = {
+    **EVAL_CASE_IN,
+    "id": 12,
+    "suite": 3,
+    "source_task": None,
+    "created_at": AT,
+    "updated_at": AT,
+}
+EVAL_SUITE_OUT = {
+    "id": 3,
+    "agent": "support-bot",
+    "name": "refunds",
+    "description": "Refund conversations from production",
+    "required": True,
+    "cases": 40,
+    "created_at": AT,
+    "updated_at": AT,
+}
+EVAL_RUN_OUT = {
+    "id": EVAL_RUN,
+    "suite": 3,
+    "agent": "support-bot",
+    "version": 3,
+    "status": "failed",
+    "gates_version": True,
+    "cases_total": 40,
+    "cases_passed": 39,
+    "cases_failed": 1,
+    "cases_errored": 0,
+    "input_tokens": 61200,
+    "output_tokens": 3900,
+    "cost_usd": "0.011523",
+    "created_at": AT,
+    "finished_at": LATER,
 }
 
 
@@ -432,6 +509,61 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "TokenOut": TOKEN_OUT,
     "TokenCreated": {**TOKEN_OUT, "last_used_at": None, "token": "tg_Zk3x9Qa…(shown once)"},
     "TokenPage": _page(TOKEN_OUT),
+    "SuiteIn": {
+        "agent": "support-bot",
+        "name": "refunds",
+        "description": "Refund conversations",
+        "required": True,
+    },
+    "SuitePatch": {"required": True},
+    "SuiteOut": EVAL_SUITE_OUT,
+    "SuitePage": _page(EVAL_SUITE_OUT),
+    "CaseIn": EVAL_CASE_IN,
+    "CasePatch": {"checks": EVAL_CHECKS[:2]},
+    "CaseFromTaskIn": {"task": TASK, "name": "refund of a damaged item"},
+    "CaseOut": EVAL_CASE_OUT,
+    "CasePage": _page(EVAL_CASE_OUT),
+    "RunIn": {"version": 3},
+    "RunOut": EVAL_RUN_OUT,
+    "RunPage": _page(EVAL_RUN_OUT),
+    "RunDetailOut": {
+        **EVAL_RUN_OUT,
+        "predecessor": {"id": "1f6b0c3d-2a4e-4c8b-9d7f-5e3a1b0c9d22", "version": 2, "status": "passed"},
+        "changes": {"regression": 1, "failing": 0, "pending": 0, "fixed": 0, "passing": 39},
+        "results": [
+            {
+                "case": 12,
+                "case_name": "damaged item refund",
+                "task": TASK,
+                "status": "failed",
+                "before": "passed",
+                "change": "regression",
+                "checks": [
+                    {
+                        "check": 0,
+                        "kind": "tool_calls",
+                        "name": "looks up, then refunds at most 50",
+                        "passed": False,
+                        "error": False,
+                        "detail": "expected call 2 (issue_refund) was not made in order",
+                    },
+                    {
+                        "check": 1,
+                        "kind": "cel",
+                        "name": "cheap",
+                        "passed": True,
+                        "error": False,
+                        "detail": "",
+                    },
+                ],
+                "input_tokens": 1530,
+                "output_tokens": 97,
+                "cost_usd": "0.000288",
+                "judge_cost_usd": "0.000000",
+                "latency_ms": 842.0,
+            }
+        ],
+    },
 }
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("injection/", include("injection.urls")),
     path("notifications/", include("notifications.urls")),
     path("replays/", include("replays.urls")),
+    path("evals/", include("evals.urls")),
     path("", include("console.pages.urls")),
     path("", include("tracing.pages.urls")),
 ]

@@ -72,7 +72,8 @@ def get_agent(request: HttpRequest, name: Path[AgentName]) -> dict[str, Any]:
 @router.patch(
     "/{name}",
     response={200: AgentOut, WRITE_ERRORS: ErrorOut},
-    summary="Edit an agent (admin): creates a new version; running sessions keep theirs",
+    summary="Edit an agent (admin): creates a new version (a candidate while required eval suites "
+    "run); running sessions keep theirs",
 )
 def update_agent(request: HttpRequest, name: Path[AgentName], payload: AgentPatch) -> dict[str, Any]:
     user = _admin(request)
@@ -81,7 +82,8 @@ def update_agent(request: HttpRequest, name: Path[AgentName], payload: AgentPatc
         changes |= payload.budgets.model_dump(exclude_unset=True)
     if payload.loops is not None:
         changes |= _loop_fields(payload.loops)
-    return _agent_out(agent_update(actor=user, name=name, **changes), current=True)
+    version = agent_update(actor=user, name=name, **changes)
+    return _agent_out(version, current=version.agent.current_version_id == version.pk)
 
 
 @router.get(
@@ -172,6 +174,7 @@ def _agent_out(version: AgentVersion, *, current: bool) -> dict[str, Any]:
         "loops": {"threshold": threshold, "window": window, "repeat_limit": repeat_limit},
         "input_trust": version.input_trust,
         "current": current,
+        "status": version.status,
         "created_at": agent.created_at,
         "version_created_at": version.created_at,
     }

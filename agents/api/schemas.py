@@ -248,6 +248,10 @@ class AgentOut(Schema):
     loops: LoopsOut = Field(description="in effect: the agent's own values or the global defaults")
     input_trust: str
     current: bool = Field(description="this version is the one new sessions use")
+    status: Literal["candidate", "current", "rejected"] = Field(
+        description="candidate: waiting for the agent's required eval suites (docs/evals.md); "
+        "current: made current once; rejected: a required suite failed"
+    )
     created_at: datetime
     version_created_at: datetime
 

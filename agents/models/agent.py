@@ -26,6 +26,15 @@ class Agent(models.Model):
 class AgentVersion(models.Model):
     """One immutable configuration of an agent. A session keeps the version it began with."""
 
+    class Status(models.TextChoices):
+        # Waiting for the agent's required checks (eval suites): it does not serve new sessions.
+        CANDIDATE = "candidate"
+        # Made current once; it stays so when a later version replaces it (a rollback may select
+        # it again). Agent.current_version says which version serves new sessions now.
+        CURRENT = "current"
+        # Failed a required check: never made current.
+        REJECTED = "rejected"
+
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     system_prompt = models.TextField(blank=True)
@@ -47,6 +56,7 @@ class AgentVersion(models.Model):
     repeat_limit = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(2)])
     # "untrusted" for agents fed by public forms: the task's input taints the session and is scanned.
     input_trust = models.CharField(max_length=10, choices=Trust.choices, default=Trust.TRUSTED)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CURRENT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -19,6 +19,7 @@ from agents.guards.spend import plan_release
 from agents.models import Task
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
+from agents.runtime.endings import task_ended
 from agents.runtime.gate import ToolCallHeld, tool_gate
 from agents.runtime.lease import Lease, LeaseLost, lease_claim, lease_forget
 from agents.runtime.playback import PlaybackExhausted
@@ -319,3 +320,4 @@ def _write_root_span(state: RunState, *, status: str) -> None:
         status=status,
         task_seconds=(clock.now() - (task.started_at or task.created_at)).total_seconds(),
     )
+    after_commit(task_ended, task_id=task.pk, status=status)

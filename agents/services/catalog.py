@@ -14,6 +14,7 @@ from django.db.models import Max
 from agents.models import Agent, AgentVersion, Tool
 from agents.models.tool import InjectionAction, Trust
 from agents.providers.admission import model_refusal
+from agents.services.version_checks import version_checker
 from agents.tools.compensation import compensation_check
 from agents.tools.egress import egress_url_refusal
 from agents.tools.schema import tool_parameters_check
@@ -248,7 +249,10 @@ def agent_update(
 ) -> AgentVersion:
     """Add a version with `changes` applied to the current one and make it current.
 
-    Sessions keep the version they began with; only new sessions use the new one.
+    Sessions keep the version they began with; only new sessions use the new one. When the agent
+    has required checks (eval suites marked required), the version is a `candidate` instead:
+    the current version stays, the checks start, and agent_version_decide makes it current or
+    rejects it once they end.
     """
     if tools is None and not changes:
         raise Invalid("nothing to update: send at least one field")
@@ -258,22 +262,70 @@ def agent_update(
     # After a rollback the current version is not the newest, so count from the newest.
     newest = agent.versions.aggregate(newest=Max("number"))["newest"]
     values = {field: getattr(current, field) for field in VERSION_FIELDS} | dict(changes)
-    version = AgentVersion(agent=agent, number=newest + 1, created_by=actor, **values)
+    checker = version_checker()
+    checked = checker.required(agent=agent)
+    status = AgentVersion.Status.CANDIDATE if checked else AgentVersion.Status.CURRENT
+    version = AgentVersion(agent=agent, number=newest + 1, created_by=actor, status=status, **values)
     _check_version(version)
     tool_rows = _tools_named(tools) if tools is not None else list(current.tools.all())
     version.save()
     version.tools.set(tool_rows)
-    agent.current_version = version
-    agent.save(update_fields=["current_version"])
+    if checked:
+        checker.start(version=version, actor=actor)
+        # Checks with nothing to run (required suites without cases) decide at once.
+        version.refresh_from_db(fields=["status"])
+        agent.refresh_from_db(fields=["current_version"])
+    else:
+        agent.current_version = version
+        agent.save(update_fields=["current_version"])
     audit_record(
         actor=actor,
-        action="agent.updated",
+        action="agent.candidate_created" if checked else "agent.updated",
         object_type="agent",
         object_id=name,
         before=_version_audited(current),
         after=_version_audited(version),
     )
     return version
+
+
+def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, detail: str = "") -> bool:
+    """A candidate's checks ended: make it current (passed) or rejected. Returns whether this
+    call decided it; a conditional update, so two deciders at once decide once, and a version
+    decided meanwhile (or no longer a candidate) is left as it is. Audited.
+
+    Call inside a transaction that holds the version row locked (the checker re-reads the
+    outcome of its checks under that lock, so two checks ending at once cannot both see the
+    other still running)."""
+    target = AgentVersion.Status.CURRENT if passed else AgentVersion.Status.REJECTED
+    with transaction.atomic():
+        changed = AgentVersion.objects.filter(pk=version_id, status=AgentVersion.Status.CANDIDATE).update(
+            status=target
+        )
+        if not changed:
+            return False
+        version = AgentVersion.objects.select_related("agent").get(pk=version_id)
+        agent = version.agent
+        before = None
+        if passed:
+            agent = (
+                Agent.objects.select_for_update(of=("self",))
+                .select_related("current_version")
+                .get(pk=agent.pk)
+            )
+            if agent.current_version is not None:
+                before = {"version": agent.current_version.number}
+            agent.current_version = version
+            agent.save(update_fields=["current_version"])
+        audit_record(
+            actor=actor,
+            action="agent.candidate_promoted" if passed else "agent.candidate_rejected",
+            object_type="agent",
+            object_id=agent.name,
+            before=before,
+            after={"version": version.number, "status": target, "detail": detail[:2000]},
+        )
+    return True
 
 
 @transaction.atomic
@@ -289,6 +341,11 @@ def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
     current = AgentVersion.objects.only("number").get(pk=current_id)
     if target.pk == current.pk:
         raise Conflict(f"version {number} is already current", field="version")
+    if target.status != AgentVersion.Status.CURRENT:
+        raise Conflict(
+            f"version {number} is {target.status}: only a version that passed its checks can be current",
+            field="version",
+        )
     agent.current_version = target
     agent.save(update_fields=["current_version"])
     audit_record(

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "injection",
     "notifications",
     "replays",
+    "evals",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +225,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep",
         "schedule": env_float("NOTIFY_SWEEP_S", 30.0, minimum=1.0),
     },
+    # Eval cases whose task ended without its check message (lost, or cancelled while queued).
+    "evals-sweep": {"task": "evals.tasks.sweep", "schedule": 10.0},
     # The audit chain's head, written outside the database; a tail deleted after the last
     # anchor goes unnoticed, so this is the window for that.
     "approvals-audit-anchor": {

@@ -113,6 +113,8 @@
     document.getElementById("detail-title").textContent = item.tool + " · " + item.tier + " · v" + item.version;
     const link = document.getElementById("detail-task");
     link.textContent = item.task; link.href = "/tasks/" + encodeURIComponent(item.task) + "/";
+    const evalCase = document.getElementById("detail-eval-case");
+    if (evalCase) evalCase.href = "/evals/from-task/" + encodeURIComponent(item.task) + "/";
     document.getElementById("detail-policy").textContent =
       "version " + item.policy_version + (item.rule ? ", rule " + item.rule : ", the tool's default tier") +
       (item.policy_errors && item.policy_errors.length

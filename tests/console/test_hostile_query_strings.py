@@ -17,6 +17,7 @@ from agents.services.tasks import task_submit
 from approvals.models import PolicyRule
 from approvals.policy.services import RULE_FIELDS
 from console.tokens import api_token_create
+from evals.models import EvalRun, EvalSuite
 from notifications.email_links import email_links_create
 from notifications.models import GroupChannels, SlackUserLink
 from replays.models import Replay
@@ -138,6 +139,8 @@ def world(admin, requester):
         created_by=admin,
         created_at=request.created_at,
     )
+    suite = EvalSuite.objects.create(agent=agent, name="walk")
+    run = EvalRun.objects.create(suite=suite, agent_version=agent.current_version)
     return {
         "task_id": task.id,
         "session_id": task.session_id,
@@ -154,6 +157,8 @@ def world(admin, requester):
         "rule_id": rule.pk,
         "replay_id": replay.pk,
         "tool_id": tool.pk,
+        "suite_id": suite.pk,
+        "run_id": run.pk,
         "kind": AlertRule.objects.values_list("kind", flat=True).first(),
     }
 
