@@ -57,16 +57,20 @@ def main() -> None:
         return ids, elapsed
 
     def overheads(ids: list) -> list[float]:
+        return [value for _, value in indexed_overheads(ids)]
+
+    def indexed_overheads(ids: list) -> list[tuple[int, float]]:
+        """(step index, overhead) of every step of the tasks."""
         values = []
         created = dict(Task.objects.filter(pk__in=ids).values_list("pk", "created_at"))
         previous: dict = {}
-        for task_id, finished, latency in (
+        for task_id, index, finished, latency in (
             Step.objects.filter(task_id__in=ids)
             .order_by("task_id", "index")
-            .values_list("task_id", "finished_at", "model_latency_ms")
+            .values_list("task_id", "index", "finished_at", "model_latency_ms")
         ):
             start = previous.get(task_id, created[task_id])
-            values.append((finished - start).total_seconds() * 1000 - latency)
+            values.append((index, (finished - start).total_seconds() * 1000 - latency))
             previous[task_id] = finished
         return values
 
@@ -84,6 +88,18 @@ def main() -> None:
                     conc_steps += len(ids) * STEPS_PER_TASK
                     conc_elapsed += elapsed
             over = overheads(seq_ids)
+            # One session's rate against its steps' own times: what the steps do not explain
+            # is spent between a task's submission and its first step, or after its last.
+            by_index: dict[int, list[float]] = {}
+            for index, value in indexed_overheads(seq_ids):
+                by_index.setdefault(index, []).append(value)
+            print(
+                f"STEPS_PER_RUN={steps_per_run}, 1 session: "
+                f"{seq_elapsed / len(seq_ids) * 1000:.0f} ms a task from submission to the end seen, "
+                f"its steps' overheads summing to "
+                f"{sum(over) / len(seq_ids):.0f} ms; overhead p50 by step index: "
+                + ", ".join(f"{i}: {percentile(v, 50):.1f}" for i, v in sorted(by_index.items()))
+            )
             results[steps_per_run] = {
                 "overhead_p50_ms": percentile(over, 50),
                 "overhead_p95_ms": percentile(over, 95),

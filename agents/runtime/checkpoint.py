@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,12 +47,17 @@ def checkpoint_write(
     now: datetime,
     lease_owner: uuid.UUID | None,
     final: dict[str, Any] | None = None,
+    within: Sequence[Callable[[], None]] = (),
 ) -> bool:
     """Advance the task past its current step; returns whether a cancel was requested.
 
     The conditional update on (id, step_index, status, lease owner) is what makes a duplicated
     or redelivered Celery message, or a run whose lease passed to another, harmless: only the
     lease holder moves a step forward, once. It renews the lease as it goes.
+
+    `within`: writes that belong to the step (its spend, its output's embedding, a last
+    step's root span), run in the same transaction once the step is known to be this run's,
+    so that none of them pays a transaction of its own.
     """
     index = task.step_index
     usage = outcome.response.usage
@@ -87,6 +93,8 @@ def checkpoint_write(
             step.save(update_fields=["status", "tool_results", "finished_at", "cost_usd"])
         written = spans.spans
         spans.flush()
+        for write in within:
+            write()
         # Live trace pushes and metrics, once per step, only once the step is durable.
         after_commit(
             trace_step_committed,
