@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the top of a cProfile")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=60)
+    parser.add_argument("--dump", help="also write the cProfile stats to this file (pstats format)")
     options = parser.parse_args()
 
     os.environ["GUARD_PROVIDER_RPM"] = os.environ["GUARD_TOOL_RPM"] = "1000000"
@@ -174,6 +175,8 @@ def main() -> None:
     print(f"  Redis round trips {redis_counter.round_trips / steps:.2f} a step:")
     for name, count in redis_counter.commands.most_common(15):
         print(f"    {count / steps:6.2f}  {name}")
+    if profiler and options.dump:
+        profiler.dump_stats(options.dump)
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(options.sort).print_stats(options.top)

@@ -184,7 +184,7 @@ def _output_store_and_read(
     count: int,
 ) -> list[OutputRecord]:
     dims = len(vector)
-    literal = "[" + ",".join(repr(x) for x in vector) + "]"
+    literal = "[" + ",".join(map(repr, vector)) + "]"
     # One statement, so one round trip. Its SELECT cannot see the row its INSERT adds, so
     # that row is appended below; a redelivered step's row is already stored, the INSERT
     # adds nothing and the SELECT returns it.
