@@ -19,15 +19,29 @@ The shared rate limits are lifted for the run (GUARD_PROVIDER_RPM, GUARD_TOOL_RP
 defaults (3,000 model calls and 600 calls of one tool a minute) are guardrails an operator sets
 for a real provider or tool, and at 100 steps a second they, not the runtime, would be measured.
 
+- worker_cpu_ms_per_step: the worker process's CPU time (user + system) over the run ÷ steps,
+  the figure a busy shared machine changes least; pg_cpu_ms_per_step: the same for the
+  embedded PostgreSQL's processes (absent with an outside DATABASE_URL).
+
 The last line is JSON for SESSIONS; a line before it gives the same figures for
-SESSIONS_LARGE (no target: it shows where one worker's concurrency becomes the limit).
+SESSIONS_LARGE (no target: it shows where one worker's concurrency becomes the limit;
+BENCH_SESSIONS_LARGE=0 skips it).
 """
 
 import json
 import os
 import time
 
-from harness import ConnectionSampler, RssSampler, percentile, setup_django, simulator, worker
+from harness import (
+    ConnectionSampler,
+    RssSampler,
+    percentile,
+    postgres_cpu_s,
+    process_tree_cpu_s,
+    setup_django,
+    simulator,
+    worker,
+)
 
 MODEL_LATENCY_MS = int(os.environ.get("BENCH_MODEL_LATENCY_MS", "2000"))
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "200"))
@@ -122,9 +136,18 @@ def main() -> None:
     results = []
     with simulator(), worker() as child:
         run(2)  # warm up: imports, connections, the price table, the embedding model
-        for sessions in (SESSIONS_LARGE, SESSIONS):
+        for sessions in [SESSIONS_LARGE, SESSIONS] if SESSIONS_LARGE else [SESSIONS]:
+            cpu_before, pg_before = process_tree_cpu_s(child.pid), postgres_cpu_s()
             with RssSampler(child.pid) as rss, ConnectionSampler(dsn, settings_dict["NAME"]) as conns:
                 result = run(sessions)
+            steps = sessions * STEPS
+            # CPU per step is what a loaded machine changes least (time is shared, work is not).
+            result["worker_cpu_ms_per_step"] = round(
+                (process_tree_cpu_s(child.pid) - cpu_before) / steps * 1000, 2
+            )
+            pg_after = postgres_cpu_s()
+            if pg_before is not None and pg_after is not None:
+                result["pg_cpu_ms_per_step"] = round((pg_after - pg_before) / steps * 1000, 2)
             result["worker_pss_mb"] = round(rss.peak_pss_bytes / 2**20, 1)
             result["worker_rss_mb"] = round(rss.peak_bytes / 2**20, 1)
             result["pg_connections_max"] = conns.peak
@@ -135,7 +158,9 @@ def main() -> None:
             f"{result['elapsed_s']} s, {result['steps_per_s']} steps/s of an ideal "
             f"{result['ideal_steps_per_s']} (efficiency {result['efficiency']}); overhead p50 "
             f"{result['overhead_p50_ms']} ms, p95 {result['overhead_p95_ms']} ms; worker PSS "
-            f"{result['worker_pss_mb']} MB; PostgreSQL connections at most {result['pg_connections_max']}"
+            f"{result['worker_pss_mb']} MB; PostgreSQL connections at most {result['pg_connections_max']}; "
+            f"worker CPU {result['worker_cpu_ms_per_step']} ms a step, PostgreSQL "
+            f"{result.get('pg_cpu_ms_per_step', '(not measured)')} ms"
         )
     print(json.dumps(results[0]))
     print(json.dumps(results[-1]))

@@ -275,6 +275,35 @@ class ConnectionSampler(BackgroundSampler):
         self.peak = max(self.peak, int(row[0]) - 1 if row else 0)
 
 
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def postgres_cpu_s() -> float | None:
+    """CPU seconds used so far by the embedded PostgreSQL server's live processes (its
+    backends included); None when the database is not the embedded one of this checkout."""
+    from console.embedded import STATE_DIR
+
+    pidfile = Path(STATE_DIR) / "pgdata" / "postmaster.pid"
+    if (
+        not pidfile.exists()
+        or os.environ.get("DATABASE_URL", "").find(str(STATE_DIR).replace("/", "%2F")) < 0
+    ):
+        return None
+    return process_tree_cpu_s(int(pidfile.read_text().split()[0]))
+
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")

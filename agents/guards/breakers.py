@@ -7,10 +7,12 @@ Failures are the tool's own faults (transient, rate_limit), never a model's bad 
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 
 from agents.guards.models import ToolGuard
+from agents.guards.ratelimits import rate_window
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.models import Tool
 from agents.tools.result import ToolResult
@@ -50,14 +52,25 @@ def _now_ms() -> int:
     return int(clock.now().timestamp() * 1000)
 
 
-def breaker_admit(*, tool: Tool, limits: ToolLimits) -> tuple[bool, str, float]:
-    """(admitted, state, seconds until it may be tried again)."""
-    admitted, state, wait_ms = guard_script("breaker_admit")(
-        keys=[breaker_key(tool.name)],
-        # A probe that never reports back is given up after the tool's own timeout and a margin.
-        args=[_now_ms(), limits.breaker_cooldown_s * 1000, int((tool.timeout_s + 5) * 1000)],
-    )
-    return bool(int(admitted)), str(state), int(wait_ms) / 1000
+class Admission(NamedTuple):
+    admitted: bool
+    state: str  # the breaker's
+    wait_s: float  # until the breaker may let a call through again (not admitted)
+    rate_wait_s: float  # until the tool's rate window has room; 0 when the call took its request
+
+
+def breaker_admit(*, tool: Tool, limits: ToolLimits, take_rate: bool = False) -> Admission:
+    """May a call go to the tool? With `take_rate`, an admitted call also takes its request
+    from the tool's rate window (ratelimits.rate_take), in the same round trip."""
+    keys = [breaker_key(tool.name)]
+    # A probe that never reports back is given up after the tool's own timeout and a margin.
+    args = [_now_ms(), limits.breaker_cooldown_s * 1000, int((tool.timeout_s + 5) * 1000)]
+    if take_rate:
+        rate_key, window_ms, left_ms = rate_window(name=f"tool:{tool.name}")
+        keys.append(rate_key)
+        args += [limits.requests_per_minute, window_ms, left_ms]
+    admitted, state, wait_ms, rate_wait_ms = guard_script("breaker_admit")(keys=keys, args=args)
+    return Admission(bool(int(admitted)), str(state), int(wait_ms) / 1000, int(rate_wait_ms) / 1000)
 
 
 def breaker_record(*, tool: Tool, limits: ToolLimits, failed: bool) -> str:

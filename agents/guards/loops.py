@@ -3,15 +3,20 @@
 Both run before every model call. The semantic guard first embeds and stores the previous
 model output, keyed by (task, step) so a redelivered step stores it once, then reads the
 session's latest outputs back, oldest first, and asks loop_signals whether they form a loop.
+Within a run, a step's checkpoint does the embedding and the store (loop_output_writer), in
+the checkpoint's transaction, so the next step's guard has the records without a query.
 """
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from agents.embeddings.base import EmbeddingError
 from agents.embeddings.registry import embedder
@@ -25,6 +30,7 @@ from agents.guards.loop_signals import (
     repeated_tool_call,
     result_values,
 )
+from agents.guards.plan import guard_context
 from agents.models import AgentVersion
 from agents.runtime.state import RunState
 from core import clock
@@ -44,35 +50,16 @@ def loop_settings(version: AgentVersion) -> tuple[float, int, int]:
 
 def loop_guard(state: RunState) -> Decision:
     task = state.task
-    output = previous_output(task.messages)
-    if output is None:
-        return ALLOW
-    if task.step_index > 0:
-        step_index = task.step_index - 1
-    elif output.message.get("tool_calls"):
-        # The session's previous task stopped mid-way; its own guard embedded that output.
-        return ALLOW
-    else:
-        step_index = -1  # the previous task's final answer, which no step of its own followed
     threshold, window, _ = loop_settings(state.version)
-    model = embedder()
-    try:
-        vector = model.embed([output_text(output.message)])[0]
-    except EmbeddingError:
-        # An embeddings outage must not stop every agent; the exact check still runs.
-        logger.warning(
-            "task %s: loop check skipped, the output could not be embedded", task.id, exc_info=True
-        )
-        return ALLOW
-    records = output_embedding_store(
-        session_id=str(task.session_id),
-        task_id=str(task.id),
-        step_index=step_index,
-        model_name=model.name,
-        vector=[float(x) for x in vector],
-        values=result_values(output),
-        count=window + LOOKBACK,
-    )
+    known = guard_context(state).loop_records
+    if known is not None and task.step_index > 0 and known[0] == task.step_index - 1:
+        # The previous step's checkpoint embedded and stored its output already (loop_output_writer).
+        model_name, records = known[1], known[2]
+    else:
+        found = _previous_output_records(state, count=window + LOOKBACK)
+        if found is None:
+            return ALLOW
+        model_name, records = found
     similarities = loop_similarities(records, threshold=threshold, window=window)
     if similarities is None:
         return ALLOW
@@ -83,8 +70,77 @@ def loop_guard(state: RunState) -> Decision:
             f"the last {window} model outputs each repeated an earlier one (cosine similarity above "
             f"{threshold:g}) and brought back nothing new"
         ),
-        detail={"similarities": similarities, "threshold": threshold, "window": window, "model": model.name},
+        detail={"similarities": similarities, "threshold": threshold, "window": window, "model": model_name},
     )
+
+
+def _previous_output_records(state: RunState, *, count: int) -> tuple[str, list[OutputRecord]] | None:
+    """Embed and store the conversation's latest output (on a run's first step: the
+    previous run's last step, or the session's previous task's answer); the session's
+    latest `count` outputs with it. None when there is nothing to check."""
+    task = state.task
+    output = previous_output(task.messages)
+    if output is None:
+        return None
+    if task.step_index > 0:
+        step_index = task.step_index - 1
+    elif output.message.get("tool_calls"):
+        # The session's previous task stopped mid-way; its own guard embedded that output.
+        return None
+    else:
+        step_index = -1  # the previous task's final answer, which no step of its own followed
+    model = embedder()
+    try:
+        vector = model.embed([output_text(output.message)])[0]
+    except EmbeddingError:
+        # An embeddings outage must not stop every agent; the exact check still runs.
+        logger.warning(
+            "task %s: loop check skipped, the output could not be embedded", task.id, exc_info=True
+        )
+        return None
+    records = output_embedding_store(
+        session_id=str(task.session_id),
+        task_id=str(task.id),
+        step_index=step_index,
+        model_name=model.name,
+        vector=[float(x) for x in vector],
+        values=result_values(output),
+        count=count,
+    )
+    return model.name, records
+
+
+def loop_output_writer(state: RunState, new_messages: list[dict[str, Any]]) -> Callable[[], None] | None:
+    """For a step the run goes on from: embed its output now, and return what stores it
+    inside the step's checkpoint transaction (no transaction, no commit of its own), keeping
+    the session's latest outputs for the next step's loop guard, which then reads nothing.
+    None when the step has no output to check (the guard of the next step then does it all)."""
+    output = previous_output(new_messages)
+    if output is None:
+        return None
+    model = embedder()
+    try:
+        vector = [float(x) for x in model.embed([output_text(output.message)])[0]]
+    except EmbeddingError:
+        return None  # the next step's guard tries again, and says so if it fails too
+    _, window, _ = loop_settings(state.version)
+    task, step_index, values = state.task, state.task.step_index, result_values(output)
+
+    def store() -> None:
+        with connection.cursor() as cursor:
+            records = _output_store_and_read(
+                cursor,
+                session_id=str(task.session_id),
+                task_id=str(task.id),
+                step_index=step_index,
+                model_name=model.name,
+                vector=vector,
+                values=values,
+                count=window + LOOKBACK,
+            )
+        guard_context(state).loop_records = (step_index, model.name, records)
+
+    return store
 
 
 def output_embedding_store(
@@ -99,51 +155,74 @@ def output_embedding_store(
 ) -> list[OutputRecord]:
     """Store one output's embedding (once per (task, step)) and return the session's latest
     `count` outputs embedded by the same model, oldest first."""
-    dims = len(vector)
-    literal = "[" + ",".join(repr(x) for x in vector) + "]"
     with transaction.atomic(), connection.cursor() as cursor:
         # Not waiting for the WAL flush saves the ~4 ms fsync of a commit on every step. The row
         # is derived from the checkpointed messages: a crash loses at most the last few, and
         # the check then sees a shorter history for a step or two, never a wrong one.
         cursor.execute("SET LOCAL synchronous_commit = off")
-        # One statement, so one round trip per step. Its SELECT cannot see the
-        # row its INSERT adds, so that row is appended below; a redelivered step's row is
-        # already stored, the INSERT adds nothing and the SELECT returns it.
-        cursor.execute(
-            """
-            WITH added AS (
-                INSERT INTO agents_outputembedding
-                    (session_id, task_id, step_index, model, dimensions, embedding, result_values, created_at)
-                VALUES (%s, %s, %s, %s, %s, %s::vector, %s::jsonb, %s)
-                ON CONFLICT (task_id, step_index) DO NOTHING
-                RETURNING id
-            )
-            SELECT NULL, NULL, (SELECT count(*) FROM added)
-            UNION ALL (
-                -- Vectors are turned into text after the LIMIT, for the few rows it keeps.
-                SELECT latest.embedding::text, latest.result_values, latest.id FROM (
-                    SELECT id, embedding, result_values FROM agents_outputembedding
-                    WHERE session_id = %s AND model = %s AND dimensions = %s
-                    ORDER BY id DESC LIMIT %s
-                ) AS latest
-            )
-            """,
-            [
-                session_id,
-                task_id,
-                step_index,
-                model_name,
-                dims,
-                literal,
-                _json(values),
-                clock.now(),
-                session_id,
-                model_name,
-                dims,
-                count,
-            ],
+        return _output_store_and_read(
+            cursor,
+            session_id=session_id,
+            task_id=task_id,
+            step_index=step_index,
+            model_name=model_name,
+            vector=vector,
+            values=values,
+            count=count,
         )
-        rows = cursor.fetchall()
+
+
+def _output_store_and_read(
+    cursor: CursorWrapper,
+    *,
+    session_id: str,
+    task_id: str,
+    step_index: int,
+    model_name: str,
+    vector: list[float],
+    values: list[str],
+    count: int,
+) -> list[OutputRecord]:
+    dims = len(vector)
+    literal = "[" + ",".join(map(repr, vector)) + "]"
+    # One statement, so one round trip. Its SELECT cannot see the row its INSERT adds, so
+    # that row is appended below; a redelivered step's row is already stored, the INSERT
+    # adds nothing and the SELECT returns it.
+    cursor.execute(
+        """
+        WITH added AS (
+            INSERT INTO agents_outputembedding
+                (session_id, task_id, step_index, model, dimensions, embedding, result_values, created_at)
+            VALUES (%s, %s, %s, %s, %s, %s::vector, %s::jsonb, %s)
+            ON CONFLICT (task_id, step_index) DO NOTHING
+            RETURNING id
+        )
+        SELECT NULL, NULL, (SELECT count(*) FROM added)
+        UNION ALL (
+            -- Vectors are turned into text after the LIMIT, for the few rows it keeps.
+            SELECT latest.embedding::text, latest.result_values, latest.id FROM (
+                SELECT id, embedding, result_values FROM agents_outputembedding
+                WHERE session_id = %s AND model = %s AND dimensions = %s
+                ORDER BY id DESC LIMIT %s
+            ) AS latest
+        )
+        """,
+        [
+            session_id,
+            task_id,
+            step_index,
+            model_name,
+            dims,
+            literal,
+            _json(values),
+            clock.now(),
+            session_id,
+            model_name,
+            dims,
+            count,
+        ],
+    )
+    rows = cursor.fetchall()
     added = next(order for text, _, order in rows if text is None)
     records = [
         OutputRecord(vector=_vector(text), result_values=frozenset(_values(raw)))

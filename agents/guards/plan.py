@@ -6,6 +6,7 @@ and the step reads it. An agent's guard configuration is loaded once per run.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from agents.models import Task
 
 if TYPE_CHECKING:
     from agents.guards.breakers import ToolLimits
+    from agents.guards.loop_signals import OutputRecord
     from agents.guards.spend import Reservation
     from agents.runtime.state import RunState
 
@@ -41,6 +43,9 @@ class StepPlan:
     route_reason: str = ""
     downgraded_by: str = ""
     reservation: "Reservation | None" = None
+    # The reserved call was made: its cost and when, until its ledger row is written and
+    # Redis settled (agents/guards/spend.py plan_spend_record, plan_settle_recorded).
+    spent: tuple[Decimal, datetime] | None = None
     tool_calls: int = 0  # tool calls this step has made so far
 
 
@@ -51,6 +56,9 @@ class GuardContext:
     session_tokens_before: int
     plan: StepPlan | None = None
     tool_limits: dict[str, "ToolLimits"] = field(default_factory=dict)  # per tool, loaded once per run
+    # The session's latest outputs as the last checkpoint stored them, for the loop guard of
+    # the step after it: (that step's index, the embedding model, the records, oldest first).
+    loop_records: "tuple[int, str, list[OutputRecord]] | None" = None
 
 
 def agent_guards(*, agent_id: int) -> AgentGuards:

@@ -11,15 +11,18 @@ from core import clock
 WINDOW_S = 60
 
 
-def rate_take(*, name: str, per_minute: int) -> float:
-    """Take one request for `name`; 0 when taken, else the seconds until the window ends."""
+def rate_window(*, name: str) -> tuple[str, int, int]:
+    """The current window of `name`: (its counter's key, the window's length, ms left in it)."""
     now_ms = int(clock.now().timestamp() * 1000)
     window_ms = WINDOW_S * 1000
     window = now_ms // window_ms
-    left_ms = window_ms - now_ms % window_ms
-    wait_ms = guard_script("rate_take")(
-        keys=[guard_key("rate", name, window)], args=[per_minute, window_ms, left_ms]
-    )
+    return guard_key("rate", name, window), window_ms, window_ms - now_ms % window_ms
+
+
+def rate_take(*, name: str, per_minute: int) -> float:
+    """Take one request for `name`; 0 when taken, else the seconds until the window ends."""
+    key, window_ms, left_ms = rate_window(name=name)
+    wait_ms = guard_script("rate_take")(keys=[key], args=[per_minute, window_ms, left_ms])
     return int(wait_ms) / 1000
 
 

@@ -19,7 +19,6 @@ from django.conf import settings
 from agents.guards.breakers import ToolLimits, breaker_admit, breaker_open_result, breaker_record, tool_limits
 from agents.guards.decision import Decision, Verdict
 from agents.guards.plan import guard_context, step_plan
-from agents.guards.ratelimits import rate_take
 from agents.guards.store import guard_key, guard_redis
 from agents.models import Tool
 from agents.runtime.waiting import wait_begin
@@ -132,20 +131,20 @@ def _not_retried(result: ToolResult, why: str) -> ToolResult:
 def _attempt(
     state: "RunState", spans: SpanBuffer, tool: Tool, limits: ToolLimits, execute: Callable[[], ToolResult]
 ) -> tuple[ToolResult, str]:
-    """One call through the breaker and the rate limit: (its result, the breaker's state after)."""
-    admitted, breaker, wait_s = breaker_admit(tool=tool, limits=limits)
+    """One call through the breaker and the rate limit (one round trip for both): (its result,
+    the breaker's state after)."""
+    admitted, breaker, wait_s, rate_wait_s = breaker_admit(tool=tool, limits=limits, take_rate=True)
     if not admitted:
         _record(state, spans, "tool_breaker", f"{tool.name}'s circuit breaker is {breaker}: failing fast")
         return breaker_open_result(tool=tool, wait_s=wait_s), breaker
-    wait_s = rate_take(name=f"tool:{tool.name}", per_minute=limits.requests_per_minute)
-    if wait_s > 0:
+    if rate_wait_s > 0:
         reason = f"{tool.name} is over its limit of {limits.requests_per_minute} calls a minute"
         _record(state, spans, "tool_rate_limit", reason)
         return ToolResult.error(
             "rate_limit",
             reason,
             retry_safe=True,
-            retry_after_s=round(wait_s, 3),
+            retry_after_s=round(rate_wait_s, 3),
         ), breaker
     result = execute()
     try:

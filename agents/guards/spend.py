@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 
 from agents.guards.decision import ALLOW, Decision, Verdict
@@ -228,6 +228,12 @@ def cost_settle(reservation: Reservation, *, cost: Decimal, at: datetime) -> Non
     """
     if cost > 0:
         _ledger_insert(reservation, cost=cost, at=at)
+    cost_settle_recorded(reservation, cost=cost, at=at)
+
+
+def cost_settle_recorded(reservation: Reservation, *, cost: Decimal, at: datetime) -> None:
+    """Replace the reservation by the real cost in Redis, its ledger row already committed
+    (spend_record_write in the caller's transaction), or for a cost of 0 (a release)."""
     alert_at = Decimal(str(settings.GUARD_ALERT_AT))
     try:
         crossed = guard_script("cost_settle")(
@@ -275,27 +281,41 @@ def _alerts_record(reservation: Reservation, scopes: list[Scope], *, at: datetim
 
 
 def _ledger_insert(reservation: Reservation, *, cost: Decimal, at: datetime) -> None:
-    """The ledger row, committed without waiting for its WAL flush: a step does not wait
-    milliseconds of fsync for it. A PostgreSQL crash can lose the last fraction of a second
-    of rows (wal_writer_delay), which matters only if Redis loses its counters in the same
-    instant; the task's own cost (in the checkpoint) is committed normally."""
+    """The ledger row in a transaction of its own, committed without waiting for its WAL
+    flush: the caller does not wait milliseconds of fsync for it. A PostgreSQL crash can lose
+    the last fraction of a second of rows (wal_writer_delay), which matters only if Redis
+    loses its counters in the same instant. A step's own model call does not come here: its
+    row is written with the stored reply or the checkpoint (plan_spend_record)."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        SpendRecord.objects.bulk_create(
-            [
-                SpendRecord(
-                    reservation=reservation.id,
-                    task_id=reservation.task_id,
-                    session_id=reservation.session_id,
-                    user_key=reservation.user_key,
-                    model=reservation.model,
-                    cost_usd=cost,
-                    at=at,
-                )
-            ],
-            ignore_conflicts=True,
-        )
+        spend_record_write(reservation, cost=cost, at=at)
+
+
+def spend_record_write(reservation: Reservation, *, cost: Decimal, at: datetime) -> None:
+    """Insert the reservation's ledger row (once: a second write of it is ignored), in the
+    caller's transaction. One plain statement: this runs on every step."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LEDGER_INSERT, _ledger_params(reservation, cost=cost, at=at))
+
+
+_LEDGER_INSERT = """
+INSERT INTO guards_spendrecord (reservation, task_id, session_id, user_key, model, cost_usd, at)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (reservation) DO NOTHING
+"""
+
+
+def _ledger_params(reservation: Reservation, *, cost: Decimal, at: datetime) -> list[Any]:
+    return [
+        reservation.id,
+        reservation.task_id,
+        reservation.session_id,
+        reservation.user_key,
+        reservation.model,
+        cost,
+        at,
+    ]
 
 
 def cost_release(reservation: Reservation) -> None:
@@ -324,16 +344,52 @@ def scope_usage(scope_key: str) -> tuple[Decimal, Decimal]:
     return Decimal(int(spent or 0)) / NANO, Decimal(int(reserved or 0)) / NANO
 
 
-def plan_settle(state: "RunState", *, cost: Decimal, at: datetime) -> None:
-    """Settle the reservation the guards made for this step's model call, if any."""
+def plan_spent(state: "RunState", *, cost: Decimal, at: datetime) -> None:
+    """The step's model call was made and billed: its cost is recorded with the next write
+    of the step (plan_spend_record), or on whatever way the run leaves (plan_settle)."""
     plan = step_plan(state)
     if plan is not None and plan.reservation is not None:
-        cost_settle(plan.reservation, cost=cost, at=at)
-        plan.reservation = None
+        plan.spent = (cost, at)
 
 
-def plan_release(state: "RunState") -> None:
+def plan_spend_record(state: "RunState") -> None:
+    """Inside the transaction that stores the step (its reply, or its checkpoint): the ledger
+    row of its model call, so that the step pays no transaction of its own for it. Redis is
+    settled once that commits (plan_settle_recorded): Postgres first, as cost_settle does."""
     plan = step_plan(state)
-    if plan is not None and plan.reservation is not None:
-        cost_release(plan.reservation)
+    if plan is not None and plan.reservation is not None and plan.spent is not None:
+        cost, at = plan.spent
+        if cost > 0:
+            spend_record_write(plan.reservation, cost=cost, at=at)
+
+
+def plan_settle_recorded(state: "RunState") -> None:
+    """After the transaction that ran plan_spend_record committed: settle Redis."""
+    plan = step_plan(state)
+    if plan is not None and plan.reservation is not None and plan.spent is not None:
+        cost, at = plan.spent
+        cost_settle_recorded(plan.reservation, cost=cost, at=at)
         plan.reservation = None
+        plan.spent = None
+
+
+def plan_settle(state: "RunState") -> None:
+    """Settle what the step's plan holds, now: the cost of its call if it was made and not
+    yet recorded (the step's write failed or never came; the row gets a transaction of its
+    own), else its reservation, given back unused. A no-op when it holds nothing."""
+    plan = step_plan(state)
+    if plan is None or plan.reservation is None:
+        return
+    reservation, spent = plan.reservation, plan.spent
+    plan.reservation = plan.spent = None
+    if spent is None:
+        cost_release(reservation)
+        return
+    cost, at = spent
+    try:
+        if cost > 0:
+            _ledger_insert(reservation, cost=cost, at=at)
+    except DatabaseError:
+        # Redis still counts it; only a rebuild of the counters from Postgres would miss it.
+        logger.warning("could not record the spend of reservation %s", reservation.id, exc_info=True)
+    cost_settle_recorded(reservation, cost=cost, at=at)

@@ -3,7 +3,7 @@
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fnmatch import fnmatchcase
@@ -34,8 +34,15 @@ class Price:
         return any(char in self.model for char in "*?[")
 
 
+@dataclass
+class _Table:
+    read_at: float  # _clock()
+    rows: list[Price]
+    candidates: dict[str, list[Price]] = field(default_factory=dict)  # per model, best first
+
+
 _lock = threading.Lock()
-_table: tuple[float, list[Price]] | None = None
+_table: _Table | None = None
 _warned: set[str] = set()
 
 
@@ -68,20 +75,27 @@ def model_cost(*, model: str, usage: Usage, at: datetime) -> Decimal:
 def model_price_at(*, model: str, at: datetime) -> Price | None:
     """The price row for `model` at `at`: an exact name beats a glob, a longer glob a shorter
     one, and of the rows for the same name the latest that is already valid wins."""
-    best: Price | None = None
-    best_rank: tuple[bool, int, datetime] | None = None
-    for price in _prices():
-        if price.valid_from > at:
-            continue
-        if price.model == model:
-            rank = (True, len(price.model), price.valid_from)
-        elif price.is_glob and fnmatchcase(model, price.model):
-            rank = (False, len(price.model), price.valid_from)
-        else:
-            continue
-        if best_rank is None or rank > best_rank:
-            best, best_rank = price, rank
-    return best
+    for price in _candidates(model):
+        if price.valid_from <= at:
+            return price
+    return None
+
+
+def _candidates(model: str) -> list[Price]:
+    """The rows that name `model`, best first (exact, then longer globs, then the latest);
+    worked out once per model for each read of the table (every step prices two calls)."""
+    table = _price_table()
+    found = table.candidates.get(model)
+    if found is None:
+        ranked = []
+        for price in table.rows:
+            if price.model == model:
+                ranked.append(((True, len(price.model), price.valid_from), price))
+            elif price.is_glob and fnmatchcase(model, price.model):
+                ranked.append(((False, len(price.model), price.valid_from), price))
+        ranked.sort(key=lambda r: r[0], reverse=True)
+        found = table.candidates[model] = [price for _, price in ranked]
+    return found
 
 
 def unpriced_reason(model: str) -> str:
@@ -100,11 +114,11 @@ def price_table_reset() -> None:
         _warned.clear()
 
 
-def _prices() -> list[Price]:
+def _price_table() -> _Table:
     global _table
     table = _table
-    if table is not None and _clock() - table[0] < PRICE_CACHE_TTL_S:
-        return table[1]
+    if table is not None and _clock() - table.read_at < PRICE_CACHE_TTL_S:
+        return table
     # Read without holding the lock: a worker thread may hold a pooled connection while it asks
     # for a price, so waiting here for a thread that waits for a connection would deadlock once
     # the pool is empty. Two threads that miss together both read the table; either is right.
@@ -119,6 +133,7 @@ def _prices() -> list[Price]:
         )
         for row in ModelPrice.objects.all()
     ]
+    fresh = _Table(read_at=_clock(), rows=rows)
     with _lock:
-        _table = (_clock(), rows)
-    return rows
+        _table = fresh
+    return fresh

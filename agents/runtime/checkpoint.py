@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,22 +16,38 @@ from tracing.events import trace_step_committed
 from tracing.recorder import SpanBuffer
 
 # Raw SQL for the one statement on the hot path that the ORM cannot express: it appends the
-# step's messages in the database (instead of resending the whole conversation every step)
-# and returns the cancel flag, so the next step boundary needs no query of its own.
+# step's messages in the database (instead of resending the whole conversation every step),
+# ends the task on its last step, completes the step's stored row (a step that asked for tools
+# was stored before they ran) only if the task advanced, and returns the cancel flag, so the
+# next step boundary needs no query of its own.
 _ADVANCE = """
-UPDATE agents_task SET
-    messages = messages || %(messages)s::jsonb,
-    step_index = step_index + 1,
-    input_tokens = input_tokens + %(input_tokens)s,
-    output_tokens = output_tokens + %(output_tokens)s,
-    cached_input_tokens = cached_input_tokens + %(cached_input_tokens)s,
-    cost_usd = cost_usd + %(cost)s,
-    tool_calls = tool_calls + %(tool_calls)s,
-    lease_until = %(lease_until)s,
-    lease_owner = CASE WHEN %(final)s THEN NULL ELSE lease_owner END
-WHERE id = %(id)s AND step_index = %(index)s AND status = 'running'
-  AND lease_owner IS NOT DISTINCT FROM %(lease_owner)s
-RETURNING cancel_requested
+WITH advanced AS (
+    UPDATE agents_task SET
+        messages = messages || %(messages)s::jsonb,
+        step_index = step_index + 1,
+        input_tokens = input_tokens + %(input_tokens)s,
+        output_tokens = output_tokens + %(output_tokens)s,
+        cached_input_tokens = cached_input_tokens + %(cached_input_tokens)s,
+        cost_usd = cost_usd + %(cost)s,
+        tool_calls = tool_calls + %(tool_calls)s,
+        lease_until = %(lease_until)s,
+        lease_owner = CASE WHEN %(final)s THEN NULL ELSE lease_owner END,
+        status = CASE WHEN %(final)s THEN %(status)s ELSE status END,
+        result = CASE WHEN %(final)s THEN %(result)s ELSE result END,
+        stop_reason = CASE WHEN %(final)s THEN %(stop_reason)s ELSE stop_reason END,
+        finished_at = CASE WHEN %(final)s THEN %(now)s ELSE finished_at END
+    WHERE id = %(id)s AND step_index = %(index)s AND status = 'running'
+      AND lease_owner IS NOT DISTINCT FROM %(lease_owner)s
+    RETURNING cancel_requested
+), completed AS (
+    UPDATE agents_step SET
+        status = %(step_status)s,
+        tool_results = %(tool_results)s::jsonb,
+        finished_at = %(now)s,
+        cost_usd = %(step_cost)s
+    WHERE id = %(step_id)s AND EXISTS (SELECT FROM advanced)
+)
+SELECT cancel_requested FROM advanced
 """
 
 
@@ -46,15 +63,27 @@ def checkpoint_write(
     now: datetime,
     lease_owner: uuid.UUID | None,
     final: dict[str, Any] | None = None,
+    within: Sequence[Callable[[], None]] = (),
 ) -> bool:
     """Advance the task past its current step; returns whether a cancel was requested.
 
     The conditional update on (id, step_index, status, lease owner) is what makes a duplicated
     or redelivered Celery message, or a run whose lease passed to another, harmless: only the
     lease holder moves a step forward, once. It renews the lease as it goes.
+
+    `within`: writes that belong to the step (its spend, its output's embedding, a last
+    step's root span), run in the same transaction once the step is known to be this run's,
+    so that none of them pays a transaction of its own.
     """
     index = task.step_index
     usage = outcome.response.usage
+    final = final or {}
+    if set(final) - {"status", "result", "stop_reason"}:
+        raise ValueError(f"a checkpoint cannot end a task with {sorted(final)}")
+    step = outcome.step
+    step.status = Step.Status.COMPLETED
+    step.tool_results = [result.as_dict() for result in outcome.tool_results]
+    step.finished_at = now
     params: dict[str, Any] = {
         "id": task.pk,
         "index": index,
@@ -66,27 +95,29 @@ def checkpoint_write(
         "tool_calls": len(outcome.tool_results),
         "lease_until": None if final else now + timedelta(seconds=settings.TASK_LEASE_S),
         "final": bool(final),
+        "status": final.get("status"),
+        "result": final.get("result", ""),
+        "stop_reason": final.get("stop_reason", ""),
+        "now": now,
         "lease_owner": lease_owner,
+        # The stored row of a step that asked for tools; its cost_usd too: an inspector's
+        # model call (a quarantine summary) has added to it since (agents/runtime/inspect.py).
+        "step_id": step.pk,
+        "step_status": step.status,
+        "tool_results": json.dumps(step.tool_results),
+        "step_cost": step.cost_usd,
     }
-    step = outcome.step
-    step.status = Step.Status.COMPLETED
-    step.tool_results = [result.as_dict() for result in outcome.tool_results]
-    step.finished_at = now
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_ADVANCE, params)
         row = cursor.fetchone()
         if row is None:
             raise StepAlreadyCommitted(f"step {index} of task {task.pk} was committed by another delivery")
-        if final:
-            Task.objects.filter(pk=task.pk).update(finished_at=now, **final)
         if step.pk is None:
             step.save(force_insert=True)
-        else:
-            # cost_usd: the step's row was stored before its tools ran; an inspector's model
-            # call (a quarantine summary) has added to it since (agents/runtime/inspect.py).
-            step.save(update_fields=["status", "tool_results", "finished_at", "cost_usd"])
         written = spans.spans
         spans.flush()
+        for write in within:
+            write()
         # Live trace pushes and metrics, once per step, only once the step is durable.
         after_commit(
             trace_step_committed,

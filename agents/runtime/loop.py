@@ -2,9 +2,10 @@
 
 import logging
 import uuid
-from contextlib import nullcontext
+from collections.abc import Callable
 from datetime import timedelta
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -12,10 +13,11 @@ from django.db import transaction
 from django.db.models import F
 
 from agents.guards.decision import Verdict
+from agents.guards.loops import loop_output_writer
 from agents.guards.parking import guard_park
 from agents.guards.pipeline import guards_before_model_call
 from agents.guards.plan import step_model
-from agents.guards.spend import plan_release
+from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_record
 from agents.models import Task
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
@@ -31,7 +33,6 @@ from core import clock
 from core.transactions import after_commit
 from tracing.events import trace_spans_write, trace_task_finished
 from tracing.logs import log_context_bind_session
-from tracing.models import Trace
 from tracing.recorder import SpanBuffer, model_span_id, root_span_id
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
     finally:
         lease_forget(lease)
         if state is not None:
-            plan_release(state)  # a no-op unless a step ended between its reserve and settle
+            plan_settle(state)  # a no-op unless a step ended between its reserve and settle
 
 
 def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOutcome:
@@ -154,25 +155,33 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
                 "result": outcome.response.content,
                 "stop_reason": "completed",
             }
+        # Written in the checkpoint's transaction: the model call's spend (a last step's; a
+        # step with tool calls recorded it with its stored reply), and either the root span
+        # (whoever sees the task end sees its whole trace) or, when this run goes on to the
+        # next step, the output's embedding for that step's loop guard.
+        within: list[Callable[[], None]] = [partial(plan_spend_record, state)]
+        if final:
+            within.append(partial(_write_root_span, state, status=final["status"]))
+        elif count + 1 < max_steps and clock.now() < deadline:
+            loop_output = loop_output_writer(state, outcome.new_messages)
+            if loop_output is not None:
+                within.append(loop_output)
         try:
-            # The last step and the root span commit together: whoever sees the task end
-            # sees its whole trace. Other steps need no outer transaction (no savepoint).
-            with transaction.atomic() if final else nullcontext():
-                cancel_requested = checkpoint_write(
-                    task=task,
-                    outcome=outcome,
-                    spans=spans,
-                    now=clock.now(),
-                    lease_owner=state.lease.token if state.lease else None,
-                    final=final,
-                )
-                if final:
-                    _write_root_span(state, status=final["status"])
+            cancel_requested = checkpoint_write(
+                task=task,
+                outcome=outcome,
+                spans=spans,
+                now=clock.now(),
+                lease_owner=state.lease.token if state.lease else None,
+                final=final,
+                within=within,
+            )
             if state.lease is not None:
                 state.lease.renewed_at = clock.now()  # the checkpoint renewed it
         except StepAlreadyCommitted:
             logger.warning("task %s: a duplicate delivery is ahead of this one; stopping", task.id)
             return RunOutcome.SKIPPED
+        plan_settle_recorded(state)  # Redis, once the spend is durable
         if final:
             return RunOutcome.FINISHED
         if clock.now() >= deadline:
@@ -235,11 +244,11 @@ def run_failure_record(
 
 
 def _load(task_id: uuid.UUID) -> RunState:
-    task = Task.objects.select_related("session__agent_version__agent").get(pk=task_id)
+    task = Task.objects.select_related("session__agent_version__agent", "trace").get(pk=task_id)
     log_context_bind_session(session_id=task.session_id)
     version = task.session.agent_version
     tools = {tool.name: tool for tool in version.tools.all()}
-    trace = Trace.objects.only("pk", "trace_id").get(task_id=task_id)
+    trace = task.trace
     own = len(task.messages)
     task.messages = conversation.task_conversation(task)
     return RunState(

@@ -9,13 +9,13 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from agents.guards.context import context_fit
 from agents.guards.ratelimits import provider_rate_wait
 from agents.guards.retries import tool_call_guarded
 from agents.guards.routing import route_attributes
-from agents.guards.spend import plan_release, plan_settle
+from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_record, plan_spent
 from agents.models import Step, Tool
 from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, ProviderError, ToolCall
 from agents.providers.pricing import model_cost
@@ -79,7 +79,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
     if step is None:
         step = _model_step(state, spans, index, model)
     else:
-        plan_release(state)  # no new call: its cost reservation goes back at once
+        plan_settle(state)  # no new call: its cost reservation goes back at once
         if _model_span_written(state, index):
             # Written when a held call parked the task: this run follows the people's decision.
             logger.info("step %s of task %s resumed after a decision on its held call", index, state.task.id)
@@ -141,7 +141,7 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         try:
             response = _complete_with_retries(provider, request, spans=spans, index=index, state=state)
         except ModelCallFailed as failure:
-            plan_release(state)
+            plan_settle(state)
             failure.spent = summary_cost
             raise
         call_cost = model_cost(model=model, usage=response.usage, at=started)
@@ -160,20 +160,27 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         model_latency_ms=response.latency_ms,
         started_at=started,
     )
-    # Settled at once, before anything can fail: the call was made and billed.
-    plan_settle(state, cost=call_cost, at=started)
+    # The call was made and billed. Its ledger row is written with the step (here with the
+    # stored reply, or with the checkpoint of a last step), and Redis settled after that
+    # commits; a run that leaves before then settles it on its way out (plan_settle).
+    plan_spent(state, cost=call_cost, at=started)
     if response.tool_calls:
         # Stored before any tool runs: a redelivered step then replays these exact calls
         # with the same idempotency keys instead of asking the model again.
         try:
-            step.save(force_insert=True)
+            with transaction.atomic():
+                step.save(force_insert=True)
+                plan_spend_record(state)
         except IntegrityError:
-            # A duplicate delivery stored its reply first: follow it.
+            # A duplicate delivery stored its reply first: follow it. This call was billed too.
             logger.warning("step %s of task %s: a duplicate delivery stored its reply first", index, task.id)
+            plan_settle(state)
             spans.spans.clear()
             step = Step.objects.get(task_id=task.id, index=index)
             response = response_from_json(step.response)
             call_cost = step.cost_usd
+        else:
+            plan_settle_recorded(state)
     prompt = _prompt_stored(state, request.messages, kept=kept)
     recorded = playback.recorded_model
     _add_model_span(

@@ -168,8 +168,8 @@ def test_a_failed_probe_opens_the_breaker_again(db):
     with time_machine.travel(start + timedelta(seconds=31), tick=False):
         assert breaker_admit(tool=tool, limits=LIMITS)[0] is True
         assert breaker_record(tool=tool, limits=LIMITS, failed=True) == "open"
-        admitted, state, wait_s = breaker_admit(tool=tool, limits=LIMITS)
-    assert (admitted, state, wait_s) == (False, "open", 30.0)
+        admitted, state, wait_s, rate_wait_s = breaker_admit(tool=tool, limits=LIMITS)
+    assert (admitted, state, wait_s, rate_wait_s) == (False, "open", 30.0, 0.0)
 
 
 def test_the_error_rate_over_the_window_opens_the_breaker(db, settings):
