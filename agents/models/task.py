@@ -62,6 +62,9 @@ class Task(models.Model):
     # When a run was last sent to the broker: the stalled-task sweeper re-sends only runs whose
     # message can have been lost, instead of every queued task on every sweep.
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    # A recording served instead of the model or the tools (agents/runtime/playback.py): eval
+    # runs, replays and undo tasks. Empty for an ordinary task.
+    playback = models.JSONField(default=dict, blank=True)
     # Runs that ended on an unexpected error; at TASK_MAX_RUN_FAILURES the task fails.
     run_failures = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

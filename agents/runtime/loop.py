@@ -21,6 +21,7 @@ from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
 from agents.runtime.gate import ToolCallHeld, tool_gate
 from agents.runtime.lease import Lease, LeaseLost, lease_claim, lease_forget
+from agents.runtime.playback import PlaybackExhausted
 from agents.runtime.state import RunState
 from agents.runtime.step import ModelCallFailed, step_run
 from agents.runtime.waiting import db_connection_release
@@ -133,6 +134,16 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
                 stop_detail=f"the model call failed ({failure.error.kind}): {failure.error}",
                 partial=True,
                 cost_usd=F("cost_usd") + failure.spent,
+            )
+            return RunOutcome.FINISHED
+        except PlaybackExhausted as exhausted:
+            _finish(
+                state,
+                spans=spans,
+                status=Task.Status.FAILED,
+                stop_reason="playback_exhausted",
+                stop_detail=str(exhausted),
+                partial=True,
             )
             return RunOutcome.FINISHED
         final = None

@@ -23,6 +23,7 @@ from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.gate import GateAnswer, tool_gate
 from agents.runtime.inspect import Inspection, tool_result_inspector
+from agents.runtime.playback import playback_of
 from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
 from agents.runtime.waiting import wait_begin
@@ -120,25 +121,30 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
 
 
 def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> Step:
-    task, version = state.task, state.version
-    provider, provider_model = provider_for(model)
+    task = state.task
+    playback = playback_of(task)
     before = task.messages
-    summary_cost = context_fit(state, spans)  # may shorten task.messages to the context budget
+    # Context control may shorten task.messages to the context budget with a summary: a metered
+    # call, so not for a recorded reply, which no model reads (playback makes no model call).
+    summary_cost = Decimal(0) if playback.recorded_model else context_fit(state, spans)
     kept = conversation.previous_prompt_kept(before, task.messages)
-    request = ChatRequest(
-        model=provider_model,
-        messages=conversation.with_system_prompt(version.system_prompt, task.messages),
-        tools=state.tool_specs,
-        max_tokens=settings.MAX_OUTPUT_TOKENS,
-    )
     started = clock.now()
-    try:
-        response = _complete_with_retries(provider, request, spans=spans, index=index, state=state)
-    except ModelCallFailed as failure:
-        plan_release(state)
-        failure.spent = summary_cost
-        raise
-    call_cost = model_cost(model=model, usage=response.usage, at=started)
+    if playback.recorded_model:
+        # A recorded reply: no call is made, so nothing is paid (its token counts are kept,
+        # so the token guards decide as they did); PlaybackExhausted past the recording.
+        request = _chat_request(state, model)
+        response = playback.reply(index)
+        call_cost = Decimal(0)
+    else:
+        provider, provider_model = provider_for(model)
+        request = _chat_request(state, provider_model)
+        try:
+            response = _complete_with_retries(provider, request, spans=spans, index=index, state=state)
+        except ModelCallFailed as failure:
+            plan_release(state)
+            failure.spent = summary_cost
+            raise
+        call_cost = model_cost(model=model, usage=response.usage, at=started)
     step = Step(
         task_id=task.id,
         index=index,
@@ -169,8 +175,20 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
             response = response_from_json(step.response)
             call_cost = step.cost_usd
     prompt = _prompt_stored(state, request.messages, kept=kept)
-    _add_model_span(state, spans, step, response, cost=call_cost, prompt=prompt, routed=True)
+    recorded = playback.recorded_model
+    _add_model_span(
+        state, spans, step, response, cost=call_cost, prompt=prompt, routed=True, recorded=recorded
+    )
     return step
+
+
+def _chat_request(state: RunState, provider_model: str) -> ChatRequest:
+    return ChatRequest(
+        model=provider_model,
+        messages=conversation.with_system_prompt(state.version.system_prompt, state.task.messages),
+        tools=state.tool_specs,
+        max_tokens=settings.MAX_OUTPUT_TOKENS,
+    )
 
 
 def _model_span_written(state: RunState, index: int) -> bool:
@@ -206,6 +224,7 @@ def _add_model_span(
     cost: Decimal,
     prompt: Any,
     routed: bool = False,
+    recorded: bool = False,
 ) -> None:
     started: datetime = step.started_at
     request_model = step.model.partition("/")[2]
@@ -230,6 +249,8 @@ def _add_model_span(
             "gen_ai.conversation.id": str(state.task.session_id),
             COST_ATTRIBUTE: str(cost),
             **(route_attributes(state) if routed else {}),
+            # Served from a recording (a replay, an undo): no call was made.
+            **({"tollgate.playback": "recorded"} if recorded else {}),
         },
         input=prompt,
         output=conversation.assistant_message(response),
@@ -355,6 +376,11 @@ def _tool_call_run(
     if the tool may not see it twice; the gate records the outcome."""
     gate = tool_gate()
     arguments = answer.arguments if answer.arguments is not None else call.arguments
+    playback = playback_of(state.task)
+    if playback.serves(tool.name):
+        # Answered from the recording: the tool is never run.
+        recorded = playback.tool_result(step=index, call=call_index, tool_name=call.name, arguments=arguments)
+        return gate.record(answer=answer, result=recorded)
     idempotency_key = answer.idempotency_key or tool_call_idempotency_key(
         task_id=state.task.id, step_index=index, call_index=call_index
     )

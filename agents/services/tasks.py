@@ -5,6 +5,7 @@ import json
 import uuid
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -12,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from agents.models import Agent, Session, Task
+from agents.runtime.playback import playback_validate
 from agents.services.sessions import session_create
 from core import clock
 from core.errors import Conflict, Invalid, NotFound
@@ -104,15 +106,13 @@ def task_submit(
     try:
         with transaction.atomic():
             session = _session_for(owner=owner, agent=agent, session_id=session_id, end_user=end_user)
-            task = Task.objects.create(
+            task = _task_create_enqueued(
                 session=session,
                 owner=owner,
                 input=input,
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=fingerprint if idempotency_key is not None else "",
             )
-            Trace.objects.create(task=task, trace_id=new_trace_id())
-            transaction.on_commit(partial(task_enqueue, task_id=task.id))
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -120,6 +120,25 @@ def task_submit(
         winner = Task.objects.get(owner=owner, idempotency_key=idempotency_key)
         return _replayed(winner, key=idempotency_key, fingerprint=fingerprint), False
     return task, True
+
+
+def task_create(*, session: Session, owner: User, input: str, playback: dict[str, Any] | None = None) -> Task:
+    """A task the platform makes itself in a given session, of whatever version the session
+    is pinned to (an eval case, a replay, an undo), run once the transaction commits.
+    `playback` is a recording to serve instead of the model or the tools (validated)."""
+    if not input.strip():
+        raise Invalid("input must not be empty", field="input")
+    recording = playback_validate(playback) if playback is not None else {}
+    with transaction.atomic():
+        return _task_create_enqueued(session=session, owner=owner, input=input, playback=recording)
+
+
+def _task_create_enqueued(**fields: Any) -> Task:
+    """Create the task and its trace; its run is sent once the caller's transaction commits."""
+    task = Task.objects.create(**fields)
+    Trace.objects.create(task=task, trace_id=new_trace_id())
+    transaction.on_commit(partial(task_enqueue, task_id=task.id))
+    return task
 
 
 def _request_fingerprint(*, agent_name: str, input: str, session_id: uuid.UUID | None, end_user: str) -> str:

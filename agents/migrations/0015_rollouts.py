@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0013_model_price_free_and_task_history'),
+        ('agents', '0014_task_playback'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
