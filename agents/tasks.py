@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections
 
+from agents.rollouts.judge import rollouts_judge
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.runtime.waiting import db_connection_release
 from agents.services.tasks import task_enqueue, tasks_stalled_resume
@@ -34,5 +35,14 @@ def resume_stalled_tasks() -> int:
     """Re-send tasks whose worker vanished (lease passed) or whose message was lost."""
     try:
         return tasks_stalled_resume()
+    finally:
+        db_connection_release()
+
+
+@shared_task(name="agents.tasks.judge_rollouts")
+def judge_rollouts() -> list[int]:
+    """Roll back the canaries that fail their rollout's thresholds (agents/rollouts/judge.py)."""
+    try:
+        return rollouts_judge()
     finally:
         db_connection_release()

@@ -23,7 +23,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from agents.api import agents, budget, memories, sessions, tasks, tools
+from agents.api import agents, budget, memories, rollouts, sessions, tasks, tools
 from approvals.api import actions as approvals_actions_api
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
@@ -144,6 +144,7 @@ api = TollgateAPI(
 api.add_router("/tools", tools.router)
 api.add_router("/agents", agents.router)
 api.add_router("/agents", memories.router)
+api.add_router("/agents", rollouts.router)
 api.add_router("/sessions", sessions.router)
 api.add_router("/sessions", approvals_undo_api.router)
 api.add_router("/tasks", tasks.router)

@@ -379,6 +379,8 @@ class SessionOut(Schema):
     agent_version: int
     user: str = Field(description="the end user it talks with")
     owner: str = Field(description="the account whose token started it")
+    rollout: int | None = Field(description="the rollout that chose its version (docs/rollout.md)")
+    rollout_arm: Literal["baseline", "canary", ""] = Field(description="the arm it drew; empty without one")
     created_at: datetime
     updated_at: datetime
 

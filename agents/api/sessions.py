@@ -43,6 +43,8 @@ def _session_out(session: Session) -> dict[str, Any]:
         "agent_version": session.agent_version.number,
         "user": session.end_user,
         "owner": session.owner.get_username(),
+        "rollout": session.rollout_id,
+        "rollout_arm": session.rollout_arm,
         "created_at": session.created_at,
         "updated_at": session.updated_at,
     }

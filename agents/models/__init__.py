@@ -1,6 +1,7 @@
 from agents.models.agent import Agent, AgentVersion
 from agents.models.dispatch import ToolDispatch
 from agents.models.pricing import ModelPrice
+from agents.models.rollout import Rollout
 from agents.models.session import Session
 from agents.models.step import Step
 from agents.models.task import Task
@@ -13,6 +14,7 @@ __all__ = [
     "Memory",
     "ModelPrice",
     "OutputEmbedding",
+    "Rollout",
     "Session",
     "Step",
     "Task",

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from agents.models.rollout import Rollout
+
 
 class Session(models.Model):
     """One conversation of an agent with one end user: the scope of budgets and memory."""
@@ -26,6 +28,11 @@ class Session(models.Model):
     taint_sources = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     # The caller's own id of a session of an agent that runs elsewhere (gate API, OTLP).
     external_id = models.CharField(max_length=200, blank=True, default="")
+    # The rollout that chose this session's version, and the arm it drew (agents/rollouts/).
+    rollout = models.ForeignKey(
+        "agents.Rollout", null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    rollout_arm = models.CharField(max_length=10, choices=Rollout.Arm.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

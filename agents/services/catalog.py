@@ -14,6 +14,7 @@ from django.db.models import Max
 from agents.models import Agent, AgentVersion, Tool
 from agents.models.tool import InjectionAction, Trust
 from agents.providers.admission import model_refusal
+from agents.rollouts.services import rollout_none_active
 from agents.services.version_checks import version_checker
 from agents.tools.compensation import compensation_check
 from agents.tools.egress import egress_url_refusal
@@ -252,12 +253,14 @@ def agent_update(
     Sessions keep the version they began with; only new sessions use the new one. When the agent
     has required checks (eval suites marked required), the version is a `candidate` instead:
     the current version stays, the checks start, and agent_version_decide makes it current or
-    rejects it once they end.
+    rejects it once they end. Refused while a rollout of the agent is active (its baseline must
+    stay current until it ends).
     """
     if tools is None and not changes:
         raise Invalid("nothing to update: send at least one field")
     # Row lock: two edits at once would otherwise both claim the same next version number.
     agent, current_id = _agent_locked(name)
+    rollout_none_active(agent)
     current = AgentVersion.objects.get(pk=current_id)
     # After a rollback the current version is not the newest, so count from the newest.
     newest = agent.versions.aggregate(newest=Max("number"))["newest"]
@@ -335,6 +338,7 @@ def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
     No version is created or changed: the next edit still counts from the newest number.
     """
     agent, current_id = _agent_locked(name)
+    rollout_none_active(agent)
     target = AgentVersion.objects.filter(agent=agent, number=number).first()
     if target is None:
         raise NotFound(f"agent {name!r} has no version {number}", field="version")

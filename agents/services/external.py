@@ -13,8 +13,9 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from agents.models import Agent, AgentVersion, Session, Task, Tool
+from agents.models import Agent, AgentVersion, Task, Tool
 from agents.models.tool import TOOL_NAME_PATTERN
+from agents.services.sessions import session_create
 from core.errors import Invalid
 from tracing.ids import new_trace_id
 from tracing.models import Trace
@@ -50,10 +51,8 @@ def external_task_for(*, owner: User, agent_name: str, session_id: str) -> Task:
 
 def _external_task_create(*, owner: User, agent_name: str, session_id: str) -> Task:
     with transaction.atomic():
-        agent, version = _agent_for(agent_name)
-        session = Session.objects.create(
-            agent=agent, agent_version=version, owner=owner, external_id=session_id
-        )
+        agent = _agent_for(agent_name)
+        session = session_create(agent=agent, owner=owner, external_id=session_id)
         task = Task.objects.create(
             session=session, owner=owner, input=f"external session {session_id}", status=Task.Status.EXTERNAL
         )
@@ -95,10 +94,10 @@ def _external_task(*, owner: User, agent_name: str, session_id: str) -> Task | N
     return _external_tasks(owner=owner, session_id=session_id).filter(session__agent__name=agent_name).first()
 
 
-def _agent_for(name: str) -> tuple[Agent, AgentVersion]:
+def _agent_for(name: str) -> Agent:
     agents = Agent.objects.select_for_update(of=("self",)).select_related("current_version")
     agent, _ = agents.get_or_create(name=name)
     if agent.current_version is None:
         agent.current_version = AgentVersion.objects.create(agent=agent, number=1, model=EXTERNAL_MODEL)
         agent.save(update_fields=["current_version"])
-    return agent, agent.current_version
+    return agent

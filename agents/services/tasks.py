@@ -12,8 +12,9 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from agents.models import Agent, AgentVersion, Session, Task
+from agents.models import Agent, Session, Task
 from agents.runtime.playback import playback_validate
+from agents.services.sessions import session_create
 from core import clock
 from core.errors import Conflict, Invalid, NotFound
 from tracing.ids import new_trace_id
@@ -104,13 +105,7 @@ def task_submit(
         raise NotFound(f"no agent named {agent_name!r}; create it with POST /api/v1/agents", field="agent")
     try:
         with transaction.atomic():
-            session = _session_for(
-                owner=owner,
-                agent=agent,
-                version=agent.current_version,
-                session_id=session_id,
-                end_user=end_user,
-            )
+            session = _session_for(owner=owner, agent=agent, session_id=session_id, end_user=end_user)
             task = _task_create_enqueued(
                 session=session,
                 owner=owner,
@@ -166,16 +161,9 @@ def _replayed(task: Task, *, key: str, fingerprint: str) -> Task:
     return task
 
 
-def _session_for(
-    *,
-    owner: User,
-    agent: Agent,
-    version: AgentVersion,
-    session_id: uuid.UUID | None,
-    end_user: str,
-) -> Session:
+def _session_for(*, owner: User, agent: Agent, session_id: uuid.UUID | None, end_user: str) -> Session:
     if session_id is None:
-        return Session.objects.create(agent=agent, agent_version=version, owner=owner, end_user=end_user)
+        return session_create(agent=agent, owner=owner, end_user=end_user)
     session = Session.objects.filter(id=session_id, owner=owner).first()
     if session is None:
         raise NotFound(f"no session {session_id} of yours", field="session")

@@ -5,7 +5,9 @@ from typing import Any
 
 from django import forms
 
-from agents.models import Session
+from agents.models import Agent, Session
+from agents.models.rollout import MAX_MIN_TASKS
+from agents.rollouts.services import MAX_REASON_CHARS
 from console.models import ApiToken
 
 
@@ -46,3 +48,32 @@ class UndoForm(forms.Form):
         if not data.get("action") and not data.get("confirm"):
             raise forms.ValidationError("tick the box to confirm undoing every action of the session")
         return data
+
+
+class RolloutStartForm(forms.Form):
+    """Ranges are rollout_start's to check; the form only parses."""
+
+    canary_version = forms.TypedChoiceField(coerce=int, label="Canary version")
+    percent = forms.IntegerField(min_value=1, max_value=99, initial=10, help_text="of new sessions")
+    failure_rate_multiple = forms.DecimalField(
+        required=False, max_digits=6, decimal_places=2, help_text="default 2.0"
+    )
+    cost_multiple = forms.DecimalField(
+        required=False, max_digits=6, decimal_places=2, help_text="default 1.5"
+    )
+    min_tasks = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_MIN_TASKS,
+        help_text="finished canary tasks before judging; default 20",
+    )
+
+    def __init__(self, *args: Any, agent: Agent, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        versions = agent.versions.exclude(id=agent.current_version_id or 0).order_by("-number")[:50]
+        canary: forms.TypedChoiceField = self.fields["canary_version"]  # type: ignore[assignment]
+        canary.choices = [(version.number, f"v{version.number} · {version.model}") for version in versions]
+
+
+class RolloutEndForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=MAX_REASON_CHARS)

@@ -215,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agents.tasks.resume_stalled_tasks",
         "schedule": env_float("STALLED_SWEEP_S", 10.0, minimum=0.5),
     },
+    # Canaries that fail their rollout's thresholds are rolled back (agents/rollouts/judge.py).
+    "judge-rollouts": {
+        "task": "agents.tasks.judge_rollouts",
+        "schedule": env_float("ROLLOUT_JUDGE_S", 60.0, minimum=1.0),
+    },
     # Due auto-sends and expiries (the durable path; an ETA message is the fast one), SLA escalation.
     "approvals-sweep": {
         "task": "approvals.tasks.sweep",

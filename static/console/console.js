@@ -1,5 +1,6 @@
-// Two small behaviours, no framework: a running task's page keeps itself current, and the
-// new-token box has a copy button.
+// Small behaviours, no framework: a live part of a page (a running task's summary, an active
+// rollout's numbers) keeps itself current, the new-token box has a copy button, and a form with
+// data-confirm asks before it submits.
 (function () {
   "use strict";
   var POLL_MS = 2000;
@@ -54,6 +55,12 @@
       });
     });
   }
+
+  // Delegated, so that forms inside a fragment swapped in later ask too (CSP forbids inline JS).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     pollTask();

@@ -24,8 +24,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from agents.models import Task, Tool
-from agents.services.catalog import agent_create
+from agents.models import Rollout, Task, Tool
+from agents.rollouts.services import rollout_roll_back, rollout_start
+from agents.services.catalog import agent_create, agent_rollback, agent_update
 from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
 from console.tokens import api_token_create
@@ -40,6 +41,7 @@ class Seeded:
     token: str
     task: Task
     request: ActionRequest
+    rollout: Rollout
 
 
 @pytest.fixture
@@ -72,7 +74,13 @@ def seeded(admin) -> Seeded:
         reviewer_group="reviewers",
         created_at=task.created_at,
     )
-    return Seeded(token=raw, task=task, request=request)
+    # A second version a rollout can start with, and an ended rollout to read (an active one
+    # would refuse every edit of the agent).
+    agent_update(actor=admin, name="support-bot", system_prompt="v2")
+    agent_rollback(actor=admin, name="support-bot", number=1)
+    rollout = rollout_start(actor=admin, agent_name="support-bot", canary_version=2, percent=10)
+    rollout_roll_back(rollout=rollout, actor=admin)
+    return Seeded(token=raw, task=task, request=request, rollout=rollout)
 
 
 # Loaded at import (schemathesis.pytest.from_fixture does not run under pytest 9); the
@@ -92,6 +100,8 @@ def test_no_request_produces_a_server_error(case, seeded, keep_test_transaction)
         parameters["session_id"] = str(seeded.task.session_id)
     if _is_uuid(parameters.get("request_id")):
         parameters["request_id"] = str(seeded.request.id)
+    if isinstance(parameters.get("rollout_id"), int) and parameters["rollout_id"] > 0:
+        parameters["rollout_id"] = seeded.rollout.pk
     if parameters.get("name", "").replace("-", "").replace("_", "").isalnum():
         parameters["name"] = "lookup_order" if "/tools/" in case.path else "support-bot"
 

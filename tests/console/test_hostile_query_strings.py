@@ -12,7 +12,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from agents.memory.services import MemoryAuthor, memory_create
-from agents.models import Tool
+from agents.models import AgentVersion, Tool
+from agents.rollouts.services import rollout_start
 from agents.services.tasks import task_submit
 from approvals.models import PolicyRule
 from approvals.policy.services import RULE_FIELDS
@@ -141,6 +142,8 @@ def world(admin, requester):
     )
     suite = EvalSuite.objects.create(agent=agent, name="walk")
     run = EvalRun.objects.create(suite=suite, agent_version=agent.current_version)
+    AgentVersion.objects.create(agent=agent, number=2, model="sim/echo")
+    rollout = rollout_start(actor=admin, agent_name="support-bot", canary_version=2, percent=10)
     return {
         "task_id": task.id,
         "session_id": task.session_id,
@@ -150,6 +153,8 @@ def world(admin, requester):
         "link_id": link.pk,
         "span_pk": 1,
         "part": "input",
+        "rollout_id": rollout.pk,
+        "action": "rollback",
         "token_id": token.pk,
         "agent_name": agent.name,
         "name": agent.name,
