@@ -194,6 +194,16 @@ def test_a_rollout_is_refused_for_the_current_version_a_missing_one_a_bad_percen
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("status", [AgentVersion.Status.CANDIDATE, AgentVersion.Status.REJECTED])
+def test_a_version_that_has_not_passed_its_required_checks_is_no_canary(admin, status):
+    _, canary = two_versions()
+    AgentVersion.objects.filter(pk=canary.pk).update(status=status)
+
+    with pytest.raises(Conflict, match=f"version 2 is {status}"):
+        rollout_start(actor=admin, agent_name="bot", canary_version=2, percent=10)
+    assert not Rollout.objects.exists()
+
+
 def test_the_agent_is_not_edited_nor_rolled_back_while_a_rollout_is_active(admin):
     agent, _ = two_versions()
     AgentVersion.objects.create(agent=agent, number=3, model="sim/echo")
