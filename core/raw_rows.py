@@ -24,6 +24,17 @@ def row_table(model: type[Model]) -> str:
     return str(connection.ops.quote_name(model._meta.db_table))
 
 
+def row_insert(instance: Model) -> tuple[str, list[Any]]:
+    """The INSERT of a new `instance` (every concrete field, its primary key set by its default)
+    as SQL and parameters, prepared as the ORM's save() prepares them."""
+    fields = instance._meta.concrete_fields
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    params = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
+    return f"INSERT INTO {row_table(type(instance))} ({columns}) VALUES ({placeholders})", params  # noqa: S608
+
+
 def row_instance(model: type[M], values: Sequence[Any]) -> M:
     """The instance of `model` whose columns (as row_columns lists them) are `values`."""
     fields = model._meta.concrete_fields
