@@ -6,11 +6,18 @@ auth, Ninja and pydantic, the policy, the writes, the JSON answer. For each answ
 this process's CPU (time.process_time), the CPU of the PostgreSQL backend that served it (its
 /proc entry, when PostgreSQL runs on this machine) and the SQL statements sent. CPU time is
 what a core spent on the answer, so waiting for a core under load does not inflate it much
-(caches do suffer a little). With --profile, a cProfile of the measured answers goes to stderr.
+(caches do suffer a little). With --profile, a cProfile (of CPU time) of the measured answers
+goes to stderr.
+
+The test client skips what an ASGI server adds (uvicorn, Django's ASGI handler and its thread
+hops), so the same answers are then asked of one uvicorn process, one at a time, over a
+keep-alive connection: that process's CPU per answer, and per answer of an unknown API path (the
+server and middleware alone, no view).
 
 The last line is one JSON object.
 """
 
+import asyncio
 import cProfile
 import json
 import os
@@ -20,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import percentile, setup_django
+from harness import free_port, percentile, process, setup_django
 
 ANSWERS = 400
 WARMUP = 50
@@ -34,6 +41,45 @@ def backend_cpu_s(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def asgi_cpu_ms(port: int, server_pid: int, token: str, path: str) -> float:
+    """The server process's CPU per answer, asked one at a time."""
+    import psutil
+    from gate_latency import Caller
+
+    caller = Caller(port, token)
+
+    async def one(n: int) -> None:
+        if path == "/api/v1/actions":
+            await caller.ask(_body(f"asgi-{n}"))
+            return
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).encode()
+        status, _ = await caller._exchange(request)
+        if status != 404:
+            raise RuntimeError(f"unexpected answer: {status}")
+
+    for n in range(WARMUP):
+        await one(n)
+    server = psutil.Process(server_pid)
+    before = server.cpu_times()
+    for n in range(WARMUP, WARMUP + ANSWERS):
+        await one(n)
+    after = server.cpu_times()
+    caller.close()
+    return (after.user + after.system - before.user - before.system) * 1000 / ANSWERS
+
+
+def _body(key: str) -> dict:
+    return {
+        "agent": "bench-outside",
+        "session": f"cpu-{key[-1]}",  # ten sessions, each asked again and again
+        "tool": "bench_lookup",
+        "arguments": {"n": 1, "q": "status"},
+        "idempotency_key": f"{RUN}-{key}",
+    }
 
 
 def main() -> None:
@@ -62,14 +108,7 @@ def main() -> None:
     backend_pid = connection.cursor().connection.info.backend_pid
 
     def ask(n: int) -> None:
-        body = {
-            "agent": "bench-outside",
-            "session": f"cpu-{n % 10}",
-            "tool": "bench_lookup",
-            "arguments": {"n": n, "q": "status"},
-            "idempotency_key": f"{RUN}-{n}",
-        }
-        response = client.post("/api/v1/actions", body, content_type="application/json")
+        response = client.post("/api/v1/actions", _body(str(n)), content_type="application/json")
         if response.status_code != 201 or response.json()["decision"] != "allow":
             raise RuntimeError(f"unexpected answer: {response.status_code} {response.content[:300]!r}")
 
@@ -98,6 +137,13 @@ def main() -> None:
         pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(60)
         pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(40)
 
+    port = free_port()
+    web = [sys.executable, "-m", "uvicorn", "console.asgi:application", "--port", str(port)]
+    web += ["--lifespan", "off"]
+    with process(web, ready="Uvicorn running", timeout=120) as server:
+        asgi_allow_ms = asyncio.run(asgi_cpu_ms(port, server.pid, token, "/api/v1/actions"))
+        asgi_unknown_ms = asyncio.run(asgi_cpu_ms(port, server.pid, token, "/api/v1/no-such-endpoint"))
+
     backend_ms = (
         (backend_end - backend_start) * 1000 / ANSWERS
         if backend_start is not None and backend_end is not None
@@ -109,6 +155,8 @@ def main() -> None:
         "allow_cpu_ms_p95": round(percentile(cpu_ms, 95), 3),
         "postgres_cpu_ms_mean": round(backend_ms, 3) if backend_ms is not None else None,
         "allow_wall_ms_p50": round(percentile(wall_ms, 50), 3),
+        "asgi_allow_cpu_ms": round(asgi_allow_ms, 3),
+        "asgi_unknown_path_cpu_ms": round(asgi_unknown_ms, 3),
         "sql_statements": len(statements),
         "answers": ANSWERS,
     }
@@ -117,6 +165,10 @@ def main() -> None:
     print(
         f"allow answer: {result['allow_cpu_ms_mean']} ms CPU in Django (p50 {result['allow_cpu_ms_p50']}), "
         f"{result['postgres_cpu_ms_mean']} ms in PostgreSQL, {len(statements)} SQL statements"
+    )
+    print(
+        f"under uvicorn, one process: {result['asgi_allow_cpu_ms']} ms CPU an allow answer, "
+        f"{result['asgi_unknown_path_cpu_ms']} ms an unknown API path"
     )
     print(json.dumps(result))
 

@@ -215,7 +215,7 @@ async def decision_phase(base: str, token: str, reviewer_token: str) -> list[flo
     return [(answered[key] - decided[key]) * 1000 for key in decided]
 
 
-def listening(base: str, timeout_s: float = 30) -> None:
+def listening(base: str, timeout_s: float = 120) -> None:
     """With several workers the parent binds the port and the workers listen once they started."""
     import httpx
 
