@@ -39,6 +39,10 @@ WARMUP_PER_CALLER = 2
 DECISION_GAP_S = 0.05
 RUN = uuid.uuid4().hex[:8]
 RETRIES: list[int] = []
+# Allow asks answered otherwise: a rule condition whose time budget (POLICY_EVAL_BUDGET_MS) ran
+# out fails closed, and on a machine loaded far past its cores a thread can wait that long for
+# the CPU. Counted, not fatal: the run still measures every answer.
+FAILED_CLOSED: list[str] = []
 
 
 async def serial_phase(base: str, token: str, asks: int = 200) -> list[float]:
@@ -90,9 +94,12 @@ class Caller:
                 RETRIES.append(1)
                 if attempt == 2:
                     raise
-        if status not in (200, 201) or json.loads(answer)["decision"] != "allow":
+        if status not in (200, 201):
             raise RuntimeError(f"unexpected answer: {status} {answer[:300]!r}")
-        return dict(json.loads(answer))
+        decided = dict(json.loads(answer))
+        if decided["decision"] != "allow":
+            FAILED_CLOSED.append(decided["decision"])
+        return decided
 
     async def _exchange(self, request: bytes) -> tuple[int, bytes]:
         if self.streams is None:
@@ -215,7 +222,7 @@ async def decision_phase(base: str, token: str, reviewer_token: str) -> list[flo
     return [(answered[key] - decided[key]) * 1000 for key in decided]
 
 
-def listening(base: str, timeout_s: float = 30) -> None:
+def listening(base: str, timeout_s: float = 120) -> None:
     """With several workers the parent binds the port and the workers listen once they started."""
     import httpx
 
@@ -285,6 +292,7 @@ def main() -> None:
         "web_concurrency": settings.WEB_CONCURRENCY,
         "api_threads": settings.API_THREADS,
         "transport_retries": len(RETRIES),
+        "allow_failed_closed": len(FAILED_CLOSED),
         "allow_actions": len(low) + len(paced) + len(flat_out),
         "decisions": len(waits),
     }

@@ -30,7 +30,6 @@ from approvals.api import policy as approvals_policy_api
 from approvals.api import undo as approvals_undo_api
 from console import tokens_api
 from console.api_examples import openapi_with_examples
-from console.api_threads import off_shared_thread
 from console.tokens import api_token_authenticate
 from core.errors import ServiceError
 from core.http_errors import error_response, unauthorized_response
@@ -115,7 +114,7 @@ def _json_errors(pattern: URLPattern | URLResolver) -> URLPattern | URLResolver:
             return _unknown_route(request)
         return _method_error(request, response)
 
-    return URLPattern(pattern.pattern, off_shared_thread(wrapper), pattern.default_args, pattern.name)
+    return URLPattern(pattern.pattern, wrapper, pattern.default_args, pattern.name)
 
 
 def _method_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:

@@ -85,10 +85,16 @@ class SpanBuffer:
         handful of spans that cost more than the insert itself (bench/trace_bench.py).
         """
         if self.spans:
-            rows = [{column: getattr(span, column) for column in _COLUMNS} for span in self.spans]
+            sql, params = self.insert_statement()
             with connection.cursor() as cursor:
-                cursor.execute(_INSERT, [json.dumps(rows, cls=_Encoder)])
+                cursor.execute(sql, params)
             self.spans = []
+
+    def insert_statement(self) -> tuple[str, list[Any]]:
+        """The statement flush() sends, for a caller that sends it with a write of its own (in
+        one WITH statement) rather than in a transaction of two; the buffer keeps its spans."""
+        rows = [{column: getattr(span, column) for column in _COLUMNS} for span in self.spans]
+        return _INSERT, [json.dumps(rows, cls=_Encoder)]
 
 
 def spans_insert_new(spans: list[Span]) -> set[str]:

@@ -14,8 +14,15 @@ ACTION_ATTRIBUTE = "tollgate.action.id"
 def gate_span_write(
     *, action: ExternalAction, decision: str, started_at: datetime, ended_at: datetime
 ) -> None:
-    _write(
-        task=action.task,
+    gate_span(action=action, decision=decision, started_at=started_at, ended_at=ended_at).flush()
+
+
+def gate_span(
+    *, action: ExternalAction, decision: str, started_at: datetime, ended_at: datetime
+) -> SpanBuffer:
+    """The gate's span of one call, not yet written."""
+    buffer = SpanBuffer(trace_pk=action.task.trace.pk, parent_span_id="")
+    buffer.add(
         name=f"gate {action.tool_name}",
         kind=Span.Kind.GUARDRAIL,
         started_at=started_at,
@@ -23,6 +30,7 @@ def gate_span_write(
         attributes={**_attributes(action), "tollgate.decision": decision},
         input=action.arguments,
     )
+    return buffer
 
 
 def wait_span_write(*, action: ExternalAction, status: str, decided_at: datetime) -> None:

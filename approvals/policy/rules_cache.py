@@ -6,7 +6,10 @@ new PolicyVersion row in one transaction. Reading the newest version row (the un
 saved change applies to the next call in every process.
 """
 
+from django.db import connection
+
 from approvals.models import PolicyRule, PolicyVersion
+from core.raw_rows import row_table
 
 # (marker, version number, rules). A tuple assigned at once, so threads need no lock: two that
 # miss together both read the rules, and either result is right.
@@ -16,8 +19,15 @@ _cached: tuple[tuple[int, int] | None, int, tuple[PolicyRule, ...]] | None = Non
 def _marker() -> tuple[int, int] | None:
     # The id as well as the number: an id is never reused, even after a rolled-back transaction
     # (a test's) created a version with the same number.
-    row = PolicyVersion.objects.order_by("-number").values_list("pk", "number").first()
+    # Hand-written: it runs on every call, and the ORM took ~0.8 ms of CPU to compile what
+    # PostgreSQL answers in ~0.2 (bench/gate_cpu.py).
+    with connection.cursor() as cursor:
+        cursor.execute(_MARKER)
+        row = cursor.fetchone()
     return (row[0], row[1]) if row is not None else None
+
+
+_MARKER = f"SELECT id, number FROM {row_table(PolicyVersion)} ORDER BY number DESC LIMIT 1"  # noqa: S608
 
 
 def policy_rules_current() -> tuple[int, tuple[PolicyRule, ...]]:

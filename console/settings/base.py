@@ -101,7 +101,7 @@ DATABASES["default"]["OPTIONS"] = {
 # uvicorn processes `manage.py up` starts for the web server (one per core suits the API); the
 # name uvicorn itself reads, so the Docker image's uvicorn follows the same variable.
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2, minimum=1)
-# Threads per web process that run sync API views under ASGI (console/api_threads.py); each
+# Threads per web process that run sync API requests under ASGI (console/api_threads.py); each
 # holds a pooled connection only while its request runs, so keep it at most DB_POOL_MAX_SIZE.
 API_THREADS = env_int("API_THREADS", 8, minimum=1)
 # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction.

@@ -1,5 +1,6 @@
-"""Sync API views under ASGI run on the API's thread pool, several at once, and hand their
-database connection back; under the test client's WSGI handler they stay on the caller's thread."""
+"""Sync API requests under ASGI run whole on the API's thread pool, several at once, and hand
+their database connection back; async views and pages stay where Django puts them; under the test
+client's WSGI handler everything stays on the caller's thread."""
 
 import asyncio
 import io
@@ -8,73 +9,92 @@ import threading
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connection, connections
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
-from django.test import RequestFactory
+from django.http.response import HttpResponseBase
+from django.test import Client, override_settings
 
-from console.api_threads import off_shared_thread
+from console.api_threads import ThreadedApiASGIHandler
+from tests.console import threaded_api_urls as urls
+
+URLCONF = "tests.console.threaded_api_urls"
 
 
-def asgi_request(path: str) -> ASGIRequest:
-    scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
+def asgi_request(path: str, query_string: bytes = b"") -> ASGIRequest:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "headers": [(b"host", b"localhost")],
+        "query_string": query_string,
+    }
     return ASGIRequest(scope, io.BytesIO())
 
 
-def test_two_requests_run_at_once_under_asgi():
-    # The first request waits until the second has started: on one shared thread it would wait
-    # out its timeout and answer 504.
-    second_started = threading.Event()
-    threads: dict[str, str] = {}
+@pytest.fixture
+def handler():
+    urls.threads.clear()
+    urls.connections_used.clear()
+    urls.second_started.clear()
+    with override_settings(ROOT_URLCONF=URLCONF):
+        yield ThreadedApiASGIHandler()
 
-    def view(request: HttpRequest) -> HttpResponse:
-        threads[request.path] = threading.current_thread().name
-        if request.path == "/first":
-            return HttpResponse(status=200 if second_started.wait(timeout=20) else 504)
-        second_started.set()
-        return HttpResponse(status=200)
 
-    threaded = off_shared_thread(view)
+def answer(handler: ThreadedApiASGIHandler, *paths: str) -> list[HttpResponseBase]:
+    async def all_at_once() -> list[HttpResponseBase]:
+        return list(await asyncio.gather(*(handler.get_response_async(asgi_request(p)) for p in paths)))
 
-    async def both() -> list[HttpResponse]:
-        return list(await asyncio.gather(threaded(asgi_request("/first")), threaded(asgi_request("/second"))))
+    return async_to_sync(all_at_once)()
 
-    responses = async_to_sync(both)()
+
+def test_two_api_requests_run_at_once_under_asgi(handler):
+    responses = answer(handler, "/api/first", "/api/second")
 
     assert [response.status_code for response in responses] == [200, 200]
-    assert threads["/first"] != threads["/second"]
-    assert all(name.startswith("api") for name in threads.values())
+    assert urls.threads["/api/first"] != urls.threads["/api/second"]
+    assert all(name.startswith("api") for name in urls.threads.values())
+
+
+def test_async_api_views_and_pages_are_not_sent_to_the_api_threads(handler):
+    answer(handler, "/api/waits", "/page")
+
+    assert not urls.threads["/api/waits"].startswith("api")
+    assert not urls.threads["/page"].startswith("api")
+
+
+def test_a_threaded_api_request_passes_every_middleware(handler):
+    # The input guard refuses a NUL, and the security middleware's headers are set, as on any
+    # request Django answers itself.
+    refused = async_to_sync(handler.get_response_async)(asgi_request("/api/second", b"agent=%00"))
+    assert refused.status_code == 400
+    assert "/api/second" not in urls.threads  # the view never ran
+
+    passed = async_to_sync(handler.get_response_async)(asgi_request("/api/second"))
+    assert urls.threads["/api/second"].startswith("api")
+    assert passed.status_code == 200
+    assert passed["X-Content-Type-Options"] == "nosniff"
+    assert passed["X-Frame-Options"] == "DENY"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_threads_connection_goes_back_to_the_pool():
-    used: list = []
+def test_the_threads_connection_goes_back_to_the_pool(handler):
+    answer(handler, "/api/query")
 
-    def view(request: HttpRequest) -> HttpResponse:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        used.append(connections["default"])
-        return HttpResponse()
-
-    async_to_sync(off_shared_thread(view))(asgi_request("/"))
-
-    assert len(used) == 1
-    assert used[0] is not connections["default"]  # the pool thread's own
-    assert used[0].connection is None  # closed: with a pool, returned to it
+    assert urls.threads["/api/query"].startswith("api")
+    assert len(urls.connections_used) == 1
+    assert urls.connections_used[0] is not connections["default"]  # the pool thread's own
+    assert urls.connections_used[0].connection is None  # closed: with a pool, returned to it
 
 
 @pytest.mark.django_db
-def test_under_wsgi_the_view_sees_the_callers_transaction(requester):
-    from django.contrib.auth.models import User
+def test_under_wsgi_the_view_sees_the_callers_transaction():
+    urls.threads.clear()
+    with override_settings(ROOT_URLCONF=URLCONF):
+        response = Client().get("/api/query")
 
-    seen: list[bool] = []
-
-    def view(request: HttpRequest) -> HttpResponse:
-        seen.append(User.objects.filter(pk=requester.pk).exists())
-        return HttpResponse()
-
-    async_to_sync(off_shared_thread(view))(RequestFactory().get("/"))
-
-    assert seen == [True]
+    assert response.status_code == 200
+    assert urls.threads["/api/query"] == threading.current_thread().name
+    assert urls.connections_used[-1] is connections["default"]  # the test's, in its transaction
 
 
 def test_every_middleware_runs_under_asgi_without_holding_the_shared_thread():

@@ -1,0 +1,113 @@
+"""The allow answer's short path (bench/gate_cpu.py): what it no longer reads must still hold.
+A revoked token or a deactivated user is refused on the next request, a policy or tool change
+applies to the next call, a remembered session that was deleted is found again, and a repeated
+idempotency key still returns the first action."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agents.models import Session, Task, Tool
+from approvals.models import ExternalAction, PolicyRule
+from approvals.policy.services import policy_rule_update
+from console.models import ApiToken
+from tests.gate.conftest import ask
+from tracing.models import Span
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tiers")]
+
+
+def test_an_allow_answer_sends_four_statements(requester_api):
+    assert ask(requester_api).status_code == 201  # the token's first use also records it
+
+    with CaptureQueriesContext(connection) as queries:
+        assert ask(requester_api, idempotency_key="k-4").json()["decision"] == "allow"
+
+    # The token with its user, the tool, the policy's version, and the action with its span in
+    # one INSERT (no BEGIN / COMMIT); the session's task is remembered. The savepoint around the
+    # INSERT is only taken inside a transaction, here the test's own.
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert statements == ["SELECT", "SELECT", "SELECT", "SAVEPOINT", "WITH", "RELEASE"], statements
+    action = ExternalAction.objects.get(idempotency_key="k-4")
+    assert Span.objects.filter(attributes__contains={"tollgate.action.id": str(action.id)}).count() == 1
+
+
+def test_a_revoked_token_is_refused_on_the_next_request(requester_api):
+    assert ask(requester_api).status_code == 201
+    token = ApiToken.objects.get(name="tests")
+
+    revoked = requester_api.delete(f"/api/v1/tokens/{token.pk}")
+
+    assert revoked.status_code == 204, revoked.content
+    refused = ask(requester_api)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_deactivated_users_token_is_refused_on_the_next_request(requester, requester_api):
+    assert ask(requester_api).status_code == 201
+
+    requester.is_active = False
+    requester.save(update_fields=["is_active"])
+
+    assert ask(requester_api).status_code == 401
+
+
+def test_a_policy_change_applies_to_the_next_call(requester_api, admin):
+    assert ask(requester_api).json()["decision"] == "allow"
+    low = PolicyRule.objects.get(tool="refund", tier="low")
+
+    policy_rule_update(actor=admin, rule_id=low.pk, tier="critical")
+
+    assert ask(requester_api).json()["decision"] == "deny"
+
+
+def test_a_tool_schema_change_applies_to_the_next_call(requester_api):
+    assert ask(requester_api).status_code == 201
+    Tool.objects.filter(name="refund").update(
+        parameters={"type": "object", "properties": {"amount": {"type": "string"}}}
+    )
+
+    refused = ask(requester_api)
+
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "arguments"
+
+
+def test_a_retry_of_an_allowed_call_returns_it_and_writes_nothing_more(requester_api):
+    first = ask(requester_api, idempotency_key="k-1")
+    second = ask(requester_api, idempotency_key="k-1")
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]
+    assert second.json()["execution_token"] == first.json()["execution_token"]
+    assert ExternalAction.objects.count() == 1
+    assert Span.objects.filter(name="gate refund").count() == 1
+
+
+def test_a_retry_the_server_would_now_refuse_still_gets_its_first_action(requester_api):
+    first = ask(requester_api, idempotency_key="k-1").json()
+    Tool.objects.filter(name="refund").update(
+        parameters={"type": "object", "properties": {"amount": {"type": "string"}}}
+    )
+
+    again = ask(requester_api, idempotency_key="k-1")
+
+    assert again.status_code == 200, again.content
+    assert again.json()["id"] == first["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_remembered_session_deleted_since_is_found_again(requester_api):
+    # Committed for real: foreign keys are checked at commit, and only then does the INSERT with
+    # the remembered task fail.
+    first = ask(requester_api).json()
+    Span.objects.filter(trace__task__session__external_id="conv-1").delete()
+    Session.objects.filter(external_id="conv-1").delete()  # its task, trace and actions with it
+
+    again = ask(requester_api)
+
+    assert again.status_code == 201, again.content
+    assert again.json()["id"] != first["id"]
+    task = Task.objects.get(session__external_id="conv-1")
+    assert list(ExternalAction.objects.values_list("task", flat=True)) == [task.pk]
