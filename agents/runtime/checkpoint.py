@@ -116,9 +116,9 @@ def checkpoint_write(
             step.save(force_insert=True)
         written = spans.spans
         spans.flush()
-        for write in within:
-            write()
-        # Live trace pushes and metrics, once per step, only once the step is durable.
+        # Live trace pushes and metrics, once per step, only once the step is durable. Before
+        # the `within` writes: a last step's root span registers the task's end, which a
+        # watching page must hear after this step.
         after_commit(
             trace_step_committed,
             task_id=task.pk,
@@ -127,6 +127,8 @@ def checkpoint_write(
             spans=written,
             step_seconds=(now - step.started_at).total_seconds(),
         )
+        for write in within:
+            write()
     task.messages = [*task.messages, *outcome.new_messages]
     task.step_index = index + 1
     # The guards read these between steps without a query.
