@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from injection.detect import classifier
 from injection.detect.external import ExternalClassifier
 from injection.detect.result import Finding, ScanResult
-from injection.detect.rules import encoded, exfiltration, hidden, instructions, spoofing
+from injection.detect.rules import encoded, exfiltration, hidden, indirect, instructions, spoofing
 from injection.detect.rules.patterns import snippet
 
 FLAG_AT = 0.5
@@ -23,7 +23,7 @@ TRUNCATED = "limits.truncated"
 MAX_DEPTH = 2
 MAX_FINDINGS = 50
 
-_TEXT_RULES = (instructions.find, spoofing.find, exfiltration.find, hidden.find)
+_TEXT_RULES = (instructions.find, indirect.find, spoofing.find, exfiltration.find, hidden.find)
 _REVEALERS = (hidden.revealed, encoded.revealed)
 
 
