@@ -9,6 +9,7 @@ the call if the policy held it (its tier, rule and version), else tier low with 
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.guards.retries import TOOL_EXECUTION_GUARDS
 from agents.models import Step, Task
 from agents.runtime.gate import verdict_from_attributes
 from approvals.gate import request_verdict
@@ -74,7 +75,9 @@ def task_record(task: Task) -> TaskRecord:
         if span.kind == Span.Kind.TOOL:
             call_id = str(span.attributes.get("gen_ai.tool.call.id", ""))
             tool_spans.setdefault((index, call_id), []).append(span)
-        else:
+        elif span.attributes.get("tollgate.guardrail.name") not in TOOL_EXECUTION_GUARDS:
+            # A replay executes no tool, so it cannot repeat these; the results they left are
+            # compared as the calls' results.
             guards.setdefault(index, []).append(
                 {
                     "guard": str(span.attributes.get("tollgate.guardrail.name", "")),

@@ -28,6 +28,12 @@ from tracing.recorder import SpanBuffer
 if TYPE_CHECKING:
     from agents.runtime.state import RunState
 
+# The guards that act around one execution of a tool (the spans this module writes, but
+# max_tool_calls, which the step's guards also decide). A call answered from a recording
+# (agents/runtime/playback.py) is not executed, so none of them runs for it: its recorded
+# result already holds what they decided.
+TOOL_EXECUTION_GUARDS = frozenset({"retry_budget", "tool_retry", "tool_breaker", "tool_rate_limit"})
+
 logger = logging.getLogger(__name__)
 
 _RETRY_KEY_TTL_S = 2 * 86_400
