@@ -113,21 +113,31 @@ def main() -> None:
             "overhead_p50_ms": round(percentile(step_overheads(ids, sent_from), 50), 1),
             "overhead_p95_ms": round(percentile(step_overheads(ids, sent_from), 95), 1),
             # Runs that died on an unexpected error and were retried (0 when all is well).
+            "overhead_by_step": overheads_by_step(ids, sent_from),
             "run_failures": sum(Task.objects.filter(pk__in=ids).values_list("run_failures", flat=True)),
         }
 
-    def step_overheads(ids: list, sent_from) -> list[float]:
+    def step_overheads(ids: list, sent_from, index: int | None = None) -> list[float]:
         values = []
         previous: dict = {}
-        for task_id, finished, latency in (
+        for task_id, step_index, finished, latency in (
             Step.objects.filter(task_id__in=ids)
             .order_by("task_id", "index")
-            .values_list("task_id", "finished_at", "model_latency_ms")
+            .values_list("task_id", "index", "finished_at", "model_latency_ms")
         ):
             start = previous.get(task_id, sent_from)
-            values.append((finished - start).total_seconds() * 1000 - latency)
+            if index is None or step_index == index:
+                values.append((finished - start).total_seconds() * 1000 - latency)
             previous[task_id] = finished
         return values
+
+    def overheads_by_step(ids: list, sent_from) -> str:
+        # Where the overhead is: the first step includes the Celery hop and the claim.
+        parts = []
+        for index in range(STEPS):
+            values = step_overheads(ids, sent_from, index)
+            parts.append(f"step {index}: p50 {percentile(values, 50):.0f} / p95 {percentile(values, 95):.0f} ms")
+        return "; ".join(parts)
 
     from django.db import connection
 
@@ -153,6 +163,7 @@ def main() -> None:
             result["pg_connections_max"] = conns.peak
             results.append(result)
     for result in results:
+        print(f"{result['sessions']} sessions, overhead by step: {result.pop('overhead_by_step')}")
         print(
             f"{result['sessions']} sessions x {STEPS} steps at {MODEL_LATENCY_MS} ms a model call: "
             f"{result['elapsed_s']} s, {result['steps_per_s']} steps/s of an ideal "
