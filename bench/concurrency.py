@@ -136,7 +136,9 @@ def main() -> None:
         parts = []
         for index in range(STEPS):
             values = step_overheads(ids, sent_from, index)
-            parts.append(f"step {index}: p50 {percentile(values, 50):.0f} / p95 {percentile(values, 95):.0f} ms")
+            parts.append(
+                f"step {index}: p50 {percentile(values, 50):.0f} / p95 {percentile(values, 95):.0f} ms"
+            )
         return "; ".join(parts)
 
     from django.db import connection
