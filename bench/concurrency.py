@@ -114,6 +114,7 @@ def main() -> None:
             "overhead_p95_ms": round(percentile(step_overheads(ids, sent_from), 95), 1),
             # Runs that died on an unexpected error and were retried (0 when all is well).
             "overhead_by_step": overheads_by_step(ids, sent_from),
+            "start_delay": start_delays(ids, sent_from),
             "run_failures": sum(Task.objects.filter(pk__in=ids).values_list("run_failures", flat=True)),
         }
 
@@ -130,6 +131,16 @@ def main() -> None:
                 values.append((finished - start).total_seconds() * 1000 - latency)
             previous[task_id] = finished
         return values
+
+    def start_delays(ids: list, sent_from) -> str:
+        # From the sending of the runs to each task's claim: the Celery hop and the queue for a core.
+        values = [
+            (started - sent_from).total_seconds() * 1000
+            for started in Task.objects.filter(pk__in=ids).values_list("started_at", flat=True)
+        ]
+        return (
+            f"p50 {percentile(values, 50):.0f} / p95 {percentile(values, 95):.0f} / max {max(values):.0f} ms"
+        )
 
     def overheads_by_step(ids: list, sent_from) -> str:
         # Where the overhead is: the first step includes the Celery hop and the claim.
@@ -166,6 +177,7 @@ def main() -> None:
             results.append(result)
     for result in results:
         print(f"{result['sessions']} sessions, overhead by step: {result.pop('overhead_by_step')}")
+        print(f"{result['sessions']} sessions, from sending to the claim: {result.pop('start_delay')}")
         print(
             f"{result['sessions']} sessions x {STEPS} steps at {MODEL_LATENCY_MS} ms a model call: "
             f"{result['elapsed_s']} s, {result['steps_per_s']} steps/s of an ideal "
