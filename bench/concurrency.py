@@ -35,6 +35,7 @@ import time
 from harness import (
     ConnectionSampler,
     RssSampler,
+    echo_chain_agent,
     percentile,
     postgres_cpu_s,
     process_tree_cpu_s,
@@ -58,22 +59,11 @@ def main() -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from agents.models import Agent, AgentVersion, Step, Task, Tool
+    from agents.models import Step, Task
     from agents.services.tasks import task_submit, tasks_stalled_resume
-    from agents.tools.python import python_tools_sync
 
-    python_tools_sync()
     owner, _ = User.objects.get_or_create(username="bench")
-    agent, _ = Agent.objects.get_or_create(name="bench-concurrency")
-    version = AgentVersion.objects.create(
-        agent=agent,
-        number=agent.versions.count() + 1,
-        model=f"sim/chain?calls={STEPS - 1}&tool=echo&latency_ms={MODEL_LATENCY_MS}",
-        max_iterations=STEPS + 5,
-    )
-    version.tools.set(Tool.objects.filter(name="echo"))
-    agent.current_version = version
-    agent.save(update_fields=["current_version"])
+    agent = echo_chain_agent("bench-concurrency", steps=STEPS, latency_ms=MODEL_LATENCY_MS)
 
     def run(sessions: int) -> dict:
         # Submitted in one transaction: the runs are sent when it commits, all at once.

@@ -50,7 +50,7 @@ def literal_worst_case() -> str:
 
 def in_process_worst_case() -> tuple[str, dict]:
     """A chain of `+` as long as the limit allows over the largest argument run in-process."""
-    from core.cel.conditions import IN_PROCESS_MAX_FACTS_CHARS
+    from core.cel.bounded import IN_PROCESS_MAX_FACTS_CHARS
     from core.cel.limits import MAX_CONDITION_CHARS
 
     terms = (MAX_CONDITION_CHARS - 10) // len("args.s+")

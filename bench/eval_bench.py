@@ -12,7 +12,7 @@ import json
 import subprocess
 import time
 
-from harness import percentile, setup_django, simulator, worker
+from harness import agent_version_new, percentile, setup_django, simulator, worker
 
 CASES = 200
 WARM_UP_CASES = 5
@@ -23,10 +23,14 @@ def main() -> None:
     setup_django("tollgate_bench")
     from django.contrib.auth.models import User
 
-    from agents.models import Agent, AgentVersion, Step, Tool
+    from agents.models import Step, Tool
     from evals.models import EvalCaseResult, EvalRun, EvalSuite
     from evals.services.runs import eval_run_start
-    from evals.services.suites import case_create, suite_create
+    from evals.services.suites import suite_create
+
+    # The eval tests' refund cases (their module imports no pytest); bench/harness.py put the
+    # project root on the path.
+    from tests.evals.support import refund_cases_add
 
     owner, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True})
     tools = []
@@ -35,26 +39,12 @@ def main() -> None:
             name=name, defaults={"url": "http://127.0.0.1:9/never-called", "trust": "trusted"}
         )
         tools.append(tool)
-    agent, _ = Agent.objects.get_or_create(name="bench-evals")
-    version = AgentVersion.objects.create(agent=agent, number=agent.versions.count() + 1, model="sim/refund")
-    version.tools.set(tools)
-    agent.current_version = version
-    agent.save(update_fields=["current_version"])
+    agent = agent_version_new("bench-evals", model="sim/refund", tools=tools)
+    version = agent.current_version
 
     def suite_of(size: int) -> EvalSuite:
         suite = suite_create(actor=owner, agent_name=agent.name, name=f"bench-{size}-{time.time_ns()}")
-        for number in range(size):
-            case_create(
-                actor=owner,
-                suite_id=suite.pk,
-                name=f"case {number:03d}",
-                input=f"Please refund order A-1001 (case {number}).",
-                fixtures=[
-                    {"tool": "lookup_order", "arguments": None, "result": LOOKUP},
-                    {"tool": "issue_refund", "arguments": None, "result": REFUND},
-                ],
-                checks=CHECKS,
-            )
+        refund_cases_add(owner, suite, size)
         return suite
 
     def run_suite(suite: EvalSuite) -> tuple[EvalRun, float]:
@@ -105,25 +95,6 @@ def main() -> None:
             }
         )
     )
-
-
-LOOKUP = {
-    "status": "success",
-    "data": {"order_id": "A-1001", "amount": 49.99, "status": "delivered", "payment": "captured"},
-}
-REFUND = {
-    "status": "success",
-    "data": {"refund_id": "R-1", "order_id": "A-1001", "amount": 49.99, "status": "refunded"},
-}
-CHECKS = [
-    {
-        "kind": "tool_calls",
-        "mode": "ordered",
-        "calls": [{"tool": "lookup_order"}, {"tool": "issue_refund", "args": {"amount": {"$lte": 50}}}],
-    },
-    {"kind": "cel", "expr": "usage.cost_usd < 0.02"},
-    {"kind": "cel", "expr": 'result.contains("refunded")'},
-]
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,36 @@ def setup_django(database: str) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def agent_version_new(name: str, *, model: str, tools: Iterable[Any], **fields: Any) -> Any:
+    """The agent `name` (created if needed) at a new current version with `model` and `tools`:
+    a benchmark's database persists between runs, so each run adds a version."""
+    from agents.models import Agent, AgentVersion
+
+    agent, _ = Agent.objects.get_or_create(name=name)
+    number = agent.versions.count() + 1
+    version = AgentVersion.objects.create(agent=agent, number=number, model=model, **fields)
+    version.tools.set(tools)
+    agent.current_version = version
+    agent.save(update_fields=["current_version"])
+    return agent
+
+
+def echo_chain_agent(name: str, *, steps: int, latency_ms: int | None = None) -> Any:
+    """An agent whose task is `steps` steps: `steps - 1` calls of the `echo` tool, then an
+    answer, each model call answering after `latency_ms` (the simulator's default without)."""
+    from agents.models import Tool
+    from agents.tools.python import python_tools_sync
+
+    python_tools_sync()
+    latency = f"&latency_ms={latency_ms}" if latency_ms is not None else ""
+    return agent_version_new(
+        name,
+        model=f"sim/chain?calls={steps - 1}&tool=echo{latency}",
+        tools=Tool.objects.filter(name="echo"),
+        max_iterations=steps + 5,
+    )
 
 
 @contextmanager

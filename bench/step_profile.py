@@ -23,7 +23,7 @@ import pstats
 import re
 import time
 
-from harness import postgres_cpu_s, setup_django, simulator
+from harness import echo_chain_agent, postgres_cpu_s, setup_django, simulator
 
 STEPS = 5  # 4 tool calls, then the answer
 DEFAULT_TASKS = 60
@@ -110,23 +110,12 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from agents.models import Agent, AgentVersion, Task, Tool
+    from agents.models import Task
     from agents.runtime.loop import RunOutcome, task_steps_run
     from agents.services.tasks import task_submit
-    from agents.tools.python import python_tools_sync
 
-    python_tools_sync()
     owner, _ = User.objects.get_or_create(username="bench")
-    agent, _ = Agent.objects.get_or_create(name="bench-step-profile")
-    version = AgentVersion.objects.create(
-        agent=agent,
-        number=agent.versions.count() + 1,
-        model=f"sim/chain?calls={STEPS - 1}&tool=echo",
-        max_iterations=STEPS + 5,
-    )
-    version.tools.set(Tool.objects.filter(name="echo"))
-    agent.current_version = version
-    agent.save(update_fields=["current_version"])
+    agent = echo_chain_agent("bench-step-profile", steps=STEPS)
 
     def submitted(count: int) -> list:
         # Each in its own session, as in bench/concurrency.py.

@@ -4,7 +4,7 @@ CEL has no loops, functions or bindings of its own: a condition's running time g
 size, and polynomially (often quadratically: the library rebuilds a comprehension's result list
 on every element) with the comprehension macros over lists. The limits keep conditions to what
 real rules need and cut the worst case on literal data from hours (the reported 916-character
-condition nests five `map`s) to about a second; the evaluation budget (conditions.py, sandbox.py)
+condition nests five `map`s) to about a second; the evaluation budget (bounded.py, sandbox.py)
 stops the rest, including any macro over a large `args` list.
 
 Real rules run 20-200 characters (`args.amount > 100`, `args.to.endsWith("@acme.com")`,

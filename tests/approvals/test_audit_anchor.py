@@ -54,6 +54,10 @@ def test_an_anchor_goes_to_the_file_the_log_line_and_the_signed_webhook(
 
 def test_beat_runs_the_anchor_task(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["approvals-audit-anchor"]
+    # The worker finds the apps' tasks modules as it starts (autodiscover_tasks is lazy); this
+    # test alone has imported none of them, so it starts the same way rather than rely on
+    # another test's imports.
+    app.loader.import_default_modules()
     assert entry["task"] in app.tasks
 
 

@@ -4,6 +4,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -43,12 +44,19 @@ class Up:
         self.env = env  # for `manage.py` commands against the same database
         self.lines: list[str] = []
         self.known: dict[int, psutil.Process] = {}  # every descendant seen, for cleanup after a failure
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
+
+    def ended(self, timeout_s: float) -> int:
+        """Wait for `up` to exit and for the last of its output; its exit code."""
+        code = self.process.wait(timeout=timeout_s)
+        self._reader.join(timeout=10)
+        return code
 
     @property
     def output(self) -> str:
@@ -188,6 +196,27 @@ def test_up_restarts_a_killed_simulator_and_ctrl_c_still_stops_all(start_up: Cal
     assert up.process.returncode == 0, up.output
     assert "all processes stopped" in up.output
     assert [p.pid for p in processes if _alive(p)] == []
+
+
+@pytest.mark.parametrize("taken", ["web", "simulator"])
+def test_up_refuses_an_address_in_use_and_starts_nothing(start_up: Callable[..., Up], taken: str) -> None:
+    """Another stack on the port: `up` says so and stops, rather than report itself running
+    at an address where the other one answers."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        busy = other.getsockname()[1]
+        if taken == "web":
+            up = start_up("--port", str(busy))
+        else:
+            up = start_up(SIMULATOR_URL=f"http://127.0.0.1:{busy}")
+        code = up.ended(timeout_s=START_TIMEOUT_S)
+
+    assert code == 1, up.output
+    assert f"the {taken}'s address 127.0.0.1:{busy} is in use" in up.output
+    assert "ports      … failed" in up.output
+    assert "migrations" not in up.output
+    assert "Tollgate is running" not in up.output
 
 
 SLOW_SCENARIO = """\

@@ -1,5 +1,6 @@
 """An agent, a suite and cases the eval tests share: the demo's refund conversation, with its
-tool results recorded as fixtures."""
+tool results recorded as fixtures. The eval benchmark (bench/eval_bench.py) runs the same
+cases: this module imports the app and tests/factories.py, never pytest."""
 
 from agents.models import Agent
 from evals.models import EvalSuite
@@ -34,6 +35,12 @@ def refund_agent(tool_url: str) -> Agent:
 
 def refund_suite(admin, *, cases: int = 2, required: bool = False) -> EvalSuite:
     suite = suite_create(actor=admin, agent_name="support", name="refunds", required=required)
+    refund_cases_add(admin, suite, cases)
+    return suite
+
+
+def refund_cases_add(admin, suite: EvalSuite, cases: int) -> None:
+    """`cases` cases of the refund conversation, `refund 0` onwards, each with its own input."""
     for number in range(cases):
         case_create(
             actor=admin,
@@ -46,4 +53,3 @@ def refund_suite(admin, *, cases: int = 2, required: bool = False) -> EvalSuite:
             ],
             checks=REFUND_CHECKS,
         )
-    return suite

@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +76,7 @@ class Command(BaseCommand):
         failure: ChildFailed | None = None
         with StopSignals() as signals:
             try:
+                self._stage("ports", lambda: _ports_check(host, port))
                 logins = self._prepare(demo=not no_demo)
                 self._start(
                     supervisor,
@@ -197,6 +199,35 @@ def demo_tool_egress_env() -> dict[str, str]:
     host = f"[{simulator.hostname}]" if ":" in simulator.hostname else simulator.hostname
     entry = f"{host}:{simulator.port or 80}"
     return {"TOOL_EGRESS_ALLOW": ",".join([*settings.TOOL_EGRESS_ALLOW, entry])}
+
+
+def _ports_check(host: str, port: int) -> str:
+    """The web server's and the local simulator's addresses are free. Otherwise their readiness
+    probes would reach whatever already listens there (another stack, say), and the box would
+    send the reader to it while the servers started here die on the address in use."""
+    listeners = [("web", host, port, "--port")]
+    simulator = urlsplit(settings.SIMULATOR_URL)
+    if simulator.hostname in LOCAL_HOSTS:
+        listeners.append(("simulator", simulator.hostname, simulator.port or 80, "SIMULATOR_URL"))
+    for name, address, number, option in listeners:
+        if not _bindable(address, number):
+            raise CommandError(
+                f"the {name}'s address {_connect_host(address)}:{number} is in use; stop what "
+                f"listens there or choose another port ({option})"
+            )
+    return "free (" + ", ".join(f"{name} {number}" for name, _, number, _ in listeners) + ")"
+
+
+def _bindable(host: str, port: int) -> bool:
+    # As uvicorn binds (the simulator runs under it too): the family from the address, and
+    # SO_REUSEADDR, so a port whose last connections linger in TIME_WAIT counts as free.
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _check_database() -> str:
