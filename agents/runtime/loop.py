@@ -196,9 +196,12 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
     # Release the lease so the re-enqueued run can claim the task at once. It ends now rather
     # than being cleared, so that the stalled-task sweeper still sees the task if the
     # re-enqueued message is lost.
-    Task.objects.filter(
-        pk=task.pk, status=Task.Status.RUNNING, lease_owner=state.lease.token if state.lease else None
-    ).update(lease_until=clock.now(), lease_owner=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE agents_task SET lease_until = %s, lease_owner = NULL "
+            "WHERE id = %s AND status = 'running' AND lease_owner IS NOT DISTINCT FROM %s",
+            [clock.now(), task.pk, state.lease.token if state.lease else None],
+        )
     return RunOutcome.YIELDED
 
 
