@@ -304,7 +304,7 @@ def _take(values: list[Any], model: type[Model]) -> list[Any]:
 _LOAD = f"""
 SELECT {row_columns(Task, "t")}, {row_columns(Session, "s")}, {row_columns(AgentVersion, "v")},
     {row_columns(Agent, "a")}, tr.id, tr.trace_id,
-    EXISTS (SELECT FROM {row_table(Memory)} m WHERE m.agent_id = a.id)
+    EXISTS (SELECT FROM {row_table(Memory)} m WHERE m.agent_id = s.agent_id)
 FROM {row_table(Task)} t
 JOIN {row_table(Session)} s ON s.id = t.session_id
 JOIN {row_table(AgentVersion)} v ON v.id = s.agent_version_id
