@@ -127,14 +127,16 @@ def checkpoint_write(
             spans=written,
             step_seconds=(now - step.started_at).total_seconds(),
         )
+        # The guards read these between steps without a query, and a last step's root span
+        # (a `within` write) reports them; should the transaction fail after this, the run
+        # fails and is not continued from this task object.
+        task.input_tokens += usage.input_tokens
+        task.output_tokens += usage.output_tokens
+        task.cached_input_tokens += usage.cached_input_tokens
+        task.cost_usd += outcome.cost
+        task.tool_calls += len(outcome.tool_results)
         for write in within:
             write()
     task.messages = [*task.messages, *outcome.new_messages]
     task.step_index = index + 1
-    # The guards read these between steps without a query.
-    task.input_tokens += usage.input_tokens
-    task.output_tokens += usage.output_tokens
-    task.cached_input_tokens += usage.cached_input_tokens
-    task.cost_usd += outcome.cost
-    task.tool_calls += len(outcome.tool_results)
     return bool(row[0])

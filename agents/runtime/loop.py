@@ -1,16 +1,18 @@
 """Running a task: claim it, run consecutive steps, checkpoint each, stop or yield."""
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from enum import Enum
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Model
 
 from agents.guards.decision import Verdict
 from agents.guards.loops import loop_output_writer
@@ -18,7 +20,7 @@ from agents.guards.parking import guard_park
 from agents.guards.pipeline import guards_before_model_call
 from agents.guards.plan import step_model
 from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_record
-from agents.models import Task
+from agents.models import Agent, AgentVersion, Memory, Session, Task, Tool
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
 from agents.runtime.endings import task_ended
@@ -30,9 +32,11 @@ from agents.runtime.step import ModelCallFailed, step_run
 from agents.runtime.waiting import db_connection_release
 from agents.tools.executor import tool_spec
 from core import clock
+from core.raw_rows import row_columns, row_instance, row_table
 from core.transactions import after_commit
 from tracing.events import trace_spans_write, trace_task_finished
 from tracing.logs import log_context_bind_session
+from tracing.models import Trace
 from tracing.recorder import SpanBuffer, model_span_id, root_span_id
 
 logger = logging.getLogger(__name__)
@@ -77,12 +81,13 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
 def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOutcome:
     task = state.task
     if not task.messages:
-        opening = conversation.initial_messages(task)
-        Task.objects.filter(pk=task.pk).update(
-            messages=opening.own,
-            history_task_id=opening.history_task_id,
-            history_messages=len(opening.history),
-        )
+        opening = conversation.initial_messages(task, recall=state.agent_has_memories)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE agents_task SET messages = %s::jsonb, history_task_id = %s, history_messages = %s "
+                "WHERE id = %s",
+                [json.dumps(opening.own), opening.history_task_id, len(opening.history), task.pk],
+            )
         task.messages = [*opening.history, *opening.own]
         state.history_len = len(opening.history)
         if opening.history_sent:
@@ -135,7 +140,7 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
                 stop_reason="model_error",
                 stop_detail=f"the model call failed ({failure.error.kind}): {failure.error}",
                 partial=True,
-                cost_usd=F("cost_usd") + failure.spent,
+                spent=failure.spent,
             )
             return RunOutcome.FINISHED
         except PlaybackExhausted as exhausted:
@@ -161,7 +166,9 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
         # next step, the output's embedding for that step's loop guard.
         within: list[Callable[[], None]] = [partial(plan_spend_record, state)]
         if final:
-            within.append(partial(_write_root_span, state, status=final["status"]))
+            within.append(
+                partial(_write_root_span, state, status=final["status"], stop_reason=final["stop_reason"])
+            )
         elif count + 1 < max_steps and clock.now() < deadline:
             loop_output = loop_output_writer(state, outcome.new_messages)
             if loop_output is not None:
@@ -189,9 +196,12 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
     # Release the lease so the re-enqueued run can claim the task at once. It ends now rather
     # than being cleared, so that the stalled-task sweeper still sees the task if the
     # re-enqueued message is lost.
-    Task.objects.filter(
-        pk=task.pk, status=Task.Status.RUNNING, lease_owner=state.lease.token if state.lease else None
-    ).update(lease_until=clock.now(), lease_owner=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE agents_task SET lease_until = %s, lease_owner = NULL "
+            "WHERE id = %s AND status = 'running' AND lease_owner IS NOT DISTINCT FROM %s",
+            [clock.now(), task.pk, state.lease.token if state.lease else None],
+        )
     return RunOutcome.YIELDED
 
 
@@ -239,16 +249,33 @@ def run_failure_record(
             run_failures=failures, finished_at=now, lease_until=None, lease_owner=None, **final
         )
         if ended and state is not None:
-            _write_root_span(state, status=Task.Status.FAILED)
+            # The run stopped anywhere, perhaps in a checkpoint that did not commit: the
+            # totals are read back rather than taken from the run's memory.
+            state.task.refresh_from_db(fields=_ROOT_SPAN_TOTALS)
+            _write_root_span(state, status=Task.Status.FAILED, stop_reason=final["stop_reason"])
     return RunOutcome.FINISHED
 
 
 def _load(task_id: uuid.UUID) -> RunState:
-    task = Task.objects.select_related("session__agent_version__agent", "trace").get(pk=task_id)
+    """The task with its session, version, agent and trace, then the version's tools: two
+    hand-written statements (the ORM's compilation of the same reads cost several times
+    their execution, once per run)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOAD, [task_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise Task.DoesNotExist(f"task {task_id} (with its trace) does not exist")
+        values = list(row)
+        task = row_instance(Task, _take(values, Task))
+        session = row_instance(Session, _take(values, Session))
+        version = row_instance(AgentVersion, _take(values, AgentVersion))
+        version.agent = row_instance(Agent, _take(values, Agent))
+        trace_pk, trace_id, has_memories = values
+        cursor.execute(_TOOLS, [version.pk])
+        tools = {tool.name: tool for tool in (row_instance(Tool, tool_row) for tool_row in cursor.fetchall())}
+    session.agent_version = version
+    task.session = session
     log_context_bind_session(session_id=task.session_id)
-    version = task.session.agent_version
-    tools = {tool.name: tool for tool in version.tools.all()}
-    trace = task.trace
     own = len(task.messages)
     task.messages = conversation.task_conversation(task)
     return RunState(
@@ -257,25 +284,65 @@ def _load(task_id: uuid.UUID) -> RunState:
         version=version,
         tools=tools,
         tool_specs=[tool_spec(tool) for tool in tools.values()],
-        trace_pk=trace.pk,
-        trace_id=trace.trace_id,
+        trace_pk=trace_pk,
+        trace_id=trace_id,
         run_started_at=clock.now(),
+        agent_has_memories=has_memories,
     )
 
 
-def _finish(state: RunState, *, spans: SpanBuffer | None = None, **final: Any) -> None:
+def _take(values: list[Any], model: type[Model]) -> list[Any]:
+    """The leading columns of `values` that are `model`'s row (row_columns), removed from it."""
+    count = len(model._meta.concrete_fields)
+    taken = values[:count]
+    del values[:count]
+    return taken
+
+
+# Whether the agent has any memory at all rides along: a task's opening recalls memories
+# (an embedding and a vector search) only for an agent that has some.
+_LOAD = f"""
+SELECT {row_columns(Task, "t")}, {row_columns(Session, "s")}, {row_columns(AgentVersion, "v")},
+    {row_columns(Agent, "a")}, tr.id, tr.trace_id,
+    EXISTS (SELECT FROM {row_table(Memory)} m WHERE m.agent_id = s.agent_id)
+FROM {row_table(Task)} t
+JOIN {row_table(Session)} s ON s.id = t.session_id
+JOIN {row_table(AgentVersion)} v ON v.id = s.agent_version_id
+JOIN {row_table(Agent)} a ON a.id = v.agent_id
+JOIN {row_table(Trace)} tr ON tr.task_id = t.id
+WHERE t.id = %s
+"""  # noqa: S608 - the names are the models' own; the id is a parameter
+_TOOLS = f"""
+SELECT {row_columns(Tool, "t")}
+FROM {row_table(Tool)} t
+JOIN {row_table(AgentVersion.tools.through)} vt ON vt.tool_id = t.id
+WHERE vt.agentversion_id = %s
+ORDER BY t.name
+"""  # noqa: S608 - the names are the models' own; the id is a parameter
+
+
+def _finish(
+    state: RunState, *, spans: SpanBuffer | None = None, spent: Decimal = Decimal(0), **final: Any
+) -> None:
+    """End the task without a checkpoint; `spent`: what a failed model call cost."""
     task = state.task
     if final.get("partial"):
         final["result"] = conversation.last_answer(task.messages)
     now = clock.now()
     with transaction.atomic():
         ended = Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(
-            messages=state.own_messages(), finished_at=now, lease_until=None, lease_owner=None, **final
+            messages=state.own_messages(),
+            finished_at=now,
+            lease_until=None,
+            lease_owner=None,
+            cost_usd=F("cost_usd") + spent,
+            **final,
         )
         if ended:
+            task.cost_usd += spent
             if spans is not None:
                 _spans_write(state, spans)
-            _write_root_span(state, status=final["status"])
+            _write_root_span(state, status=final["status"], stop_reason=final["stop_reason"])
 
 
 def _spans_write(state: RunState, spans: SpanBuffer) -> None:
@@ -284,18 +351,13 @@ def _spans_write(state: RunState, spans: SpanBuffer) -> None:
     )
 
 
-def _write_root_span(state: RunState, *, status: str) -> None:
+# What the root span reports of the task. The run keeps them in memory (the checkpoint adds
+# each step's usage; the lease makes this run the only writer), so the span needs no read.
+_ROOT_SPAN_TOTALS = ["started_at", "input_tokens", "output_tokens", "cached_input_tokens", "cost_usd"]
+
+
+def _write_root_span(state: RunState, *, status: str, stop_reason: str) -> None:
     task = state.task
-    task.refresh_from_db(
-        fields=[
-            "started_at",
-            "input_tokens",
-            "output_tokens",
-            "cached_input_tokens",
-            "cost_usd",
-            "stop_reason",
-        ]
-    )
     spans = SpanBuffer(trace_pk=state.trace_pk, parent_span_id="")
     agent_name = state.version.agent.name
     spans.add(
@@ -314,7 +376,7 @@ def _write_root_span(state: RunState, *, status: str) -> None:
             "gen_ai.usage.cache_read.input_tokens": task.cached_input_tokens,
             "tollgate.cost_usd": str(task.cost_usd),
             "tollgate.task.status": status,
-            "tollgate.stop_reason": task.stop_reason,
+            "tollgate.stop_reason": stop_reason,
             "session.id": str(task.session_id),
             "user.id": task.session.end_user,
         },
@@ -329,4 +391,4 @@ def _write_root_span(state: RunState, *, status: str) -> None:
         status=status,
         task_seconds=(clock.now() - (task.started_at or task.created_at)).total_seconds(),
     )
-    after_commit(task_ended, task_id=task.pk, status=status)
+    after_commit(task_ended, task=task, status=status)

@@ -5,10 +5,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
+
 from agents.memory.context import memory_message, without_memory
 from agents.models import Task
 from agents.providers.base import ChatResponse
 from agents.tools.result import ToolResult
+from core.raw_rows import row_columns, row_instance, row_table
 
 
 @dataclass(frozen=True)
@@ -24,18 +27,13 @@ class Opening:
     history_sent: int = 0
 
 
-def initial_messages(task: Task) -> Opening:
-    """The session's earlier conversation, the memories recalled for the input, then the input."""
-    previous = (
-        Task.objects.filter(session_id=task.session_id, created_at__lt=task.created_at)
-        .exclude(messages=[])
-        .order_by("-created_at")
-        .only("id", "session_id", "created_at", "status", "messages", "history_task", "history_messages")
-        .first()
-    )
+def initial_messages(task: Task, *, recall: bool = True) -> Opening:
+    """The session's earlier conversation, the memories recalled for the input, then the input.
+    `recall` false: the agent has no memories, so none is looked for."""
+    previous = _previous_task(task)
     earlier = task_conversation(previous) if previous is not None else []
     history = without_memory(earlier)
-    recalled = memory_message(task, agent_id=task.session.agent_id)
+    recalled = memory_message(task, agent_id=task.session.agent_id) if recall else []
     own = [*recalled, {"role": "user", "content": task.input}]
     if previous is None or not previous.is_final:
         return Opening(history_task_id=None, history=[], own=[*history, *own])
@@ -43,6 +41,22 @@ def initial_messages(task: Task) -> Opening:
     # which the history repeats up to its first memory note (left out of the history).
     sent = previous_prompt_kept(earlier, history) if previous.status == Task.Status.SUCCEEDED else 0
     return Opening(history_task_id=previous.id, history=history, own=own, history_sent=sent)
+
+
+def _previous_task(task: Task) -> Task | None:
+    """The session's latest task before this one that has a conversation (hand-written: it
+    runs at every task's start, and the ORM's compilation cost several times its execution)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PREVIOUS, [task.session_id, task.created_at])
+        row = cursor.fetchone()
+    return row_instance(Task, row) if row is not None else None
+
+
+_PREVIOUS = f"""
+SELECT {row_columns(Task, "t")} FROM {row_table(Task)} t
+WHERE t.session_id = %s AND t.created_at < %s AND t.messages <> '[]'::jsonb
+ORDER BY t.created_at DESC LIMIT 1
+"""  # noqa: S608 - the names are the model's own; the values are parameters
 
 
 def task_conversation(task: Task) -> list[dict[str, Any]]:

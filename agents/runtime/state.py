@@ -28,6 +28,8 @@ class RunState:
     # The earlier task's last model span and how many of its prompt's messages this task's first
     # prompt repeats (the system prompt included), known on the run that opens the task.
     continues: tuple[str, str, int] | None = None  # (its trace id, its span id, messages)
+    # Whether the agent had any memory when the run began: the opening recalls only if so.
+    agent_has_memories: bool = True
 
     def own_messages(self) -> list[dict]:
         """What the task row stores of its conversation."""

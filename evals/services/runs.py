@@ -74,10 +74,16 @@ def eval_run_start(*, suite: EvalSuite, agent_version: AgentVersion, by: User) -
     return run
 
 
-def eval_task_ended(*, task_id: uuid.UUID, status: str) -> None:
+def eval_task_ended(*, task: Task, status: str) -> None:
     """The runtime's task-end listener, in the worker that ended the task. A case whose checks
     need no model (expected calls, CEL: milliseconds, bounded) is checked here at once; a case
-    with a judge is checked by a Celery task, so no model call holds up the worker's thread."""
+    with a judge is checked by a Celery task, so no model call holds up the worker's thread.
+
+    A task without a playback is no case (eval_run_start gives every case's task its
+    fixtures), so almost every task ends here without a query."""
+    if not task.playback:
+        return
+    task_id = task.pk
     specs = (
         EvalCaseResult.objects.filter(task_id=task_id, status=EvalCaseResult.Status.PENDING)
         .values_list("check_specs", flat=True)

@@ -4,7 +4,8 @@ into the context of later tasks, scoped to its agent (and session) before rankin
 import threading
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from agents.memory.context import MEMORY_NAME
 from agents.memory.selectors import memory_recall
@@ -103,6 +104,22 @@ def test_a_session_memory_is_recalled_only_in_its_own_session(requester, use_sim
     # Recalled afresh for every task: the first task's memory message is not carried along.
     again = run(requester, "support", "Dana and refunds again", first.session_id)
     assert len(memory_messages(again)) == 1
+
+
+def test_a_task_of_an_agent_without_memories_looks_for_none(requester, use_simulator):
+    """No embedding and no vector search opens its task; another agent's memories change nothing."""
+    other = make_agent("support", model="sim/echo")
+    memory_create(agent=other, text=FACT, author=ADMIN)
+    make_agent("sales", model="sim/echo")
+
+    with CaptureQueriesContext(connection) as queries:
+        task = run(requester, "sales", "How does Dana want her refund?")
+
+    assert task.status == Task.Status.SUCCEEDED
+    assert [m["role"] for m in task.messages] == ["user", "assistant"]
+    assert not [q["sql"] for q in queries.captured_queries if "<=>" in q["sql"]]
+    recalled = run(requester, "support", "How does Dana want her refund?")
+    assert len(memory_messages(recalled)) == 1
 
 
 def test_scope_is_applied_before_ranking_so_a_closer_memory_of_another_agent_never_shows(requester):

@@ -86,6 +86,39 @@ def test_usage_and_cost_roll_up_from_the_model_spans(requester, use_simulator, t
     assert {s.parent_span_id for s in model_spans} == {root.span_id}
 
 
+def root_span_of(task: Task) -> Span:
+    """The task's root span, checked to report the task's row as it ended."""
+    task.refresh_from_db()
+    root = Span.objects.get(trace__task=task, kind="agent")
+    assert root.attributes["gen_ai.usage.input_tokens"] == task.input_tokens
+    assert root.attributes["gen_ai.usage.output_tokens"] == task.output_tokens
+    assert root.attributes["gen_ai.usage.cache_read.input_tokens"] == task.cached_input_tokens
+    assert Decimal(root.attributes["tollgate.cost_usd"]) == task.cost_usd
+    assert root.attributes["tollgate.task.status"] == task.status
+    assert root.attributes["tollgate.stop_reason"] == task.stop_reason
+    assert root.started_at == task.started_at
+    return root
+
+
+def test_the_root_span_reports_the_steps_of_every_run_of_the_task(requester, use_simulator, tool_server):
+    url, _ = tool_server
+    make_agent(
+        "chainer", model="sim/chain?calls=3&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+    )
+    task = submit(requester, "chainer")
+    outcomes = [run(task, max_steps=1) for _ in range(4)]
+
+    assert outcomes == [RunOutcome.YIELDED] * 3 + [RunOutcome.FINISHED]
+    root = root_span_of(task)
+    model_spans = Span.objects.filter(trace__task=task, kind="model")
+    assert root.attributes["gen_ai.usage.input_tokens"] == sum(
+        s.attributes["gen_ai.usage.input_tokens"] for s in model_spans
+    )
+    assert task.input_tokens > 0
+    assert task.cost_usd > 0
+    assert root.attributes["tollgate.stop_reason"] == "completed"
+
+
 def test_max_iterations_halts_with_the_best_answer_so_far(requester, use_simulator, tool_server):
     url, server = tool_server
     make_agent(
@@ -106,6 +139,10 @@ def test_max_iterations_halts_with_the_best_answer_so_far(requester, use_simulat
     guard = Span.objects.get(trace__task=task, kind="guardrail")
     assert guard.name == "guardrail max_iterations"
     assert guard.attributes["tollgate.guardrail.verdict"] == "halt"
+    root = root_span_of(task)
+    assert root.status == "error"
+    assert root.attributes["tollgate.stop_reason"] == "max_iterations"
+    assert task.input_tokens > 0
 
 
 def test_a_cancelled_task_stops_at_the_next_step_boundary(requester, use_simulator, tool_server):
@@ -123,6 +160,8 @@ def test_a_cancelled_task_stops_at_the_next_step_boundary(requester, use_simulat
     assert task.status == Task.Status.CANCELLED
     assert task.steps.count() == 2
     assert server.requests == 2
+    # Its root span, written by the second run, reports the first run's steps.
+    assert root_span_of(task).attributes["gen_ai.usage.input_tokens"] > 0
 
 
 def test_a_model_naming_an_unknown_tool_gets_a_structured_error_and_carries_on(requester, use_simulator):
@@ -150,6 +189,7 @@ def test_a_model_that_keeps_failing_fails_the_task_with_its_reason(requester, us
     errors = Span.objects.filter(trace__task=task, kind="model", status="error")
     assert errors.count() == 3
     assert {s.attributes["http.response.status_code"] for s in errors} == {500}
+    assert root_span_of(task).attributes["tollgate.stop_reason"] == "model_error"
 
 
 def test_the_next_task_in_a_session_sees_the_earlier_conversation(requester, use_simulator):

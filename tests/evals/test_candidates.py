@@ -7,10 +7,11 @@ import pytest
 
 from agents.models import AgentVersion, Task
 from agents.services.catalog import agent_update
+from agents.services.tasks import task_submit
 from approvals.models import AuditEntry
 from core import clock
 from evals.models import EvalCaseResult, EvalRun
-from evals.services.runs import eval_case_check, eval_cases_sweep
+from evals.services.runs import eval_case_check, eval_cases_sweep, eval_task_ended
 from evals.services.suites import case_create, suite_create
 from tests.factories import make_agent
 from tests.support.races import race
@@ -122,3 +123,24 @@ def test_required_suites_without_cases_pass_at_once(admin, sim_priced, use_simul
     assert version.status == AgentVersion.Status.CURRENT
     assert version.agent.current_version_id == version.pk
     assert EvalRun.objects.get().status == "passed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_end_listener_checks_a_case_and_costs_any_other_task_no_query(
+    admin, requester, sim_priced, use_simulator, django_assert_num_queries
+):
+    two_required_suites(admin)
+    agent_update(actor=admin, name="support", system_prompt="v2")
+    case = EvalCaseResult.objects.select_related("task").order_by("run__suite__name").first()
+    assert case is not None
+    end(case.task)
+    ordinary, _ = task_submit(owner=requester, agent_name="support", input="hello")
+    end(ordinary)
+
+    ended = Task.objects.get(pk=ordinary.pk)
+    with django_assert_num_queries(0):
+        eval_task_ended(task=ended, status=Task.Status.SUCCEEDED)
+    eval_task_ended(task=Task.objects.get(pk=case.task.pk), status=Task.Status.SUCCEEDED)
+
+    case.refresh_from_db()
+    assert case.status == "passed"
