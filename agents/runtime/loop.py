@@ -329,8 +329,13 @@ def _finish(
     if final.get("partial"):
         final["result"] = conversation.last_answer(task.messages)
     now = clock.now()
+    held = Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING)
+    if state.lease is not None:
+        # A run whose lease passed (it stalled past TASK_LEASE_S and another run took the
+        # task over) must not end the task under the new holder.
+        held = held.filter(lease_owner=state.lease.token)
     with transaction.atomic():
-        ended = Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(
+        ended = held.update(
             messages=state.own_messages(),
             finished_at=now,
             lease_until=None,
@@ -343,6 +348,8 @@ def _finish(
             if spans is not None:
                 _spans_write(state, spans)
             _write_root_span(state, status=final["status"], stop_reason=final["stop_reason"])
+    if not ended:
+        raise LeaseLost(f"task {task.id}: ended or taken over before this run could end it")
 
 
 def _spans_write(state: RunState, spans: SpanBuffer) -> None:

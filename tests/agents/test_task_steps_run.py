@@ -376,3 +376,32 @@ def test_a_stalled_delivery_overtaken_by_another_follows_its_step_and_sends_noth
     task.refresh_from_db()
     assert task.status == Task.Status.SUCCEEDED
     assert server.requests == 1
+
+
+def test_a_run_whose_lease_passed_does_not_end_the_task_it_no_longer_holds(
+    requester, use_simulator, monkeypatch
+):
+    """A run stalls past its lease, another run takes the task over, and then the first run's
+    guard halts: the halt must not end the task under the new holder."""
+    import uuid
+
+    from agents.guards.decision import Decision, Verdict
+    from agents.runtime import loop
+
+    make_agent("stalled", model="sim/echo")
+    task = submit(requester, "stalled")
+    thief = uuid.uuid4()
+
+    def halt_after_takeover(state, spans):  # type: ignore[no-untyped-def]
+        Task.objects.filter(pk=state.task.pk).update(lease_owner=thief)  # another run's claim
+        return Decision(Verdict.HALT, guard="token_budget", reason="over budget")
+
+    monkeypatch.setattr(loop, "guards_before_model_call", halt_after_takeover)
+
+    assert run(task) is RunOutcome.SKIPPED
+
+    task.refresh_from_db()
+    assert task.status == Task.Status.RUNNING
+    assert task.lease_owner == thief
+    assert task.finished_at is None
+    assert task.stop_reason == ""
