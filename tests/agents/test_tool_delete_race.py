@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize("attempt", range(6))
-def test_a_delete_racing_an_edit_that_adds_the_tool(admin, attempt):
+def test_a_delete_racing_an_edit_that_adds_the_tool(admin, sim_priced, attempt):
     make_http_tool("refund", "https://shop.example/r", risk_tier="high")
     agent_create(actor=admin, name="support", model="sim/echo")
 
