@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 from psycopg._queries import PostgresQuery
@@ -90,16 +90,17 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
     PgBouncer in transaction mode (which DB_DISABLE_SERVER_SIDE_CURSORS declares) a later
     transaction may land on another server connection, so there this is Django's usual cursor.
     """
-    if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up again
+    if db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        with db.cursor() as cursor:
             yield cursor
         return
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = _PreparedCursor(connection.connection)
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        raw = _PreparedCursor(db.connection)
     # django-stubs type these as taking Django's own wrapper; they wrap a DB-API cursor.
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    wrap = db.make_debug_cursor if db.queries_logged else db.make_cursor
     cursor = wrap(raw)  # type: ignore[arg-type]
     with cursor:
         yield cursor
