@@ -11,8 +11,9 @@ goes to stderr.
 
 The test client skips what an ASGI server adds (uvicorn, Django's ASGI handler and its thread
 hops), so the same answers are then asked of one uvicorn process, one at a time, over a
-keep-alive connection: that process's CPU per answer, and per answer of an unknown API path (the
-server and middleware alone, no view).
+keep-alive connection: that process's CPU per answer as served (the gate fast path,
+console/gate_fast_path.py), per answer through Django's ASGI route (a query string sends the
+ask there), and per answer of an unknown API path (the server and middleware alone, no view).
 
 The last line is one JSON object.
 """
@@ -51,8 +52,8 @@ async def asgi_cpu_ms(port: int, server_pid: int, token: str, path: str) -> floa
     caller = Caller(port, token)
 
     async def one(n: int) -> None:
-        if path == "/api/v1/actions":
-            await caller.ask(_body(f"asgi-{n}"))
+        if path.startswith("/api/v1/actions"):
+            await caller.ask(_body(f"asgi-{path[-6:]}-{n}"), path=path)
             return
         request = (
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
@@ -142,6 +143,8 @@ def main() -> None:
     web += ["--lifespan", "off"]
     with process(web, ready="Uvicorn running", timeout=120) as server:
         asgi_allow_ms = asyncio.run(asgi_cpu_ms(port, server.pid, token, "/api/v1/actions"))
+        # A query string sends the same ask past the fast path to Django's route (Ninja ignores it).
+        django_route_ms = asyncio.run(asgi_cpu_ms(port, server.pid, token, "/api/v1/actions?route=django"))
         asgi_unknown_ms = asyncio.run(asgi_cpu_ms(port, server.pid, token, "/api/v1/no-such-endpoint"))
 
     backend_ms = (
@@ -156,6 +159,7 @@ def main() -> None:
         "postgres_cpu_ms_mean": round(backend_ms, 3) if backend_ms is not None else None,
         "allow_wall_ms_p50": round(percentile(wall_ms, 50), 3),
         "asgi_allow_cpu_ms": round(asgi_allow_ms, 3),
+        "asgi_allow_django_route_cpu_ms": round(django_route_ms, 3),
         "asgi_unknown_path_cpu_ms": round(asgi_unknown_ms, 3),
         "sql_statements": len(statements),
         "answers": ANSWERS,
@@ -167,7 +171,8 @@ def main() -> None:
         f"{result['postgres_cpu_ms_mean']} ms in PostgreSQL, {len(statements)} SQL statements"
     )
     print(
-        f"under uvicorn, one process: {result['asgi_allow_cpu_ms']} ms CPU an allow answer, "
+        f"under uvicorn, one process: {result['asgi_allow_cpu_ms']} ms CPU an allow answer "
+        f"(the fast path; {result['asgi_allow_django_route_cpu_ms']} ms through Django's ASGI route), "
         f"{result['asgi_unknown_path_cpu_ms']} ms an unknown API path"
     )
     print(json.dumps(result))

@@ -78,10 +78,10 @@ class Caller:
         self.token = token
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def ask(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def ask(self, body: dict[str, Any], path: str = "/api/v1/actions") -> dict[str, Any]:
         payload = json.dumps(body).encode()
         request = (
-            f"POST /api/v1/actions HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
             f"Authorization: Bearer {self.token}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n\r\n"
         ).encode() + payload

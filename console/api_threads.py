@@ -37,7 +37,7 @@ API_PREFIX = "/api/"
 _executor: ThreadPoolExecutor | None = None
 
 
-def _api_executor() -> ThreadPoolExecutor:
+def api_executor() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=settings.API_THREADS, thread_name_prefix="api")
@@ -66,12 +66,14 @@ class ThreadedApiASGIHandler(ASGIHandler):
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         if not runs_on_api_threads(request):
             return await super().get_response_async(request)
-        threaded = sync_to_async(self._answer_and_release, thread_sensitive=False, executor=_api_executor())
-        return await threaded(request)
+        threaded = sync_to_async(api_thread_answer, thread_sensitive=False, executor=api_executor())
+        return await threaded(self._sync_handler, request)
 
-    def _answer_and_release(self, request: HttpRequest) -> HttpResponseBase:
-        try:
-            return self._sync_handler.get_response(request)
-        finally:
-            for connection in connections.all(initialized_only=True):
-                connection.close()  # with a pool: back to it, not closed
+
+def api_thread_answer(handler: BaseHandler, request: HttpRequest) -> HttpResponseBase:
+    """`handler`'s answer to `request`, on an API thread that then hands its connections back."""
+    try:
+        return handler.get_response(request)
+    finally:
+        for connection in connections.all(initialized_only=True):
+            connection.close()  # with a pool: back to it, not closed

@@ -3,12 +3,11 @@
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, User
-from django.db import connection
 
 from console.models import ApiToken, hash_token
 from core import clock
 from core.errors import NotFound
-from core.raw_rows import row_columns, row_instance, row_table
+from core.raw_rows import prepared_cursor, row_columns, row_instance, row_table
 
 
 def api_token_create(*, user: User, name: str) -> tuple[str, ApiToken]:
@@ -36,7 +35,7 @@ def api_token_authenticate(raw: str) -> User | None:
     of CPU to compile against ~0.3 ms to run, and a cached token checked against a revocation
     marker would still need a round trip as dear as this one (bench/gate_cpu.py).
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_AUTHENTICATE, [hash_token(raw)])
         row = cursor.fetchone()
     if row is None:

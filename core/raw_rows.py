@@ -3,13 +3,19 @@ costs several times more CPU than running it (bench/gate_cpu.py: ~2.6 ms against
 the API token's lookup).
 
 Only reads of whole rows by an indexed key belong here; everything else stays on the ORM.
+The gate API's allow answer sends its reads through prepared_cursor().
 """
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from django.db import connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
+from psycopg._queries import PostgresQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -46,3 +52,55 @@ def _from_db(field: Any, value: Any) -> Any:
     # What the ORM's compiler applies to a column read back (JSON fields decode here).
     converter = getattr(field, "from_db_value", None)
     return converter(value, None, connection) if converter is not None and value is not None else value
+
+
+class _PreparedCursor(psycopg.Cursor[Any]):
+    """Parameters bound server-side, and every statement prepared on its connection."""
+
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
+        # Django turns psycopg's preparing off for the connection (prepare_threshold None: the
+        # ORM's statements stay unprepared); on for this one statement, and only when asked.
+        threshold = self.connection.prepare_threshold
+        self.connection.prepare_threshold = sys.maxsize
+        try:
+            return super().execute(query, params, prepare=True, binary=binary)
+        finally:
+            self.connection.prepare_threshold = threshold
+
+    def _convert_query(self, query: Any, params: Any = None) -> PostgresQuery:
+        # Django's query log (DEBUG, CaptureQueriesContext) reads the statement sent from
+        # `_query`, which psycopg keeps only for its client-side binding cursor: here the text
+        # with its $n placeholders.
+        self._query = super()._convert_query(query, params)
+        return self._query
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[CursorWrapper]:
+    """Django's cursor (its connection, thread check, error mapping and query log) for a hot
+    hand-written read of fixed text, run as a server-side prepared statement.
+
+    PostgreSQL parses and plans it once per connection, not on every call, and psycopg sends
+    the parameters apart instead of quoting them into the text (bench/gate_cpu.py). Only for
+    reads: psycopg forgets, without deallocating it, a statement whose first run on a connection
+    fails, so a write a caller can make fail (a taken unique key) would pile up statements on a
+    connection that only ever sees it fail. Prepared statements live on a connection: behind
+    PgBouncer in transaction mode (which DB_DISABLE_SERVER_SIDE_CURSORS declares) a later
+    transaction may land on another server connection, so there this is Django's usual cursor.
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up again
+    if db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        with db.cursor() as cursor:
+            yield cursor
+        return
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        raw = _PreparedCursor(db.connection)
+    # django-stubs type these as taking Django's own wrapper; they wrap a DB-API cursor.
+    wrap = db.make_debug_cursor if db.queries_logged else db.make_cursor
+    cursor = wrap(raw)  # type: ignore[arg-type]
+    with cursor:
+        yield cursor

@@ -10,14 +10,14 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from agents.models import Agent, AgentVersion, Task, Tool
 from agents.models.tool import TOOL_NAME_PATTERN
 from agents.services.sessions import session_create
 from core.errors import Invalid
-from core.raw_rows import row_columns, row_instance, row_table
+from core.raw_rows import prepared_cursor, row_columns, row_instance, row_table
 from tracing.ids import new_trace_id
 from tracing.models import Trace
 
@@ -76,7 +76,7 @@ def external_tool_for(name: str) -> Tool:
     # Read on every gate call, by hand: the ORM spent ~2 ms of CPU compiling this lookup
     # (bench/gate_cpu.py). Not remembered: an admin's change of its tier or schema applies to
     # the next call.
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_TOOL_NAMED, [name])
         row = cursor.fetchone()
     if row is not None:

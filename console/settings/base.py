@@ -104,7 +104,8 @@ WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2, minimum=1)
 # Threads per web process that run sync API requests under ASGI (console/api_threads.py); each
 # holds a pooled connection only while its request runs, so keep it at most DB_POOL_MAX_SIZE.
 API_THREADS = env_int("API_THREADS", 8, minimum=1)
-# Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction.
+# Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction, nor a
+# prepared statement (core.raw_rows.prepared_cursor) its server connection: both are then off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -32,6 +32,36 @@ def test_an_allow_answer_sends_four_statements(requester_api):
     assert Span.objects.filter(attributes__contains={"tollgate.action.id": str(action.id)}).count() == 1
 
 
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_allow_answers_reads_are_prepared_once_on_their_connection(requester_api):
+    assert ask(requester_api).status_code == 201
+
+    for n in range(3):
+        assert ask(requester_api, idempotency_key=f"k-{n}").json()["decision"] == "allow"
+
+    # The token, the tool and the policy's version; the INSERT, which a caller can make fail, is not.
+    prepared = prepared_statements()
+    assert len(prepared) == 3, prepared
+    assert all(statement.startswith("SELECT") for statement in prepared), prepared
+    assert any("approvals_policyversion" in statement for statement in prepared)
+
+
+def test_behind_pgbouncer_nothing_is_prepared(requester_api):
+    connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = True
+    try:
+        assert ask(requester_api).status_code == 201
+        assert ask(requester_api).status_code == 201
+    finally:
+        connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = False
+
+    assert prepared_statements() == []
+
+
 def test_a_revoked_token_is_refused_on_the_next_request(requester_api):
     assert ask(requester_api).status_code == 201
     token = ApiToken.objects.get(name="tests")

@@ -1,4 +1,6 @@
-"""The Python client (clients/python) against a live Tollgate test server."""
+"""The Python client (clients/python) against a live Tollgate test server: Django's live server
+(WSGI) and uvicorn serving the ASGI app, where the ask takes the fast path
+(console/gate_fast_path.py)."""
 
 import asyncio
 import threading
@@ -20,14 +22,24 @@ from approvals.models import ActionRequest, ExternalAction
 from approvals.services import action_request_decide
 from console.tokens import api_token_create
 from tests.gate.conftest import pending_request
+from tests.support.processes import running_web
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tiers")]
 
 
+@pytest.fixture(params=["wsgi", "asgi"])
+def server_url(request, tmp_path):
+    if request.param == "wsgi":
+        yield request.getfixturevalue("live_server").url
+        return
+    with running_web(tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
-def tollgate(live_server, requester):
+def tollgate(server_url, requester):
     raw, _ = api_token_create(user=requester, name="client")
-    with Tollgate(live_server.url, raw, agent="outside", session="conv-1") as client:
+    with Tollgate(server_url, raw, agent="outside", session="conv-1") as client:
         yield client
 
 
@@ -109,19 +121,21 @@ def test_sessions_come_from_the_scope(tollgate):
     assert refused.value.status == 422
 
 
-def test_budget_helpers_reserve_and_settle(tollgate, settings):
-    settings.GUARD_USER_DAY_USD = Decimal("1")
-    with tollgate.budget("0.4", user="carol") as spend:
-        spend.cost_usd = Decimal("0.3")
-    with pytest.raises(BudgetRefused), tollgate.budget("0.8", user="carol"):
-        pass
+def test_budget_helpers_reserve_and_settle(live_server, requester, settings):
+    settings.GUARD_USER_DAY_USD = Decimal("1")  # read by the live server's thread, in this process
+    raw, _ = api_token_create(user=requester, name="client")
+    with Tollgate(live_server.url, raw, agent="outside", session="conv-1") as tollgate:
+        with tollgate.budget("0.4", user="carol") as spend:
+            spend.cost_usd = Decimal("0.3")
+        with pytest.raises(BudgetRefused), tollgate.budget("0.8", user="carol"):
+            pass
 
 
-def test_the_async_client_gates_and_runs_async_tools(live_server, requester):
+def test_the_async_client_gates_and_runs_async_tools(server_url, requester):
     raw, _ = api_token_create(user=requester, name="async")
 
     async def main() -> int:
-        async with AsyncTollgate(live_server.url, raw, agent="outside", session="conv-a") as client:
+        async with AsyncTollgate(server_url, raw, agent="outside", session="conv-a") as client:
 
             @client.guarded(tool="refund")
             async def refund(amount: int) -> int:
