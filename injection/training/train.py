@@ -3,13 +3,14 @@
     python -m injection.training.train
 
 Logistic regression over hashed character and word n-grams (injection/detect/features.py), fitted with
-numpy alone (full-batch Adam, L2): the model is a vector of 2^19 weights, so a library would add
-a dependency for one matrix product. It learns from windows of the `train` split: windows inside
-the payload of injected rows against windows of benign rows and of Django's docstring prose, then
-a second round with the benign windows the first round scored highest (hard negatives). The
-threshold is chosen on the `validation` split (benign rows of three carrier kinds training never
-sees), where the rules' verdicts are combined with the classifier's as at scan time: the lowest
-threshold whose false-positive rate stays within TARGET_FPR. The held-out split is never read here.
+numpy alone (full-batch Adam): the model is a vector of 2^19 weights, so a library would add a
+dependency for one matrix product. It learns from windows of the `train` split: windows inside the
+payload of injected rows (each payload family weighing the same) against windows of benign rows
+and of Django's docstring prose, then a second round with the benign windows the first round
+scored highest (hard negatives). The threshold is chosen on the `validation` split (benign rows of
+three carrier kinds training never sees), where the rules' verdicts are combined with the
+classifier's as at scan time: the lowest threshold whose false-positive rate stays within
+TARGET_FPR. The held-out split is never read here.
 """
 
 import argparse
@@ -35,9 +36,11 @@ HARD_NEGATIVES = 6_000
 # Benign windows of Django's docstring prose: more ordinary English than the carriers hold, so that
 # prose the model has not seen is not suspect for being unseen.
 EXTRA_PROSE_WINDOWS = 4_000
+# No L2 penalty: on the validation split every penalty tried (1e-5 to 1e-8, bench/README.md,
+# injection_bench) flagged fewer injections at the same false-positive rate. 300 full-batch steps
+# bound the weights without it (largest |w| ~16, well inside half precision).
 EPOCHS = 300
 LEARNING_RATE = 0.05
-L2 = 1e-6
 # Below the benchmark's 0.02 ceiling: a margin for the held-out carriers.
 TARGET_FPR = 0.015
 
@@ -69,7 +72,7 @@ def windows(row: dict[str, object], rng: random.Random) -> list[str]:
     return found
 
 
-def fit(texts: list[str], labels: list[int]) -> tuple[npt.NDArray[np.float32], float]:
+def fit(texts: list[str], labels: list[int], families: list[str]) -> tuple[npt.NDArray[np.float32], float]:
     rows, columns, values = [], [], []
     for index, text in enumerate(texts):
         features, frequencies = window_features(text)
@@ -80,8 +83,7 @@ def fit(texts: list[str], labels: list[int]) -> tuple[npt.NDArray[np.float32], f
     column = np.concatenate(columns)
     value = np.concatenate(values).astype(np.float64)
     target = np.asarray(labels, dtype=np.float64)
-    # Each class weighs the same, however many windows it has.
-    sample_weight = np.where(target == 1, 0.5 / target.sum(), 0.5 / (len(target) - target.sum()))
+    sample_weight = class_weights(families, target)
     weights = np.zeros(DIMENSIONS)
     bias = 0.0
     # Adam's first and second moments, for the weights and for the bias.
@@ -90,7 +92,7 @@ def fit(texts: list[str], labels: list[int]) -> tuple[npt.NDArray[np.float32], f
     for step in range(1, EPOCHS + 1):
         logits = bias + np.bincount(row, weights=weights[column] * value, minlength=len(texts))
         error = (1.0 / (1.0 + np.exp(-logits)) - target) * sample_weight
-        gradient = np.bincount(column, weights=error[row] * value, minlength=DIMENSIONS) + L2 * weights
+        gradient = np.bincount(column, weights=error[row] * value, minlength=DIMENSIONS)
         bias_gradient = float(error.sum())
         mean = 0.9 * mean + 0.1 * gradient
         square = 0.999 * square + 0.001 * gradient**2
@@ -100,6 +102,20 @@ def fit(texts: list[str], labels: list[int]) -> tuple[npt.NDArray[np.float32], f
         weights -= LEARNING_RATE * correction * mean / (np.sqrt(square) + 1e-8)
         bias -= LEARNING_RATE * correction * bias_mean / (np.sqrt(bias_square) + 1e-8)
     return weights.astype(np.float32), bias
+
+
+def class_weights(families: list[str], target: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each window's weight in the loss: each class weighs half, however many windows it has, and
+    within the injected half each payload family weighs the same. A long jailbreak gives a row up to
+    ten windows and a one-line instruction three: weighed by window, the long role-play families
+    outweighed the short instructions that indirect injections are made of."""
+    names = np.asarray(families)
+    weight = np.where(target == 1, 0.0, 0.5 / (len(target) - target.sum()))
+    injected = sorted(set(names[target == 1].tolist()))
+    for family in injected:
+        mine = (names == family) & (target == 1)
+        weight[mine] = 0.5 / len(injected) / mine.sum()
+    return weight
 
 
 def best_window_logit(text: str, weights: npt.NDArray[np.float32], bias: float) -> float:
@@ -136,16 +152,19 @@ def main() -> None:
     validation = [row for row in corpus if row["split"] == "validation"]
     texts: list[str] = []
     labels: list[int] = []
+    families: list[str] = []
     for row in train:
         for window in windows(row, rng):
             texts.append(window)
             labels.append(int(row["label"]))  # type: ignore[call-overload]
+            families.append(str(row["family"]))
     prose = extra_prose(rng)
     texts += prose
     labels += [0] * len(prose)
-    weights, bias = fit(texts, labels)
+    families += ["benign"] * len(prose)
+    weights, bias = fit(texts, labels, families)
     hard = _hard_negatives([row for row in train if not row["label"]], weights, bias)
-    weights, bias = fit(texts + hard, labels + [0] * len(hard))
+    weights, bias = fit(texts + hard, labels + [0] * len(hard), families + ["benign"] * len(hard))
     cut, tpr, fpr = threshold(validation, weights, bias)
     print(
         f"{len(texts)} windows + {len(hard)} hard negatives; "

@@ -40,6 +40,11 @@ _OWN_OUTPUT = (
     r"(?:summary|summaries|translation|answer|answers|response|responses|reply|replies|output|report"
     r"|completion|evaluation|assessment|recommendation)"
 )
+# The very text being read, as its author points at it.
+_THIS_TEXT = (
+    r"(?:this|the\s+(?:following|above|present))\s+(?:document|page|web\s?page|e-?mail|message|text|file"
+    r"|content|article|post|review|site|website|note|section|paragraph|passage|resume|cv|report)\b"
+)
 _PARTS = (
     r"(?:note|notes|instruction|instructions|message|text|comment|line|paragraph|request|directive|section"
     r"|sentence|part)"
@@ -56,6 +61,21 @@ _ENGLISH = [
     rf"\b(?:when|whenever|while|if|before|after|once)\s+(?:you(?:'re|\s+are)?\s+)?(?:being\s+)?{_TASK}\b"
     rf"[^\n.!?]{{0,120}}?[,:;]?\s+(?:you\s+(?:must|should|will|shall|need\s+to|have\s+to)\s+|please\s+"
     rf"|always\s+|only\s+|simply\s+|just\s+)?{_OUTPUT_VERB}\b",
+    # "When an AI assistant processes this document it must ...", "any language model reading this
+    # page should ...": the reader named as an AI, this very text, and what the reader is obliged to
+    # do. A design note says "when the assistant processes a request, it must log it": no "this".
+    rf"\b(?:when|whenever|if|once|while|as\s+soon\s+as)\s+(?:an?|the|any|your)\s+{_AI}\s+(?:reads"
+    rf"|processes|summari[sz]es|parses|sees|analy[sz]es|translates|scans|handles|ingests|encounters|opens"
+    rf"|is\s+(?:reading|processing|summari[sz]ing|parsing|given))\s+{_THIS_TEXT}[^\n.!?]{{0,60}}?\b(?:it"
+    rf"|they|you)\s+(?:must|should|shall|needs?\s+to|has\s+to|have\s+to|(?:is|are)\s+(?:required"
+    rf"|instructed|expected|asked)\s+to)\b",
+    rf"\b{_AI}s?\s+(?:that\s+(?:reads?|process(?:es)?|summari[sz]es?|sees?)\s+|reading\s+|processing\s+"
+    rf"|summari[sz]ing\s+|parsing\s+|analy[sz]ing\s+){_THIS_TEXT}[^\n.!?]{{0,20}}?\b(?:must|should|shall"
+    rf"|needs?\s+to|(?:is|are)\s+(?:required|instructed|expected|asked)\s+to)\b",
+    # "NEW POLICY FOR AUTOMATED AGENTS: ...", "Instructions for AI assistants: ..."
+    r"\b(?:policy|policies|instructions?|directives?|orders?|commands?|notice)\s+(?:for|to)\s+(?:all\s+"
+    r"|any\s+|the\s+)?(?:automated\s+(?:agents?|systems?|assistants?|readers?)|ai\s+(?:agents?|assistants?"
+    r"|models?|systems?)|llms?|(?:large\s+)?language\s+models?|chatbots?)\s*[:\-\x{2013}\x{2014}]",
     # "In your summary, mention ...", "your response must include ..."
     rf"\b(?:in|into|at\s+the\s+(?:start|end|beginning|top|bottom)\s+of|to)\s+(?:your|any|every|each|all"
     rf"|the\s+(?:final|generated))\s+{_OWN_OUTPUT}\b[,:]?\s+(?:you\s+(?:must|should|will|shall)\s+|please\s+"
