@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Sum
 
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.models import GuardAlert, SpendRecord
@@ -28,6 +27,7 @@ from agents.providers.pricing import model_price_at, unpriced_reason
 from agents.runtime import messages as conversation
 from agents.runtime.waiting import db_connection_release
 from core import clock
+from core.raw_rows import row_table
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState
@@ -325,17 +325,23 @@ def cost_release(reservation: Reservation) -> None:
 
 def spend_scope_rebuild(scope: Scope, *, reservation: Reservation) -> None:
     """Recreate a scope's counters from the spend recorded in Postgres."""
-    records = SpendRecord.objects.all()
+    # Hand-written: every new session comes here on its first call (its counters do not exist
+    # yet), and the ORM's compiler cost several times what PostgreSQL takes (core/raw_rows.py).
+    params: list[Any]
     if scope.name == "session":
-        records = records.filter(session_id=reservation.session_id)
+        where, params = "session_id = %s", [reservation.session_id]
     elif scope.name == "user_day":
-        records = records.filter(
-            user_key=reservation.user_key, at__gte=scope.start, at__lt=scope.start + timedelta(days=1)
-        )
+        where = "user_key = %s AND at >= %s AND at < %s"
+        params = [reservation.user_key, scope.start, scope.start + timedelta(days=1)]
     else:
-        records = records.filter(at__gte=scope.start, at__lt=scope.start + timedelta(hours=1))
-    total = records.aggregate(total=Sum("cost_usd"))["total"] or Decimal(0)
+        where, params = "at >= %s AND at < %s", [scope.start, scope.start + timedelta(hours=1)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(SUM(cost_usd), 0) FROM {_LEDGER} WHERE {where}", params)  # noqa: S608
+        total = Decimal(cursor.fetchone()[0])
     guard_script("cost_init")(keys=[scope.key], args=[to_nano(total), _KEY_TTL_MS[scope.name]])
+
+
+_LEDGER = row_table(SpendRecord)
 
 
 def scope_usage(scope_key: str) -> tuple[Decimal, Decimal]:

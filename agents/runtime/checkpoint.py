@@ -11,6 +11,7 @@ from django.db import connection, transaction
 
 from agents.models import Step, Task
 from agents.runtime.step import StepOutcome
+from core.raw_rows import row_save_new
 from core.transactions import after_commit
 from tracing.events import trace_step_committed
 from tracing.recorder import SpanBuffer
@@ -113,7 +114,7 @@ def checkpoint_write(
         if row is None:
             raise StepAlreadyCommitted(f"step {index} of task {task.pk} was committed by another delivery")
         if step.pk is None:
-            step.save(force_insert=True)
+            row_save_new(step)
         written = spans.spans
         spans.flush()
         # Live trace pushes and metrics, once per step, only once the step is durable. Before

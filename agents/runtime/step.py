@@ -2,6 +2,7 @@
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -9,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from agents.guards.context import context_fit
 from agents.guards.ratelimits import provider_rate_wait
@@ -39,6 +40,7 @@ from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, 
 from agents.tools.http import http_tool_request
 from agents.tools.result import ToolResult
 from core import clock
+from core.raw_rows import row_columns, row_instance, row_save_new, row_table
 from tracing.models import Span
 from tracing.prompts import prompt_delta
 from tracing.recorder import COST_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE, SpanBuffer, model_span_id
@@ -74,7 +76,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
     with the same idempotency keys and the model is not asked (and paid) twice.
     """
     index = state.task.step_index
-    step = Step.objects.filter(task_id=state.task.id, index=index).first() if may_be_stored else None
+    step = _step_stored(task_id=state.task.id, index=index) if may_be_stored else None
     replayed = step is not None
     if step is None:
         step = _model_step(state, spans, index, model)
@@ -169,7 +171,7 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         # with the same idempotency keys instead of asking the model again.
         try:
             with transaction.atomic():
-                step.save(force_insert=True)
+                row_save_new(step)
                 plan_spend_record(state)
         except IntegrityError:
             # A duplicate delivery stored its reply first: follow it. This call was billed too.
@@ -187,6 +189,21 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         state, spans, step, response, cost=call_cost, prompt=prompt, routed=True, recorded=recorded
     )
     return step
+
+
+def _step_stored(*, task_id: uuid.UUID, index: int) -> Step | None:
+    # Hand-written: it runs on every run's first step, and the ORM's compiler costs several
+    # times what PostgreSQL takes to answer it (core/raw_rows.py).
+    with connection.cursor() as cursor:
+        cursor.execute(_STEP_STORED, [task_id, index])
+        row = cursor.fetchone()
+    return row_instance(Step, row) if row is not None else None
+
+
+_STEP_STORED = (
+    f"SELECT {row_columns(Step, 's')} FROM {row_table(Step)} s "  # noqa: S608
+    "WHERE s.task_id = %s AND s.index = %s"
+)
 
 
 def _chat_request(state: RunState, provider_model: str) -> ChatRequest:
