@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from agents.guards.models import ToolGuard
-from agents.guards.ratelimits import rate_window
+from agents.guards.ratelimits import rate_take_args
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.models import Tool
 from agents.tools.result import ToolResult
@@ -76,9 +76,9 @@ def breaker_admit(*, tool: Tool, limits: ToolLimits, take_rate: bool = False) ->
     # A probe that never reports back is given up after the tool's own timeout and a margin.
     args = [_now_ms(), limits.breaker_cooldown_s * 1000, int((tool.timeout_s + 5) * 1000)]
     if take_rate:
-        rate_key, window_ms, left_ms = rate_window(name=f"tool:{tool.name}")
+        rate_key, rate_args = rate_take_args(name=f"tool:{tool.name}", per_minute=limits.requests_per_minute)
         keys.append(rate_key)
-        args += [limits.requests_per_minute, window_ms, left_ms]
+        args += rate_args
     admitted, state, wait_ms, rate_wait_ms = guard_script("breaker_admit")(keys=keys, args=args)
     return Admission(bool(int(admitted)), str(state), int(wait_ms) / 1000, int(rate_wait_ms) / 1000)
 

@@ -48,6 +48,9 @@ class StepPlan:
     # Redis settled (agents/guards/spend.py plan_spend_record, plan_settle_recorded).
     spent: tuple[Decimal, datetime] | None = None
     tool_calls: int = 0  # tool calls this step has made so far
+    # The reservation also took the call's request from its provider's rate window (one round
+    # trip for both): (the provider's name, seconds until the window has room; 0: taken).
+    provider_rate: tuple[str, float] | None = None
 
 
 @dataclass

@@ -21,9 +21,11 @@ from django.db import DatabaseError, connection, transaction
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.models import GuardAlert, SpendRecord
 from agents.guards.plan import guard_context, step_plan
+from agents.guards.ratelimits import provider_rate_name, rate_take_args
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.guards.tokens import messages_tokens
 from agents.providers.pricing import model_price_at, unpriced_reason
+from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.waiting import db_connection_release
 from core import clock
@@ -150,13 +152,22 @@ def cost_breaker_guard(state: "RunState") -> Decision:
             detail={"model": model},
         )
     reservation = spend_reservation_for(state, model=model, amount=amount, now=now)
+    provider = _call_provider(state, model) if plan is not None else None
     deadline = time.monotonic() + settings.GUARD_RESERVE_WAIT_S
     try:
         while True:
-            code, index, spent, reserved = cost_reserve(reservation, now=clock.now())
+            rate = (
+                rate_take_args(name=provider_rate_name(provider), per_minute=settings.GUARD_PROVIDER_RPM)
+                if provider is not None
+                else None
+            )
+            code, index, spent, reserved, rate_wait_s = cost_reserve_taking(
+                reservation, now=clock.now(), rate=rate
+            )
             if code == 1:
                 if plan is not None:
                     plan.reservation = reservation
+                    plan.provider_rate = (provider, rate_wait_s) if provider is not None else None
                 return ALLOW
             scope = reservation.scopes[index - 1]
             detail = {
@@ -208,7 +219,29 @@ def _keys(reservation: Reservation) -> list[str]:
     return keys
 
 
+def _call_provider(state: "RunState", model: str) -> str | None:
+    """The provider the step's call goes to, whose rate window the reservation takes from;
+    None when no call is made (a recorded reply) or the model names no provider (the step
+    itself reports that)."""
+    if state.playback.recorded_model:
+        return None
+    try:
+        return provider_for(model)[0].name
+    except ValueError:
+        return None
+
+
 def cost_reserve(reservation: Reservation, *, now: datetime) -> tuple[int, int, int, int]:
+    """(code, scope, spent, reserved) as cost_reserve.lua answers."""
+    return cost_reserve_taking(reservation, now=now, rate=None)[:4]
+
+
+def cost_reserve_taking(
+    reservation: Reservation, *, now: datetime, rate: tuple[str, list[int]] | None
+) -> tuple[int, int, int, int, float]:
+    """cost_reserve, also taking one request from a rate window if `rate` (rate_take_args) is
+    given and the reservation was made; the last item is rate_take's answer (seconds)."""
+    keys = _keys(reservation)
     argv: list[int | str] = [
         int(now.timestamp() * 1000),
         settings.GUARD_RESERVATION_TTL_S * 1000,
@@ -217,8 +250,11 @@ def cost_reserve(reservation: Reservation, *, now: datetime) -> tuple[int, int, 
     ]
     argv += [to_nano(s.ceiling) if s.ceiling is not None else -1 for s in reservation.scopes]
     argv += [_KEY_TTL_MS[s.name] for s in reservation.scopes]
-    code, index, spent, reserved = guard_script("cost_reserve")(keys=_keys(reservation), args=argv)
-    return int(code), int(index), int(spent), int(reserved)
+    if rate is not None:
+        keys.append(rate[0])
+        argv += rate[1]
+    code, index, spent, reserved, rate_wait_ms = guard_script("cost_reserve")(keys=keys, args=argv)
+    return int(code), int(index), int(spent), int(reserved), int(rate_wait_ms) / 1000
 
 
 def cost_settle(reservation: Reservation, *, cost: Decimal, at: datetime) -> None:

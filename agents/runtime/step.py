@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from agents.guards.context import context_fit
+from agents.guards.plan import step_plan
 from agents.guards.ratelimits import provider_rate_wait
 from agents.guards.retries import tool_call_guarded
 from agents.guards.routing import route_attributes
@@ -24,7 +25,6 @@ from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.gate import GateAnswer, tool_gate, verdict_attributes
 from agents.runtime.inspect import Inspection, tool_result_inspector
-from agents.runtime.playback import playback_of
 from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
 from agents.runtime.waiting import wait_begin
@@ -124,7 +124,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
 
 def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> Step:
     task = state.task
-    playback = playback_of(task)
+    playback = state.playback
     before = task.messages
     # Context control may shorten task.messages to the context budget with a summary: a metered
     # call, so not for a recorded reply, which no model reads (playback makes no model call).
@@ -284,10 +284,16 @@ def _add_model_span(
 def _complete_with_retries(
     provider: ChatProvider, request: ChatRequest, *, spans: SpanBuffer, index: int, state: RunState
 ) -> ChatResponse:
+    plan = step_plan(state)
     for attempt in range(1, MODEL_ATTEMPTS + 1):
         started = clock.now()
         wait_begin(state)
-        provider_rate_wait(provider=provider.name)
+        # The first attempt's request was taken with the cost reservation, for this provider.
+        taken = plan.provider_rate if plan is not None else None
+        if plan is not None:
+            plan.provider_rate = None
+        first_wait_s = taken[1] if taken is not None and taken[0] == provider.name else None
+        provider_rate_wait(provider=provider.name, first_wait_s=first_wait_s)
         try:
             return provider.complete(request)
         except ProviderError as error:
@@ -403,7 +409,7 @@ def _tool_call_run(
     if the tool may not see it twice; the gate records the outcome."""
     gate = tool_gate()
     arguments = answer.arguments if answer.arguments is not None else call.arguments
-    playback = playback_of(state.task)
+    playback = state.playback
     if playback.serves(tool.name):
         # Answered from the recording: the tool is never run.
         recorded = playback.tool_result(step=index, call=call_index, tool_name=call.name, arguments=arguments)
