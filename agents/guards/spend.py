@@ -395,14 +395,24 @@ def plan_spent(state: "RunState", *, cost: Decimal, at: datetime) -> None:
 
 
 def plan_spend_record(state: "RunState") -> None:
-    """Inside the transaction that stores the step (its reply, or its checkpoint): the ledger
-    row of its model call, so that the step pays no transaction of its own for it. Redis is
-    settled once that commits (plan_settle_recorded): Postgres first, as cost_settle does."""
+    """Inside the transaction that stores the step (its checkpoint): the ledger row of its
+    model call, so that the step pays no transaction of its own for it. Redis is settled once
+    that commits (plan_settle_recorded): Postgres first, as cost_settle does."""
+    insert = plan_spend_insert(state)
+    if insert is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*insert)
+
+
+def plan_spend_insert(state: "RunState") -> tuple[str, list[Any]] | None:
+    """plan_spend_record's statement and parameters (None: no row to write), for a caller that
+    sends it within a statement of its own (the stored reply's, agents/runtime/step.py)."""
     plan = step_plan(state)
     if plan is not None and plan.reservation is not None and plan.spent is not None:
         cost, at = plan.spent
         if cost > 0:
-            spend_record_write(plan.reservation, cost=cost, at=at)
+            return _LEDGER_INSERT, _ledger_params(plan.reservation, cost=cost, at=at)
+    return None
 
 
 def plan_settle_recorded(state: "RunState") -> None:

@@ -3,6 +3,7 @@
 import logging
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,7 +18,7 @@ from agents.guards.plan import step_plan
 from agents.guards.ratelimits import provider_rate_wait
 from agents.guards.retries import tool_call_guarded
 from agents.guards.routing import route_attributes
-from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_record, plan_spent
+from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_insert, plan_spent
 from agents.models import Step, Tool
 from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, ProviderError, ToolCall
 from agents.providers.pricing import model_cost
@@ -40,7 +41,7 @@ from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, 
 from agents.tools.http import http_tool_request
 from agents.tools.result import ToolResult
 from core import clock
-from core.raw_rows import row_columns, row_instance, row_save_new, row_table
+from core.raw_rows import row_columns, row_insert, row_inserted, row_instance, row_table
 from tracing.models import Span
 from tracing.prompts import prompt_delta
 from tracing.recorder import COST_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE, SpanBuffer, model_span_id
@@ -170,9 +171,7 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         # Stored before any tool runs: a redelivered step then replays these exact calls
         # with the same idempotency keys instead of asking the model again.
         try:
-            with transaction.atomic():
-                row_save_new(step)
-                plan_spend_record(state)
+            _step_store(state, step)
         except IntegrityError:
             # A duplicate delivery stored its reply first: follow it. This call was billed too.
             logger.warning("step %s of task %s: a duplicate delivery stored its reply first", index, task.id)
@@ -189,6 +188,21 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         state, spans, step, response, cost=call_cost, prompt=prompt, routed=True, recorded=recorded
     )
     return step
+
+
+def _step_store(state: RunState, step: Step) -> None:
+    """Store a step's reply and its model call's ledger row in one statement: atomic on its
+    own, so it pays no BEGIN and COMMIT round trips. IntegrityError: the step was stored."""
+    sql, params = row_insert(step)
+    spend = plan_spend_insert(state)
+    if spend is not None:
+        sql, params = f"WITH spend AS ({spend[0]}) {sql}", [*spend[1], *params]
+    # Inside a transaction (a caller's, a test's) a failed INSERT would abort it: a savepoint
+    # keeps it usable for reading the duplicate that won.
+    within = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with within, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row_inserted(step, cursor.fetchone())
 
 
 def _step_stored(*, task_id: uuid.UUID, index: int) -> Step | None:

@@ -81,9 +81,12 @@ def test_a_run_writes_each_step_in_its_own_transactions_only(requester, echo_age
     # No write has a transaction of its own that skips the WAL flush: the spend ledger and the
     # loop guard's embeddings go with the step's stored reply or its checkpoint.
     assert not [sql for sql in statements if "synchronous_commit" in sql]
-    # A transaction for each tool-calling step's stored reply and one for each checkpoint
-    # (the agent has no memories: the task's opening looks for none, so it has no recall's).
-    assert statements.count("COMMIT") == (STEPS - 1) + STEPS
+    # A transaction for each checkpoint (the agent has no memories: the task's opening looks
+    # for none, so it has no recall's); a tool-calling step's stored reply is one statement
+    # with its spend row, in none.
+    assert statements.count("COMMIT") == STEPS
+    stored = [sql for sql in statements if 'INSERT INTO "agents_step"' in sql]
+    assert len(stored) == STEPS and sum("INSERT INTO guards_spendrecord" in sql for sql in stored) == STEPS - 1
     assert len(statements) <= MAX_STATEMENTS, "\n".join(statements)
     assert scripts.count <= MAX_SCRIPTS
     # Nothing of what those writes are for was lost: every call's spend, once, and every
