@@ -86,7 +86,8 @@ def test_a_run_writes_each_step_in_its_own_transactions_only(requester, echo_age
     # with its spend row, in none.
     assert statements.count("COMMIT") == STEPS
     stored = [sql for sql in statements if 'INSERT INTO "agents_step"' in sql]
-    assert len(stored) == STEPS and sum("INSERT INTO guards_spendrecord" in sql for sql in stored) == STEPS - 1
+    assert len(stored) == STEPS
+    assert sum("INSERT INTO guards_spendrecord" in sql for sql in stored) == STEPS - 1
     assert len(statements) <= MAX_STATEMENTS, "\n".join(statements)
     assert scripts.count <= MAX_SCRIPTS
     # Nothing of what those writes are for was lost: every call's spend, once, and every

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from agents.guards.models import SpendRecord
+from agents.guards.ratelimits import rate_take_args
 from agents.guards.spend import (
     Reservation,
     Scope,
@@ -18,7 +19,6 @@ from agents.guards.spend import (
     scope_usage,
     spend_scope_rebuild,
 )
-from agents.guards.ratelimits import rate_take_args
 from agents.guards.store import guard_key, guard_redis
 from tests.support.races import race
 
