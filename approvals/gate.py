@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from agents.models import Session, Step, Task, Tool
 from agents.providers.base import ToolCall
@@ -24,6 +24,7 @@ from approvals.models import ActionRequest
 from approvals.policy.evaluate import PolicyDecision, policy_evaluate
 from approvals.services import action_request_timeout_schedule
 from core import clock
+from core.raw_rows import row_table
 from core.tiers import RiskTier
 from injection.selectors import taint_snapshot
 from injection.taint import session_facts, unseen_addresses
@@ -84,7 +85,7 @@ def action_gate(
     if arguments is None:
         # The executor refuses it with a message for the model; no person needs to see it.
         return GateAnswer()
-    session = Session.objects.only("tainted", "suspicious", "taint_sources").get(pk=task.session_id)
+    session = _session_taint(task.session_id)
     unseen = unseen_addresses(task, arguments)
     decision = _call_decision(
         task=task, agent_name=agent_name, tool=tool, arguments=arguments, session=session, unseen=unseen
@@ -108,6 +109,22 @@ def action_gate(
         # A duplicate delivery of this step created it first: follow that one.
         request = ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index)
     return _follow_with_verdict(request)
+
+
+def _session_taint(session_id: uuid.UUID) -> Session:
+    """The session's taint facts (a Session with only those fields loaded), read fresh for
+    every call: an earlier call's result may have tainted it. Hand-written: it runs on every
+    tool call, and the ORM's compiler costs several times what PostgreSQL takes (core/raw_rows.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SESSION_TAINT, [session_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Session.DoesNotExist(f"session {session_id}")
+    return Session.from_db(connection.alias, ["id", *_TAINT_FIELDS], [session_id, *row])
+
+
+_TAINT_FIELDS = ("tainted", "suspicious", "taint_sources")
+_SESSION_TAINT = f"SELECT {', '.join(_TAINT_FIELDS)} FROM {row_table(Session)} WHERE id = %s"  # noqa: S608
 
 
 # What the policy does with a call at each tier: the verdict's `decision`.
@@ -183,7 +200,7 @@ def recorded_call_gate(
     arguments = _call_arguments(tool, call)
     if arguments is None:
         return GateAnswer()
-    session = Session.objects.only("tainted", "suspicious", "taint_sources").get(pk=task.session_id)
+    session = _session_taint(task.session_id)
     decision = _call_decision(
         task=task,
         agent_name=agent_name,

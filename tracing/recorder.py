@@ -93,8 +93,12 @@ class SpanBuffer:
     def insert_statement(self) -> tuple[str, list[Any]]:
         """The statement flush() sends, for a caller that sends it with a write of its own (in
         one WITH statement) rather than in a transaction of two; the buffer keeps its spans."""
+        return _INSERT, [self.rows_json()]
+
+    def rows_json(self) -> str:
+        """The buffered spans as the one parameter of spans_insert_sql."""
         rows = [{column: getattr(span, column) for column in _COLUMNS} for span in self.spans]
-        return _INSERT, [json.dumps(rows, cls=_Encoder)]
+        return json.dumps(rows, cls=_Encoder)
 
 
 def spans_insert_new(spans: list[Span]) -> set[str]:
@@ -133,12 +137,20 @@ _COLUMNS = (
     "input",
     "output",
 )
-_INSERT = f"""
+
+
+def spans_insert_sql(placeholder: str = "%s") -> str:
+    """The INSERT of the spans in SpanBuffer.rows_json, bound at `placeholder` (a named one,
+    such as "%(spans)s", for a statement of a caller's whose parameters are named)."""
+    return f"""
 INSERT INTO tracing_span ({", ".join(_COLUMNS)})
-SELECT {", ".join(_COLUMNS)} FROM jsonb_to_recordset(%s::jsonb) AS row(
+SELECT {", ".join(_COLUMNS)} FROM jsonb_to_recordset({placeholder}::jsonb) AS row(
     trace_id bigint, span_id text, parent_span_id text, name text, kind text, step_index integer,
     status text, started_at timestamptz, ended_at timestamptz, duration_ms double precision,
     attributes jsonb, input jsonb, output jsonb
 )
 """  # noqa: S608 - the column names are the constants above; the rows are one bound parameter
+
+
+_INSERT = spans_insert_sql()
 _NEW_ONLY = "ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING span_id"

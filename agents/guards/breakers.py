@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 
 from agents.guards.models import ToolGuard
-from agents.guards.ratelimits import rate_window
+from agents.guards.ratelimits import rate_take_args
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.models import Tool
 from agents.tools.result import ToolResult
 from core import clock
+from core.raw_rows import row_columns, row_instance, row_table
 
 BREAKER_KEY_TTL_MS = 7 * 86_400_000
 
@@ -30,7 +32,12 @@ class ToolLimits:
 
 
 def tool_limits(*, tool: Tool) -> ToolLimits:
-    row = ToolGuard.objects.filter(tool=tool).first()
+    # Hand-written: read once per run and tool, where the ORM's compiler cost several times
+    # what PostgreSQL takes (core/raw_rows.py).
+    with connection.cursor() as cursor:
+        cursor.execute(_TOOL_GUARD, [tool.pk])
+        found = cursor.fetchone()
+    row = row_instance(ToolGuard, found) if found is not None else None
 
     def pick(name: str, default: float) -> float:
         value = getattr(row, name, None) if row else None
@@ -42,6 +49,9 @@ def tool_limits(*, tool: Tool) -> ToolLimits:
         breaker_error_rate=float(pick("breaker_error_rate", settings.GUARD_BREAKER_ERROR_RATE)),
         breaker_cooldown_s=int(pick("breaker_cooldown_s", settings.GUARD_BREAKER_COOLDOWN_S)),
     )
+
+
+_TOOL_GUARD = f"SELECT {row_columns(ToolGuard, 'g')} FROM {row_table(ToolGuard)} g WHERE g.tool_id = %s"  # noqa: S608
 
 
 def breaker_key(tool_name: str) -> str:
@@ -66,9 +76,9 @@ def breaker_admit(*, tool: Tool, limits: ToolLimits, take_rate: bool = False) ->
     # A probe that never reports back is given up after the tool's own timeout and a margin.
     args = [_now_ms(), limits.breaker_cooldown_s * 1000, int((tool.timeout_s + 5) * 1000)]
     if take_rate:
-        rate_key, window_ms, left_ms = rate_window(name=f"tool:{tool.name}")
+        rate_key, rate_args = rate_take_args(name=f"tool:{tool.name}", per_minute=limits.requests_per_minute)
         keys.append(rate_key)
-        args += [limits.requests_per_minute, window_ms, left_ms]
+        args += rate_args
     admitted, state, wait_ms, rate_wait_ms = guard_script("breaker_admit")(keys=keys, args=args)
     return Admission(bool(int(admitted)), str(state), int(wait_ms) / 1000, int(rate_wait_ms) / 1000)
 

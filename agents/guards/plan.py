@@ -11,11 +11,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db import connection
 
 from agents.guards.decision import Decision, Verdict
 from agents.guards.models import GuardConfig
 from agents.models import Task
+from core.raw_rows import row_columns, row_instance, row_table
 
 if TYPE_CHECKING:
     from agents.guards.breakers import ToolLimits
@@ -47,6 +48,9 @@ class StepPlan:
     # Redis settled (agents/guards/spend.py plan_spend_record, plan_settle_recorded).
     spent: tuple[Decimal, datetime] | None = None
     tool_calls: int = 0  # tool calls this step has made so far
+    # The reservation also took the call's request from its provider's rate window (one round
+    # trip for both): (the provider's name, seconds until the window has room; 0: taken).
+    provider_rate: tuple[str, float] | None = None
 
 
 @dataclass
@@ -62,8 +66,10 @@ class GuardContext:
 
 
 def agent_guards(*, agent_id: int) -> AgentGuards:
-    row = GuardConfig.objects.filter(agent_id=agent_id).first()
+    return _agent_guards_of(GuardConfig.objects.filter(agent_id=agent_id).first())
 
+
+def _agent_guards_of(row: GuardConfig | None) -> AgentGuards:
     def pick(name: str, default: Any) -> Any:
         value = getattr(row, name, None) if row else None
         return default if value is None else value
@@ -81,17 +87,27 @@ def agent_guards(*, agent_id: int) -> AgentGuards:
 def guard_context(state: "RunState") -> GuardContext:
     if state.guard is None:
         task = state.task
-        earlier = (
-            Task.objects.filter(session_id=task.session_id)
-            .exclude(pk=task.pk)
-            .filter(created_at__lt=task.created_at)
-            .aggregate(i=Sum("input_tokens"), o=Sum("output_tokens"))
-        )
+        # One hand-written statement per run for both reads (the ORM compiled two, at several
+        # times PostgreSQL's cost: core/raw_rows.py).
+        with connection.cursor() as cursor:
+            cursor.execute(_GUARD_LOAD, [task.session_id, task.pk, task.created_at, state.version.agent_id])
+            row = cursor.fetchone()
+        tokens_before, config = row[0], row[1:]
         state.guard = GuardContext(
-            config=agent_guards(agent_id=state.version.agent_id),
-            session_tokens_before=(earlier["i"] or 0) + (earlier["o"] or 0),
+            config=_agent_guards_of(row_instance(GuardConfig, config) if config[0] is not None else None),
+            session_tokens_before=int(tokens_before),
         )
     return state.guard
+
+
+# The tokens the session's earlier tasks used, and the agent's guard configuration if it has one.
+_GUARD_LOAD = f"""
+SELECT
+    (SELECT COALESCE(SUM(t.input_tokens), 0) + COALESCE(SUM(t.output_tokens), 0)
+     FROM {row_table(Task)} t WHERE t.session_id = %s AND t.id <> %s AND t.created_at < %s),
+    {row_columns(GuardConfig, "g")}
+FROM (SELECT 1) AS one LEFT JOIN {row_table(GuardConfig)} g ON g.agent_id = %s
+"""  # noqa: S608
 
 
 def step_plan_start(state: "RunState") -> StepPlan:

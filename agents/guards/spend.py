@@ -17,17 +17,19 @@ from typing import TYPE_CHECKING, Any
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Sum
 
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.models import GuardAlert, SpendRecord
 from agents.guards.plan import guard_context, step_plan
+from agents.guards.ratelimits import provider_rate_name, rate_take_args
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.guards.tokens import messages_tokens
 from agents.providers.pricing import model_price_at, unpriced_reason
+from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.waiting import db_connection_release
 from core import clock
+from core.raw_rows import row_table
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState
@@ -150,13 +152,22 @@ def cost_breaker_guard(state: "RunState") -> Decision:
             detail={"model": model},
         )
     reservation = spend_reservation_for(state, model=model, amount=amount, now=now)
+    provider = _call_provider(state, model) if plan is not None else None
     deadline = time.monotonic() + settings.GUARD_RESERVE_WAIT_S
     try:
         while True:
-            code, index, spent, reserved = cost_reserve(reservation, now=clock.now())
+            rate = (
+                rate_take_args(name=provider_rate_name(provider), per_minute=settings.GUARD_PROVIDER_RPM)
+                if provider is not None
+                else None
+            )
+            code, index, spent, reserved, rate_wait_s = cost_reserve_taking(
+                reservation, now=clock.now(), rate=rate
+            )
             if code == 1:
                 if plan is not None:
                     plan.reservation = reservation
+                    plan.provider_rate = (provider, rate_wait_s) if provider is not None else None
                 return ALLOW
             scope = reservation.scopes[index - 1]
             detail = {
@@ -208,7 +219,29 @@ def _keys(reservation: Reservation) -> list[str]:
     return keys
 
 
+def _call_provider(state: "RunState", model: str) -> str | None:
+    """The provider the step's call goes to, whose rate window the reservation takes from;
+    None when no call is made (a recorded reply) or the model names no provider (the step
+    itself reports that)."""
+    if state.playback.recorded_model:
+        return None
+    try:
+        return provider_for(model)[0].name
+    except ValueError:
+        return None
+
+
 def cost_reserve(reservation: Reservation, *, now: datetime) -> tuple[int, int, int, int]:
+    """(code, scope, spent, reserved) as cost_reserve.lua answers."""
+    return cost_reserve_taking(reservation, now=now, rate=None)[:4]
+
+
+def cost_reserve_taking(
+    reservation: Reservation, *, now: datetime, rate: tuple[str, list[int]] | None
+) -> tuple[int, int, int, int, float]:
+    """cost_reserve, also taking one request from a rate window if `rate` (rate_take_args) is
+    given and the reservation was made; the last item is rate_take's answer (seconds)."""
+    keys = _keys(reservation)
     argv: list[int | str] = [
         int(now.timestamp() * 1000),
         settings.GUARD_RESERVATION_TTL_S * 1000,
@@ -217,8 +250,11 @@ def cost_reserve(reservation: Reservation, *, now: datetime) -> tuple[int, int, 
     ]
     argv += [to_nano(s.ceiling) if s.ceiling is not None else -1 for s in reservation.scopes]
     argv += [_KEY_TTL_MS[s.name] for s in reservation.scopes]
-    code, index, spent, reserved = guard_script("cost_reserve")(keys=_keys(reservation), args=argv)
-    return int(code), int(index), int(spent), int(reserved)
+    if rate is not None:
+        keys.append(rate[0])
+        argv += rate[1]
+    code, index, spent, reserved, rate_wait_ms = guard_script("cost_reserve")(keys=keys, args=argv)
+    return int(code), int(index), int(spent), int(reserved), int(rate_wait_ms) / 1000
 
 
 def cost_settle(reservation: Reservation, *, cost: Decimal, at: datetime) -> None:
@@ -325,17 +361,23 @@ def cost_release(reservation: Reservation) -> None:
 
 def spend_scope_rebuild(scope: Scope, *, reservation: Reservation) -> None:
     """Recreate a scope's counters from the spend recorded in Postgres."""
-    records = SpendRecord.objects.all()
+    # Hand-written: every new session comes here on its first call (its counters do not exist
+    # yet), and the ORM's compiler cost several times what PostgreSQL takes (core/raw_rows.py).
+    params: list[Any]
     if scope.name == "session":
-        records = records.filter(session_id=reservation.session_id)
+        where, params = "session_id = %s", [reservation.session_id]
     elif scope.name == "user_day":
-        records = records.filter(
-            user_key=reservation.user_key, at__gte=scope.start, at__lt=scope.start + timedelta(days=1)
-        )
+        where = "user_key = %s AND at >= %s AND at < %s"
+        params = [reservation.user_key, scope.start, scope.start + timedelta(days=1)]
     else:
-        records = records.filter(at__gte=scope.start, at__lt=scope.start + timedelta(hours=1))
-    total = records.aggregate(total=Sum("cost_usd"))["total"] or Decimal(0)
+        where, params = "at >= %s AND at < %s", [scope.start, scope.start + timedelta(hours=1)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(SUM(cost_usd), 0) FROM {_LEDGER} WHERE {where}", params)  # noqa: S608
+        total = Decimal(cursor.fetchone()[0])
     guard_script("cost_init")(keys=[scope.key], args=[to_nano(total), _KEY_TTL_MS[scope.name]])
+
+
+_LEDGER = row_table(SpendRecord)
 
 
 def scope_usage(scope_key: str) -> tuple[Decimal, Decimal]:
@@ -353,14 +395,24 @@ def plan_spent(state: "RunState", *, cost: Decimal, at: datetime) -> None:
 
 
 def plan_spend_record(state: "RunState") -> None:
-    """Inside the transaction that stores the step (its reply, or its checkpoint): the ledger
-    row of its model call, so that the step pays no transaction of its own for it. Redis is
-    settled once that commits (plan_settle_recorded): Postgres first, as cost_settle does."""
+    """Inside the transaction that stores the step (its checkpoint): the ledger row of its
+    model call, so that the step pays no transaction of its own for it. Redis is settled once
+    that commits (plan_settle_recorded): Postgres first, as cost_settle does."""
+    insert = plan_spend_insert(state)
+    if insert is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*insert)
+
+
+def plan_spend_insert(state: "RunState") -> tuple[str, list[Any]] | None:
+    """plan_spend_record's statement and parameters (None: no row to write), for a caller that
+    sends it within a statement of its own (the stored reply's, agents/runtime/step.py)."""
     plan = step_plan(state)
     if plan is not None and plan.reservation is not None and plan.spent is not None:
         cost, at = plan.spent
         if cost > 0:
-            spend_record_write(plan.reservation, cost=cost, at=at)
+            return _LEDGER_INSERT, _ledger_params(plan.reservation, cost=cost, at=at)
+    return None
 
 
 def plan_settle_recorded(state: "RunState") -> None:

@@ -11,16 +11,17 @@ from django.db import connection, transaction
 
 from agents.models import Step, Task
 from agents.runtime.step import StepOutcome
+from core.raw_rows import row_save_new
 from core.transactions import after_commit
 from tracing.events import trace_step_committed
-from tracing.recorder import SpanBuffer
+from tracing.recorder import SpanBuffer, spans_insert_sql
 
 # Raw SQL for the one statement on the hot path that the ORM cannot express: it appends the
 # step's messages in the database (instead of resending the whole conversation every step),
 # ends the task on its last step, completes the step's stored row (a step that asked for tools
 # was stored before they ran) only if the task advanced, and returns the cancel flag, so the
-# next step boundary needs no query of its own.
-_ADVANCE = """
+# next step boundary needs no query of its own. The step's spans go in the same statement.
+_ADVANCE = f"""
 WITH advanced AS (
     UPDATE agents_task SET
         messages = messages || %(messages)s::jsonb,
@@ -46,9 +47,10 @@ WITH advanced AS (
         finished_at = %(now)s,
         cost_usd = %(step_cost)s
     WHERE id = %(step_id)s AND EXISTS (SELECT FROM advanced)
+), spans AS ({spans_insert_sql("%(spans)s")} WHERE EXISTS (SELECT FROM advanced)
 )
 SELECT cancel_requested FROM advanced
-"""
+"""  # noqa: S608 - the spans' INSERT is a constant (tracing/recorder.py); every value is bound
 
 
 class StepAlreadyCommitted(Exception):
@@ -106,16 +108,16 @@ def checkpoint_write(
         "step_status": step.status,
         "tool_results": json.dumps(step.tool_results),
         "step_cost": step.cost_usd,
+        "spans": spans.rows_json(),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_ADVANCE, params)
         row = cursor.fetchone()
         if row is None:
             raise StepAlreadyCommitted(f"step {index} of task {task.pk} was committed by another delivery")
+        written, spans.spans = spans.spans, []
         if step.pk is None:
-            step.save(force_insert=True)
-        written = spans.spans
-        spans.flush()
+            row_save_new(step)
         # Live trace pushes and metrics, once per step, only once the step is durable. Before
         # the `within` writes: a last step's root span registers the task's end, which a
         # watching page must hear after this step.

@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from agents.models import AgentVersion, Task, Tool
+from agents.runtime.playback import Playback, playback_of
 
 if TYPE_CHECKING:
     from agents.guards.plan import GuardContext
@@ -30,6 +32,11 @@ class RunState:
     continues: tuple[str, str, int] | None = None  # (its trace id, its span id, messages)
     # Whether the agent had any memory when the run began: the opening recalls only if so.
     agent_has_memories: bool = True
+
+    @cached_property
+    def playback(self) -> Playback:
+        """The task's playback, read once per run (it does not change while the task exists)."""
+        return playback_of(self.task)
 
     def own_messages(self) -> list[dict]:
         """What the task row stores of its conversation."""

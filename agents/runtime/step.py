@@ -2,6 +2,8 @@
 
 import logging
 import time
+import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -9,13 +11,14 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from agents.guards.context import context_fit
+from agents.guards.plan import step_plan
 from agents.guards.ratelimits import provider_rate_wait
 from agents.guards.retries import tool_call_guarded
 from agents.guards.routing import route_attributes
-from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_record, plan_spent
+from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_insert, plan_spent
 from agents.models import Step, Tool
 from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, ProviderError, ToolCall
 from agents.providers.pricing import model_cost
@@ -23,7 +26,6 @@ from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.gate import GateAnswer, tool_gate, verdict_attributes
 from agents.runtime.inspect import Inspection, tool_result_inspector
-from agents.runtime.playback import playback_of
 from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
 from agents.runtime.waiting import wait_begin
@@ -39,6 +41,7 @@ from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, 
 from agents.tools.http import http_tool_request
 from agents.tools.result import ToolResult
 from core import clock
+from core.raw_rows import row_columns, row_insert, row_inserted, row_instance, row_table
 from tracing.models import Span
 from tracing.prompts import prompt_delta
 from tracing.recorder import COST_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE, SpanBuffer, model_span_id
@@ -74,7 +77,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
     with the same idempotency keys and the model is not asked (and paid) twice.
     """
     index = state.task.step_index
-    step = Step.objects.filter(task_id=state.task.id, index=index).first() if may_be_stored else None
+    step = _step_stored(task_id=state.task.id, index=index) if may_be_stored else None
     replayed = step is not None
     if step is None:
         step = _model_step(state, spans, index, model)
@@ -122,7 +125,7 @@ def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: b
 
 def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> Step:
     task = state.task
-    playback = playback_of(task)
+    playback = state.playback
     before = task.messages
     # Context control may shorten task.messages to the context budget with a summary: a metered
     # call, so not for a recorded reply, which no model reads (playback makes no model call).
@@ -168,9 +171,7 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         # Stored before any tool runs: a redelivered step then replays these exact calls
         # with the same idempotency keys instead of asking the model again.
         try:
-            with transaction.atomic():
-                step.save(force_insert=True)
-                plan_spend_record(state)
+            _step_store(state, step)
         except IntegrityError:
             # A duplicate delivery stored its reply first: follow it. This call was billed too.
             logger.warning("step %s of task %s: a duplicate delivery stored its reply first", index, task.id)
@@ -187,6 +188,36 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
         state, spans, step, response, cost=call_cost, prompt=prompt, routed=True, recorded=recorded
     )
     return step
+
+
+def _step_store(state: RunState, step: Step) -> None:
+    """Store a step's reply and its model call's ledger row in one statement: atomic on its
+    own, so it pays no BEGIN and COMMIT round trips. IntegrityError: the step was stored."""
+    sql, params = row_insert(step)
+    spend = plan_spend_insert(state)
+    if spend is not None:
+        sql, params = f"WITH spend AS ({spend[0]}) {sql}", [*spend[1], *params]
+    # Inside a transaction (a caller's, a test's) a failed INSERT would abort it: a savepoint
+    # keeps it usable for reading the duplicate that won.
+    within = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with within, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row_inserted(step, cursor.fetchone())
+
+
+def _step_stored(*, task_id: uuid.UUID, index: int) -> Step | None:
+    # Hand-written: it runs on every run's first step, and the ORM's compiler costs several
+    # times what PostgreSQL takes to answer it (core/raw_rows.py).
+    with connection.cursor() as cursor:
+        cursor.execute(_STEP_STORED, [task_id, index])
+        row = cursor.fetchone()
+    return row_instance(Step, row) if row is not None else None
+
+
+_STEP_STORED = (
+    f"SELECT {row_columns(Step, 's')} FROM {row_table(Step)} s "  # noqa: S608
+    "WHERE s.task_id = %s AND s.index = %s"
+)
 
 
 def _chat_request(state: RunState, provider_model: str) -> ChatRequest:
@@ -267,10 +298,16 @@ def _add_model_span(
 def _complete_with_retries(
     provider: ChatProvider, request: ChatRequest, *, spans: SpanBuffer, index: int, state: RunState
 ) -> ChatResponse:
+    plan = step_plan(state)
     for attempt in range(1, MODEL_ATTEMPTS + 1):
         started = clock.now()
         wait_begin(state)
-        provider_rate_wait(provider=provider.name)
+        # The first attempt's request was taken with the cost reservation, for this provider.
+        taken = plan.provider_rate if plan is not None else None
+        if plan is not None:
+            plan.provider_rate = None
+        first_wait_s = taken[1] if taken is not None and taken[0] == provider.name else None
+        provider_rate_wait(provider=provider.name, first_wait_s=first_wait_s)
         try:
             return provider.complete(request)
         except ProviderError as error:
@@ -386,7 +423,7 @@ def _tool_call_run(
     if the tool may not see it twice; the gate records the outcome."""
     gate = tool_gate()
     arguments = answer.arguments if answer.arguments is not None else call.arguments
-    playback = playback_of(state.task)
+    playback = state.playback
     if playback.serves(tool.name):
         # Answered from the recording: the tool is never run.
         recorded = playback.tool_result(step=index, call=call_index, tool_name=call.name, arguments=arguments)

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agents.guards.models import SpendRecord
 from agents.guards.spend import scope_usage
-from agents.guards.store import guard_key
+from agents.guards.store import guard_key, guard_redis
 from agents.models import OutputEmbedding, Step, Task, Tool
 from agents.runtime import loop
 from agents.runtime.checkpoint import checkpoint_write
@@ -32,7 +32,7 @@ STEPS = 5  # four calls of echo, then the answer
 # fresh cost counters (three rebuilt from the ledger) and the price table and policy read
 # once. Lower is fine; one more statement or script on every step fails.
 MAX_STATEMENTS = 76
-MAX_SCRIPTS = 29
+MAX_SCRIPTS = 24
 
 
 @pytest.fixture(autouse=True)
@@ -81,9 +81,13 @@ def test_a_run_writes_each_step_in_its_own_transactions_only(requester, echo_age
     # No write has a transaction of its own that skips the WAL flush: the spend ledger and the
     # loop guard's embeddings go with the step's stored reply or its checkpoint.
     assert not [sql for sql in statements if "synchronous_commit" in sql]
-    # A transaction for each tool-calling step's stored reply and one for each checkpoint
-    # (the agent has no memories: the task's opening looks for none, so it has no recall's).
-    assert statements.count("COMMIT") == (STEPS - 1) + STEPS
+    # A transaction for each checkpoint (the agent has no memories: the task's opening looks
+    # for none, so it has no recall's); a tool-calling step's stored reply is one statement
+    # with its spend row, in none.
+    assert statements.count("COMMIT") == STEPS
+    stored = [sql for sql in statements if 'INSERT INTO "agents_step"' in sql]
+    assert len(stored) == STEPS
+    assert sum("INSERT INTO guards_spendrecord" in sql for sql in stored) == STEPS - 1
     assert len(statements) <= MAX_STATEMENTS, "\n".join(statements)
     assert scripts.count <= MAX_SCRIPTS
     # Nothing of what those writes are for was lost: every call's spend, once, and every
@@ -100,6 +104,9 @@ def test_a_run_writes_each_step_in_its_own_transactions_only(requester, echo_age
     ) == list(range(STEPS - 1))
     spent, reserved = scope_usage(guard_key("cost", "session", task.session_id))
     assert (spent, reserved) == (sum((step.cost_usd for step in steps), Decimal(0)), Decimal(0))
+    # Each model call took one request from its provider's window, with its cost reservation.
+    windows = guard_redis().scan_iter(match=guard_key("rate", "provider:simulator", "*"))
+    assert sum(int(guard_redis().get(key) or 0) for key in windows) == STEPS
 
 
 def test_a_call_whose_step_loses_its_checkpoint_is_still_recorded_and_settled(

@@ -5,13 +5,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from agents.guards.models import SpendRecord
+from agents.guards.ratelimits import rate_take_args
 from agents.guards.spend import (
     Reservation,
     Scope,
     cost_release,
     cost_reserve,
+    cost_reserve_taking,
     cost_settle,
     scope_usage,
     spend_scope_rebuild,
@@ -74,6 +77,20 @@ def test_a_call_reserves_in_every_scope_and_settles_to_its_real_cost():
     # Rounded up to the nano-dollar: a counter never shows less than was spent.
     assert all(scope_usage(scope.key) == (Decimal("0.012345679"), Decimal(0)) for scope in s)
     assert SpendRecord.objects.get().cost_usd == Decimal("0.012345678912")
+
+
+def test_a_reservation_takes_its_calls_rate_request_in_the_same_round_trip_and_a_refusal_none():
+    s = scopes("1")
+    ready(s)
+    with time_machine.travel(NOW + timedelta(seconds=15), tick=False):
+        rate = rate_take_args(name="provider:reserve-test", per_minute=2)
+        made = [cost_reserve_taking(reservation("0.10", s), now=NOW, rate=rate) for _ in range(3)]
+        refused = cost_reserve_taking(reservation("2", s), now=NOW, rate=rate)
+
+    # Every reservation is made; the third finds the window full: 45 s until it ends.
+    assert [(answer[0], answer[4]) for answer in made] == [(1, 0.0), (1, 0.0), (1, 45.0)]
+    assert refused[0] == 0
+    assert int(guard_redis().get(rate[0])) == 3  # the refused call took no request
 
 
 def test_settling_the_same_reservation_twice_counts_it_once():
