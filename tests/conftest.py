@@ -5,7 +5,7 @@ from django.test import Client
 from console.tokens import api_token_create
 
 # The real simulator and tool server, for every test folder.
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.run_queue"]
 
 
 _DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_serialized_rollback"}

@@ -4,12 +4,11 @@ import hashlib
 import json
 import uuid
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 
 from agents.models import Agent, Session, Task
@@ -23,11 +22,55 @@ from tracing.models import Trace
 
 def task_enqueue(*, task_id: uuid.UUID) -> None:
     """Send a run of the task to the workers, and record when (for the stalled-task sweeper)."""
+    tasks_enqueue([task_id])
+
+
+def tasks_enqueue(task_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Send a run of each task that exists, after recording when in one statement; returns them.
+
+    Tasks created and rolled back (a savepoint of the creating transaction) have no row, so
+    they are not sent.
+    """
     # agents.tasks imports the runtime, which imports this module's neighbours: import late.
     from agents.tasks import run_task
 
-    Task.objects.filter(pk=task_id).update(enqueued_at=clock.now())
-    run_task.delay(str(task_id))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE agents_task SET enqueued_at = %s WHERE id = ANY(%s) RETURNING id",
+            [clock.now(), task_ids],
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+    sent = [task_id for task_id in task_ids if task_id in existing]  # in the order asked
+    for task_id in sent:
+        run_task.delay(str(task_id))
+    return sent
+
+
+class _RunsOnCommit:
+    """The runs one transaction sends when it commits: recorded in one statement, not one
+    autocommitted UPDATE (a WAL flush each) per task, so that a transaction creating hundreds
+    of tasks (an eval run, a batch submission) sends the last run milliseconds after the first."""
+
+    def __init__(self) -> None:
+        self.task_ids: list[uuid.UUID] = []
+
+    def __call__(self) -> None:
+        tasks_enqueue(self.task_ids)
+
+
+def _enqueue_on_commit(task_id: uuid.UUID) -> None:
+    """Send the task's run once the current transaction commits (at once outside one)."""
+    db = transaction.get_connection()
+    if db.in_atomic_block:
+        # Join the batch this transaction already sends, if its callback is still pending (a
+        # rolled-back savepoint drops the callback, and with it the batch).
+        for _savepoints, callback, _robust in reversed(db.run_on_commit):
+            if isinstance(callback, _RunsOnCommit):
+                callback.task_ids.append(task_id)
+                return
+    batch = _RunsOnCommit()
+    batch.task_ids.append(task_id)
+    transaction.on_commit(batch)
 
 
 def tasks_stalled_resume(*, limit: int = 500) -> int:
@@ -72,7 +115,7 @@ def task_resume(*, task_id: uuid.UUID) -> bool:
         status=Task.Status.QUEUED, lease_until=None, lease_owner=None
     )
     if resumed:
-        transaction.on_commit(partial(task_enqueue, task_id=task_id))
+        _enqueue_on_commit(task_id)
     return bool(resumed)
 
 
@@ -137,7 +180,7 @@ def _task_create_enqueued(**fields: Any) -> Task:
     """Create the task and its trace; its run is sent once the caller's transaction commits."""
     task = Task.objects.create(**fields)
     Trace.objects.create(task=task, trace_id=new_trace_id())
-    transaction.on_commit(partial(task_enqueue, task_id=task.id))
+    _enqueue_on_commit(task.id)
     return task
 
 

@@ -3,7 +3,6 @@
 Counted at the broker: the messages waiting in the run queue, not calls to a function.
 """
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,29 +11,12 @@ from django.conf import settings
 
 from agents.models import Task
 from agents.services.tasks import task_submit, tasks_stalled_resume
-from console.celery import app
 from core import clock
 from tests.factories import make_agent
+from tests.support.run_queue import queued_messages
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def queued_messages() -> int:
-    with app.connection_for_write() as conn:
-        # Declared (idempotently) rather than looked up: nothing may have bound the queue yet.
-        declared = conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE)
-        return int(declared.message_count)
-
-
-@pytest.fixture(autouse=True)
-def empty_queue() -> Iterator[None]:
-    def purge() -> None:
-        with app.connection_for_write() as conn:
-            conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
-
-    purge()
-    yield
-    purge()
+# Every test here counts the messages at the broker.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_run_queue")]
 
 
 @pytest.fixture
