@@ -42,7 +42,7 @@ class Command(BaseCommand):
             "--web-concurrency",
             type=int,
             default=None,
-            help="uvicorn processes that answer web and API requests (default WEB_CONCURRENCY, 2)",
+            help="uvicorn processes for web and API requests (default WEB_CONCURRENCY: the cores + 1)",
         )
         parser.add_argument("--no-demo", action="store_true", help="skip the demo logins, tools, agents")
 
