@@ -57,13 +57,15 @@ async def serial_phase(base: str, token: str, asks: int = 200) -> list[float]:
                 "agent": "bench-outside",
                 "session": "serial",
                 "tool": "bench_lookup",
-                "arguments": {"n": n},
+                # With every argument the policy's conditions read: a condition that fails on a
+                # missing key fails closed (the call waits for a person), which is not an allow.
+                "arguments": {"n": n, "q": "status"},
             }
             started = time.perf_counter()
             response = await client.post("/api/v1/actions", json=body, headers=headers)
             latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 201:
-                raise RuntimeError(f"unexpected answer: {response.status_code} {response.text[:300]}")
+            if response.status_code != 201 or response.json().get("decision") != "allow":
+                raise RuntimeError(f"not an allow answer: {response.status_code} {response.text[:300]}")
     return latencies[20:]
 
 
