@@ -81,7 +81,9 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
 def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOutcome:
     task = state.task
     if not task.messages:
-        opening = conversation.initial_messages(task, recall=state.agent_has_memories)
+        opening = conversation.initial_messages(
+            task, recall=state.agent_has_memories, earlier_tasks=state.session_has_other_tasks
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE agents_task SET messages = %s::jsonb, history_task_id = %s, history_messages = %s "
@@ -270,7 +272,7 @@ def _load(task_id: uuid.UUID) -> RunState:
         session = row_instance(Session, _take(values, Session))
         version = row_instance(AgentVersion, _take(values, AgentVersion))
         version.agent = row_instance(Agent, _take(values, Agent))
-        trace_pk, trace_id, has_memories = values
+        trace_pk, trace_id, has_memories, has_other_tasks = values
         cursor.execute(_TOOLS, [version.pk])
         tools = {tool.name: tool for tool in (row_instance(Tool, tool_row) for tool_row in cursor.fetchall())}
     session.agent_version = version
@@ -288,6 +290,7 @@ def _load(task_id: uuid.UUID) -> RunState:
         trace_id=trace_id,
         run_started_at=clock.now(),
         agent_has_memories=has_memories,
+        session_has_other_tasks=has_other_tasks,
     )
 
 
@@ -300,11 +303,13 @@ def _take(values: list[Any], model: type[Model]) -> list[Any]:
 
 
 # Whether the agent has any memory at all rides along: a task's opening recalls memories
-# (an embedding and a vector search) only for an agent that has some.
+# (an embedding and a vector search) only for an agent that has some. So does whether the
+# session has any other task: a session's first task has no earlier conversation to look up.
 _LOAD = f"""
 SELECT {row_columns(Task, "t")}, {row_columns(Session, "s")}, {row_columns(AgentVersion, "v")},
     {row_columns(Agent, "a")}, tr.id, tr.trace_id,
-    EXISTS (SELECT FROM {row_table(Memory)} m WHERE m.agent_id = s.agent_id)
+    EXISTS (SELECT FROM {row_table(Memory)} m WHERE m.agent_id = s.agent_id),
+    EXISTS (SELECT FROM {row_table(Task)} o WHERE o.session_id = t.session_id AND o.id <> t.id)
 FROM {row_table(Task)} t
 JOIN {row_table(Session)} s ON s.id = t.session_id
 JOIN {row_table(AgentVersion)} v ON v.id = s.agent_version_id

@@ -27,10 +27,11 @@ class Opening:
     history_sent: int = 0
 
 
-def initial_messages(task: Task, *, recall: bool = True) -> Opening:
+def initial_messages(task: Task, *, recall: bool = True, earlier_tasks: bool = True) -> Opening:
     """The session's earlier conversation, the memories recalled for the input, then the input.
-    `recall` false: the agent has no memories, so none is looked for."""
-    previous = _previous_task(task)
+    `recall` false: the agent has no memories, so none is looked for. `earlier_tasks` false:
+    the session has no task but this one (its first), so no earlier conversation is looked for."""
+    previous = _previous_task(task) if earlier_tasks else None
     earlier = task_conversation(previous) if previous is not None else []
     history = without_memory(earlier)
     recalled = memory_message(task, agent_id=task.session.agent_id) if recall else []

@@ -32,6 +32,8 @@ class RunState:
     continues: tuple[str, str, int] | None = None  # (its trace id, its span id, messages)
     # Whether the agent had any memory when the run began: the opening recalls only if so.
     agent_has_memories: bool = True
+    # Whether the session had any task but this one when the run began (false: its first task).
+    session_has_other_tasks: bool = True
 
     @cached_property
     def playback(self) -> Playback:

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from agents.models import Step, Task, ToolDispatch
+from agents.runtime import messages
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.runtime.messages import task_conversation
 from agents.services.tasks import task_submit
@@ -207,6 +208,30 @@ def test_the_next_task_in_a_session_sees_the_earlier_conversation(requester, use
     # Referred to, not copied: the second task stores only its own messages.
     assert (second.history_task_id, second.history_messages) == (first.id, 2)
     assert [m["content"] for m in second.messages] == ["what is my name?", "what is my name?"]
+
+
+def test_only_a_session_with_an_earlier_task_has_its_conversation_looked_up(
+    requester, use_simulator, monkeypatch
+):
+    """The load says whether the session has any other task: its first task skips the lookup."""
+    looked_up: list[Task] = []
+    lookup = messages._previous_task
+
+    def counted(task: Task) -> Task | None:
+        looked_up.append(task)
+        return lookup(task)
+
+    monkeypatch.setattr(messages, "_previous_task", counted)
+    make_agent("echoer", model="sim/echo")
+    first = submit(requester, "echoer", "one")
+    run(first)
+    assert looked_up == []
+    second, _ = task_submit(owner=requester, agent_name="echoer", input="two", session_id=first.session_id)
+    run(second)
+
+    assert [task.pk for task in looked_up] == [second.pk]
+    second.refresh_from_db()
+    assert second.history_task_id == first.id
 
 
 def test_a_third_task_sees_both_earlier_ones_through_the_references(requester, use_simulator):
