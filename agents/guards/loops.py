@@ -4,12 +4,13 @@ Both run before every model call. The semantic guard first embeds and stores the
 model output, keyed by (task, step) so a redelivered step stores it once, then reads the
 session's latest outputs back, oldest first, and asks loop_signals whether they form a loop.
 Within a run, a step's checkpoint does the embedding and the store (loop_output_writer), in
-the checkpoint's transaction, so the next step's guard has the records without a query.
+the checkpoint's own statement, so the next step's guard has the records without a query.
 """
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -110,11 +111,69 @@ def _previous_output_records(state: RunState, *, count: int) -> tuple[str, list[
     return model.name, records
 
 
-def loop_output_writer(state: RunState, new_messages: list[dict[str, Any]]) -> Callable[[], None] | None:
-    """For a step the run goes on from: embed its output now, and return what stores it
-    inside the step's checkpoint transaction (no transaction, no commit of its own), keeping
-    the session's latest outputs for the next step's loop guard, which then reads nothing.
-    None when the step has no output to check (the guard of the next step then does it all)."""
+@dataclass
+class LoopOutputWrite:
+    """A step's output embedding, for its checkpoint's statement to store (only if the step
+    advances; once per (task, step)) and read the session's latest outputs back with, so
+    that the next step's loop guard reads nothing and the step pays no transaction for it."""
+
+    state: RunState
+    step_index: int
+    model_name: str
+    vector: list[float]
+    values: list[str]
+    count: int
+
+    def params(self) -> dict[str, Any]:
+        task = self.state.task
+        return {
+            "oe_session": str(task.session_id),
+            "oe_task": str(task.id),
+            "oe_step": self.step_index,
+            "oe_model": self.model_name,
+            "oe_dims": len(self.vector),
+            "oe_vector": _literal(self.vector),
+            "oe_values": _json(self.values),
+            "oe_now": clock.now(),
+            "oe_count": self.count,
+        }
+
+    def stored(self, added: int, rows: list[list[Any]]) -> None:
+        """What the statement returned: whether it added the row, and the latest rows
+        [embedding text, result_values, id] it read before adding it."""
+        records = _records(rows, added=added, vector=self.vector, values=self.values, count=self.count)
+        guard_context(self.state).loop_records = (self.step_index, self.model_name, records)
+
+
+# The checkpoint's CTE and result columns for a LoopOutputWrite (agents/runtime/checkpoint.py):
+# `advanced` is its conditional UPDATE of the task, so a step that does not advance (a duplicate
+# delivery) stores nothing. Vectors are turned into text after the LIMIT, for the few rows it keeps.
+OUTPUT_EMBEDDING_CTE = """
+    INSERT INTO agents_outputembedding
+        (session_id, task_id, step_index, model, dimensions, embedding, result_values, created_at)
+    SELECT %(oe_session)s, %(oe_task)s, %(oe_step)s, %(oe_model)s, %(oe_dims)s, %(oe_vector)s::vector,
+        %(oe_values)s::jsonb, %(oe_now)s
+    WHERE EXISTS (SELECT FROM advanced)
+    ON CONFLICT (task_id, step_index) DO NOTHING
+    RETURNING id
+"""
+OUTPUT_EMBEDDING_COLUMNS = """
+    (SELECT count(*) FROM embedded),
+    (SELECT coalesce(
+        json_agg(json_build_array(latest.embedding::text, latest.result_values, latest.id)), '[]'
+     ) FROM (
+        SELECT id, embedding, result_values FROM agents_outputembedding
+        WHERE session_id = %(oe_session)s AND model = %(oe_model)s AND dimensions = %(oe_dims)s
+        ORDER BY id DESC LIMIT %(oe_count)s
+     ) AS latest)
+"""
+
+
+def loop_output_writer(state: RunState, new_messages: list[dict[str, Any]]) -> LoopOutputWrite | None:
+    """For a step the run goes on from: embed its output now, for the step's checkpoint to
+    store, keeping the session's latest outputs for the next step's loop guard, which then
+    reads nothing. None when the step has no output to check (the guard of the next step
+    then does it all)."""
     output = previous_output(new_messages)
     if output is None:
         return None
@@ -124,23 +183,14 @@ def loop_output_writer(state: RunState, new_messages: list[dict[str, Any]]) -> C
     except EmbeddingError:
         return None  # the next step's guard tries again, and says so if it fails too
     _, window, _ = loop_settings(state.version)
-    task, step_index, values = state.task, state.task.step_index, result_values(output)
-
-    def store() -> None:
-        with connection.cursor() as cursor:
-            records = _output_store_and_read(
-                cursor,
-                session_id=str(task.session_id),
-                task_id=str(task.id),
-                step_index=step_index,
-                model_name=model.name,
-                vector=vector,
-                values=values,
-                count=window + LOOKBACK,
-            )
-        guard_context(state).loop_records = (step_index, model.name, records)
-
-    return store
+    return LoopOutputWrite(
+        state=state,
+        step_index=state.task.step_index,
+        model_name=model.name,
+        vector=vector,
+        values=result_values(output),
+        count=window + LOOKBACK,
+    )
 
 
 def output_embedding_store(
@@ -184,7 +234,7 @@ def _output_store_and_read(
     count: int,
 ) -> list[OutputRecord]:
     dims = len(vector)
-    literal = "[" + ",".join(map(repr, vector)) + "]"
+    literal = _literal(vector)
     # One statement, so one round trip. Its SELECT cannot see the row its INSERT adds, so
     # that row is appended below; a redelivered step's row is already stored, the INSERT
     # adds nothing and the SELECT returns it.
@@ -224,9 +274,20 @@ def _output_store_and_read(
     )
     rows = cursor.fetchall()
     added = next(order for text, _, order in rows if text is None)
+    return _records(
+        [row for row in rows if row[0] is not None], added=added, vector=vector, values=values, count=count
+    )
+
+
+def _records(
+    rows: Sequence[Sequence[Any]], *, added: int, vector: list[float], values: list[str], count: int
+) -> list[OutputRecord]:
+    """The latest `count` outputs, oldest first, from rows (embedding text, result_values, id)
+    read in the statement that stored this one: it cannot see the row its INSERT adds, so that
+    row is appended; a redelivered step's row is already stored, and among the rows."""
     records = [
         OutputRecord(vector=_vector(text), result_values=frozenset(_values(raw)))
-        for text, raw, _ in sorted((row for row in rows if row[0] is not None), key=lambda row: row[2])
+        for text, raw, _ in sorted(rows, key=lambda row: row[2])
     ]
     if added:
         records.append(
@@ -247,6 +308,10 @@ def repeated_tool_call_guard(state: RunState) -> Decision:
         reason=f"{name} was called {count} times with the same arguments and got the same result",
         detail={"tool": name, "arguments": arguments, "count": count, "limit": limit},
     )
+
+
+def _literal(vector: list[float]) -> str:
+    return "[" + ",".join(map(repr, vector)) + "]"
 
 
 def _json(values: list[str]) -> str:

@@ -1,14 +1,17 @@
-"""The checkpoint: after each step, the task's state, the step and its spans in one transaction."""
+"""The checkpoint: after each step, the task's state, the step and its spans in one statement
+(one transaction with whatever else the step writes)."""
 
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 
+from agents.guards.loops import OUTPUT_EMBEDDING_COLUMNS, OUTPUT_EMBEDDING_CTE, LoopOutputWrite
 from agents.models import Step, Task
 from agents.runtime.step import StepOutcome
 from core.raw_rows import row_save_new
@@ -20,8 +23,9 @@ from tracing.recorder import SpanBuffer, spans_insert_sql
 # step's messages in the database (instead of resending the whole conversation every step),
 # ends the task on its last step, completes the step's stored row (a step that asked for tools
 # was stored before they ran) only if the task advanced, and returns the cancel flag, so the
-# next step boundary needs no query of its own. The step's spans go in the same statement.
-_ADVANCE = f"""
+# next step boundary needs no query of its own. The step's spans go in the same statement, and
+# so does the output's embedding for the next step's loop guard, when the run goes on.
+_ADVANCE_CTES = f"""
 WITH advanced AS (
     UPDATE agents_task SET
         messages = messages || %(messages)s::jsonb,
@@ -48,9 +52,12 @@ WITH advanced AS (
         cost_usd = %(step_cost)s
     WHERE id = %(step_id)s AND EXISTS (SELECT FROM advanced)
 ), spans AS ({spans_insert_sql("%(spans)s")} WHERE EXISTS (SELECT FROM advanced)
+)"""  # noqa: S608 - the spans' INSERT is a constant (tracing/recorder.py); every value is bound
+_ADVANCE = f"{_ADVANCE_CTES}\nSELECT cancel_requested FROM advanced"
+_ADVANCE_EMBEDDING = (
+    f"{_ADVANCE_CTES}, embedded AS ({OUTPUT_EMBEDDING_CTE})\n"
+    f"SELECT cancel_requested, {OUTPUT_EMBEDDING_COLUMNS} FROM advanced"
 )
-SELECT cancel_requested FROM advanced
-"""  # noqa: S608 - the spans' INSERT is a constant (tracing/recorder.py); every value is bound
 
 
 class StepAlreadyCommitted(Exception):
@@ -66,6 +73,7 @@ def checkpoint_write(
     lease_owner: uuid.UUID | None,
     final: dict[str, Any] | None = None,
     within: Sequence[Callable[[], None]] = (),
+    loop_output: LoopOutputWrite | None = None,
 ) -> bool:
     """Advance the task past its current step; returns whether a cancel was requested.
 
@@ -73,9 +81,12 @@ def checkpoint_write(
     or redelivered Celery message, or a run whose lease passed to another, harmless: only the
     lease holder moves a step forward, once. It renews the lease as it goes.
 
-    `within`: writes that belong to the step (its spend, its output's embedding, a last
-    step's root span), run in the same transaction once the step is known to be this run's,
-    so that none of them pays a transaction of its own.
+    `within`: writes that belong to the step (a last step's spend and root span), run in the
+    same transaction once the step is known to be this run's, so that none of them pays a
+    transaction of its own. Without any (and with the step's row stored already), the
+    checkpoint is its one statement, atomic on its own: no BEGIN and COMMIT round trips.
+
+    `loop_output`: the step's output embedding, stored by that statement if it advances.
     """
     index = task.step_index
     usage = outcome.response.usage
@@ -110,8 +121,12 @@ def checkpoint_write(
         "step_cost": step.cost_usd,
         "spans": spans.rows_json(),
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_ADVANCE, params)
+    if loop_output is not None:
+        params.update(loop_output.params())
+    # Inside a caller's transaction (a test's) too, a savepoint keeps the step all or nothing.
+    alone = not within and step.pk is not None and not connection.in_atomic_block
+    with nullcontext() if alone else transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_ADVANCE if loop_output is None else _ADVANCE_EMBEDDING, params)
         row = cursor.fetchone()
         if row is None:
             raise StepAlreadyCommitted(f"step {index} of task {task.pk} was committed by another delivery")
@@ -137,6 +152,8 @@ def checkpoint_write(
         task.cached_input_tokens += usage.cached_input_tokens
         task.cost_usd += outcome.cost
         task.tool_calls += len(outcome.tool_results)
+        if loop_output is not None:
+            loop_output.stored(row[1], row[2])
         for write in within:
             write()
     task.messages = [*task.messages, *outcome.new_messages]

@@ -19,7 +19,7 @@ from agents.guards.loops import loop_output_writer
 from agents.guards.parking import guard_park
 from agents.guards.pipeline import guards_before_model_call
 from agents.guards.plan import step_model
-from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_record
+from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_insert, plan_spend_record
 from agents.models import Agent, AgentVersion, Memory, Session, Task, Tool
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
@@ -163,18 +163,20 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
                 "stop_reason": "completed",
             }
         # Written in the checkpoint's transaction: the model call's spend (a last step's; a
-        # step with tool calls recorded it with its stored reply), and either the root span
-        # (whoever sees the task end sees its whole trace) or, when this run goes on to the
-        # next step, the output's embedding for that step's loop guard.
-        within: list[Callable[[], None]] = [partial(plan_spend_record, state)]
+        # step with tool calls recorded it with its stored reply) and the root span (whoever
+        # sees the task end sees its whole trace). When this run goes on to the next step, the
+        # output's embedding for that step's loop guard goes in the checkpoint's statement,
+        # which then needs no transaction.
+        within: list[Callable[[], None]] = []
+        if plan_spend_insert(state) is not None:
+            within.append(partial(plan_spend_record, state))
+        loop_output = None
         if final:
             within.append(
                 partial(_write_root_span, state, status=final["status"], stop_reason=final["stop_reason"])
             )
         elif count + 1 < max_steps and clock.now() < deadline:
             loop_output = loop_output_writer(state, outcome.new_messages)
-            if loop_output is not None:
-                within.append(loop_output)
         try:
             cancel_requested = checkpoint_write(
                 task=task,
@@ -184,6 +186,7 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
                 lease_owner=state.lease.token if state.lease else None,
                 final=final,
                 within=within,
+                loop_output=loop_output,
             )
             if state.lease is not None:
                 state.lease.renewed_at = clock.now()  # the checkpoint renewed it

@@ -1,12 +1,17 @@
 """Loop detection on real PostgreSQL/pgvector, with the real simulator and the local model."""
 
+import numpy as np
 import pytest
 
 from agents.guards.decision import Verdict
-from agents.guards.loops import loop_guard
-from agents.models import OutputEmbedding, Task
-from agents.runtime.loop import _load, task_steps_run
+from agents.guards.loops import LoopOutputWrite, loop_guard, output_embedding_store
+from agents.guards.plan import guard_context
+from agents.models import OutputEmbedding, Task, Tool
+from agents.runtime import loop
+from agents.runtime.checkpoint import checkpoint_write
+from agents.runtime.loop import RunOutcome, _load, task_steps_run
 from agents.services.tasks import task_submit
+from agents.tools.python import python_tools_sync
 from tests.factories import make_agent, make_http_tool
 from tracing.models import Span
 
@@ -103,3 +108,51 @@ def test_a_redelivered_step_stores_its_output_once(requester, use_simulator, too
         0,
         1,
     ]
+
+
+def test_a_checkpoint_hands_the_next_guard_what_it_would_read_itself(requester, use_simulator, monkeypatch):
+    python_tools_sync()
+    make_agent("echoer", model="sim/chain?calls=3&tool=echo", tools=[Tool.objects.get(name="echo")])
+    handed: list[tuple[int, str, list]] = []
+    stored = LoopOutputWrite.stored
+
+    def kept(write: LoopOutputWrite, added: int, rows: list) -> None:
+        stored(write, added, rows)
+        handed.append(guard_context(write.state).loop_records)
+
+    monkeypatch.setattr(LoopOutputWrite, "stored", kept)
+    task = run(requester, "echoer")
+
+    assert task.status == Task.Status.SUCCEEDED
+    assert [step_index for step_index, _, _ in handed] == [0, 1, 2]
+    step_index, model_name, records = handed[-1]
+    assert len(records) == 3
+    # Storing the last one again (a redelivery: nothing added) reads the session's outputs back.
+    again = output_embedding_store(
+        session_id=str(task.session_id),
+        task_id=str(task.id),
+        step_index=step_index,
+        model_name=model_name,
+        vector=[float(x) for x in records[-1].vector],
+        values=sorted(records[-1].result_values),
+        count=len(records) + 5,
+    )
+    assert OutputEmbedding.objects.filter(task=task).count() == 3
+    assert [r.result_values for r in again] == [r.result_values for r in records]
+    assert all(np.allclose(a.vector, b.vector) for a, b in zip(again, records, strict=True))
+
+
+def test_a_step_another_delivery_checkpointed_stores_no_embedding(requester, use_simulator, monkeypatch):
+    python_tools_sync()
+    make_agent("echo-once", model="sim/chain?calls=1&tool=echo", tools=[Tool.objects.get(name="echo")])
+    task, _ = task_submit(owner=requester, agent_name="echo-once", input="go")
+
+    def ahead_of_us(**kwargs: object) -> bool:
+        assert kwargs["loop_output"] is not None  # a step the run goes on from
+        Task.objects.filter(pk=task.pk).update(step_index=1)
+        return checkpoint_write(**kwargs)
+
+    monkeypatch.setattr(loop, "checkpoint_write", ahead_of_us)
+
+    assert task_steps_run(task_id=task.id, max_steps=8, max_seconds=60) is RunOutcome.SKIPPED
+    assert not OutputEmbedding.objects.filter(task=task).exists()

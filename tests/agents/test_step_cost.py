@@ -1,7 +1,7 @@
 """What a step costs PostgreSQL and Redis, pinned, and the spend it records on every way out.
 
 A step's model-call spend and its output's embedding are written inside the step's own
-transactions (the stored reply, the checkpoint): a change that gives either a transaction of
+statements (the stored reply, the checkpoint): a change that gives either a transaction of
 its own again, or adds a round trip to every step, fails here (bench/step_profile.py shows
 where the rest goes).
 """
@@ -31,8 +31,10 @@ STEPS = 5  # four calls of echo, then the answer
 # Measured when pinned (issue 9): a run of 5 steps, its claim, load and end included, with
 # fresh cost counters (three rebuilt from the ledger) and the price table and policy read
 # once. Lower is fine; one more statement or script on every step fails. 47 since a session's
-# first task no longer looks up an earlier task's conversation (its load says it has none).
-MAX_STATEMENTS = 47
+# first task no longer looks up an earlier task's conversation (its load says it has none), then
+# 12 fewer since a tool-calling step's checkpoint stores its output's embedding in its own
+# statement, with no BEGIN and COMMIT (4 steps x 3).
+MAX_STATEMENTS = 35
 MAX_SCRIPTS = 24
 
 
@@ -82,10 +84,14 @@ def test_a_run_writes_each_step_in_its_own_transactions_only(requester, echo_age
     # No write has a transaction of its own that skips the WAL flush: the spend ledger and the
     # loop guard's embeddings go with the step's stored reply or its checkpoint.
     assert not [sql for sql in statements if "synchronous_commit" in sql]
-    # A transaction for each checkpoint (the agent has no memories: the task's opening looks
-    # for none, so it has no recall's); a tool-calling step's stored reply is one statement
-    # with its spend row, in none.
-    assert statements.count("COMMIT") == STEPS
+    # A transaction for the last step's checkpoint only (with its spend and root span; the
+    # agent has no memories: the task's opening looks for none, so it has no recall's). A
+    # tool-calling step's stored reply is one statement with its spend row, and its
+    # checkpoint one with its output's embedding, in none.
+    assert statements.count("COMMIT") == 1
+    advances = [sql for sql in statements if "messages = messages ||" in sql]
+    assert len(advances) == STEPS
+    assert sum("INSERT INTO agents_outputembedding" in sql for sql in advances) == STEPS - 1
     stored = [sql for sql in statements if 'INSERT INTO "agents_step"' in sql]
     assert len(stored) == STEPS
     assert sum("INSERT INTO guards_spendrecord" in sql for sql in stored) == STEPS - 1
