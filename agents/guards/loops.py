@@ -17,7 +17,6 @@ import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.backends.utils import CursorWrapper
 
 from agents.embeddings.base import EmbeddingError
 from agents.embeddings.registry import embedder
@@ -126,17 +125,15 @@ class LoopOutputWrite:
 
     def params(self) -> dict[str, Any]:
         task = self.state.task
-        return {
-            "oe_session": str(task.session_id),
-            "oe_task": str(task.id),
-            "oe_step": self.step_index,
-            "oe_model": self.model_name,
-            "oe_dims": len(self.vector),
-            "oe_vector": _literal(self.vector),
-            "oe_values": _json(self.values),
-            "oe_now": clock.now(),
-            "oe_count": self.count,
-        }
+        return _output_params(
+            session_id=str(task.session_id),
+            task_id=str(task.id),
+            step_index=self.step_index,
+            model_name=self.model_name,
+            vector=self.vector,
+            values=self.values,
+            count=self.count,
+        )
 
     def stored(self, added: int, rows: list[list[Any]]) -> None:
         """What the statement returned: whether it added the row, and the latest rows
@@ -145,18 +142,20 @@ class LoopOutputWrite:
         guard_context(self.state).loop_records = (self.step_index, self.model_name, records)
 
 
-# The checkpoint's CTE and result columns for a LoopOutputWrite (agents/runtime/checkpoint.py):
+# Storing one output's embedding, once per (task, step), and reading the session's latest
+# outputs back in the same statement: the checkpoint's (agents/runtime/checkpoint.py), whose
 # `advanced` is its conditional UPDATE of the task, so a step that does not advance (a duplicate
-# delivery) stores nothing. Vectors are turned into text after the LIMIT, for the few rows it keeps.
-OUTPUT_EMBEDDING_CTE = """
+# delivery) stores nothing; and the guard's own at a run's first step (_OUTPUT_STORE). The
+# SELECT cannot see the row its INSERT adds (_records appends it). Vectors are turned into text
+# after the LIMIT, for the few rows it keeps.
+_OUTPUT_INSERT = """
     INSERT INTO agents_outputembedding
         (session_id, task_id, step_index, model, dimensions, embedding, result_values, created_at)
     SELECT %(oe_session)s, %(oe_task)s, %(oe_step)s, %(oe_model)s, %(oe_dims)s, %(oe_vector)s::vector,
         %(oe_values)s::jsonb, %(oe_now)s
-    WHERE EXISTS (SELECT FROM advanced)
-    ON CONFLICT (task_id, step_index) DO NOTHING
-    RETURNING id
 """
+_OUTPUT_ONCE = "ON CONFLICT (task_id, step_index) DO NOTHING RETURNING id"
+OUTPUT_EMBEDDING_CTE = f"{_OUTPUT_INSERT} WHERE EXISTS (SELECT FROM advanced) {_OUTPUT_ONCE}"
 OUTPUT_EMBEDDING_COLUMNS = """
     (SELECT count(*) FROM embedded),
     (SELECT coalesce(
@@ -167,6 +166,7 @@ OUTPUT_EMBEDDING_COLUMNS = """
         ORDER BY id DESC LIMIT %(oe_count)s
      ) AS latest)
 """
+_OUTPUT_STORE = f"WITH embedded AS ({_OUTPUT_INSERT} {_OUTPUT_ONCE}) SELECT {OUTPUT_EMBEDDING_COLUMNS}"
 
 
 def loop_output_writer(state: RunState, new_messages: list[dict[str, Any]]) -> LoopOutputWrite | None:
@@ -210,20 +210,23 @@ def output_embedding_store(
         # is derived from the checkpointed messages: a crash loses at most the last few, and
         # the check then sees a shorter history for a step or two, never a wrong one.
         cursor.execute("SET LOCAL synchronous_commit = off")
-        return _output_store_and_read(
-            cursor,
-            session_id=session_id,
-            task_id=task_id,
-            step_index=step_index,
-            model_name=model_name,
-            vector=vector,
-            values=values,
-            count=count,
+        cursor.execute(
+            _OUTPUT_STORE,
+            _output_params(
+                session_id=session_id,
+                task_id=task_id,
+                step_index=step_index,
+                model_name=model_name,
+                vector=vector,
+                values=values,
+                count=count,
+            ),
         )
+        added, rows = cursor.fetchone()
+    return _records(rows, added=added, vector=vector, values=values, count=count)
 
 
-def _output_store_and_read(
-    cursor: CursorWrapper,
+def _output_params(
     *,
     session_id: str,
     task_id: str,
@@ -232,51 +235,18 @@ def _output_store_and_read(
     vector: list[float],
     values: list[str],
     count: int,
-) -> list[OutputRecord]:
-    dims = len(vector)
-    literal = _literal(vector)
-    # One statement, so one round trip. Its SELECT cannot see the row its INSERT adds, so
-    # that row is appended below; a redelivered step's row is already stored, the INSERT
-    # adds nothing and the SELECT returns it.
-    cursor.execute(
-        """
-        WITH added AS (
-            INSERT INTO agents_outputembedding
-                (session_id, task_id, step_index, model, dimensions, embedding, result_values, created_at)
-            VALUES (%s, %s, %s, %s, %s, %s::vector, %s::jsonb, %s)
-            ON CONFLICT (task_id, step_index) DO NOTHING
-            RETURNING id
-        )
-        SELECT NULL, NULL, (SELECT count(*) FROM added)
-        UNION ALL (
-            -- Vectors are turned into text after the LIMIT, for the few rows it keeps.
-            SELECT latest.embedding::text, latest.result_values, latest.id FROM (
-                SELECT id, embedding, result_values FROM agents_outputembedding
-                WHERE session_id = %s AND model = %s AND dimensions = %s
-                ORDER BY id DESC LIMIT %s
-            ) AS latest
-        )
-        """,
-        [
-            session_id,
-            task_id,
-            step_index,
-            model_name,
-            dims,
-            literal,
-            _json(values),
-            clock.now(),
-            session_id,
-            model_name,
-            dims,
-            count,
-        ],
-    )
-    rows = cursor.fetchall()
-    added = next(order for text, _, order in rows if text is None)
-    return _records(
-        [row for row in rows if row[0] is not None], added=added, vector=vector, values=values, count=count
-    )
+) -> dict[str, Any]:
+    return {
+        "oe_session": session_id,
+        "oe_task": task_id,
+        "oe_step": step_index,
+        "oe_model": model_name,
+        "oe_dims": len(vector),
+        "oe_vector": "[" + ",".join(map(repr, vector)) + "]",
+        "oe_values": json.dumps(values),
+        "oe_now": clock.now(),
+        "oe_count": count,
+    }
 
 
 def _records(
@@ -308,14 +278,6 @@ def repeated_tool_call_guard(state: RunState) -> Decision:
         reason=f"{name} was called {count} times with the same arguments and got the same result",
         detail={"tool": name, "arguments": arguments, "count": count, "limit": limit},
     )
-
-
-def _literal(vector: list[float]) -> str:
-    return "[" + ",".join(map(repr, vector)) + "]"
-
-
-def _json(values: list[str]) -> str:
-    return json.dumps(values)
 
 
 def _values(raw: object) -> list[str]:
