@@ -3,8 +3,11 @@
 import uuid
 
 from celery import shared_task
+from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import close_old_connections
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from agents.rollouts.judge import rollouts_judge
 from agents.runtime.loop import RunOutcome, task_steps_run
@@ -22,12 +25,27 @@ def run_task(task_id: str) -> str:
                 task_id=uuid.UUID(task_id),
                 max_steps=settings.STEPS_PER_RUN,
                 max_seconds=settings.SECONDS_PER_RUN,
+                others_waiting=runs_waiting,
             )
         if outcome is RunOutcome.YIELDED:
             task_enqueue(task_id=uuid.UUID(task_id))
     finally:
         db_connection_release()  # back to the pool: this thread may now wait for a message
     return outcome.value
+
+
+def runs_waiting() -> bool:
+    """Whether another run waits for a worker thread: a message this worker holds and has not
+    started, or one still in the run queue at the broker. Asked by a run past SECONDS_PER_RUN
+    (once a step from then on) to decide whether to yield its thread."""
+    if len(worker_state.reserved_requests) > len(worker_state.active_requests):
+        return True
+    try:
+        with run_task.app.pool.acquire(block=True, timeout=1) as conn:
+            queue = conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    except (OSError, KombuError, RedisError):
+        return True  # cannot tell: share the worker, as a run always did
+    return int(queue.message_count) > 0
 
 
 @shared_task(name="agents.tasks.resume_stalled_tasks")

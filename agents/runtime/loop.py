@@ -50,8 +50,22 @@ class RunOutcome(Enum):
     RETRYING = "retrying"  # the run failed unexpectedly; the sweeper runs it again after a backoff
 
 
-def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) -> RunOutcome:
+def _always() -> bool:
+    return True
+
+
+def task_steps_run(
+    *,
+    task_id: uuid.UUID,
+    max_steps: int,
+    max_seconds: float,
+    others_waiting: Callable[[], bool] = _always,
+) -> RunOutcome:
     """Claim the task and run up to `max_steps` steps (or `max_seconds`) of it.
+
+    `max_seconds` is a share of the worker: past it, the run yields only if `others_waiting()`
+    says another run waits for a worker (asked once a step from then on). Yielding costs a
+    queue hop, a claim and a reload, all for nothing when no other run would take the place.
 
     Every way out releases what the run holds: its lease (on the row, by whoever ends or parks
     the task), its place in the heartbeat, and any cost reservation of a step it did not finish.
@@ -65,7 +79,7 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
     try:
         state = _load(task_id)
         state.lease = lease
-        return _steps_run(state, max_steps=max_steps, max_seconds=max_seconds)
+        return _steps_run(state, max_steps=max_steps, max_seconds=max_seconds, others_waiting=others_waiting)
     except LeaseLost:
         logger.warning("task %s: its lease passed to another run; this run stops", task_id)
         return RunOutcome.SKIPPED
@@ -78,7 +92,9 @@ def task_steps_run(*, task_id: uuid.UUID, max_steps: int, max_seconds: float) ->
             plan_settle(state)  # a no-op unless a step ended between its reserve and settle
 
 
-def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOutcome:
+def _steps_run(
+    state: RunState, *, max_steps: int, max_seconds: float, others_waiting: Callable[[], bool]
+) -> RunOutcome:
     task = state.task
     if not task.messages:
         opening = conversation.initial_messages(
@@ -170,13 +186,12 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
         within: list[Callable[[], None]] = []
         if plan_spend_insert(state) is not None:
             within.append(partial(plan_spend_record, state))
-        loop_output = None
+        goes_on = not final and count + 1 < max_steps and (clock.now() < deadline or not others_waiting())
+        loop_output = loop_output_writer(state, outcome.new_messages) if goes_on else None
         if final:
             within.append(
                 partial(_write_root_span, state, status=final["status"], stop_reason=final["stop_reason"])
             )
-        elif count + 1 < max_steps and clock.now() < deadline:
-            loop_output = loop_output_writer(state, outcome.new_messages)
         try:
             cancel_requested = checkpoint_write(
                 task=task,
@@ -196,7 +211,7 @@ def _steps_run(state: RunState, *, max_steps: int, max_seconds: float) -> RunOut
         plan_settle_recorded(state)  # Redis, once the spend is durable
         if final:
             return RunOutcome.FINISHED
-        if clock.now() >= deadline:
+        if not goes_on:
             break
     # Release the lease so the re-enqueued run can claim the task at once. It ends now rather
     # than being cleared, so that the stalled-task sweeper still sees the task if the

@@ -312,7 +312,8 @@ REPEATED_TOOL_CALL_LIMIT = env_int("REPEATED_TOOL_CALL_LIMIT", 3, minimum=2)
 MEMORY_TOP_K = env_int("MEMORY_TOP_K", 5, minimum=0)
 
 # Runtime: a Celery task runs consecutive steps until it must wait, then yields its
-# worker after this many steps or seconds so long runs share workers fairly.
+# worker after this many steps, or seconds when another run waits, so long runs share
+# workers fairly.
 STEPS_PER_RUN = env_int("STEPS_PER_RUN", 8, minimum=1)
 SECONDS_PER_RUN = env_float("SECONDS_PER_RUN", 10.0, minimum=0.1)
 # A task's lease, renewed while its step runs (agents/runtime/lease.py): a dead worker's task

@@ -120,6 +120,46 @@ def test_the_root_span_reports_the_steps_of_every_run_of_the_task(requester, use
     assert root.attributes["tollgate.stop_reason"] == "completed"
 
 
+def test_a_run_past_its_seconds_goes_on_while_no_other_run_waits(requester, use_simulator, tool_server):
+    url, _ = tool_server
+    make_agent(
+        "chainer", model="sim/chain?calls=3&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+    )
+    task = submit(requester, "chainer")
+    asked: list[int] = []
+
+    def nobody_waits() -> bool:
+        asked.append(1)
+        return False
+
+    # max_seconds=0: the run's share of the worker is over before its first step ends.
+    outcome = task_steps_run(task_id=task.id, max_steps=50, max_seconds=0, others_waiting=nobody_waits)
+
+    assert outcome is RunOutcome.FINISHED
+    task.refresh_from_db()
+    assert task.status == Task.Status.SUCCEEDED
+    assert len(asked) == 3  # after each step but the last, which ends the task
+    assert Step.objects.filter(task=task).count() == 4
+
+
+def test_a_run_past_its_seconds_yields_after_its_step_when_another_run_waits(
+    requester, use_simulator, tool_server
+):
+    url, _ = tool_server
+    make_agent(
+        "chainer", model="sim/chain?calls=3&tool=refund_tool", tools=[make_http_tool("refund_tool", url)]
+    )
+    task = submit(requester, "chainer")
+
+    outcome = task_steps_run(task_id=task.id, max_steps=50, max_seconds=0, others_waiting=lambda: True)
+
+    assert outcome is RunOutcome.YIELDED
+    task.refresh_from_db()
+    assert (task.status, task.step_index, task.lease_owner) == (Task.Status.RUNNING, 1, None)
+    assert run(task) is RunOutcome.FINISHED  # the next run carries on from the checkpoint
+    assert Step.objects.filter(task=task).count() == 4
+
+
 def test_max_iterations_halts_with_the_best_answer_so_far(requester, use_simulator, tool_server):
     url, server = tool_server
     make_agent(
