@@ -1,4 +1,4 @@
-"""One instance of a resource per process: connection pools, thread pools.
+"""One instance of a resource per process (or per thread): connection pools, thread pools.
 
 A Celery prefork child inherits its parent's objects but must not use them: sockets would be
 shared with another process reading the same connection, and a thread pool's threads do
@@ -29,4 +29,25 @@ class PerProcess(Generic[T]):
                     self._instance = self._factory()
                     self._pid = pid
                 instance = self._instance
+        return instance
+
+
+class PerThread(Generic[T]):
+    """One instance per thread, made on the thread's first use (and again in a forked child).
+
+    For a resource a thread uses one request at a time, where sharing one among hundreds of
+    threads costs more than it saves: a shared HTTP pool takes a lock and scans every
+    connection on each request and on each response's close."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+
+    def __call__(self) -> T:
+        local = self._local
+        pid = os.getpid()
+        if getattr(local, "pid", 0) != pid:
+            local.instance = self._factory()
+            local.pid = pid
+        instance: T = local.instance
         return instance

@@ -1,7 +1,7 @@
-"""The HTTP layer every provider shares: one pooled client per process, and error mapping.
+"""The HTTP layer every provider shares: pooled connections, and error mapping.
 
 A TLS handshake to a provider costs tens of milliseconds, more than the rest of a step,
-so connections are kept alive in one pool per process instead of a client per call.
+so connections are kept alive in a pool per thread instead of a client per call.
 """
 
 import json
@@ -13,16 +13,20 @@ import httpx
 
 from agents.providers.base import ErrorKind, ProviderError
 from core.http_headers import retry_after_seconds
-from core.per_process import PerProcess
+from core.per_process import PerThread
 
 _ERROR_TEXT_LIMIT = 500
 
-# Keep-alive pool per process (see console.per_process for why not one for all). httpcore, the
-# transport under httpx, used directly: httpx's client layer (its request and response models,
-# auth, redirects, cookies, hooks) cost ~0.4 ms of CPU a call, a tenth of a step's; none of it
-# is wanted here (no redirects are followed, the body is JSON both ways).
-shared_pool = PerProcess(
-    lambda: httpcore.ConnectionPool(max_connections=200, max_keepalive_connections=50, keepalive_expiry=60)
+# A keep-alive pool per worker thread (core/per_process.py). A thread sends one call at a time,
+# so it keeps a connection per provider it calls. One pool shared by a worker's hundreds of
+# threads cost ~10% of a step's CPU under the concurrency benchmark (py-spy): a lock, and a scan
+# of all its connections on every request and every response's close; and its keep-alive cap
+# closed and re-opened most connections on every call. httpcore, the transport under httpx,
+# used directly: httpx's client layer (its request and response models, auth, redirects,
+# cookies, hooks) cost ~0.4 ms of CPU a call; none of it is wanted here (no redirects are
+# followed, the body is JSON both ways).
+thread_pool = PerThread(
+    lambda: httpcore.ConnectionPool(max_connections=8, max_keepalive_connections=8, keepalive_expiry=60)
 )
 
 # What httpx counts as a TransportError, as httpcore raises it.
@@ -45,7 +49,7 @@ def post_json(
     sent: list[tuple[str, str]] = [("content-type", "application/json"), *headers.items()]
     started = time.perf_counter()
     try:
-        raw = shared_pool().request(
+        raw = thread_pool().request(
             "POST",
             url,
             headers=sent,
