@@ -141,17 +141,14 @@ def simulator() -> Iterator[str]:
 
 @contextmanager
 def worker(concurrency: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """A worker as `make run` starts it: the threads pool at WORKER_CONCURRENCY unless told otherwise."""
+    """A worker as `make run` starts it: WORKER_PROCESSES processes sharing WORKER_CONCURRENCY
+    threads unless told otherwise (console/worker_group.py)."""
     args = [
-        str(BIN / "celery"),
-        "-A",
-        "console",
+        sys.executable,
+        str(ROOT / "manage.py"),
         "worker",
-        "--loglevel=INFO",
-        *([f"--concurrency={concurrency}"] if concurrency is not None else []),
-        "--without-gossip",
-        "--without-mingle",
-        "-Q",
+        *(["--concurrency", str(concurrency)] if concurrency is not None else []),
+        "--queue",
         os.environ["CELERY_QUEUE"],
     ]
     with process(args, ready="ready.", env={"LOG_LEVEL": "INFO"}) as child:

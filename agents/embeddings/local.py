@@ -28,11 +28,25 @@ def _load() -> Any:
 
 _lock = threading.Lock()
 _loaded: dict[int, Any] = {}
+# Loaded before a fork, for every child to share (embedding_model_preload).
+_preloaded: Any = None
+
+
+def embedding_model_preload() -> None:
+    """Load the model in a process about to fork, so that its children share it copy-on-write.
+
+    The tokenizer's thread pool does not survive a fork, so it is turned off first: the loop
+    guard embeds one short text at a time, which the pool never sped up."""
+    global _preloaded
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    _preloaded = _load()
 
 
 def _model() -> Any:
-    # Keyed by process id: a forked Celery child must not reuse its parent's tokenizer,
-    # whose thread pool does not survive the fork.
+    if _preloaded is not None:
+        return _preloaded
+    # Otherwise keyed by process id: a forked child (a Celery prefork pool's) must not reuse
+    # its parent's tokenizer, whose thread pool does not survive the fork.
     pid = os.getpid()
     model = _loaded.get(pid)
     if model is None:

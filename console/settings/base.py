@@ -190,6 +190,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # since a step spends almost all its time waiting on a model or a tool, not on the CPU.
 CELERY_WORKER_POOL = env_str("WORKER_POOL", "threads")
 CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 200, minimum=1)
+# `manage.py worker` forks this many processes, each running its share of the concurrency on
+# threads (console/worker_group.py): one per core by default, as one process runs Python on one
+# core at a time.
+WORKER_PROCESSES = env_int("WORKER_PROCESSES", os.cpu_count() or 1, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes the database connection around every task unless told to reuse

@@ -86,20 +86,21 @@ class Worker:
             time.sleep(0.1)
 
 
-def start_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Worker:
+def start_worker(tmp_path: Path, *, concurrency: int = 2, processes: int = 1, **env: str) -> Worker:
+    """`manage.py worker` as `make run` starts it (console/worker_group.py), of `processes`
+    processes; returns once every one of them is ready."""
     log = tmp_path / f"worker-{time.monotonic_ns()}.log"
     handle = log.open("wb")
     process = subprocess.Popen(
         [
-            str(BIN / "celery"),
-            "-A",
-            "console",
+            sys.executable,
+            "manage.py",
             "worker",
-            "--loglevel=INFO",
-            f"--concurrency={concurrency}",
-            "--without-gossip",
-            "--without-mingle",
-            # No -Q: the worker consumes its own settings' queue, the one its instance sends to.
+            "--processes",
+            str(processes),
+            "--concurrency",
+            str(concurrency),
+            # No --queue: the worker consumes its own settings' queue, the one its instance sends to.
         ],
         cwd=ROOT,
         env=child_env(**env),
@@ -108,7 +109,7 @@ def start_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Worker:
         start_new_session=True,
     )
     deadline = time.monotonic() + 30
-    while "ready." not in log.read_text(errors="replace"):
+    while log.read_text(errors="replace").count(" ready.") < processes:
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the Celery worker did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.1)
@@ -116,8 +117,10 @@ def start_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Worker:
 
 
 @contextmanager
-def running_worker(tmp_path: Path, **kwargs: str) -> Iterator[Worker]:
-    worker = start_worker(tmp_path, **kwargs)
+def running_worker(
+    tmp_path: Path, *, concurrency: int = 2, processes: int = 1, **env: str
+) -> Iterator[Worker]:
+    worker = start_worker(tmp_path, concurrency=concurrency, processes=processes, **env)
     try:
         yield worker
     finally:

@@ -128,9 +128,8 @@ class Command(BaseCommand):
         web += ["--lifespan", "off", "--timeout-graceful-shutdown", "5"]
         # Processes share the port; each answers API requests on API_THREADS threads.
         web += ["--workers", str(web_processes)]
-        worker = [*celery, "worker", "--loglevel=INFO", "-Q", queue, "--concurrency", str(workers)]
-        # A lone local worker has no peers to sync with; skipping mingle saves a second.
-        worker += ["--without-mingle", "--without-gossip"]
+        # WORKER_PROCESSES processes forked from one that loaded everything (console/worker_group.py).
+        worker = [python, "manage.py", "worker", "--queue", queue, "--concurrency", str(workers)]
         specs = [
             ProcessSpec("web", web, ready_url=f"{web_url}/"),
             ProcessSpec("worker", worker, ready_line=" ready."),
