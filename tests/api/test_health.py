@@ -121,7 +121,8 @@ def test_a_dependency_that_never_answers_is_an_error_within_the_timeout(settings
 
     assert response.status_code == 503
     assert response.json() == {"status": "error", "checks": {**ALL_OK, "database": "error", "redis": "error"}}
-    assert health.CHECK_TIMEOUT_S - 0.1 < waited < health.CHECK_TIMEOUT_S + 0.5
+    # It waited for the database's second, and no longer (a busy machine gets a margin).
+    assert health.CHECK_TIMEOUT_S - 0.1 < waited < health.CHECK_TIMEOUT_S + 1.0
 
 
 @pytest.mark.django_db
@@ -135,7 +136,7 @@ def test_a_stalled_check_is_shared_not_started_again(database_at, stalled):
     started = time.monotonic()
     response = Client().get(READY)
 
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < health.CHECK_TIMEOUT_S / 2
     assert response.json()["checks"]["database"] == "error"
     assert len(stalled.accepted) == 1
     assert [t.name for t in threading.enumerate()].count("health-database") == 1
