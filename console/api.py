@@ -28,7 +28,7 @@ from approvals.api import actions as approvals_actions_api
 from approvals.api import approvals as approvals_api
 from approvals.api import policy as approvals_policy_api
 from approvals.api import undo as approvals_undo_api
-from console import tokens_api
+from console import health_api, tokens_api
 from console.api_examples import openapi_with_examples
 from console.tokens import api_token_authenticate
 from core.errors import ServiceError
@@ -157,6 +157,7 @@ api.add_router("/budget", budget.router)
 api.add_router("/tasks", replays_api.task_router)
 api.add_router("/replays", replays_api.router)
 api.add_router("/evals", evals_api.router)
+api.add_router("/health", health_api.router)
 
 
 def _on_rejected(request: HttpRequest, exc: RequestRejected) -> HttpResponse:

@@ -626,6 +626,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             }
         ],
     },
+    "HealthLive": {"status": "ok"},
+    "HealthReady": {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}},
 }
 
 

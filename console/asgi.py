@@ -1,9 +1,15 @@
+import logging
 import os
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings.dev")
 django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+
+from console.health import QuietHealthyProbes  # noqa: E402
+
+# Here rather than in LOGGING: configuring uvicorn's logger there would replace its handlers.
+logging.getLogger("uvicorn.access").addFilter(QuietHealthyProbes())
 
 from console.api_threads import ThreadedApiASGIHandler  # noqa: E402
 

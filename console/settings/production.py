@@ -21,6 +21,9 @@ CSRF_COOKIE_SECURE = True
 # HTTPS only: plain HTTP is redirected, and browsers are told to use HTTPS for a year.
 # A TLS-terminating proxy that already redirects may turn the redirect off.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+# Health probes come from inside the network over plain HTTP (a load balancer, Docker's
+# healthcheck) and would not follow the redirect; their answers hold nothing to protect.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)

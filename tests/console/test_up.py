@@ -18,6 +18,7 @@ import httpx
 import psutil
 import psycopg
 import pytest
+import yaml
 from django.conf import settings
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -141,8 +142,16 @@ def test_up_serves_the_console_and_ctrl_c_stops_every_process(start_up: Callable
         assert re.search(rf"^{name} +… up \(pid \d+\)$", up.output, re.MULTILINE), name
     assert f"open       {up.web_url}/" in up.output
     assert f"API docs   {up.web_url}/api/v1/docs" in up.output
+    assert f"health     {up.web_url}/api/v1/health/ready" in up.output
+    # docker-compose.yaml's web healthcheck, against this web server: exit status 0.
+    probe = _compose_web_healthcheck(up.web_url, allowed_hosts=".localhost,127.0.0.1")
+    assert probe.returncode == 0, probe.stderr
 
     with httpx.Client(base_url=up.web_url, timeout=10) as browser:
+        ready = browser.get("/api/v1/health/ready")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}
+        assert browser.get("/api/v1/health/live").json() == {"status": "ok"}
         login_page = browser.get("/", follow_redirects=True)
         assert login_page.status_code == 200
         assert 'name="password"' in login_page.text
@@ -150,6 +159,9 @@ def test_up_serves_the_console_and_ctrl_c_stops_every_process(start_up: Callable
         openapi = browser.get("/api/v1/openapi.json")
         assert openapi.status_code == 200
         assert "/api/v1/tasks" in openapi.json()["paths"]
+        # uvicorn's access log has this request, asked after the health probes, but not them.
+        up.wait_for('"GET /api/v1/openapi.json HTTP/1.1" 200', timeout_s=10)
+        assert "/api/v1/health/" not in up.output.split("Ctrl-C to stop", 1)[1]
         # The printed admin password really logs in.
         password = re.search(r"admin +admin / (\S+)", up.output).group(1)
         form = browser.get("/admin/login/")
@@ -176,6 +188,18 @@ def test_up_serves_the_console_and_ctrl_c_stops_every_process(start_up: Callable
     assert up.process.returncode == 0, up.output
     assert "all processes stopped" in up.output
     assert [p.pid for p in processes if _alive(p)] == []
+
+
+def _compose_web_healthcheck(web_url: str, *, allowed_hosts: str) -> subprocess.CompletedProcess[str]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    kind, *command = compose["services"]["web"]["healthcheck"]["test"]
+    assert kind == "CMD"
+    command = [
+        sys.executable if part == "python" else part.replace("http://127.0.0.1:8000", web_url)
+        for part in command
+    ]
+    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": allowed_hosts}
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
 
 
 def test_up_restarts_a_killed_simulator_and_ctrl_c_still_stops_all(start_up: Callable[..., Up]) -> None:

@@ -283,6 +283,7 @@ def _stop_embedded_postgres() -> str:
 
 def _box(web_url: str, logins: list[DemoLogin]) -> str:
     rows = ["Tollgate is running", "", f"open       {web_url}/", f"API docs   {web_url}/api/v1/docs"]
+    rows.append(f"health     {web_url}/api/v1/health/ready")
     rows += [f"{login.role:<10} {login.username} / {login.password}" for login in logins]
     if not logins:
         rows.append("logins     none loaded (--no-demo): manage.py createsuperuser")
