@@ -41,8 +41,11 @@ def tasks_enqueue(task_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         )
         existing = {row[0] for row in cursor.fetchall()}
     sent = [task_id for task_id in task_ids if task_id in existing]  # in the order asked
-    for task_id in sent:
-        run_task.delay(str(task_id))
+    # One producer (and broker connection) for the whole batch, not one acquired per message:
+    # about a third of the sending's time for a batch of hundreds.
+    with run_task.app.producer_or_acquire() as producer:
+        for task_id in sent:
+            run_task.apply_async(args=[str(task_id)], producer=producer)
     return sent
 
 
