@@ -19,10 +19,11 @@ from agents.services.external import external_index_next
 from agents.tools.result import ToolResult
 from injection.detect import ScanResult, scan
 from injection.external import external_classifier
-from injection.inspector import MAX_SCAN_CHARS, detection_span_attributes
+from injection.inspector import MAX_SCAN_CHARS, detection_span_attributes, guardrail_span_add
 from injection.records import detection_record
 from injection.spotlight import result_text
 from injection.taint import session_taint
+from tracing.recorder import SpanBuffer
 
 
 def reported_output_scan(*, tool_name: str, trust: str, output: Any) -> ScanResult | None:
@@ -36,13 +37,13 @@ def reported_output_scan(*, tool_name: str, trust: str, output: Any) -> ScanResu
 
 
 def reported_output_taint(*, task: Task, tool_name: str, found: ScanResult, step_index: int | None) -> None:
-    """Taint the session with a scanned output (suspicious if a detector fired) and record a
-    flagged one as a detection at `step_index` (its action request's), or at a new index of
-    the session when the call has none."""
+    """Taint the session with a scanned output (suspicious if a detector fired); a flagged one
+    is recorded as a detection at `step_index` (its action request's), or at a new index of
+    the session when the call has none, with a `guardrail injection` span in the trace."""
     session_taint(session_id=task.session_id, source=tool_name, suspicious=found.flagged)
     if not found.flagged:
         return
-    detection_record(
+    detection = detection_record(
         task=task,
         agent_name=task.session.agent.name,
         source=tool_name,
@@ -51,6 +52,16 @@ def reported_output_taint(*, task: Task, tool_name: str, found: ScanResult, step
         found=found,
         action=InjectionAction.FLAG,
     )
+    spans = SpanBuffer(trace_pk=task.trace.pk, parent_span_id="")
+    guardrail_span_add(
+        spans,
+        session_id=task.session_id,
+        step_index=detection.step_index,
+        tool=tool_name,
+        found=found,
+        action=InjectionAction.FLAG,
+    )
+    spans.flush()
 
 
 def reported_span_attributes(found: ScanResult | None) -> dict[str, Any]:

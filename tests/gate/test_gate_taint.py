@@ -57,6 +57,9 @@ def test_a_reported_injection_taints_the_session_and_holds_its_next_exfiltrating
     tool_span = Span.objects.get(name="execute_tool fetch_page")
     assert tool_span.attributes["tollgate.tool.trust"] == "untrusted"
     assert "rules.ignore_instructions" in tool_span.attributes["tollgate.injection.detectors"]
+    guardrail = Span.objects.get(name="guardrail injection")
+    assert (guardrail.kind, guardrail.attributes["tollgate.guardrail.verdict"]) == ("guardrail", "flag")
+    assert guardrail.trace_id == tool_span.trace_id
 
     held = ask(requester_api, tool="send_mail", arguments=EXFIL)
     assert held.status_code == 201, held.content
@@ -76,6 +79,7 @@ def test_a_reported_injection_taints_the_session_and_holds_its_next_exfiltrating
     assert again.status_code == 409
     assert session().taint_sources == ["fetch_page"]
     assert Detection.objects.filter(session=tainted).count() == 1
+    assert Span.objects.filter(name="guardrail injection").count() == 1
 
 
 def test_another_session_of_the_agent_stays_clean(requester_api):
@@ -168,6 +172,7 @@ def test_an_injected_tool_output_in_an_otlp_span_taints_the_gates_session(reques
     # A retried export inserts nothing and records nothing twice.
     _export(client, otel_token, result=json.dumps({"page": INJECTED_PAGE}))
     assert Detection.objects.filter(session=tainted).count() == 1
+    assert Span.objects.filter(name="guardrail injection", trace__task__session=tainted).count() == 1
 
     answer = ask(requester_api, tool="send_mail", arguments=EXFIL, session="conv-otel").json()
     assert answer["decision"] == "pending"
@@ -179,3 +184,4 @@ def test_an_otlp_output_of_a_trusted_tool_taints_nothing(client, otel_token):
     _export(client, otel_token, result=INJECTED_PAGE)
     assert session("conv-otel").tainted is False
     assert not Detection.objects.exists()
+    assert not Span.objects.filter(name="guardrail injection").exists()
