@@ -7,7 +7,7 @@ A call at tier low runs; others become action requests that hold the call for pe
 import hashlib
 import json
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,11 +85,8 @@ def action_gate(
     if arguments is None:
         # The executor refuses it with a message for the model; no person needs to see it.
         return GateAnswer()
-    session = _session_taint(task.session_id)
-    unseen = unseen_addresses(task, arguments)
-    decision = _call_decision(
-        task=task, agent_name=agent_name, tool=tool, arguments=arguments, session=session, unseen=unseen
-    )
+    judged = session_call_decide(task=task, agent_name=agent_name, tool=tool, arguments=arguments)
+    decision = judged.decision
     if decision.tier is RiskTier.LOW:
         return GateAnswer(verdict=policy_verdict(decision))
     try:
@@ -103,12 +100,39 @@ def action_gate(
             arguments=arguments,
             reasoning=_reasoning(task, step_index),
             decision=decision,
-            taint=taint_snapshot(session, unseen_addresses=unseen) if session.tainted else None,
+            taint=judged.taint(),
         )
     except IntegrityError:
         # A duplicate delivery of this step created it first: follow that one.
         request = ActionRequest.objects.get(task=task, step_index=step_index, call_index=call_index)
     return _follow_with_verdict(request)
+
+
+@dataclass(frozen=True)
+class SessionCall:
+    """The policy's decision on one call, and the session's taint it was decided with."""
+
+    decision: PolicyDecision
+    session: Session
+    unseen: list[str]
+
+    def taint(self) -> dict[str, Any] | None:
+        """Why the session is suspect, for the request the call opens; None if it is clean."""
+        if not self.session.tainted:
+            return None
+        return taint_snapshot(self.session, unseen_addresses=self.unseen)
+
+
+def session_call_decide(*, task: Task, agent_name: str, tool: Tool, arguments: dict[str, Any]) -> SessionCall:
+    """The policy on one call in its session, whoever runs it (this runtime, or an agent that
+    runs elsewhere through the gate API): the session's taint and the call's unseen addresses
+    read fresh (docs/injection.md). Raises Session.DoesNotExist if the session is gone."""
+    session = _session_taint(task.session_id)
+    unseen = unseen_addresses(task, arguments)
+    decision = _call_decision(
+        task=task, agent_name=agent_name, tool=tool, arguments=arguments, session=session, unseen=unseen
+    )
+    return SessionCall(decision=decision, session=session, unseen=unseen)
 
 
 def _session_taint(session_id: uuid.UUID) -> Session:
@@ -200,15 +224,7 @@ def recorded_call_gate(
     arguments = _call_arguments(tool, call)
     if arguments is None:
         return GateAnswer()
-    session = _session_taint(task.session_id)
-    decision = _call_decision(
-        task=task,
-        agent_name=agent_name,
-        tool=tool,
-        arguments=arguments,
-        session=session,
-        unseen=unseen_addresses(task, arguments),
-    )
+    decision = session_call_decide(task=task, agent_name=agent_name, tool=tool, arguments=arguments).decision
     verdict = policy_verdict(decision)
     fixture = playback_of(task).fixture(
         step=step_index, call=call_index, tool_name=tool.name, arguments=arguments

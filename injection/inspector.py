@@ -108,8 +108,16 @@ class InjectionInspector:
 def _guardrail_span(
     state: "RunState", spans: SpanBuffer, *, step_index: int, tool: str, found: ScanResult, action: str
 ) -> None:
-    """The decision as a guardrail span: the waterfall shows it, the guardrail counter and the
-    injection-spike alert rule (tracing/alerts/rules.py) count it."""
+    guardrail_span_add(
+        spans, session_id=state.task.session_id, step_index=step_index, tool=tool, found=found, action=action
+    )
+
+
+def guardrail_span_add(
+    spans: SpanBuffer, *, session_id: Any, step_index: int | None, tool: str, found: ScanResult, action: str
+) -> None:
+    """The decision on a flagged result as a guardrail span: the waterfall shows it, the
+    guardrail counter and the injection-spike alert rule (tracing/alerts/rules.py) count it."""
     now = clock.now()
     spans.add(
         name="guardrail injection",
@@ -122,7 +130,7 @@ def _guardrail_span(
             "tollgate.guardrail.verdict": action,
             "tollgate.guardrail.reason": f"{', '.join(found.detectors)} in the result of {tool}",
             "gen_ai.tool.name": tool,
-            "gen_ai.conversation.id": str(state.task.session_id),
+            "gen_ai.conversation.id": str(session_id),
         },
         output={"score": found.score, "detectors": found.detectors},
     )

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import connection
 
 from agents.guards.context import SUMMARY_PREFIX
-from agents.models import Session, Task
+from agents.models import Session, Task, Tool
 from agents.models.tool import Trust
 
 # Taint only ever turns on: one statement sets the flags and adds the source once, so two calls
@@ -30,6 +30,8 @@ _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,
 # Arguments above this many characters are searched only in their head (bounded work per call).
 MAX_ARGUMENT_CHARS = 100_000
 MAX_ADDRESSES = 50
+# An external session's trusted text: its latest reported results of trusted tools, this many.
+MAX_REPORTED_RESULTS = 200
 
 
 def session_taint(*, session_id: Any, source: str, suspicious: bool) -> None:
@@ -84,8 +86,25 @@ def unseen_addresses(task: Task, arguments: dict[str, Any]) -> list[str]:
         trust_of,
         input_trusted=version.input_trust == Trust.TRUSTED,
         system_prompt=version.system_prompt,
-    ).lower()
+    )
+    if task.status == Task.Status.EXTERNAL:
+        trusted += "\n" + _reported_trusted_text(task)
+    trusted = trusted.lower()
     return sorted(address for address in wanted if address not in trusted)[:MAX_ADDRESSES]
+
+
+def _reported_trusted_text(task: Task) -> str:
+    """An external session's trusted tool results: what its agent reported (the gate API) of
+    the calls of trusted tools, the latest MAX_REPORTED_RESULTS, each's head only."""
+    reported = list(
+        task.external_actions.filter(reported_at__isnull=False)
+        .order_by("-reported_at")
+        .values_list("tool_name", "result")[:MAX_REPORTED_RESULTS]
+    )
+    names = {name for name, _ in reported}
+    trusted = set(Tool.objects.filter(name__in=names, trust=Trust.TRUSTED).values_list("name", flat=True))
+    texts = (json.dumps(result, ensure_ascii=False) for name, result in reported if name in trusted)
+    return "\n".join(text[:MAX_ARGUMENT_CHARS] for text in texts)
 
 
 def session_facts(session: Session) -> dict[str, Any]:

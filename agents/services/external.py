@@ -7,6 +7,7 @@ costs, the queue and the console treat external work like internal work.
 """
 
 import re
+from collections.abc import Collection
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -90,6 +91,23 @@ def external_tool_for(name: str) -> Tool:
         },
     )
     return tool
+
+
+def external_tools_trust(names: Collection[str]) -> dict[str, str]:
+    """name → whether its output is trusted: its tool's trust, or for a name no tool has (a span
+    may name a tool the gate never saw) the trust external_tool_for would give it: untrusted."""
+    found = dict(Tool.objects.filter(name__in=names).values_list("name", "trust"))
+    default = Tool._meta.get_field("trust").get_default()
+    return {name: found.get(name, default) for name in names}
+
+
+def external_index_next(task: Task) -> int:
+    """A new place in the external session: the (task, index) key of an action request, or of
+    a detection in a tool output that has none (docs/injection.md)."""
+    # Race: concurrent users of one session lock the task's row, so no two get one index.
+    locked = Task.objects.select_for_update().only("step_index").get(pk=task.pk)
+    Task.objects.filter(pk=task.pk).update(step_index=locked.step_index + 1)
+    return locked.step_index
 
 
 _TOOL_NAMED = f"SELECT {row_columns(Tool, 't')} FROM {row_table(Tool)} t WHERE t.name = %s"  # noqa: S608

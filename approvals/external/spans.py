@@ -45,7 +45,14 @@ def wait_span_write(*, action: ExternalAction, status: str, decided_at: datetime
     )
 
 
-def result_span_write(*, action: ExternalAction, ended_at: datetime, duration_ms: float | None) -> None:
+def result_span_write(
+    *,
+    action: ExternalAction,
+    ended_at: datetime,
+    duration_ms: float | None,
+    attributes: dict[str, Any] | None = None,
+) -> None:
+    """The reported call's tool span; `attributes` adds to it (the result's injection scan)."""
     started_at = ended_at - timedelta(milliseconds=duration_ms or 0)
     _write(
         task=action.task,
@@ -53,7 +60,7 @@ def result_span_write(*, action: ExternalAction, ended_at: datetime, duration_ms
         kind=Span.Kind.TOOL,
         started_at=started_at,
         ended_at=ended_at,
-        attributes={**_attributes(action), "gen_ai.operation.name": "execute_tool"},
+        attributes={**_attributes(action), "gen_ai.operation.name": "execute_tool", **(attributes or {})},
         error=action.outcome != ExternalAction.Outcome.SUCCESS,
         output=action.result,
     )

@@ -12,15 +12,20 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 
-from agents.models import Task, Tool
-from agents.services.external import external_tool_for
+from agents.models import Session, Task, Tool
+from agents.services.external import external_index_next, external_tool_for
 from agents.tools.egress import egress_url_refusal
 from approvals.external.answer import external_action_decision, external_action_load
 from approvals.external.sessions import gate_task_for, gate_task_forget
 from approvals.external.spans import gate_span, gate_span_write
-from approvals.gate import action_request_open, arguments_invalid, canonical_arguments
+from approvals.gate import (
+    SessionCall,
+    action_request_open,
+    arguments_invalid,
+    canonical_arguments,
+    session_call_decide,
+)
 from approvals.models import ExternalAction
-from approvals.policy.evaluate import PolicyDecision, policy_evaluate
 from core import clock
 from core.errors import Conflict, Invalid
 from core.raw_rows import row_insert
@@ -69,11 +74,9 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
             raise
         return replayed, False
     started = clock.now()
-    decision = policy_evaluate(
-        tool=tool.name, agent=ask.agent, args=ask.arguments, default_tier=tool.risk_tier
-    )
     try:
-        return _create(owner=owner, ask=ask, task=task, tool=tool, decision=decision, started=started), True
+        judged = session_call_decide(task=task, agent_name=ask.agent, tool=tool, arguments=ask.arguments)
+        return _create(owner=owner, ask=ask, task=task, tool=tool, judged=judged, started=started), True
     except IntegrityError:
         if ask.idempotency_key is not None:
             # Another call with this key committed first: its action, if it was this call.
@@ -82,17 +85,23 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
                 return winner, False
         if not remembered:
             raise
+    except Session.DoesNotExist:
+        if not remembered:
+            raise
     # The remembered task is gone (deleted with its session or owner): look it up again.
     gate_task_forget(owner=owner, agent_name=ask.agent, session_id=ask.session)
     task, _ = gate_task_for(owner=owner, agent_name=ask.agent, session_id=ask.session)
-    return _create(owner=owner, ask=ask, task=task, tool=tool, decision=decision, started=started), True
+    judged = session_call_decide(task=task, agent_name=ask.agent, tool=tool, arguments=ask.arguments)
+    return _create(owner=owner, ask=ask, task=task, tool=tool, judged=judged, started=started), True
 
 
 def _create(
-    *, owner: User, ask: ActionAsk, task: Task, tool: Tool, decision: PolicyDecision, started: datetime
+    *, owner: User, ask: ActionAsk, task: Task, tool: Tool, judged: SessionCall, started: datetime
 ) -> ExternalAction:
-    """The new action, its request if the policy holds it, and its span, all or nothing;
-    raises IntegrityError if its idempotency key is taken."""
+    """The new action, its request if the policy holds it (with the session's taint, as the
+    runtime's requests keep it), and its span, all or nothing; raises IntegrityError if its
+    idempotency key is taken."""
+    decision = judged.decision
     action = ExternalAction(
         owner=owner,
         task=task,
@@ -114,12 +123,13 @@ def _create(
             task=task,
             agent_name=ask.agent,
             tool_name=tool.name,
-            step_index=_next_index(task),
+            step_index=external_index_next(task),
             call_index=0,
             call_id=str(action.id),
             arguments=ask.arguments,
             reasoning=ask.reasoning,
             decision=decision,
+            taint=judged.taint(),
         )
         action.save(update_fields=["request"])
         gate_span_write(
@@ -154,14 +164,6 @@ def _replayed(*, owner: User, ask: ActionAsk) -> ExternalAction | None:
             field="idempotency_key",
         )
     return external_action_load(action_id=existing.id)
-
-
-def _next_index(task: Task) -> int:
-    """The action's place in its session: the (task, index) key of its action request."""
-    # Race: concurrent actions of one session lock the task's row, so no two get one index.
-    locked = Task.objects.select_for_update().only("step_index").get(pk=task.pk)
-    Task.objects.filter(pk=task.pk).update(step_index=locked.step_index + 1)
-    return locked.step_index
 
 
 def _validate(ask: ActionAsk) -> None:

@@ -124,6 +124,22 @@ def test_session_page_lists_its_tasks_in_order(client, requester, agent):
     assert html.index("first question") < html.index("second question")
 
 
+def test_session_page_shows_the_sessions_taint(client, requester, agent):
+    task = _task(requester, agent)
+    url = reverse("console:session", args=[task.session_id])
+    client.force_login(requester)
+    assert 'id="session-taint">clean' in client.get(url).content.decode()
+
+    Session.objects.filter(pk=task.session_id).update(tainted=True, taint_sources=["web_fetch", "input"])
+    tainted = client.get(url).content.decode()
+    assert "tainted</span>" in tainted
+    assert "suspicious</span>" not in tainted
+    assert "sources: web_fetch, input" in tainted
+
+    Session.objects.filter(pk=task.session_id).update(suspicious=True)
+    assert "suspicious</span>" in client.get(url).content.decode()
+
+
 def test_session_page_is_404_for_an_outsider_and_open_to_a_reviewer(
     client, requester, outsider, reviewer, agent
 ):

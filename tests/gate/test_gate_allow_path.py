@@ -17,17 +17,19 @@ from tracing.models import Span
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tiers")]
 
 
-def test_an_allow_answer_sends_four_statements(requester_api):
+def test_an_allow_answer_sends_five_statements(requester_api):
     assert ask(requester_api).status_code == 201  # the token's first use also records it
 
     with CaptureQueriesContext(connection) as queries:
         assert ask(requester_api, idempotency_key="k-4").json()["decision"] == "allow"
 
-    # The token with its user, the tool, the policy's version, and the action with its span in
-    # one INSERT (no BEGIN / COMMIT); the session's task is remembered. The savepoint around the
-    # INSERT is only taken inside a transaction, here the test's own.
+    # The token with its user, the tool, the session's taint (read fresh: a reported result may
+    # have tainted it), the policy's version, and the action with its span in one INSERT (no
+    # BEGIN / COMMIT); the session's task is remembered. The savepoint around the INSERT is only
+    # taken inside a transaction, here the test's own.
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
-    assert statements == ["SELECT", "SELECT", "SELECT", "SAVEPOINT", "WITH", "RELEASE"], statements
+    assert statements == ["SELECT", "SELECT", "SELECT", "SELECT", "SAVEPOINT", "WITH", "RELEASE"], statements
+    assert "tainted" in queries.captured_queries[2]["sql"]
     action = ExternalAction.objects.get(idempotency_key="k-4")
     assert Span.objects.filter(attributes__contains={"tollgate.action.id": str(action.id)}).count() == 1
 

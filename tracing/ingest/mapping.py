@@ -47,6 +47,12 @@ def agent_name(span: OtlpSpan) -> str:
     return name or DEFAULT_AGENT
 
 
+def tool_of(span: OtlpSpan) -> str:
+    """The tool an `execute_tool` span ran: gen_ai.tool.name, else its name's second word."""
+    name = span.attributes.get("gen_ai.tool.name") or span.name.removeprefix("execute_tool").strip()
+    return str(name or "unnamed tool")[:64]
+
+
 def span_map(span: OtlpSpan) -> MappedSpan:
     kind = span_kind(span)
     attributes = dict(span.attributes)

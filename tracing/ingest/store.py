@@ -3,10 +3,12 @@
 Spans are grouped by `gen_ai.conversation.id` (else by their OpenTelemetry trace), each group
 into the external session of that id (agents.services.external), so external agents show in
 the same waterfall, cost pages, metrics and alert rules. A retried export inserts nothing
-twice, and the session's totals count only the spans this request inserted.
+twice, and the session's totals count only the spans this request inserted. A tool span's
+output from an untrusted tool taints the session as a gate API report does.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -14,9 +16,15 @@ from django.db import transaction
 from django.db.models import F
 
 from agents.models import Task
-from agents.services.external import MAX_SESSION_ID_CHARS, external_task_of_conversation
+from agents.services.external import (
+    MAX_SESSION_ID_CHARS,
+    external_task_of_conversation,
+    external_tools_trust,
+)
+from injection.detect import ScanResult
+from injection.reported import reported_output_scan, reported_output_taint, reported_span_attributes
 from tracing.ingest.decode import OtlpSpan
-from tracing.ingest.mapping import MappedSpan, agent_name, span_map
+from tracing.ingest.mapping import MappedSpan, agent_name, span_map, tool_of
 from tracing.models import Span
 from tracing.recorder import spans_insert_new
 
@@ -29,12 +37,36 @@ def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> int:
     for (agent, conversation), group in _conversations(spans).items():
         task = external_task_of_conversation(owner=owner, session_id=conversation, agent_name=agent)
         mapped = {span.span_id: (span, span_map(span)) for span in group}
-        rows = [_row(task, span, view) for span, view in mapped.values()]
+        # Before the transaction (injection/reported.py); a retried export scans again in vain.
+        scans = _tool_output_scans(mapped.values())
+        rows = [_row(task, span, view, scans.get(span.span_id)) for span, view in mapped.values()]
         with transaction.atomic():
             new = spans_insert_new(rows)
             _add_usage(task, [mapped[span_id][1] for span_id in new])
+            # Only the spans this request inserted taint: a retried export taints nothing twice.
+            for span_id in new:
+                if span_id in scans:
+                    tool_name, found = scans[span_id]
+                    reported_output_taint(task=task, tool_name=tool_name, found=found, step_index=None)
         inserted += len(new)
     return inserted
+
+
+def _tool_output_scans(mapped: Iterable[tuple[OtlpSpan, MappedSpan]]) -> dict[str, tuple[str, ScanResult]]:
+    """span id → (tool name, scan) of each tool span whose output (`gen_ai.tool.call.result`)
+    came from an untrusted tool, as the runtime's tool results are scanned."""
+    outputs = [
+        (span, tool_of(span), view.output)
+        for span, view in mapped
+        if view.kind == Span.Kind.TOOL and view.output is not None
+    ]
+    trust = external_tools_trust({name for _, name, _ in outputs})
+    scans: dict[str, tuple[str, ScanResult]] = {}
+    for span, tool_name, output in outputs:
+        found = reported_output_scan(tool_name=tool_name, trust=trust[tool_name], output=output)
+        if found is not None:
+            scans[span.span_id] = (tool_name, found)
+    return scans
 
 
 def _conversations(spans: list[OtlpSpan]) -> dict[tuple[str, str], list[OtlpSpan]]:
@@ -59,7 +91,10 @@ def _conversations(spans: list[OtlpSpan]) -> dict[tuple[str, str], list[OtlpSpan
     return groups
 
 
-def _row(task: Task, span: OtlpSpan, view: MappedSpan) -> Span:
+def _row(task: Task, span: OtlpSpan, view: MappedSpan, scanned: tuple[str, ScanResult] | None) -> Span:
+    attributes = {**view.attributes, "otel.trace_id": span.trace_id}
+    if scanned is not None:
+        attributes.update(reported_span_attributes(scanned[1]))
     return Span(
         trace_id=task.trace.pk,
         span_id=span.span_id,
@@ -70,7 +105,7 @@ def _row(task: Task, span: OtlpSpan, view: MappedSpan) -> Span:
         started_at=span.started_at,
         ended_at=span.ended_at,
         duration_ms=(span.ended_at - span.started_at).total_seconds() * 1000,
-        attributes={**view.attributes, "otel.trace_id": span.trace_id},
+        attributes=attributes,
         input=view.input,
         output=view.output,
     )
