@@ -24,7 +24,7 @@ from approvals.models import ActionRequest
 from approvals.policy.evaluate import PolicyDecision, policy_evaluate
 from approvals.services import action_request_timeout_schedule
 from core import clock
-from core.raw_rows import row_table
+from core.raw_rows import prepared_cursor, row_table
 from core.tiers import RiskTier
 from injection.selectors import taint_snapshot
 from injection.taint import session_facts, unseen_addresses
@@ -139,7 +139,7 @@ def _session_taint(session_id: uuid.UUID) -> Session:
     """The session's taint facts (a Session with only those fields loaded), read fresh for
     every call: an earlier call's result may have tainted it. Hand-written: it runs on every
     tool call, and the ORM's compiler costs several times what PostgreSQL takes (core/raw_rows.py)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # planned once per connection
         cursor.execute(_SESSION_TAINT, [session_id])
         row = cursor.fetchone()
     if row is None:

@@ -46,11 +46,13 @@ def test_the_allow_answers_reads_are_prepared_once_on_their_connection(requester
     for n in range(3):
         assert ask(requester_api, idempotency_key=f"k-{n}").json()["decision"] == "allow"
 
-    # The token, the tool and the policy's version; the INSERT, which a caller can make fail, is not.
+    # The token, the tool, the session's taint and the policy's version; the INSERT, which a
+    # caller can make fail, is not.
     prepared = prepared_statements()
-    assert len(prepared) == 3, prepared
+    assert len(prepared) == 4, prepared
     assert all(statement.startswith("SELECT") for statement in prepared), prepared
     assert any("approvals_policyversion" in statement for statement in prepared)
+    assert any('FROM "agents_session"' in statement for statement in prepared)
 
 
 def test_behind_pgbouncer_nothing_is_prepared(requester_api):
