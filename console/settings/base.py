@@ -13,6 +13,7 @@ from agents.tools.egress import egress_allow_parse
 from console import embedded
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 from core import instance
+from core.cores import usable_cores
 from core.tiers import RiskTier
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -103,7 +104,7 @@ DATABASES["default"]["OPTIONS"] = {
 # answering API requests leaves part of its core idle while its event loop and its API threads
 # hand requests to each other, and the gate API answered 425 asks a second with 2 processes on
 # 2 cores, 567 with 3, 578 with 4 (bench/README.md, gate_latency).
-WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1, minimum=1)
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", usable_cores() + 1, minimum=1)
 # Threads per web process that run sync API requests under ASGI (console/api_threads.py); each
 # holds a pooled connection only while its request runs, so keep it at most DB_POOL_MAX_SIZE.
 API_THREADS = env_int("API_THREADS", 8, minimum=1)
@@ -193,7 +194,7 @@ CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 200, minimum=1)
 # `manage.py worker` forks this many processes, each running its share of the concurrency on
 # threads (console/worker_group.py): one per core by default, as one process runs Python on one
 # core at a time.
-WORKER_PROCESSES = env_int("WORKER_PROCESSES", os.cpu_count() or 1, minimum=1)
+WORKER_PROCESSES = env_int("WORKER_PROCESSES", usable_cores(), minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes the database connection around every task unless told to reuse
