@@ -26,7 +26,8 @@ class Span(models.Model):
         OK = "ok"
         ERROR = "error"
 
-    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="spans")
+    # No index of its own: span_unique_in_trace and span_trace_order lead with it.
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="spans", db_index=False)
     span_id = models.CharField(max_length=16)
     parent_span_id = models.CharField(max_length=16, blank=True)
     name = models.CharField(max_length=300)

@@ -13,7 +13,8 @@ class Step(models.Model):
         MODEL_DONE = "model_done"
         COMPLETED = "completed"
 
-    task = models.ForeignKey("agents.Task", on_delete=models.CASCADE, related_name="steps")
+    # No index of its own: step_unique_index leads with it (every step writes a row here).
+    task = models.ForeignKey("agents.Task", on_delete=models.CASCADE, related_name="steps", db_index=False)
     index = models.PositiveIntegerField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.MODEL_DONE)
     model = models.CharField(max_length=200)

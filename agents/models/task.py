@@ -25,8 +25,14 @@ class Task(models.Model):
     FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.HALTED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    session = models.ForeignKey("agents.Session", on_delete=models.CASCADE, related_name="tasks")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks")
+    # No index of their own: task_session_order and task_owner_recent lead with them. A step's
+    # checkpoint updates the row and its lease (indexed), so every index takes a new entry.
+    session = models.ForeignKey(
+        "agents.Session", on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks", db_index=False
+    )
     input = models.TextField()
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     # SHA-256 of the request the key was first used with: the same key with another request is

@@ -4,6 +4,9 @@ Vectors are stored without a fixed dimension, beside the name of the model that 
 and their dimension, so that a change of EMBEDDING_PROVIDER never compares vectors of two
 models. The HNSW indexes are partial expression indexes on `embedding::vector(<dims>)` for
 the configured dimension (migration 0005); queries use the same expression so they can use them.
+Only memories have one: loop detection reads a session's latest outputs by the session's
+btree index, never by similarity across sessions, so an HNSW index on the outputs cost every
+step a graph insertion for no reader (dropped in agents migration 0018).
 """
 
 from django.conf import settings
@@ -14,8 +17,10 @@ from pgvector.django import VectorField
 class OutputEmbedding(models.Model):
     """The embedding of one model output (its text and tool-call intent)."""
 
-    session = models.ForeignKey("agents.Session", on_delete=models.CASCADE, related_name="+")
-    task = models.ForeignKey("agents.Task", on_delete=models.CASCADE, related_name="+")
+    # No index of their own: output_embedding_recent and output_embedding_unique_step lead with
+    # them, and every step writes a row here (each index is a write).
+    session = models.ForeignKey("agents.Session", on_delete=models.CASCADE, related_name="+", db_index=False)
+    task = models.ForeignKey("agents.Task", on_delete=models.CASCADE, related_name="+", db_index=False)
     # The step that produced the output; -1 is the previous task's final answer, which is
     # embedded by the next task of the session.
     step_index = models.IntegerField()
