@@ -2,16 +2,18 @@
 breakers of the case's task before it is sent, and settled at its real cost (or given back)
 however the call ends. A call the breakers refuse is not made, and its check is an error."""
 
+import time
 from decimal import Decimal
 
 import pytest
 
 from agents.guards.models import SpendRecord
-from agents.guards.spend import NANO, scope_usage, to_nano
+from agents.guards.spend import NANO, cost_reserve_rebuilt, scope_usage, task_call_reservation, to_nano
 from agents.guards.store import guard_key
 from agents.models import Task
 from agents.providers.base import ChatProvider, ChatRequest, ChatResponse, ProviderError
 from agents.providers.registry import provider_for
+from core import clock
 from evals.checks.run import checks_run
 from evals.checks.specs import checks_validate
 from evals.services.runs import eval_case_check, eval_run_start
@@ -148,3 +150,29 @@ def test_a_refused_judge_ends_its_case_in_error_and_the_run_goes_on(admin, use_s
     assert "the global-hour cost ceiling of 0.000010 USD leaves no room" in judged.checks[0]["detail"]
     run.refresh_from_db()
     assert (run.status, run.cases_passed, run.cases_errored) == ("error", 1, 1)
+
+
+@pytest.mark.django_db
+def test_room_held_by_other_calls_is_waited_for_a_bounded_time_then_the_check_errs(
+    admin, use_simulator, watch, settings
+):
+    settings.GUARD_RESERVE_WAIT_S = 0.3
+    task = judged_task(admin, max_cost_usd=Decimal("0.001"))
+    provider = watch(task)
+    # Another call of the session holds almost all of its ceiling and does not settle.
+    other = task_call_reservation(
+        task, model="sim/echo", amount=Decimal("0.0009"), now=clock.now(), purpose="t"
+    )
+    assert cost_reserve_rebuilt(other, now=clock.now())[0] == 1
+
+    started = time.monotonic()
+    [result] = checks_run(checks_validate(JUDGE), observation(), task=task).results
+
+    assert 0.3 <= time.monotonic() - started < 5
+    assert provider.seen == []
+    assert result["error"] is True
+    assert result["detail"] == (
+        "the judge sim/judge was not called: the session cost ceiling of 0.001 USD is held by "
+        "other calls' reservations (0.0009 USD)"
+    )
+    assert session_usage(task) == (Decimal(0), Decimal("0.0009"))  # the judge holds nothing
