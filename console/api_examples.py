@@ -61,6 +61,7 @@ AGENT_OUT = {
     "input_trust": "trusted",
     "current": True,
     "status": "current",
+    "blocked": None,
     "created_at": AT,
     "version_created_at": LATER,
 }

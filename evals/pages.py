@@ -16,6 +16,7 @@ from evals.models import EvalRun, EvalSuite
 from evals.services.compare import run_compare
 from evals.services.from_task import eval_case_from_task
 from evals.services.runs import eval_run_start
+from evals.services.versions import candidate_block
 
 reviewers = role_required(user_is_reviewer, denial="only reviewers and admins may read evals")
 admins = role_required(user_is_admin, denial="only an admin may start eval runs or make cases")
@@ -74,10 +75,21 @@ def run_detail(request: AuthedRequest, run_id: uuid.UUID) -> HttpResponse:
         raise Http404("no such run")
     comparison = run_compare(run)
     done = run.cases_passed + run.cases_failed + run.cases_errored
+    # The candidate this run decides, blocked when a required run (this one, or another
+    # suite's) ended in error: what to re-run.
+    # (Not "block" in the template: Django's {% block %} takes that name.)
+    blocked = candidate_block(run.agent_version) if run.gates_version else None
     return render(
         request,
         "evals/run_detail.html",
-        {"run": run, "comparison": comparison, "counts": comparison.counts(), "done": done},
+        {
+            "run": run,
+            "comparison": comparison,
+            "counts": comparison.counts(),
+            "done": done,
+            "blocked": blocked,
+            "may_start": user_is_admin(user=request.user),
+        },
     )
 
 

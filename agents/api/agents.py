@@ -27,6 +27,7 @@ from agents.guards.loops import loop_settings
 from agents.models import Agent, AgentVersion
 from agents.selectors import agent_current_version, user_is_admin, user_is_reviewer
 from agents.services.catalog import agent_create, agent_rollback, agent_update
+from agents.services.version_checks import version_checker
 from core.errors import Forbidden, NotFound
 from core.pagination import PageQuery, next_link, page_of
 
@@ -175,6 +176,15 @@ def _agent_out(version: AgentVersion, *, current: bool) -> dict[str, Any]:
         "input_trust": version.input_trust,
         "current": current,
         "status": version.status,
+        "blocked": _blocked(version),
         "created_at": agent.created_at,
         "version_created_at": version.created_at,
     }
+
+
+def _blocked(version: AgentVersion) -> dict[str, Any] | None:
+    # Only a candidate can be blocked: no query for any other version.
+    if version.status != AgentVersion.Status.CANDIDATE:
+        return None
+    block = version_checker().blocked(version=version)
+    return None if block is None else {"code": block.code, "message": block.message, **block.details}

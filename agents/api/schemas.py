@@ -237,6 +237,22 @@ class LoopsOut(Schema):
     repeat_limit: int
 
 
+class BlockingRunOut(Schema):
+    suite: int
+    suite_name: str
+    run: str | None = Field(description="the run that ended in error; null: the suite has no run")
+
+
+class VersionBlockOut(Schema):
+    code: str = Field(
+        description="eval_run_error: a required suite's latest run against it ended in error; "
+        "eval_run_missing: a required suite has no run against it",
+        examples=["eval_run_error"],
+    )
+    message: str = Field(description="what blocks it and how to re-run the suite")
+    runs: list[BlockingRunOut]
+
+
 class AgentOut(Schema):
     name: str
     version: int
@@ -251,6 +267,10 @@ class AgentOut(Schema):
     status: Literal["candidate", "current", "rejected"] = Field(
         description="candidate: waiting for the agent's required eval suites (docs/evals.md); "
         "current: made current once; rejected: a required suite failed"
+    )
+    blocked: VersionBlockOut | None = Field(
+        description="for a candidate that waits for a person: a required suite's run ended in "
+        "error (or it has none); null while its runs run, and for any other version"
     )
     created_at: datetime
     version_created_at: datetime

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from agents.guards.plan import guard_context
-from agents.guards.spend import cost_reserve, cost_settle, spend_reservation_for
+from agents.guards.spend import call_worst_case, cost_reserve, cost_settle, spend_reservation_for
 from agents.guards.tokens import messages_tokens
 from agents.models import Task
 from agents.providers.base import ChatRequest, ChatResponse, ProviderError, Usage
-from agents.providers.pricing import model_cost, model_price_at, unpriced_reason
+from agents.providers.pricing import model_cost, unpriced_reason
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
 from agents.runtime.waiting import wait_begin
@@ -180,7 +180,7 @@ def summary_call(
     provider, provider_model = provider_for(model)
     started = clock.now()
     refused = SummaryCall(model=model, started_at=started, response=None, cost=Decimal(0))
-    worst_case = summary_worst_case(model=model, messages=messages, max_tokens=max_tokens)
+    worst_case = call_worst_case(model=model, messages=messages, max_tokens=max_tokens, at=clock.now())
     if worst_case is None:
         return replace(refused, problem=unpriced_reason(model))
     reservation = spend_reservation_for(state, model=model, amount=worst_case)
@@ -202,15 +202,6 @@ def summary_call(
         problem = f"the summariser failed: {error}"
     cost_settle(reservation, cost=cost, at=started)
     return SummaryCall(model=model, started_at=started, response=response, cost=cost, problem=problem)
-
-
-def summary_worst_case(*, model: str, messages: list[dict[str, Any]], max_tokens: int) -> Decimal | None:
-    """The most the summary call can cost; None when its model has no price (no call then)."""
-    price = model_price_at(model=model, at=clock.now())
-    if price is None:
-        return None
-    prompt = messages_tokens(messages, worst_case=True)
-    return (prompt * max(price.input, price.cache_write) + max_tokens * price.output) / Decimal(1_000_000)
 
 
 def summary_span_attributes(

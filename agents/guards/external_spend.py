@@ -20,10 +20,9 @@ from agents.guards.spend import (
     NANO,
     Reservation,
     Scope,
-    cost_reserve,
+    cost_reserve_rebuilt,
     cost_settle,
     scopes_for,
-    spend_scope_rebuild,
     to_nano,
 )
 from agents.guards.store import guard_key, guard_redis
@@ -78,12 +77,7 @@ def budget_reserve(
         model=model[:200],
     )
     try:
-        # Each scope Redis lost is rebuilt once from Postgres, then the reservation is tried again.
-        for _ in range(len(reservation.scopes) + 1):
-            code, index, spent, reserved = cost_reserve(reservation, now=now)
-            if code != -1:
-                break
-            spend_scope_rebuild(reservation.scopes[index - 1], reservation=reservation)
+        code, index, spent, reserved = cost_reserve_rebuilt(reservation, now=now)
         if code == 1:
             _remember(owner, reservation)
             return BudgetAnswer(decision="reserved", reservation=reservation.id)

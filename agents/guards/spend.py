@@ -20,10 +20,11 @@ from django.db import DatabaseError, connection, transaction
 
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.models import GuardAlert, SpendRecord
-from agents.guards.plan import guard_context, step_plan
+from agents.guards.plan import agent_guards, guard_context, step_plan
 from agents.guards.ratelimits import provider_rate_name, rate_take_args
 from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.guards.tokens import messages_tokens
+from agents.models import Session, Task
 from agents.providers.pricing import model_price_at, unpriced_reason
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
@@ -67,8 +68,11 @@ def to_nano(amount: Decimal) -> int:
 
 
 def user_key(state: "RunState") -> str:
+    return session_user_key(state.task.session)
+
+
+def session_user_key(session: Session) -> str:
     """Who a user-day ceiling is for: the session's end user, else the account that submitted it."""
-    session = state.task.session
     return session.end_user or f"owner-{session.owner_id}"
 
 
@@ -111,12 +115,27 @@ def worst_case_cost(*, model: str, state: "RunState", at: datetime) -> Decimal |
     """The most the next call can cost: every prompt token at the dearer of the input and
     cache-write rates (nothing assumed cached) and the full max_tokens of output.
     None when the model has no price: such a call cannot be metered, so it is not made."""
+    messages = conversation.with_system_prompt(state.version.system_prompt, state.task.messages)
+    return call_worst_case(
+        model=model, messages=messages, tools=state.tool_specs, max_tokens=settings.MAX_OUTPUT_TOKENS, at=at
+    )
+
+
+def call_worst_case(
+    *,
+    model: str,
+    messages: list[dict[str, Any]],
+    max_tokens: int,
+    at: datetime,
+    tools: list[dict[str, Any]] | None = None,
+) -> Decimal | None:
+    """The most one call of `model` with these messages can cost (worst_case_cost's bound for
+    any call: a step's, a summary's, an eval judge's); None when the model has no price."""
     price = model_price_at(model=model, at=at)
     if price is None:
         return None
-    messages = conversation.with_system_prompt(state.version.system_prompt, state.task.messages)
-    prompt = messages_tokens(messages, tools=state.tool_specs, worst_case=True)
-    per_million = prompt * max(price.input, price.cache_write) + settings.MAX_OUTPUT_TOKENS * price.output
+    prompt = messages_tokens(messages, tools=tools, worst_case=True)
+    per_million = prompt * max(price.input, price.cache_write) + max_tokens * price.output
     return per_million / Decimal(1_000_000)
 
 
@@ -132,6 +151,34 @@ def spend_reservation_for(
         task_id=str(state.task.id),
         session_id=str(state.task.session_id),
         user_key=user_key(state),
+        model=model,
+    )
+
+
+def task_call_reservation(
+    task: Task, *, model: str, amount: Decimal, now: datetime, purpose: str
+) -> Reservation:
+    """A reservation for a model call made about `task` outside its run (an eval judge's):
+    in the scopes the task's own calls count in (its session with its version's ceiling, its
+    user's day, the global hour). `purpose` prefixes the id, to tell such calls apart in the
+    ledger."""
+    session = task.session
+    version = session.agent_version
+    user = session_user_key(session)
+    return Reservation(
+        id=f"{purpose}:{task.id}:{uuid.uuid4().hex}",
+        scopes=scopes_for(
+            session_id=task.session_id,
+            session_start=session.created_at,
+            session_ceiling=version.max_cost_usd,
+            user=user,
+            user_day_ceiling=agent_guards(agent_id=version.agent_id).user_day_usd,
+            now=now,
+        ),
+        amount_nano=to_nano(amount),
+        task_id=str(task.id),
+        session_id=str(task.session_id),
+        user_key=user,
         model=model,
     )
 
@@ -234,6 +281,18 @@ def _call_provider(state: "RunState", model: str) -> str | None:
 def cost_reserve(reservation: Reservation, *, now: datetime) -> tuple[int, int, int, int]:
     """(code, scope, spent, reserved) as cost_reserve.lua answers."""
     return cost_reserve_taking(reservation, now=now, rate=None)[:4]
+
+
+def cost_reserve_rebuilt(reservation: Reservation, *, now: datetime) -> tuple[int, int, int, int]:
+    """cost_reserve, each scope whose counters Redis lost rebuilt once from Postgres and the
+    reservation tried again; code -1 only if the counters are still missing after that.
+    Raises redis.RedisError when Redis is unreachable."""
+    for _ in range(len(reservation.scopes) + 1):
+        code, index, spent, reserved = cost_reserve(reservation, now=now)
+        if code != -1:
+            break
+        spend_scope_rebuild(reservation.scopes[index - 1], reservation=reservation)
+    return code, index, spent, reserved
 
 
 def cost_reserve_taking(

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from agents.models import Agent, AgentVersion, Rollout
 from agents.models.rollout import MAX_MIN_TASKS, MAX_MULTIPLE, MAX_PERCENT, MIN_MULTIPLE, MIN_PERCENT
+from agents.services.version_checks import version_not_serving
 from core import clock
 from core.audit_log import audit_record
 from core.errors import Conflict, Invalid, NotFound
@@ -56,14 +57,11 @@ def rollout_start(
             "(roll the agent back to the baseline first)",
             field="canary_version",
         )
-    if canary.status != AgentVersion.Status.CURRENT:
-        # A candidate has not passed its required eval suites (or failed them): serving it
-        # to a share of the users would go around them.
-        raise Conflict(
-            f"version {canary_version} is {canary.status}: only a version that passed its required "
-            "checks can be a canary",
-            field="canary_version",
-        )
+    # A candidate has not passed its required eval suites (or failed them): serving it to a
+    # share of the users would go around them.
+    refusal = version_not_serving(canary, field="canary_version", use="be a canary")
+    if refusal is not None:
+        raise refusal
     rollout_none_active(agent)
     rollout = Rollout.objects.create(
         agent=agent,

@@ -15,7 +15,7 @@ from agents.models import Agent, AgentVersion, Tool
 from agents.models.tool import InjectionAction, Trust
 from agents.providers.admission import model_refusal
 from agents.rollouts.services import rollout_none_active
-from agents.services.version_checks import version_checker
+from agents.services.version_checks import version_checker, version_not_serving
 from agents.tools.compensation import compensation_check
 from agents.tools.egress import egress_url_refusal
 from agents.tools.schema import tool_parameters_check
@@ -345,11 +345,9 @@ def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
     current = AgentVersion.objects.only("number").get(pk=current_id)
     if target.pk == current.pk:
         raise Conflict(f"version {number} is already current", field="version")
-    if target.status != AgentVersion.Status.CURRENT:
-        raise Conflict(
-            f"version {number} is {target.status}: only a version that passed its checks can be current",
-            field="version",
-        )
+    refusal = version_not_serving(target, field="version", use="be current")
+    if refusal is not None:
+        raise refusal
     agent.current_version = target
     agent.save(update_fields=["current_version"])
     audit_record(

@@ -15,6 +15,7 @@ from agents.rollouts.comparison import ArmNumbers, rollout_compare
 from agents.rollouts.judge import rollback_reason
 from agents.rollouts.services import rollout_get, rollout_promote, rollout_roll_back, rollout_start
 from agents.selectors import user_is_admin, user_is_reviewer
+from agents.services.version_checks import version_checker
 from console.pages.auth import AuthedRequest, role_required
 from console.pages.forms import RolloutEndForm, RolloutStartForm
 from core.errors import NotFound, ServiceError
@@ -40,9 +41,12 @@ def agent_list(request: AuthedRequest) -> HttpResponse:
 def agent_detail(request: AuthedRequest, name: str) -> HttpResponse:
     agent = _agent(name)
     versions = list(agent.versions.order_by("-number")[:50])
+    checker = version_checker()
+    # A candidate's block says why it waits for a person (a required suite's run in error).
+    rows = [{"version": version, "block": checker.blocked(version=version)} for version in versions]
     context = {
         **_panel_context(request, agent),
-        "versions": versions,
+        "versions": rows,
         "past": Rollout.objects.filter(agent=agent)
         .exclude(status=Rollout.Status.ACTIVE)
         .select_related("baseline", "canary", "ended_by")[:PAST_ROLLOUTS_SHOWN],

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from agents.models import Task
 from evals.checks.assertions import assertions_for
 from evals.checks.judge import judge_check
 from evals.checks.observed import Observation
@@ -29,7 +30,8 @@ class CheckedCase:
         return "passed"
 
 
-def checks_run(checks: list[dict[str, Any]], observation: Observation) -> CheckedCase:
+def checks_run(checks: list[dict[str, Any]], observation: Observation, *, task: Task) -> CheckedCase:
+    """`task` is the case's, whose cost breakers a judge's call is reserved against."""
     checked = CheckedCase()
     assertions = assertions_for(observation.facts()) if any(c["kind"] == "cel" for c in checks) else None
     for index, spec in enumerate(checks):
@@ -40,7 +42,9 @@ def checks_run(checks: list[dict[str, Any]], observation: Observation) -> Checke
             passed, detail = assertions.matches(spec["expr"])
             detail = detail or ("" if passed else "the assertion is false")
         else:
-            verdict = judge_check(rubric=spec["rubric"], model=spec["model"], observation=observation)
+            verdict = judge_check(
+                rubric=spec["rubric"], model=spec["model"], observation=observation, task=task
+            )
             passed, error, detail = verdict.passed, verdict.error, verdict.detail
             checked.judge_cost_usd += verdict.cost_usd
             checked.judge_input_tokens += verdict.input_tokens

@@ -132,7 +132,7 @@ def _case_record(result: EvalCaseResult, task: Task | None) -> str | None:
         checked = _unchecked(f"the case's task was cancelled: {task.stop_detail}"[:300])
     else:
         # Outside any transaction: a judge's model call may take seconds.
-        checked = checks_run(result.check_specs, observation_of(task))
+        checked = checks_run(result.check_specs, observation_of(task), task=task)
     latency_ms = 0.0
     if task is not None and task.started_at and task.finished_at:
         latency_ms = (task.finished_at - task.started_at).total_seconds() * 1000

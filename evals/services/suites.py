@@ -22,6 +22,7 @@ from evals.limits import (
     MAX_SUITES_PER_AGENT,
 )
 from evals.models import EvalCase, EvalSuite
+from evals.services.versions import candidates_decide
 
 SUITE_FIELDS = ("name", "description", "required")
 CASE_FIELDS = ("name", "input", "fixtures", "live_tools", "checks")
@@ -69,6 +70,11 @@ def suite_update(*, actor: User, suite_id: int, **changes: Any) -> EvalSuite:
             suite.save()
     except IntegrityError as exc:
         raise Conflict(f"the agent already has a suite named {suite.name!r}", field="name") from exc
+    if suite.required != before["required"]:
+        # The agent's candidates wait on other suites now; see whether they are decided. Before
+        # the audit entry: a run's decision locks the version and then the audit chain, and
+        # this takes them in the same order (the other order deadlocks with it).
+        candidates_decide(agent_id=suite.agent_id, actor=actor)
     audit_record(
         actor=actor,
         action="eval_suite.updated",
@@ -85,6 +91,10 @@ def suite_delete(*, actor: User, suite_id: int) -> None:
     suite = _suite_locked(suite_id)
     before = _suite_audited(suite)
     suite.delete()
+    if before["required"]:
+        # A candidate waiting on this suite's run alone would otherwise wait forever. Before
+        # the audit entry, in the lock order of a run's decision (suite_update).
+        candidates_decide(agent_id=suite.agent_id, actor=actor)
     audit_record(
         actor=actor,
         action="eval_suite.deleted",
@@ -209,7 +219,10 @@ def _name(name: Any) -> str:
 
 
 def _suite_locked(suite_id: int) -> EvalSuite:
-    suite = EvalSuite.objects.select_for_update().filter(pk=suite_id).first()
+    # The suite's row alone: its default ordering joins the agent, whose row a candidate's
+    # decision locks after the version's (evals/services/versions.py); locked here first, a
+    # suite change deciding candidates would deadlock with a run's decision.
+    suite = EvalSuite.objects.select_for_update(of=("self",)).filter(pk=suite_id).first()
     if suite is None:
         raise NotFound(f"no eval suite {suite_id}", field="suite")
     return suite

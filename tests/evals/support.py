@@ -2,7 +2,12 @@
 tool results recorded as fixtures. The eval benchmark (bench/eval_bench.py) runs the same
 cases: this module imports the app and tests/factories.py, never pytest."""
 
-from agents.models import Agent
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+
+from agents.models import Agent, Session, Task
+from agents.services.tasks import task_create
 from evals.models import EvalSuite
 from evals.services.suites import case_create, suite_create
 from tests.factories import make_agent, make_http_tool
@@ -53,3 +58,13 @@ def refund_cases_add(admin, suite: EvalSuite, cases: int) -> None:
             ],
             checks=REFUND_CHECKS,
         )
+
+
+def judged_task(owner: User, *, max_cost_usd: Decimal = Decimal("5")) -> Task:
+    """A task of a new agent `judged` (max_cost_usd per session) in an eval-like session of its
+    own: what a judge's call is reserved against."""
+    agent = make_agent("judged", model="sim/echo", max_cost_usd=max_cost_usd)
+    session = Session.objects.create(
+        agent=agent, agent_version=agent.current_version, owner=owner, end_user="eval:judged"
+    )
+    return task_create(session=session, owner=owner, input="refund A-1001")

@@ -4,12 +4,23 @@ from decimal import Decimal
 
 import pytest
 
+from agents.models import Task
 from core.errors import Invalid
 from evals.checks.observed import Observation
 from evals.checks.run import checks_run
 from evals.checks.specs import checks_validate
 from evals.checks.tool_calls import tool_calls_check
 from evals.limits import MAX_CHECKS_PER_CASE
+from tests.evals.support import judged_task
+
+# Checks without a judge never read the case's task (only a judge's call is metered against it).
+NO_TASK = Task()
+
+
+@pytest.fixture
+def case_task(admin) -> Task:
+    """A task in a session of its own, whose cost breakers a judge's call is reserved against."""
+    return judged_task(admin)
 
 
 def call(tool: str, status: str = "success", **args) -> dict:
@@ -140,7 +151,7 @@ def test_cel_assertions_see_result_calls_usage_status_and_stop_reason():
             {"kind": "cel", "expr": "usage.output_tokens > 1000"},
         ]
     )
-    checked = checks_run(checks, observation())
+    checked = checks_run(checks, observation(), task=NO_TASK)
     assert [r["passed"] for r in checked.results] == [True, True, True, True, False]
     assert checked.results[3]["name"] == "three steps"
     assert checked.results[4] == {
@@ -158,7 +169,7 @@ def test_a_cel_runtime_error_or_a_non_boolean_fails_the_check_with_the_reason():
     checks = checks_validate(
         [{"kind": "cel", "expr": "usage.nothing > 1"}, {"kind": "cel", "expr": "usage.steps"}]
     )
-    first, second = checks_run(checks, observation()).results
+    first, second = checks_run(checks, observation(), task=NO_TASK).results
     assert not first["passed"]
     assert first["detail"]
     assert not second["passed"]
@@ -179,14 +190,14 @@ def test_a_slow_assertion_over_many_calls_is_stopped_by_the_case_budget():
 
 
 @pytest.mark.django_db
-def test_a_judge_is_a_model_through_the_providers_and_its_cost_is_counted(use_simulator):
+def test_a_judge_is_a_model_through_the_providers_and_its_cost_is_counted(use_simulator, case_task):
     checks = checks_validate(
         [
             {"kind": "judge", "rubric": "The answer confirms the refund.", "model": "sim/judge"},
             {"kind": "judge", "rubric": "Polite? (verdict=false)", "model": "sim/judge", "name": "tone"},
         ]
     )
-    checked = checks_run(checks, observation())
+    checked = checks_run(checks, observation(), task=case_task)
     good, bad = checked.results
     assert good["passed"] is True
     assert good["detail"] == "The simulator judge says true."
@@ -205,10 +216,10 @@ def test_a_judge_is_a_model_through_the_providers_and_its_cost_is_counted(use_si
 
 
 @pytest.mark.django_db
-def test_a_judge_that_does_not_answer_the_json_asked_for_is_an_error_not_a_pass(use_simulator):
+def test_a_judge_that_does_not_answer_the_json_asked_for_is_an_error_not_a_pass(use_simulator, case_task):
     # The echo scenario answers with the prompt: not {"pass": bool, "reason": str}.
     checks = checks_validate([{"kind": "judge", "rubric": "anything", "model": "sim/echo"}])
-    checked = checks_run(checks, observation())
+    checked = checks_run(checks, observation(), task=case_task)
     [result] = checked.results
     assert result["passed"] is False
     assert result["error"] is True
