@@ -197,6 +197,8 @@ def _run_finish(run: EvalRun) -> None:
         status=status, finished_at=clock.now()
     )
     if finished and run.gates_version:
-        from evals.services.versions import candidate_decide
+        from evals.services.versions import agent_decisions_lock, candidate_decide
 
+        agent_id = AgentVersion.objects.filter(pk=run.agent_version_id).values_list("agent_id", flat=True)
+        agent_decisions_lock(agent_id.get())
         candidate_decide(version_id=run.agent_version_id)

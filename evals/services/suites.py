@@ -22,7 +22,7 @@ from evals.limits import (
     MAX_SUITES_PER_AGENT,
 )
 from evals.models import EvalCase, EvalSuite
-from evals.services.versions import candidates_decide
+from evals.services.versions import agent_decisions_lock, candidates_decide
 
 SUITE_FIELDS = ("name", "description", "required")
 CASE_FIELDS = ("name", "input", "fixtures", "live_tools", "checks")
@@ -219,9 +219,12 @@ def _name(name: Any) -> str:
 
 
 def _suite_locked(suite_id: int) -> EvalSuite:
-    # The suite's row alone: its default ordering joins the agent, whose row a candidate's
-    # decision locks after the version's (evals/services/versions.py); locked here first, a
-    # suite change deciding candidates would deadlock with a run's decision.
+    # The agent's decisions lock first (evals/services/versions.py), then the suite's row alone:
+    # its default ordering joins the agent, whose row a candidate's decision locks later.
+    agent_id = EvalSuite.objects.filter(pk=suite_id).values_list("agent_id", flat=True).first()
+    if agent_id is None:
+        raise NotFound(f"no eval suite {suite_id}", field="suite")
+    agent_decisions_lock(agent_id)
     suite = EvalSuite.objects.select_for_update(of=("self",)).filter(pk=suite_id).first()
     if suite is None:
         raise NotFound(f"no eval suite {suite_id}", field="suite")

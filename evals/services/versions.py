@@ -5,6 +5,7 @@ suite passes (a person starts it; the block says so). Registered as the catalog'
 checker in evals' AppConfig.ready()."""
 
 from django.contrib.auth.models import User
+from django.db import connection
 
 from agents.models import Agent, AgentVersion
 from agents.services.catalog import agent_version_decide
@@ -65,6 +66,22 @@ def candidate_block(version: AgentVersion) -> VersionBlock | None:
             ]
         },
     )
+
+
+# A run's decision of its candidate and a change of the agent's suites take this lock (per
+# agent) before the rows they lock. A run's last case reaches the decision holding its run's
+# and case's rows and then locks the version, the agent and the audit chain; a suite change
+# locks the suite and then the same. Ordered by rows alone the two deadlocked (the race test,
+# under the whole suite's load), so they are serialized per agent first: whoever holds the
+# lock needs nothing the other holds already. A new version's own first decision (inside
+# agent_update, which holds the agent's row) does not take it: no one else sees that version.
+_DECISIONS_LOCK_CLASS = 0x4556_4C53  # a class of its own in pg_advisory_xact_lock's two-key form
+
+
+def agent_decisions_lock(agent_id: int) -> None:
+    """Serialize candidate decisions and suite changes of one agent until the transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DECISIONS_LOCK_CLASS, agent_id])
 
 
 def candidates_decide(*, agent_id: int, actor: User) -> None:
