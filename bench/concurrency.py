@@ -1,10 +1,10 @@
 """Many live sessions on one worker, each model call answering after a real model's latency.
 
-One Celery worker in the configuration `make run` uses (the threads pool at WORKER_CONCURRENCY,
-the bounded PostgreSQL pool), the simulator answering every turn after MODEL_LATENCY_MS, and
-SESSIONS sessions submitted at once, each of 5 steps: 4 calls of the `echo` tool, then an
-answer. Loop detection runs before every model call, as always (each output is embedded and
-compared in pgvector).
+One Celery worker in the configuration `make run` uses (`manage.py worker`: WORKER_PROCESSES
+processes sharing WORKER_CONCURRENCY threads, each with its bounded PostgreSQL pool), the
+simulator answering every turn after MODEL_LATENCY_MS, and SESSIONS sessions submitted at once,
+each of 5 steps: 4 calls of the `echo` tool, then an answer. Loop detection runs before every
+model call, as always (each output is embedded and compared in pgvector).
 
 - ideal_steps_per_s: sessions x steps ÷ the time a perfectly parallel run needs (steps x
   latency: every session's steps run one after another, all sessions at once);
@@ -12,7 +12,8 @@ compared in pgvector).
 - overhead_p95_ms: a step's time beyond its model call, under that load (from the previous
   step's checkpoint, or the sending of all runs, to this step's checkpoint, minus the model
   latency);
-- worker_pss_mb: the worker's peak memory (PSS summed over its processes);
+- worker_pss_mb: the worker's peak memory (PSS summed over its processes: the parent and the
+  processes it forked, which share what it loaded);
 - pg_connections_max: the most connections to the database at once, from every process.
 
 The shared rate limits are lifted for the run (GUARD_PROVIDER_RPM, GUARD_TOOL_RPM): their
@@ -148,18 +149,21 @@ def main() -> None:
     settings_dict = connection.settings_dict
     dsn = os.environ["DATABASE_URL"]
     results = []
-    with simulator(), worker() as child:
-        run(2)  # warm up: imports, connections, the price table, the embedding model
+    # Each size on a worker of its own, so that each figure (memory above all: a process keeps
+    # the heap its largest load grew) is that load's alone.
+    with simulator():
         for sessions in [SESSIONS_LARGE, SESSIONS] if SESSIONS_LARGE else [SESSIONS]:
-            cpu_before, pg_before = process_tree_cpu_s(child.pid), postgres_cpu_s()
-            with RssSampler(child.pid) as rss, ConnectionSampler(dsn, settings_dict["NAME"]) as conns:
-                result = run(sessions)
-            steps = sessions * STEPS
-            # CPU per step is what a loaded machine changes least (time is shared, work is not).
-            result["worker_cpu_ms_per_step"] = round(
-                (process_tree_cpu_s(child.pid) - cpu_before) / steps * 1000, 2
-            )
-            pg_after = postgres_cpu_s()
+            with worker() as child:
+                run(2)  # warm up: imports, connections, the price table, the embedding model
+                cpu_before, pg_before = process_tree_cpu_s(child.pid), postgres_cpu_s()
+                with RssSampler(child.pid) as rss, ConnectionSampler(dsn, settings_dict["NAME"]) as conns:
+                    result = run(sessions)
+                steps = sessions * STEPS
+                # CPU per step is what a loaded machine changes least (time is shared, work is not).
+                result["worker_cpu_ms_per_step"] = round(
+                    (process_tree_cpu_s(child.pid) - cpu_before) / steps * 1000, 2
+                )
+                pg_after = postgres_cpu_s()  # while the worker's backends still run
             if pg_before is not None and pg_after is not None:
                 result["pg_cpu_ms_per_step"] = round((pg_after - pg_before) / steps * 1000, 2)
             result["worker_pss_mb"] = round(rss.peak_pss_bytes / 2**20, 1)
