@@ -7,7 +7,6 @@ beside the counters, so a settle needs only the reservation's id.
 """
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,15 +14,13 @@ from decimal import Decimal
 import redis
 from django.contrib.auth.models import User
 
-from agents.guards.plan import agent_guards
 from agents.guards.spend import (
     NANO,
     Reservation,
     Scope,
     cost_reserve_rebuilt,
     cost_settle,
-    scopes_for,
-    to_nano,
+    task_call_reservation,
 )
 from agents.guards.store import guard_key, guard_redis
 from agents.services.external import external_task_for
@@ -57,24 +54,9 @@ def budget_reserve(
     wait (other reservations hold the room; ask again)."""
     _check_amount(amount_usd, field="amount_usd")
     task = external_task_for(owner=owner, agent_name=agent, session_id=session)
-    version = task.session.agent_version
-    user_key = user or task.session.end_user or f"owner-{owner.pk}"
     now = clock.now()
-    reservation = Reservation(
-        id=f"ext:{uuid.uuid4().hex}",
-        scopes=scopes_for(
-            session_id=task.session_id,
-            session_start=task.session.created_at,
-            session_ceiling=version.max_cost_usd,
-            user=user_key,
-            user_day_ceiling=agent_guards(agent_id=version.agent_id).user_day_usd,
-            now=now,
-        ),
-        amount_nano=to_nano(amount_usd),
-        task_id=str(task.pk),
-        session_id=str(task.session_id),
-        user_key=user_key,
-        model=model[:200],
+    reservation = task_call_reservation(
+        task, model=model[:200], amount=amount_usd, now=now, purpose="ext", user=user or None
     )
     try:
         code, index, spent, reserved = cost_reserve_rebuilt(reservation, now=now)

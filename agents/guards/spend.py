@@ -156,15 +156,15 @@ def spend_reservation_for(
 
 
 def task_call_reservation(
-    task: Task, *, model: str, amount: Decimal, now: datetime, purpose: str
+    task: Task, *, model: str, amount: Decimal, now: datetime, purpose: str, user: str | None = None
 ) -> Reservation:
-    """A reservation for a model call made about `task` outside its run (an eval judge's):
-    in the scopes the task's own calls count in (its session with its version's ceiling, its
-    user's day, the global hour). `purpose` prefixes the id, to tell such calls apart in the
-    ledger."""
+    """A reservation for a model call made about `task` outside its run (an eval judge's, an
+    external agent's through the budget API): in the scopes the task's own calls count in (its
+    session with its version's ceiling, its user's day, the global hour). `purpose` prefixes the
+    id, to tell such calls apart in the ledger; `user`: whose day, if not the session's."""
     session = task.session
     version = session.agent_version
-    user = session_user_key(session)
+    user = user or session_user_key(session)
     return Reservation(
         id=f"{purpose}:{task.id}:{uuid.uuid4().hex}",
         scopes=scopes_for(
