@@ -65,26 +65,21 @@ def celery_worker_argv(*, queue: str, concurrency: int, loglevel: str, index: in
 
 def preload() -> None:
     """Import and warm what every step uses, once, in the parent."""
+    from django.db import connections
 
     from agents.embeddings.local import embedding_model_preload
     from console.celery import app
 
     app.loader.import_default_modules()
     embedding_model_preload()
-    _db_connections_close()  # no connection may cross the fork: each child opens its own pool
-    gc.collect()
-    gc.freeze()
-
-
-def _db_connections_close() -> None:
-    """Close this thread's database connections and each alias's pool (shared by the threads)."""
-    from django.db import connections
-
+    # No connection may cross the fork: each child opens its own pool.
     for connection in connections.all(initialized_only=True):
         connection.close()
         close_pool = getattr(connection, "close_pool", None)
         if close_pool is not None:
             close_pool()
+    gc.collect()
+    gc.freeze()
 
 
 def _die_with_parent() -> None:
@@ -107,9 +102,6 @@ def _child_main(argv: list[str]) -> None:
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     finally:
-        # os._exit skips the interpreter's shutdown (threads that might not end): so close the
-        # pool's connections here, for PostgreSQL to see them end now rather than as dropped.
-        _db_connections_close()
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
