@@ -184,6 +184,8 @@ CHANNEL_LAYERS = {
 # Celery: a step is acknowledged only after it ran, and a worker that dies mid-step
 # hands the message back, so the step is redelivered (and deduplicated by (task, index)).
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport with a consumer that takes a burst of runs in one round trip.
+CELERY_BROKER_TRANSPORT = "core.redis_broker:Transport"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

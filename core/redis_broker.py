@@ -1,0 +1,102 @@
+"""Celery's Redis transport, with a consumer that takes a burst of messages in one round trip.
+
+kombu's Redis consumer takes one message per BRPOP, then records it as unacknowledged in a
+second round trip. A worker process runs a hundred runs on threads, and while they work the
+consumer thread waits for the interpreter lock after each of its round trips, so a burst of
+runs (a batch submission, an eval run, the first wave of a hundred sessions) was taken at about
+a hundred messages a second per process, however many threads sat idle: the last run of a burst
+of 200 started ~1 s after it was sent (bench/README.md, "concurrency").
+
+Here, once a BRPOP has answered, the consumer takes what else waits in its queues, up to the
+room its prefetch window has left, in one more round trip, and records those messages as
+unacknowledged in one pipeline before it hands them on. Each is recorded as kombu records a
+BRPOP's message (the same keys and entries), so acknowledgement, redelivery after the
+visibility timeout and restoring at shutdown stay kombu's own. Celery uses this transport
+through `CELERY_BROKER_TRANSPORT` (console/settings/base.py).
+"""
+
+from time import time
+from typing import Any
+
+from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import dumps, loads
+
+# Messages one extra round trip may take when the consumer has no prefetch limit.
+BURST_MAX = 100
+
+
+class QoS(kombu_redis.QoS):
+    def burst_record(self, messages: list[virtual.Message]) -> None:
+        """Record a burst's messages as unacknowledged, in one round trip, as kombu's
+        `append` records one (kombu.transport.redis.QoS.append)."""
+        now = time()
+        with self.channel.conn_or_acquire() as client, client.pipeline(transaction=False) as pipe:
+            pipe.zadd(self.unacked_index_key, {message.delivery_tag: now for message in messages})
+            for message in messages:
+                delivery = message.delivery_info
+                entry = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
+                pipe.hset(self.unacked_key, message.delivery_tag, entry)
+            pipe.execute()
+        self._recorded.update(message.delivery_tag for message in messages)
+
+    @property
+    def _recorded(self) -> set[str]:
+        recorded: set[str] | None = self.__dict__.get("_burst_recorded")
+        if recorded is None:
+            recorded = self.__dict__["_burst_recorded"] = set()
+        return recorded
+
+    def append(self, message: virtual.Message, delivery_tag: str) -> None:
+        if delivery_tag in self._recorded:
+            self._recorded.discard(delivery_tag)
+            virtual.QoS.append(self, message, delivery_tag)  # the in-memory window only
+            return
+        super().append(message, delivery_tag)
+
+
+class Channel(kombu_redis.Channel):
+    QoS = QoS
+
+    def _brpop_read(self, **options: Any) -> bool:
+        delivered = super()._brpop_read(**options)
+        if delivered:
+            self._waiting_take()
+        return delivered
+
+    def _waiting_take(self) -> None:
+        """Deliver the messages waiting in this channel's queues, as many as it has room for."""
+        room = self.qos.can_consume_max_estimate()
+        if room is None:
+            room = BURST_MAX
+        if room <= 0:
+            return
+        # kombu's BRPOP order: every queue's highest priority first. One pipeline asks each
+        # list for up to `room`; only messages of several priorities waiting at once can make
+        # it take more, and those are still delivered (they wait their turn in the worker).
+        keys = [
+            (queue, self._q_for_pri(queue, pri))
+            for pri in self.priority_steps
+            for queue in self._queue_cycle.consume(len(self.active_queues))
+        ]
+        if not keys:
+            return
+        with self.conn_or_acquire() as client, client.pipeline(transaction=False) as pipe:
+            for _, key in keys:
+                pipe.rpop(key, room)
+            answers = pipe.execute()
+        burst = [
+            (queue, self.Message(loads(bytes_to_str(item)), channel=self))
+            for (queue, _), items in zip(keys, answers, strict=True)
+            for item in items or ()
+        ]
+        if not burst:
+            return
+        self.qos.burst_record([message for _, message in burst])
+        for queue, message in burst:
+            self.connection._deliver(message._raw, queue)
+
+
+class Transport(kombu_redis.Transport):
+    Channel = Channel
