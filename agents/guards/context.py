@@ -25,7 +25,7 @@ from agents.providers.base import ChatRequest, ChatResponse, ProviderError, Usag
 from agents.providers.pricing import model_cost, unpriced_reason
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
-from agents.runtime.waiting import wait_begin
+from agents.runtime.waiting import waiting
 from core import clock
 from tracing.recorder import COST_ATTRIBUTE, SpanBuffer
 
@@ -192,11 +192,11 @@ def summary_call(
         return replace(refused, problem="no room under the cost ceilings")
     response, cost, problem = None, Decimal(0), ""
     try:
-        wait_begin(state)
         request = ChatRequest(
             model=provider_model, messages=messages, tools=tools or [], max_tokens=max_tokens
         )
-        response = provider.complete(request)
+        with waiting(state):
+            response = provider.complete(request)
         cost = model_cost(model=model, usage=response.usage, at=started)
     except ProviderError as error:
         problem = f"the summariser failed: {error}"

@@ -21,7 +21,7 @@ from agents.guards.decision import Decision, Verdict
 from agents.guards.plan import guard_context, step_plan
 from agents.guards.store import guard_key, guard_redis
 from agents.models import Tool
-from agents.runtime.waiting import wait_begin
+from agents.runtime.waiting import waiting
 from agents.tools.result import ToolResult
 from tracing.recorder import SpanBuffer
 
@@ -111,8 +111,8 @@ def tool_call_guarded(
             },
             verdict=Verdict.ALLOW,
         )
-        wait_begin(state)
-        _sleep(delay)
+        with waiting(state):
+            _sleep(delay)
 
 
 def _tool_call_budget_check(state: "RunState", spans: SpanBuffer) -> ToolResult | None:

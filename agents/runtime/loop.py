@@ -29,6 +29,7 @@ from agents.runtime.lease import Lease, LeaseLost, lease_claim, lease_forget
 from agents.runtime.playback import PlaybackExhausted
 from agents.runtime.state import RunState
 from agents.runtime.step import ModelCallFailed, step_run
+from agents.runtime.turns import run_turn
 from agents.runtime.waiting import db_connection_release
 from agents.tools.executor import tool_spec
 from core import clock
@@ -72,6 +73,13 @@ def task_steps_run(
     An unexpected error is counted (`run_failures`): the run is tried again with a backoff, and
     after TASK_MAX_RUN_FAILURES the task fails with the error, instead of staying `running`.
     """
+    with run_turn():
+        return _run(task_id, max_steps=max_steps, max_seconds=max_seconds, others_waiting=others_waiting)
+
+
+def _run(
+    task_id: uuid.UUID, *, max_steps: int, max_seconds: float, others_waiting: Callable[[], bool]
+) -> RunOutcome:
     lease = lease_claim(task_id)
     if lease is None:
         return RunOutcome.SKIPPED

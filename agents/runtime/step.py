@@ -28,7 +28,7 @@ from agents.runtime.gate import GateAnswer, tool_gate, verdict_attributes
 from agents.runtime.inspect import Inspection, tool_result_inspector
 from agents.runtime.serialize import response_from_json, response_to_json
 from agents.runtime.state import RunState
-from agents.runtime.waiting import wait_begin
+from agents.runtime.waiting import waiting
 from agents.tools.at_most_once import (
     DispatchFound,
     dispatch_answer,
@@ -301,15 +301,15 @@ def _complete_with_retries(
     plan = step_plan(state)
     for attempt in range(1, MODEL_ATTEMPTS + 1):
         started = clock.now()
-        wait_begin(state)
         # The first attempt's request was taken with the cost reservation, for this provider.
         taken = plan.provider_rate if plan is not None else None
         if plan is not None:
             plan.provider_rate = None
         first_wait_s = taken[1] if taken is not None and taken[0] == provider.name else None
-        provider_rate_wait(provider=provider.name, first_wait_s=first_wait_s)
         try:
-            return provider.complete(request)
+            with waiting(state):
+                provider_rate_wait(provider=provider.name, first_wait_s=first_wait_s)
+                return provider.complete(request)
         except ProviderError as error:
             spans.add(
                 name=f"chat {request.model}",
@@ -331,8 +331,8 @@ def _complete_with_retries(
             )
             if error.kind == "permanent" or attempt == MODEL_ATTEMPTS:
                 raise ModelCallFailed(error) from error
-            wait_begin(state)
-            time.sleep(min(error.retry_after_s or 0.2 * 2**attempt, 5.0))
+            with waiting(state):
+                time.sleep(min(error.retry_after_s or 0.2 * 2**attempt, 5.0))
     raise AssertionError("unreachable")
 
 
@@ -496,19 +496,20 @@ def _add_wait_span(
 
 
 def _tool_call_execute_waiting(state: RunState, **call: Any) -> ToolResult:
-    wait_begin(state)
-    return tool_call_execute(**call)
+    with waiting(state):
+        return tool_call_execute(**call)
 
 
 def _tool_call_send_once(
     state: RunState, *, index: int, call_index: int, request: dict[str, Any], **call: Any
 ) -> ToolResult:
-    wait_begin(state)  # the lease first: a run that lost it must not even mark the call
-    return dispatch_send(
-        task_id=state.task.id,
-        step_index=index,
-        call_index=call_index,
-        tool=call["tool"],
-        request=request,
-        send=partial(tool_call_execute, **call),
-    )
+    # The lease first: a run that lost it must not even mark the call.
+    with waiting(state):
+        return dispatch_send(
+            task_id=state.task.id,
+            step_index=index,
+            call_index=call_index,
+            tool=call["tool"],
+            request=request,
+            send=partial(tool_call_execute, **call),
+        )

@@ -6,19 +6,31 @@ database connection goes back to the process's pool, so PostgreSQL connections a
 by the pool, not by the number of steps in flight.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from django.db import connection
+
+from agents.runtime.turns import turn_give, turn_take
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState
 
 
-def wait_begin(state: "RunState") -> None:
-    """Raises LeaseLost if another run holds the task now: nothing further may start."""
+@contextmanager
+def waiting(state: "RunState") -> Iterator[None]:
+    """Around a wait: raises LeaseLost if another run holds the task now (nothing further may
+    start); the run's connection and its CPU turn (agents/runtime/turns.py) are given back for
+    the wait, and the turn taken again after it."""
     if state.lease is not None:
         state.lease.ensure()
     db_connection_release()
+    turn_give()
+    try:
+        yield
+    finally:
+        turn_take()
 
 
 def db_connection_release() -> None:

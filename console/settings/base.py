@@ -323,6 +323,8 @@ MEMORY_TOP_K = env_int("MEMORY_TOP_K", 5, minimum=0)
 # workers fairly.
 STEPS_PER_RUN = env_int("STEPS_PER_RUN", 8, minimum=1)
 SECONDS_PER_RUN = env_float("SECONDS_PER_RUN", 10.0, minimum=0.1)
+# How many runs of one worker process work at once between their waits (agents/runtime/turns.py).
+RUN_CPU_TURNS = env_int("RUN_CPU_TURNS", 8, minimum=0)
 # A task's lease, renewed while its step runs (agents/runtime/lease.py): a dead worker's task
 # is taken over within TASK_LEASE_S + STALLED_SWEEP_S.
 TASK_LEASE_S = env_float("TASK_LEASE_S", 30.0, minimum=1.0)
