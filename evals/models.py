@@ -138,6 +138,11 @@ class EvalCaseResult(models.Model):
     judge_cost_usd = models.DecimalField(max_digits=24, decimal_places=12, default=Decimal("0"))
     latency_ms = models.FloatField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While pending: a run of the checks holds the case until check_lease_until (claimed at
+    # check_claimed_at), or, with no claim, the sweeper awaits the message it re-sent until then
+    # (evals/services/check_lease.py).
+    check_claimed_at = models.DateTimeField(null=True, blank=True)
+    check_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "case_name"]

@@ -41,3 +41,26 @@ class Detection(models.Model):
 
     def __str__(self) -> str:
         return f"detection in {self.source} ({self.score:.2f})"
+
+
+class ScannedOutput(models.Model):
+    """The verdict on one tool output of an external session, by its text's SHA-256: the same
+    output met again in that session (reported through the gate API and exported over OTLP, or
+    in two exports) reuses it, rather than asking the detectors and the external classifier
+    again (injection/reported.py)."""
+
+    session = models.ForeignKey("agents.Session", on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64)
+    score = models.FloatField()
+    flagged = models.BooleanField()
+    # Every finding as the engine gave it: detector, score, snippet, start, end.
+    findings = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "digest"], name="scanned_output_unique_digest")
+        ]
+
+    def __str__(self) -> str:
+        return f"scanned output {self.digest[:12]} ({self.score:.2f})"

@@ -9,31 +9,134 @@ is spotlighted, quarantined or withheld: a detection's action is `flag`.
 Scanning and tainting are two steps: callers scan before their transaction (no row stays locked
 while the detectors and an external classifier run) and taint inside it, with the write that
 records the output, so an output is never stored without its taint.
+
+An output is scanned once per session: its verdict is kept by the SHA-256 of its text
+(ScannedOutput), and the same text met again in that session (a call both reported through the
+gate API and exported over OTLP, a span in two exports, one output in many spans) reuses it.
+Tainting again is harmless; asking the external classifier again is a call. Two requests that
+meet one new output at the same moment may both scan it; the first verdict written is kept.
 """
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from agents.models import Task
 from agents.models.tool import InjectionAction, Trust
 from agents.services.external import external_index_next
 from agents.tools.result import ToolResult
-from injection.detect import ScanResult, scan
+from core import clock
+from injection.detect import Finding, ScanResult, scan
+from injection.detect.external import NotAsked, TextClassifier
 from injection.external import external_classifier
 from injection.inspector import MAX_SCAN_CHARS, detection_span_attributes, guardrail_span_add
+from injection.models import ScannedOutput
 from injection.records import detection_record
 from injection.spotlight import result_text
 from injection.taint import session_taint
 from tracing.recorder import SpanBuffer
 
+# The span attribute of an output the external classifier was not asked about (over the budget).
+CLASSIFIER_SKIPPED_ATTRIBUTE = "tollgate.injection.external_skipped"
+OVER_BUDGET = "not sent to the external classifier: past the outputs one export may send it"
 
-def reported_output_scan(*, tool_name: str, trust: str, output: Any) -> ScanResult | None:
-    """The scan of what `tool_name` (of `trust`: agents.services.external.external_tools_trust)
-    returned; None when the tool is trusted (its output is not scanned and taints nothing, as
-    for the runtime's trusted tools)."""
-    if trust == Trust.TRUSTED:
-        return None
-    text = result_text(ToolResult(status="success", data=output), limit=MAX_SCAN_CHARS)
-    return scan(text, tool=tool_name, external=external_classifier())
+
+@dataclass
+class ClassifierBudget:
+    """How many more new outputs one request may send to the external classifier."""
+
+    left: int
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+
+@dataclass(frozen=True)
+class ReportedScan:
+    found: ScanResult
+    # The external classifier is configured but was not asked: the request's budget was spent.
+    classifier_skipped: bool = False
+
+
+@dataclass(frozen=True)
+class ReportedOutput:
+    tool_name: str
+    trust: str  # agents.services.external.external_tools_trust
+    output: Any
+
+
+def reported_output_scan(*, session_id: UUID, tool_name: str, trust: str, output: Any) -> ScanResult | None:
+    """The scan of what `tool_name` returned in the session; None when the tool is trusted (its
+    output is not scanned and taints nothing, as for the runtime's trusted tools)."""
+    [scanned] = reported_outputs_scan(
+        session_id=session_id, outputs=[ReportedOutput(tool_name, trust, output)], budget=None
+    )
+    return scanned.found if scanned is not None else None
+
+
+def reported_outputs_scan(
+    *, session_id: UUID, outputs: list[ReportedOutput], budget: ClassifierBudget | None
+) -> list[ReportedScan | None]:
+    """The scan of each output, in order (None for a trusted tool's). An output the session met
+    before reuses its verdict; a new one is scanned, the external classifier asked while
+    `budget` (None: no limit) lasts, and only then scanned by the built-in detectors alone."""
+    texts: list[str | None] = [
+        None
+        if item.trust == Trust.TRUSTED
+        else result_text(ToolResult(status="success", data=item.output), limit=MAX_SCAN_CHARS)
+        for item in outputs
+    ]
+    digests = [_digest(text) if text is not None else "" for text in texts]
+    known: dict[str, ReportedScan] = {
+        row.digest: ReportedScan(_scan_result(row))
+        for row in ScannedOutput.objects.filter(session_id=session_id, digest__in={d for d in digests if d})
+    }
+    external = external_classifier()
+    fresh: list[ScannedOutput] = []
+    scans: list[ReportedScan | None] = []
+    for item, text, digest in zip(outputs, texts, digests, strict=True):
+        if text is None:
+            scans.append(None)
+            continue
+        if digest not in known:
+            classifier: TextClassifier | None = external
+            if external is not None and budget is not None and not budget.take():
+                classifier = NotAsked(fail_closed=external.fail_closed, reason=OVER_BUDGET)
+            found = scan(text, tool=item.tool_name, external=classifier)
+            skipped = isinstance(classifier, NotAsked)
+            known[digest] = ReportedScan(found, classifier_skipped=skipped)
+            if not skipped:  # a verdict without the classifier is not kept: a later request may ask it
+                fresh.append(_scanned_row(session_id, digest, found))
+        scans.append(known[digest])
+    ScannedOutput.objects.bulk_create(fresh, ignore_conflicts=True)
+    return scans
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _scanned_row(session_id: UUID, digest: str, found: ScanResult) -> ScannedOutput:
+    return ScannedOutput(
+        session_id=session_id,
+        digest=digest,
+        score=found.score,
+        flagged=found.flagged,
+        findings=[
+            {"detector": f.detector, "score": f.score, "snippet": f.snippet, "start": f.start, "end": f.end}
+            for f in found.findings
+        ],
+        created_at=clock.now(),
+    )
+
+
+def _scan_result(row: ScannedOutput) -> ScanResult:
+    findings = tuple(Finding(**finding) for finding in row.findings)
+    return ScanResult(score=row.score, flagged=row.flagged, findings=findings)
 
 
 def reported_output_taint(*, task: Task, tool_name: str, found: ScanResult, step_index: int | None) -> None:
@@ -64,13 +167,14 @@ def reported_output_taint(*, task: Task, tool_name: str, found: ScanResult, step
     spans.flush()
 
 
-def reported_span_attributes(found: ScanResult | None) -> dict[str, Any]:
-    """The tool span's injection attributes, as the runtime's tool spans get them."""
+def reported_span_attributes(found: ScanResult | None, *, classifier_skipped: bool = False) -> dict[str, Any]:
+    """The tool span's injection attributes, as the runtime's tool spans get them, and whether
+    the external classifier was skipped for it."""
     if found is None:
         return {}
+    attributes: dict[str, Any] = {"tollgate.tool.trust": Trust.UNTRUSTED.value}
+    if classifier_skipped:
+        attributes[CLASSIFIER_SKIPPED_ATTRIBUTE] = True
     if not found.flagged:
-        return {"tollgate.tool.trust": Trust.UNTRUSTED.value, "tollgate.injection.score": found.score}
-    return {
-        "tollgate.tool.trust": Trust.UNTRUSTED.value,
-        **detection_span_attributes(found, action=InjectionAction.FLAG.value),
-    }
+        return {**attributes, "tollgate.injection.score": found.score}
+    return {**attributes, **detection_span_attributes(found, action=InjectionAction.FLAG.value)}

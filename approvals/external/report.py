@@ -40,7 +40,9 @@ def external_action_report(
     found = None
     if action.reported_at is None:
         trust = external_tools_trust([action.tool_name])[action.tool_name]
-        found = reported_output_scan(tool_name=action.tool_name, trust=trust, output=result)
+        found = reported_output_scan(
+            session_id=action.task.session_id, tool_name=action.tool_name, trust=trust, output=result
+        )
     now = clock.now()
     with transaction.atomic():
         # Race: two reports (a retried request, two workers) update on reported_at IS NULL: one wins.

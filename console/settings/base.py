@@ -350,6 +350,9 @@ if INJECTION_CLASSIFIER_URL and not INJECTION_CLASSIFIER_URL.startswith(("http:/
 INJECTION_CLASSIFIER_TIMEOUT_S = env_float("INJECTION_CLASSIFIER_TIMEOUT_S", 2.0, minimum=0.05)
 # When the classifier cannot answer: true treats the text as injected, false ignores the classifier.
 INJECTION_CLASSIFIER_FAIL_CLOSED = env_bool("INJECTION_CLASSIFIER_FAIL_CLOSED", False)
+# The most tool outputs one OTLP export sends to the classifier, one call each (an export holds
+# up to 5,000 spans); the rest are scanned by the built-in detectors alone (injection/reported.py).
+INJECTION_CLASSIFIER_MAX_PER_EXPORT = env_int("INJECTION_CLASSIFIER_MAX_PER_EXPORT", 32, minimum=0)
 
 # Observability (tracing): /metrics answers a bearer token or callers in these networks.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -18,6 +18,7 @@ from evals.checks.observed import observation_of
 from evals.checks.run import CheckedCase, checks_run
 from evals.limits import MAX_CASES_PER_SUITE
 from evals.models import EvalCaseResult, EvalRun, EvalSuite
+from evals.services.check_lease import check_claim, check_lease_free, check_resend_hold, has_judge
 
 # A case without checks passes when its task succeeded.
 DEFAULT_CHECKS: list[dict[str, Any]] = [
@@ -91,7 +92,7 @@ def eval_task_ended(*, task: Task, status: str) -> None:
     )
     if specs is None:
         return
-    if any(spec.get("kind") == "judge" for spec in specs):
+    if has_judge(specs):
         from evals.tasks import case_check
 
         case_check.delay(str(task_id))
@@ -102,7 +103,7 @@ def eval_task_ended(*, task: Task, status: str) -> None:
 def eval_case_check(*, task_id: uuid.UUID) -> str | None:
     """Run the checks of the case whose task this is, once it ended; finish the run after its
     last case. Returns the case's status, or None when there was nothing to do (not a case,
-    not ended yet, or checked already by another delivery)."""
+    not ended yet, checked already, or being checked by another delivery)."""
     result = (
         EvalCaseResult.objects.select_related("task")
         .filter(task_id=task_id, status=EvalCaseResult.Status.PENDING)
@@ -110,19 +111,39 @@ def eval_case_check(*, task_id: uuid.UUID) -> str | None:
     )
     if result is None or result.task is None or not result.task.is_final:
         return None
-    return _case_record(result, result.task)
+    return _case_check(result)
 
 
 def eval_cases_sweep(*, limit: int = 200) -> int:
-    """Check cases whose task ended (or vanished) without being checked; returns how many."""
-    ended_before = clock.now() - timedelta(seconds=SWEEP_GRACE_S)
-    pending = EvalCaseResult.objects.filter(status=EvalCaseResult.Status.PENDING).select_related("task")
+    """Cases whose task ended (or vanished) without being checked, and that no run of their
+    checks holds (evals/services/check_lease.py): a case with a judge has its message re-sent,
+    so no model call holds up the sweep; any other is checked here. Returns how many."""
+    now = clock.now()
+    pending = (
+        EvalCaseResult.objects.filter(status=EvalCaseResult.Status.PENDING)
+        .filter(check_lease_free(now))
+        .select_related("task")
+    )
     done = 0
+    ended_before = now - timedelta(seconds=SWEEP_GRACE_S)
     for result in pending.filter(task__finished_at__lt=ended_before)[:limit]:
-        done += _case_record(result, result.task) is not None
+        if not has_judge(result.check_specs):
+            done += _case_check(result) is not None
+        elif check_resend_hold(result):
+            from evals.tasks import case_check
+
+            case_check.delay(str(result.task_id))
+            done += 1
     for result in pending.filter(task__isnull=True)[:limit]:
-        done += _case_record(result, None) is not None
+        done += _case_check(result) is not None
     return done
+
+
+def _case_check(result: EvalCaseResult) -> str | None:
+    """Check the case if this run claims it; None when another run holds it or recorded it."""
+    if not check_claim(result):
+        return None
+    return _case_record(result, result.task)
 
 
 def _case_record(result: EvalCaseResult, task: Task | None) -> str | None:
@@ -153,6 +174,9 @@ def _case_record(result: EvalCaseResult, task: Task | None) -> str | None:
             finished_at=clock.now(),
         )
         if not recorded:
+            # Another run recorded it first: one of the two claimed the case after the other's
+            # lease had passed.
+            _judge_cost_add(result, checked)
             return None
         counter = {"passed": "cases_passed", "failed": "cases_failed", "error": "cases_errored"}[status]
         # The update holds the run's row until commit: two cases ending at once count one after
@@ -168,6 +192,22 @@ def _case_record(result: EvalCaseResult, task: Task | None) -> str | None:
         if run.cases_passed + run.cases_failed + run.cases_errored >= run.cases_total:
             _run_finish(run)
     return status
+
+
+def _judge_cost_add(result: EvalCaseResult, checked: CheckedCase) -> None:
+    """The judge calls of a run that did not record its outcome were made and paid for all the
+    same (the spend ledger has them): their cost counts on the case and the run too."""
+    if not (checked.judge_cost_usd or checked.judge_input_tokens or checked.judge_output_tokens):
+        return
+    usage = {
+        "input_tokens": F("input_tokens") + checked.judge_input_tokens,
+        "output_tokens": F("output_tokens") + checked.judge_output_tokens,
+        "cost_usd": F("cost_usd") + checked.judge_cost_usd,
+    }
+    EvalCaseResult.objects.filter(pk=result.pk).update(
+        **usage, judge_cost_usd=F("judge_cost_usd") + checked.judge_cost_usd
+    )
+    EvalRun.objects.filter(pk=result.run_id).update(**usage)
 
 
 def _unchecked(reason: str) -> CheckedCase:

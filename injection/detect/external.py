@@ -10,6 +10,7 @@ Plain Python: the caller passes the transport. Tollgate's passes the egress-guar
 
 import json
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 
@@ -17,9 +18,16 @@ from injection.detect.result import Finding
 
 DETECTOR = "external"
 UNAVAILABLE = "external.unavailable"
+SKIPPED = "external.skipped"
 # What is sent and read back: a model server has a context of its own, and an answer is one number.
 MAX_SENT_CHARS = 32_000
 MAX_ANSWER_BYTES = 4_096
+
+
+class TextClassifier(Protocol):
+    """What scan() asks besides its own detectors: findings on `text`, from `tool`."""
+
+    def find(self, text: str, *, tool: str | None, flag_at: float) -> list[Finding]: ...
 
 
 @dataclass
@@ -63,3 +71,18 @@ class ExternalClassifier:
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0.0 <= score <= 1.0:
             raise ValueError(f"the classifier's score is not a number in 0..1: {score!r}")
         return float(score)
+
+
+@dataclass(frozen=True)
+class NotAsked:
+    """In place of the external classifier for a text it is not sent (one request's texts past
+    the number it may send, injection/reported.py). Fail-closed counts the text as injected, as
+    when the classifier cannot answer; fail-open adds nothing."""
+
+    fail_closed: bool
+    reason: str
+
+    def find(self, text: str, *, tool: str | None, flag_at: float) -> list[Finding]:
+        if not self.fail_closed:
+            return []
+        return [Finding(SKIPPED, 1.0, self.reason[:200], 0, 0)]

@@ -9,7 +9,7 @@ scanned again by the same detectors, MAX_DEPTH levels deep.
 from collections.abc import Iterator
 
 from injection.detect import classifier
-from injection.detect.external import ExternalClassifier
+from injection.detect.external import TextClassifier
 from injection.detect.result import Finding, ScanResult
 from injection.detect.rules import encoded, exfiltration, hidden, indirect, instructions, spoofing
 from injection.detect.rules.patterns import snippet
@@ -31,7 +31,7 @@ def scan(
     text: str,
     *,
     tool: str | None = None,
-    external: ExternalClassifier | None = None,
+    external: TextClassifier | None = None,
     use_classifier: bool = True,
 ) -> ScanResult:
     """Every detector's findings on `text` (a tool's output); flagged when one reaches FLAG_AT.

@@ -4,13 +4,15 @@ Spans are grouped by `gen_ai.conversation.id` (else by their OpenTelemetry trace
 into the external session of that id (agents.services.external), so external agents show in
 the same waterfall, cost pages, metrics and alert rules. A retried export inserts nothing
 twice, and the session's totals count only the spans this request inserted. A tool span's
-output from an untrusted tool taints the session as a gate API report does.
+output from an untrusted tool taints the session as a gate API report does; one export sends at
+most INJECTION_CLASSIFIER_MAX_PER_EXPORT new outputs to the external classifier.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
@@ -21,8 +23,14 @@ from agents.services.external import (
     external_task_of_conversation,
     external_tools_trust,
 )
-from injection.detect import ScanResult
-from injection.reported import reported_output_scan, reported_output_taint, reported_span_attributes
+from injection.reported import (
+    ClassifierBudget,
+    ReportedOutput,
+    ReportedScan,
+    reported_output_taint,
+    reported_outputs_scan,
+    reported_span_attributes,
+)
 from tracing.ingest.decode import OtlpSpan
 from tracing.ingest.mapping import MappedSpan, agent_name, span_map, tool_of
 from tracing.models import Span
@@ -34,11 +42,12 @@ CONVERSATION_ATTRIBUTES = ("gen_ai.conversation.id", "session.id")
 def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> int:
     """Store the spans; returns how many were new."""
     inserted = 0
+    budget = ClassifierBudget(settings.INJECTION_CLASSIFIER_MAX_PER_EXPORT)
     for (agent, conversation), group in _conversations(spans).items():
         task = external_task_of_conversation(owner=owner, session_id=conversation, agent_name=agent)
         mapped = {span.span_id: (span, span_map(span)) for span in group}
-        # Before the transaction (injection/reported.py); a retried export scans again in vain.
-        scans = _tool_output_scans(mapped.values())
+        # Before the transaction (injection/reported.py); a retried export reuses the verdicts.
+        scans = _tool_output_scans(task, mapped.values(), budget)
         rows = [_row(task, span, view, scans.get(span.span_id)) for span, view in mapped.values()]
         with transaction.atomic():
             new = spans_insert_new(rows)
@@ -46,13 +55,17 @@ def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> int:
             # Only the spans this request inserted taint: a retried export taints nothing twice.
             for span_id in new:
                 if span_id in scans:
-                    tool_name, found = scans[span_id]
-                    reported_output_taint(task=task, tool_name=tool_name, found=found, step_index=None)
+                    tool_name, scanned = scans[span_id]
+                    reported_output_taint(
+                        task=task, tool_name=tool_name, found=scanned.found, step_index=None
+                    )
         inserted += len(new)
     return inserted
 
 
-def _tool_output_scans(mapped: Iterable[tuple[OtlpSpan, MappedSpan]]) -> dict[str, tuple[str, ScanResult]]:
+def _tool_output_scans(
+    task: Task, mapped: Iterable[tuple[OtlpSpan, MappedSpan]], budget: ClassifierBudget
+) -> dict[str, tuple[str, ReportedScan]]:
     """span id → (tool name, scan) of each tool span whose output (`gen_ai.tool.call.result`)
     came from an untrusted tool, as the runtime's tool results are scanned."""
     outputs = [
@@ -61,12 +74,16 @@ def _tool_output_scans(mapped: Iterable[tuple[OtlpSpan, MappedSpan]]) -> dict[st
         if view.kind == Span.Kind.TOOL and view.output is not None
     ]
     trust = external_tools_trust({name for _, name, _ in outputs})
-    scans: dict[str, tuple[str, ScanResult]] = {}
-    for span, tool_name, output in outputs:
-        found = reported_output_scan(tool_name=tool_name, trust=trust[tool_name], output=output)
-        if found is not None:
-            scans[span.span_id] = (tool_name, found)
-    return scans
+    scanned = reported_outputs_scan(
+        session_id=task.session_id,
+        outputs=[ReportedOutput(name, trust[name], output) for _, name, output in outputs],
+        budget=budget,
+    )
+    return {
+        span.span_id: (tool_name, scan)
+        for (span, tool_name, _), scan in zip(outputs, scanned, strict=True)
+        if scan is not None
+    }
 
 
 def _conversations(spans: list[OtlpSpan]) -> dict[tuple[str, str], list[OtlpSpan]]:
@@ -91,10 +108,11 @@ def _conversations(spans: list[OtlpSpan]) -> dict[tuple[str, str], list[OtlpSpan
     return groups
 
 
-def _row(task: Task, span: OtlpSpan, view: MappedSpan, scanned: tuple[str, ScanResult] | None) -> Span:
+def _row(task: Task, span: OtlpSpan, view: MappedSpan, scanned: tuple[str, ReportedScan] | None) -> Span:
     attributes = {**view.attributes, "otel.trace_id": span.trace_id}
     if scanned is not None:
-        attributes.update(reported_span_attributes(scanned[1]))
+        scan = scanned[1]
+        attributes.update(reported_span_attributes(scan.found, classifier_skipped=scan.classifier_skipped))
     return Span(
         trace_id=task.trace.pk,
         span_id=span.span_id,
