@@ -10,6 +10,7 @@ from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
 from agents.rollouts.judge import rollouts_judge
+from agents.run_queue import run_queue_length
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.runtime.waiting import db_connection_release
 from agents.services.tasks import task_enqueue, tasks_stalled_resume
@@ -41,11 +42,9 @@ def runs_waiting() -> bool:
     if len(worker_state.reserved_requests) > len(worker_state.active_requests):
         return True
     try:
-        with run_task.app.pool.acquire(block=True, timeout=1) as conn:
-            queue = conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+        return run_queue_length() > 0
     except (OSError, KombuError, RedisError):
         return True  # cannot tell: share the worker, as a run always did
-    return int(queue.message_count) > 0
 
 
 @shared_task(name="agents.tasks.resume_stalled_tasks")
