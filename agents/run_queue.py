@@ -1,8 +1,13 @@
 """The run queue: the broker queue every run of a task is sent to (CELERY_TASK_DEFAULT_QUEUE)."""
 
 from django.conf import settings
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from console.celery import app
+
+# What asking or sending to the broker raises when it is down or stalled (BROKER_SOCKET_TIMEOUT_S).
+BROKER_ERRORS = (OSError, KombuError, RedisError)
 
 
 def run_queue_length() -> int:

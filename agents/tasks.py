@@ -6,11 +6,9 @@ from celery import shared_task
 from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import close_old_connections
-from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
 
 from agents.rollouts.judge import rollouts_judge
-from agents.run_queue import run_queue_length
+from agents.run_queue import BROKER_ERRORS, run_queue_length
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.runtime.waiting import db_connection_release
 from agents.services.tasks import task_enqueue, tasks_stalled_resume
@@ -43,7 +41,7 @@ def runs_waiting() -> bool:
         return True
     try:
         return run_queue_length() > 0
-    except (OSError, KombuError, RedisError):
+    except BROKER_ERRORS:
         return True  # cannot tell: share the worker, as a run always did
 
 
