@@ -1,7 +1,8 @@
 """A broker that accepts connections and never answers (a stalled Redis): sending a task's run
 gives up after BROKER_SOCKET_TIMEOUT_S instead of holding the submission for ever, the submission
-succeeds, and the task waits in the database until the stalled-task sweeper sends it. A live
-broker's worker waits for messages longer than that timeout without losing its connection."""
+succeeds, and the task waits in the database until the stalled-task sweeper sends it (a failed
+send clears only its own mark). A live broker's worker waits for messages longer than that
+timeout without losing its connection."""
 
 import socket
 import subprocess
@@ -13,10 +14,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from kombu.exceptions import OperationalError
 
 from agents.models import Task
 from agents.run_queue import run_queue_length
-from agents.services.tasks import task_submit, tasks_stalled_resume
+from agents.services.tasks import task_submit, tasks_enqueue, tasks_stalled_resume
+from agents.tasks import run_task
 from core import clock
 from tests.factories import make_agent
 from tests.support.processes import ROOT, child_env, running_worker, wait_until
@@ -100,6 +104,54 @@ def test_a_submission_to_a_stalled_broker_returns_and_the_sweeper_sends_its_task
     with time_machine.travel(clock.now() + timedelta(seconds=31), tick=False):
         assert tasks_stalled_resume() == 1
     assert run_queue_length() == 1
+
+
+def test_runs_the_broker_did_not_take_are_left_to_the_sweeper_and_those_it_took_keep_their_mark(
+    requester, monkeypatch
+):
+    make_agent("echoer", model="sim/echo")
+    tasks = [task_submit(owner=requester, agent_name="echoer", input=f"hi {n}")[0] for n in range(4)]
+    assert run_queue_length() == 4  # their first runs
+    send = run_task.apply_async
+    calls = []
+
+    def broker_fails_on_the_third(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 3:
+            raise OperationalError("Timeout reading from socket")
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(run_task, "apply_async", broker_fails_on_the_third)
+
+    sent = tasks_enqueue([task.pk for task in tasks])
+
+    assert sent == [tasks[0].pk, tasks[1].pk]
+    assert run_queue_length() == 4 + 2
+    marks = dict(Task.objects.filter(pk__in=[t.pk for t in tasks]).values_list("pk", "enqueued_at"))
+    assert [marks[task.pk] is not None for task in tasks] == [True, True, False, False]
+
+
+def test_a_failed_send_leaves_the_mark_of_a_sweep_that_sent_the_task_meanwhile(requester, monkeypatch):
+    make_agent("echoer", model="sim/echo")
+    task = task_submit(owner=requester, agent_name="echoer", input="hi")[0]
+    swept_at = clock.now() + timedelta(seconds=5)
+
+    def sweep_meanwhile_then_fail(*args, **kwargs):
+        # Another process (its own connection) marks the task, as a sweep does before sending it.
+        def sweep() -> None:
+            Task.objects.filter(pk=task.pk).update(enqueued_at=swept_at)
+            connection.close()
+
+        sweeper = threading.Thread(target=sweep)
+        sweeper.start()
+        sweeper.join()
+        raise OperationalError("Timeout reading from socket")
+
+    monkeypatch.setattr(run_task, "apply_async", sweep_meanwhile_then_fail)
+
+    assert tasks_enqueue([task.pk]) == []
+    task.refresh_from_db()
+    assert task.enqueued_at == swept_at  # the sweep's mark, not cleared by the failed send
 
 
 @pytest.mark.worker
