@@ -6,10 +6,9 @@ from celery import shared_task
 from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import close_old_connections
-from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
 
 from agents.rollouts.judge import rollouts_judge
+from agents.run_queue import BROKER_ERRORS, run_queue_length
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.runtime.waiting import db_connection_release
 from agents.services.tasks import task_enqueue, tasks_stalled_resume
@@ -41,11 +40,9 @@ def runs_waiting() -> bool:
     if len(worker_state.reserved_requests) > len(worker_state.active_requests):
         return True
     try:
-        with run_task.app.pool.acquire(block=True, timeout=1) as conn:
-            queue = conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE)
-    except (OSError, KombuError, RedisError):
+        return run_queue_length() > 0
+    except BROKER_ERRORS:
         return True  # cannot tell: share the worker, as a run always did
-    return int(queue.message_count) > 0
 
 
 @shared_task(name="agents.tasks.resume_stalled_tasks")

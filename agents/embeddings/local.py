@@ -2,13 +2,14 @@
 
 Embedding a short text takes ~0.1 ms on one CPU core, so the loop check can run before
 every model call. The model is loaded once per process, on first use, so web processes
-that never embed never pay the ~150 ms load.
+that never embed never pay the ~150 ms load; a worker's processes use the one their parent
+loaded before forking them (embedding_model_preload).
 """
 
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,10 +27,14 @@ def _load() -> Any:
     )
 
 
+class _Loaded(NamedTuple):
+    model: Any
+    pid: int  # the process that loaded it
+    fork_safe: bool  # loaded with the tokenizer's thread pool off, so a forked child may use it
+
+
 _lock = threading.Lock()
-_loaded: dict[int, Any] = {}
-# Loaded before a fork, for every child to share (embedding_model_preload).
-_preloaded: Any = None
+_loaded: _Loaded | None = None
 
 
 def embedding_model_preload() -> None:
@@ -37,23 +42,30 @@ def embedding_model_preload() -> None:
 
     The tokenizer's thread pool does not survive a fork, so it is turned off first: the loop
     guard embeds one short text at a time, which the pool never sped up."""
-    global _preloaded
+    global _loaded
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    _preloaded = _load()
+    _loaded = _Loaded(_load(), os.getpid(), fork_safe=True)
+
+
+def _model_usable_here() -> Any | None:
+    """The model loaded in this process, or one inherited from a parent that preloaded it for its
+    children; None otherwise (a parent's lazily loaded model has a tokenizer whose thread pool
+    did not survive the fork)."""
+    loaded = _loaded
+    if loaded is not None and (loaded.fork_safe or loaded.pid == os.getpid()):
+        return loaded.model
+    return None
 
 
 def _model() -> Any:
-    if _preloaded is not None:
-        return _preloaded
-    # Otherwise keyed by process id: a forked child (a Celery prefork pool's) must not reuse
-    # its parent's tokenizer, whose thread pool does not survive the fork.
-    pid = os.getpid()
-    model = _loaded.get(pid)
+    global _loaded
+    model = _model_usable_here()
     if model is None:
         with _lock:
-            model = _loaded.get(pid)
+            model = _model_usable_here()
             if model is None:
-                model = _loaded[pid] = _load()
+                model = _load()
+                _loaded = _Loaded(model, os.getpid(), fork_safe=False)
     return model
 
 

@@ -2,9 +2,10 @@
 
 import hashlib
 import json
+import logging
 import uuid
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,12 +14,15 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 
 from agents.models import Agent, Session, Task
+from agents.run_queue import BROKER_ERRORS
 from agents.runtime.playback import playback_validate
 from agents.services.sessions import session_create
 from core import clock
 from core.errors import Conflict, Invalid, NotFound
 from tracing.ids import new_trace_id
 from tracing.models import Trace
+
+logger = logging.getLogger(__name__)
 
 
 def task_enqueue(*, task_id: uuid.UUID) -> None:
@@ -27,28 +31,58 @@ def task_enqueue(*, task_id: uuid.UUID) -> None:
 
 
 def tasks_enqueue(task_ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """Send a run of each task that exists, after recording when in one statement; returns them.
+    """Send a run of each task that exists, after recording when in one statement; returns those
+    the broker took.
 
     Tasks created and rolled back (a savepoint of the creating transaction) have no row, so
     they are not sent.
     """
-    # agents.tasks imports the runtime, which imports this module's neighbours: import late.
-    from agents.tasks import run_task
-
+    now = clock.now()
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE agents_task SET enqueued_at = %s WHERE id = ANY(%s) RETURNING id",
-            [clock.now(), task_ids],
+            [now, task_ids],
         )
         existing = {row[0] for row in cursor.fetchall()}
-    sent = [task_id for task_id in task_ids if task_id in existing]  # in the order asked
-    # One producer (and broker connection) for the whole batch, not one acquired per message,
-    # and the messages written in pipelined round trips (kombu's publish batch): 200 runs are
-    # sent in ~70 ms instead of ~300 (bench/README.md, "concurrency"). A batch that fails is
-    # not retried message by message: its tasks stay queued, and the stalled sweeper sends them.
-    with run_task.app.producer_or_acquire() as producer, producer.batch() if len(sent) > 1 else nullcontext():
-        for task_id in sent:
-            run_task.apply_async(args=[str(task_id)], producer=producer)
+    in_order = [task_id for task_id in task_ids if task_id in existing]
+    return _runs_send(in_order, enqueued_at=now)
+
+
+def _runs_send(task_ids: list[uuid.UUID], *, enqueued_at: datetime) -> list[uuid.UUID]:
+    """Send a run of each task, marked sent at `enqueued_at`; returns those the broker took.
+
+    A broker that is down or stalled (BROKER_SOCKET_TIMEOUT_S) fails the send, and the caller
+    goes on: a submission is not refused, a worker's run ends as it would. The tasks stay in the
+    database, and their mark is cleared so that the stalled-task sweeper sends them at its next
+    pass rather than after CELERY_VISIBILITY_TIMEOUT_S. (A run the broker took without saying so
+    in time is then sent twice; the second finds the task claimed or moved on, as any duplicate.)"""
+    # agents.tasks imports the runtime, which imports this module's neighbours: import late.
+    from agents.tasks import run_task
+
+    sent: list[uuid.UUID] = []
+    batched = len(task_ids) > 1
+    try:
+        # One producer (and broker connection) for the whole batch, and its messages written in
+        # pipelined round trips (kombu's publish batch): 200 runs are sent in ~70 ms instead of
+        # ~300 (bench/README.md, "concurrency").
+        with run_task.app.producer_or_acquire() as producer, producer.batch() if batched else nullcontext():
+            for task_id in task_ids:
+                run_task.apply_async(args=[str(task_id)], producer=producer)
+                sent.append(task_id)
+    except BROKER_ERRORS as exc:
+        if batched:
+            # A batch is written when it ends, without retries: when that fails, which of its
+            # runs the broker took is unknown, so the sweeper gets them all.
+            sent = []
+        unsent = task_ids[len(sent) :]
+        logger.warning(
+            "the broker took %d of %d runs (%s); the stalled-task sweeper sends the rest",
+            len(sent),
+            len(task_ids),
+            exc,
+        )
+        # Only a mark this send made: a sweep may have marked (and sent) a task since.
+        Task.objects.filter(pk__in=unsent, enqueued_at=enqueued_at).update(enqueued_at=None)
     return sent
 
 
@@ -105,11 +139,7 @@ def tasks_stalled_resume(*, limit: int = 500) -> int:
             .values_list("pk", flat=True)[:limit]
         )
         Task.objects.filter(pk__in=ids).update(enqueued_at=now)
-    from agents.tasks import run_task
-
-    for task_id in ids:
-        run_task.delay(str(task_id))
-    return len(ids)
+    return len(_runs_send(ids, enqueued_at=now))
 
 
 def task_resume(*, task_id: uuid.UUID) -> bool:

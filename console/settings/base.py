@@ -211,6 +211,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
     # Queues, bindings and unacked messages under the instance's keys.
     "global_keyprefix": instance.redis_key_prefix(TOLLGATE_INSTANCE),
+    # A broker that accepts connections but does not answer (stalled, or failed over without
+    # closing them) fails a command after this long instead of holding its caller for ever: a web
+    # request submitting a task, a worker re-sending a run, beat. The worker's own wait for
+    # messages is not cut short: kombu reads its BRPOP (1 s) only once the socket is readable.
+    "socket_timeout": env_float("BROKER_SOCKET_TIMEOUT_S", 3.0, minimum=0.1),
+    "socket_connect_timeout": env_float("BROKER_CONNECT_TIMEOUT_S", 3.0, minimum=0.1),
+}
+# A failed publish is tried again on a new connection (a broker restart leaves stale ones in the
+# pool), this many times, at most 0.2 s apart: with a stalled broker a send gives up after
+# (1 + retries) * BROKER_SOCKET_TIMEOUT_S, 9 s by default (Celery's own default is 3 retries).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env_int("BROKER_PUBLISH_RETRIES", 2, minimum=0),
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
 }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "") or TOLLGATE_INSTANCE
 CELERY_BEAT_SCHEDULE = {

@@ -6,21 +6,21 @@ import pytest
 from celery.worker import state as worker_state
 from kombu.exceptions import OperationalError
 
+from agents.run_queue import run_queue_length
 from agents.tasks import run_task, runs_waiting
-from tests.support.run_queue import queued_messages
 
 pytestmark = pytest.mark.usefixtures("empty_run_queue")
 
 
 def test_nothing_waits_when_the_run_queue_is_empty_and_the_worker_holds_no_unstarted_run():
-    assert queued_messages() == 0
+    assert run_queue_length() == 0
     assert runs_waiting() is False
 
 
 def test_a_run_in_the_broker_queue_waits():
     run_task.delay(str(uuid.uuid4()))
 
-    assert queued_messages() == 1
+    assert run_queue_length() == 1
     assert runs_waiting() is True
 
 

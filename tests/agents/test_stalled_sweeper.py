@@ -10,10 +10,10 @@ import time_machine
 from django.conf import settings
 
 from agents.models import Task
+from agents.run_queue import run_queue_length
 from agents.services.tasks import task_submit, tasks_stalled_resume
 from core import clock
 from tests.factories import make_agent
-from tests.support.run_queue import queued_messages
 
 # Every test here counts the messages at the broker.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_run_queue")]
@@ -26,11 +26,11 @@ def backlog(requester) -> list[Task]:
 
 
 def test_a_backlog_of_queued_tasks_is_not_sent_again_while_its_messages_can_still_arrive(backlog):
-    assert queued_messages() == 80  # one message per submission
+    assert run_queue_length() == 80  # one message per submission
 
     for _ in range(3):
         assert tasks_stalled_resume() == 0
-    assert queued_messages() == 80
+    assert run_queue_length() == 80
 
 
 def test_queued_tasks_are_sent_again_once_after_the_visibility_timeout(backlog):
@@ -38,7 +38,7 @@ def test_queued_tasks_are_sent_again_once_after_the_visibility_timeout(backlog):
     with time_machine.travel(clock.now() + timedelta(seconds=visibility + 1), tick=False):
         assert tasks_stalled_resume() == 80
         assert tasks_stalled_resume() == 0
-    assert queued_messages() == 160
+    assert run_queue_length() == 160
 
 
 def test_a_running_task_whose_worker_died_is_sent_once_when_its_lease_passes(backlog):
@@ -56,7 +56,7 @@ def test_a_running_task_whose_worker_died_is_sent_once_when_its_lease_passes(bac
     dead.refresh_from_db()
     assert dead.enqueued_at is not None
     assert dead.enqueued_at > dead.lease_until
-    assert queued_messages() == 81
+    assert run_queue_length() == 81
 
 
 def test_a_yielded_run_whose_message_is_queued_is_left_alone(backlog):

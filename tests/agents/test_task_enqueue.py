@@ -5,9 +5,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from agents.models import Task
+from agents.run_queue import run_queue_length
 from agents.services.tasks import task_submit
 from tests.factories import make_agent
-from tests.support.run_queue import queued_messages
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_run_queue")]
 
@@ -38,9 +38,9 @@ def test_a_transaction_of_many_submissions_sends_each_run_once_and_records_them_
 ):
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         tasks = [submit(requester, agent, f"hi {i}") for i in range(25)]
-        assert queued_messages() == 0  # nothing is sent before the commit
+        assert run_queue_length() == 0  # nothing is sent before the commit
 
-    assert queued_messages() == 25
+    assert run_queue_length() == 25
     assert len(_enqueue_updates(queries)) == 1
     assert Task.objects.filter(pk__in=[t.pk for t in tasks], enqueued_at__isnull=False).count() == 25
 
@@ -48,7 +48,7 @@ def test_a_transaction_of_many_submissions_sends_each_run_once_and_records_them_
 def test_a_submission_outside_a_transaction_is_sent_at_once(requester, agent):
     task = submit(requester, agent, "hi")
 
-    assert queued_messages() == 1
+    assert run_queue_length() == 1
     task.refresh_from_db()
     assert task.enqueued_at is not None
 
@@ -59,7 +59,7 @@ def test_a_task_whose_savepoint_rolled_back_is_not_sent(requester, agent):
         with pytest.raises(RuntimeError):  # a savepoint; its task joins the outer batch
             submit_then_roll_back(requester, agent, "dropped")
 
-    assert queued_messages() == 1
+    assert run_queue_length() == 1
     assert list(Task.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
@@ -69,7 +69,7 @@ def test_a_batch_started_in_a_rolled_back_savepoint_does_not_take_later_runs_wit
             submit_then_roll_back(requester, agent, "dropped")
         later = submit(requester, agent, "later")
 
-    assert queued_messages() == 1
+    assert run_queue_length() == 1
     later.refresh_from_db()
     assert later.enqueued_at is not None
 
@@ -78,4 +78,4 @@ def test_the_whole_transaction_rolled_back_sends_nothing(requester, agent):
     with pytest.raises(RuntimeError):
         submit_then_roll_back(requester, agent, "a", "b")
 
-    assert queued_messages() == 0
+    assert run_queue_length() == 0

@@ -1,4 +1,4 @@
-"""The run queue at the broker: how many messages wait in it, and emptying it around a test."""
+"""Emptying the run queue at the broker around a test (agents/run_queue.py counts what waits in it)."""
 
 from collections.abc import Iterator
 
@@ -6,13 +6,6 @@ import pytest
 from django.conf import settings
 
 from console.celery import app
-
-
-def queued_messages() -> int:
-    with app.connection_for_write() as conn:
-        # Declared (idempotently) rather than looked up: nothing may have bound the queue yet.
-        declared = conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE)
-        return int(declared.message_count)
 
 
 @pytest.fixture
