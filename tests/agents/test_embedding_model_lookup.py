@@ -4,14 +4,12 @@ or the one its parent preloaded before forking it; loaded once, never once per t
 The loading itself is counted, not timed: `_load` is replaced by a stand-in that counts calls."""
 
 import os
-import select
-import signal
 import time
-from collections.abc import Callable
 
 import pytest
 
 from agents.embeddings import local
+from tests.support.forks import in_forked_child
 from tests.support.races import race
 
 
@@ -33,25 +31,6 @@ def loads(monkeypatch) -> list[_Model]:
     monkeypatch.setattr(local, "_loaded", None)
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "true")  # restored after the preload test
     return loaded
-
-
-def in_forked_child(check: Callable[[], bool]) -> bool:
-    """`check()` run in a forked child of this process."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            ok = check()
-        finally:
-            os.write(write, b"1" if ok else b"0")
-            os._exit(0)
-    os.close(write)
-    ready, _, _ = select.select([read], [], [], 60)
-    if not ready:  # a fork of a threaded process can deadlock: fail, never hang the suite
-        os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    assert ready
-    return os.read(read, 1) == b"1"
 
 
 def test_a_process_that_did_not_preload_loads_once_for_all_its_threads(loads):

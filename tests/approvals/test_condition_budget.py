@@ -1,8 +1,5 @@
 """Evaluating conditions: every failure is caught, and a long run is stopped by the budget."""
 
-import os
-import select
-import signal
 from functools import partial
 
 import pytest
@@ -10,6 +7,7 @@ import pytest
 from approvals.policy.conditions import CallConditions
 from core.cel.conditions import condition_check
 from core.cel.sandbox import sandbox
+from tests.support.forks import in_forked_child
 from tests.support.races import race
 
 # Within every save-time limit; over 3,000 arguments it runs ~9 million comparisons, which took
@@ -109,16 +107,7 @@ def test_many_threads_share_the_evaluators_and_each_gets_its_own_answer():
 def test_a_forked_process_starts_its_own_evaluators():
     before = sandbox()
     matches("[1].exists(x, x == 1)", {})
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: a fresh pool, answering on its own evaluators
-        ok = sandbox() is not before and matches("[1].exists(x, x == 1)", {}) == (True, "")
-        os.write(write, b"1" if ok else b"0")
-        os._exit(0)
-    os.close(write)
-    ready, _, _ = select.select([read], [], [], 60)
-    if not ready:  # a fork of a threaded process can deadlock: fail, never hang the suite
-        os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    assert ready
-    assert os.read(read, 1) == b"1"
+    # The child: a fresh pool, answering on its own evaluators.
+    assert in_forked_child(
+        lambda: sandbox() is not before and matches("[1].exists(x, x == 1)", {}) == (True, "")
+    )
