@@ -5,9 +5,9 @@ a burst of runs arrives together (the first steps of a hundred sessions started 
 of them want the CPU at the same moment; with one interpreter lock a process, sharing it among
 a hundred threads slows every one of them alike, so every session's model call starts as late
 as the last one's, and the next wave of steps comes back together again. Taking turns, the
-first runs reach their model call after a few milliseconds each, the later ones queue in
-arrival order (the turn's waiters are woken first come, first served), and the waves spread
-out instead of colliding (bench/README.md, "concurrency").
+first runs reach their model call after a few milliseconds each, the later ones queue (a
+turn given back wakes the longest waiter, though a run arriving just then may take it first),
+and the waves spread out instead of colliding (bench/README.md, "concurrency").
 
 A run holds a turn while it works and gives it back whenever it waits on a model, a tool or a
 backoff (agents/runtime/waiting.py). The turn is a scheduling aid, not a lock: a run that
