@@ -61,7 +61,8 @@ class Channel(kombu_redis.Channel):
 
     def _brpop_read(self, **options: Any) -> bool:
         delivered = super()._brpop_read(**options)
-        if delivered:
+        # Not while closing: kombu then reads the last BRPOP's answer only to hand it back.
+        if delivered and not self._closing:
             self._waiting_take()
         return delivered
 

@@ -112,3 +112,18 @@ def test_a_full_window_takes_nothing_more(broker):
     assert len(taken) == 1
     assert client.llen(prefix + queue.name) == 2
     consumer.cancel()
+
+
+def test_a_closing_consumer_takes_no_burst(broker):
+    connection, queue, client, prefix = broker
+    _publish(connection, queue, 6)
+    consumer, taken = _taking(connection, queue, prefetch=10)
+    channel = consumer.channel
+    channel._closing = True  # what kombu sets first in close(), before it reads the last BRPOP
+
+    connection.drain_events(timeout=2)
+
+    assert len(taken) == 1  # the BRPOP's own, and nothing more
+    assert client.llen(prefix + queue.name) == 5
+    channel._closing = False
+    consumer.cancel()
