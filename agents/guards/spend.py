@@ -28,6 +28,7 @@ from agents.models import Session, Task
 from agents.providers.pricing import model_price_at, unpriced_reason
 from agents.providers.registry import provider_for
 from agents.runtime import messages as conversation
+from agents.runtime.turns import turn_given_back
 from agents.runtime.waiting import db_connection_release
 from core import clock
 from core.raw_rows import row_table
@@ -249,7 +250,8 @@ def cost_breaker_guard(state: "RunState") -> Decision:
                     detail=detail,
                 )
             db_connection_release()
-            time.sleep(_POLL_S)
+            with turn_given_back():  # the steps that would settle may be waiting for a turn
+                time.sleep(_POLL_S)
     except redis.RedisError as exc:
         return Decision(
             Verdict.PARK,

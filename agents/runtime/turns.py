@@ -69,6 +69,16 @@ def turn_give() -> None:
 
 
 @contextmanager
+def turn_given_back() -> Iterator[None]:
+    """Around a wait of a run: its turn is given back for the wait and taken again after it."""
+    turn_give()
+    try:
+        yield
+    finally:
+        turn_take()
+
+
+@contextmanager
 def run_turn() -> Iterator[None]:
     """A run's turn from its start to its end (given back and taken again around its waits)."""
     turn_take()

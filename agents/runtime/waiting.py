@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 
-from agents.runtime.turns import turn_give, turn_take
+from agents.runtime.turns import turn_given_back
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState
@@ -26,11 +26,8 @@ def waiting(state: "RunState") -> Iterator[None]:
     if state.lease is not None:
         state.lease.ensure()
     db_connection_release()
-    turn_give()
-    try:
+    with turn_given_back():
         yield
-    finally:
-        turn_take()
 
 
 def db_connection_release() -> None:
