@@ -56,33 +56,30 @@ def _turns() -> Turns | None:
 process_turns = PerProcess(_turns)
 
 
-def turn_take() -> None:
-    turns = process_turns()
-    if turns is not None:
-        turns.take()
-
-
-def turn_give() -> None:
-    turns = process_turns()
-    if turns is not None:
-        turns.give()
-
-
 @contextmanager
 def turn_given_back() -> Iterator[None]:
-    """Around a wait of a run: its turn is given back for the wait and taken again after it."""
-    turn_give()
+    """Around a wait: a run's turn is given back for the wait and taken again after it. A thread
+    that holds none (not a run: an API request's thread, say) neither gives nor takes one."""
+    turns = process_turns()
+    if turns is None or not turns.holds():
+        yield
+        return
+    turns.give()
     try:
         yield
     finally:
-        turn_take()
+        turns.take()
 
 
 @contextmanager
 def run_turn() -> Iterator[None]:
     """A run's turn from its start to its end (given back and taken again around its waits)."""
-    turn_take()
+    turns = process_turns()
+    if turns is None:
+        yield
+        return
+    turns.take()
     try:
         yield
     finally:
-        turn_give()
+        turns.give()

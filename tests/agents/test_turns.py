@@ -3,7 +3,7 @@
 import threading
 from types import SimpleNamespace
 
-from agents.runtime.turns import Turns, _turns, process_turns, run_turn
+from agents.runtime.turns import Turns, _turns, process_turns, run_turn, turn_given_back
 from agents.runtime.waiting import waiting
 
 
@@ -90,3 +90,13 @@ def test_turns_can_be_turned_off(settings):
     made = _turns()
     assert made is not None
     assert made.wait_max_s > 0
+
+
+def test_a_thread_that_is_not_a_run_takes_no_turn_around_a_wait():
+    # An API request's thread meeting a wait (the cost breaker's poll, say) must not come out of
+    # it holding a turn that no run_turn would ever give back.
+    turns = process_turns()
+    assert turns is not None
+    with turn_given_back():
+        pass
+    assert not turns.holds()
