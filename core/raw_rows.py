@@ -109,12 +109,14 @@ class _PreparedCursor(psycopg.Cursor[Any]):
 @contextmanager
 def prepared_cursor() -> Iterator[CursorWrapper]:
     """Django's cursor (its connection, thread check, error mapping and query log) for a hot
-    hand-written read of fixed text, run as a server-side prepared statement.
+    hand-written statement of fixed text, run as a server-side prepared statement.
 
     PostgreSQL parses and plans it once per connection, not on every call, and psycopg sends
     the parameters apart instead of quoting them into the text (bench/gate_cpu.py). Only for
-    reads: psycopg forgets, without deallocating it, a statement whose first run on a connection
-    fails, so a write a caller can make fail (a taken unique key) would pile up statements on a
+    statements that cannot fail on their input: reads, and writes whose only outcome for a row
+    that does not qualify is to touch nothing (the runtime's conditional claim and checkpoint).
+    psycopg forgets, without deallocating it, a statement whose first run on a connection fails,
+    so a write a caller can make fail (a taken unique key) would pile up statements on a
     connection that only ever sees it fail. Prepared statements live on a connection: behind
     PgBouncer in transaction mode (which DB_DISABLE_SERVER_SIDE_CURSORS declares) a later
     transaction may land on another server connection, so there this is Django's usual cursor.

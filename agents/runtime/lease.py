@@ -26,6 +26,7 @@ from django.db import connection
 
 from agents.models import Task
 from core import clock
+from core.raw_rows import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def lease_claim(task_id: uuid.UUID) -> Lease | None:
     token = uuid.uuid4()
     # Hand-written: the ORM's compilation of this update cost several times its execution,
     # once per run. Conditional, so that of runs racing for one task exactly one claims it.
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CLAIM, [token, now + _lease_s(), now, task_id, _ACTIVE, now])
         claimed = cursor.rowcount
     if not claimed:

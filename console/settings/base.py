@@ -111,6 +111,14 @@ API_THREADS = env_int("API_THREADS", 8, minimum=1)
 # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction, nor a
 # prepared statement (core.raw_rows.prepared_cursor) its server connection: both are then off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
+if not DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
+    # The statements prepared there look rows up by key, so one generic plan serves every call;
+    # left to choose, PostgreSQL planned a custom plan on every call of some (the run's load,
+    # ~0.15 ms each). Only prepared statements use this setting (the ORM's are not prepared).
+    _startup = DATABASES["default"]["OPTIONS"].get("options")
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
+        filter(None, [_startup, "-c plan_cache_mode=force_generic_plan"])
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "") or "redis://redis-url-not-set.invalid:6379/0"
