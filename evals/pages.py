@@ -1,5 +1,6 @@
 """Console pages for evals: suites, a suite's cases and runs, a run beside its predecessor, and
-a task made into a case. Reviewers read; admins start runs and make cases."""
+a task made into a case. Reviewers read; admins start runs and make cases (the forms that create,
+edit and delete suites and cases are in evals/edit_pages.py)."""
 
 import uuid
 
@@ -19,7 +20,7 @@ from evals.services.runs import eval_run_start
 from evals.services.versions import candidate_block
 
 reviewers = role_required(user_is_reviewer, denial="only reviewers and admins may read evals")
-admins = role_required(user_is_admin, denial="only an admin may start eval runs or make cases")
+admins = role_required(user_is_admin, denial="only an admin may change eval suites and cases or start runs")
 RUNS_SHOWN = 20
 CASES_SHOWN = 200
 
@@ -34,7 +35,7 @@ def suite_list(request: AuthedRequest) -> HttpResponse:
 @require_GET
 @reviewers
 def suite_detail(request: AuthedRequest, suite_id: int) -> HttpResponse:
-    suite = _suite(suite_id)
+    suite = suite_or_404(suite_id)
     return render(
         request,
         "evals/suite_detail.html",
@@ -54,7 +55,7 @@ def suite_detail(request: AuthedRequest, suite_id: int) -> HttpResponse:
 @require_POST
 @admins
 def run_start(request: AuthedRequest, suite_id: int) -> HttpResponse:
-    suite = _suite(suite_id)
+    suite = suite_or_404(suite_id)
     version = suite.agent.versions.filter(number=_int(request.POST.get("version"))).first()
     if version is None:
         messages.error(request, "Choose a version of the suite's agent.")
@@ -118,7 +119,7 @@ def case_from_task(request: AuthedRequest, task_id: uuid.UUID) -> HttpResponse:
     return render(request, "evals/case_from_task.html", {"task": task, "suites": suites})
 
 
-def _suite(suite_id: int) -> EvalSuite:
+def suite_or_404(suite_id: int) -> EvalSuite:
     # The path converter takes any digits; an id past the column's range is simply not there.
     suite = (
         EvalSuite.objects.select_related("agent").filter(pk=suite_id).first() if suite_id < 2**31 else None

@@ -18,7 +18,7 @@ from agents.services.tasks import task_submit
 from approvals.models import PolicyRule
 from approvals.policy.services import RULE_FIELDS
 from console.tokens import api_token_create
-from evals.models import EvalRun, EvalSuite
+from evals.models import EvalCase, EvalRun, EvalSuite
 from notifications.email_links import email_links_create
 from notifications.models import GroupChannels, SlackUserLink
 from replays.models import Replay
@@ -98,6 +98,11 @@ FORM_FIELDS = [
     "slack_user_id",
     "username",
     "comment",
+    "description",
+    "required",
+    "fixtures",
+    "live_tools",
+    "checks",
 ]
 
 HOSTILE_FORM_VALUES = [
@@ -142,6 +147,7 @@ def world(admin, requester):
     )
     suite = EvalSuite.objects.create(agent=agent, name="walk")
     run = EvalRun.objects.create(suite=suite, agent_version=agent.current_version)
+    case = EvalCase.objects.create(suite=suite, name="walk", input="hi")
     AgentVersion.objects.create(agent=agent, number=2, model="sim/echo")
     rollout = rollout_start(actor=admin, agent_name="support-bot", canary_version=2, percent=10)
     return {
@@ -164,6 +170,7 @@ def world(admin, requester):
         "tool_id": tool.pk,
         "suite_id": suite.pk,
         "run_id": run.pk,
+        "case_id": case.pk,
         "kind": AlertRule.objects.values_list("kind", flat=True).first(),
     }
 
