@@ -135,6 +135,13 @@ def case_create(
             case.save()
     except IntegrityError as exc:
         raise Conflict(f"the suite already has a case named {name!r}", field="name") from exc
+    audit_record(
+        actor=actor,
+        action="eval_case.created",
+        object_type="eval_case",
+        object_id=str(case.pk),
+        after=_case_audited(case),
+    )
     return case
 
 
@@ -145,21 +152,56 @@ def case_update(*, actor: User, case_id: int, **changes: Any) -> EvalCase:
         raise Invalid(f"{sorted(unknown)[0]} cannot be changed", field=sorted(unknown)[0])
     if not changes:
         raise Invalid("nothing to update: send at least one field")
-    case = EvalCase.objects.select_for_update().filter(pk=case_id).first()
-    if case is None:
-        raise NotFound(f"no eval case {case_id}", field="case")
+    case = _case_locked(case_id)
+    before = _case_audited(case)
     _case_set(case, changes)
     try:
         with transaction.atomic():
             case.save()
     except IntegrityError as exc:
         raise Conflict(f"the suite already has a case named {case.name!r}", field="name") from exc
+    audit_record(
+        actor=actor,
+        action="eval_case.updated",
+        object_type="eval_case",
+        object_id=str(case.pk),
+        before=before,
+        after=_case_audited(case),
+    )
     return case
 
 
+@transaction.atomic
 def case_delete(*, actor: User, case_id: int) -> None:
-    if not EvalCase.objects.filter(pk=case_id).delete()[0]:
+    case = _case_locked(case_id)
+    before = _case_audited(case)
+    case.delete()
+    audit_record(
+        actor=actor,
+        action="eval_case.deleted",
+        object_type="eval_case",
+        object_id=str(case_id),
+        before=before,
+    )
+
+
+def _case_locked(case_id: int) -> EvalCase:
+    case = EvalCase.objects.select_for_update().select_related("suite").filter(pk=case_id).first()
+    if case is None:
         raise NotFound(f"no eval case {case_id}", field="case")
+    return case
+
+
+def _case_audited(case: EvalCase) -> dict[str, Any]:
+    # What decides a run (a required suite's cases gate new versions), not the whole input.
+    return {
+        "suite": case.suite_id,
+        "name": case.name,
+        "checks": case.checks,
+        "live_tools": case.live_tools,
+        "fixtures": len(case.fixtures),
+        "input_chars": len(case.input),
+    }
 
 
 def _suite_set(suite: EvalSuite, values: dict[str, Any]) -> None:

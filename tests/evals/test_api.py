@@ -64,6 +64,24 @@ def test_admins_write_reviewers_read_others_are_refused(admin_api, reviewer_api,
     )
 
 
+def test_case_edits_are_audited_with_the_checks_that_decide_a_run(admin_api, suite_id):
+    from approvals.models import AuditEntry
+
+    case = {"name": "c", "input": "refund A-1001", "checks": [{"kind": "cel", "expr": "usage.steps < 5"}]}
+    case_id = admin_api.post(f"/api/v1/evals/suites/{suite_id}/cases", case, content_type=JSON).json()["id"]
+    loosened = {"checks": [{"kind": "cel", "expr": "usage.steps < 50"}]}
+    assert admin_api.patch(f"/api/v1/evals/cases/{case_id}", loosened, content_type=JSON).status_code == 200
+    assert admin_api.delete(f"/api/v1/evals/cases/{case_id}").status_code == 204
+
+    entries = {entry.action: entry for entry in AuditEntry.objects.filter(object_type="eval_case")}
+    assert set(entries) == {"eval_case.created", "eval_case.updated", "eval_case.deleted"}
+    assert {entry.object_id for entry in entries.values()} == {str(case_id)}
+    updated = entries["eval_case.updated"]
+    assert updated.before["checks"][0]["expr"] == "usage.steps < 5"
+    assert updated.after["checks"][0]["expr"] == "usage.steps < 50"
+    assert entries["eval_case.deleted"].before["name"] == "c"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
