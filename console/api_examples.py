@@ -61,6 +61,7 @@ AGENT_OUT = {
     "input_trust": "trusted",
     "current": True,
     "status": "current",
+    "created_as_draft": False,
     "blocked": None,
     "created_at": AT,
     "version_created_at": LATER,

@@ -1,4 +1,5 @@
-"""Agents: an admin creates, edits and rolls them back; every edit is a new version."""
+"""Agents: an admin creates, edits and rolls them back; every edit is a new version, and so is a
+draft (a version that serves only as a rollout's canary until it is made current)."""
 
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ from agents.api.schemas import (
 from agents.guards.loops import loop_settings
 from agents.models import Agent, AgentVersion
 from agents.selectors import agent_current_version, user_is_admin, user_is_reviewer
-from agents.services.catalog import agent_create, agent_rollback, agent_update
+from agents.services.catalog import agent_create, agent_draft_create, agent_rollback, agent_update
 from agents.services.version_checks import version_checker
 from core.errors import Forbidden, NotFound
 from core.pagination import PageQuery, next_link, page_of
@@ -77,14 +78,19 @@ def get_agent(request: HttpRequest, name: Path[AgentName]) -> dict[str, Any]:
     "run); running sessions keep theirs",
 )
 def update_agent(request: HttpRequest, name: Path[AgentName], payload: AgentPatch) -> dict[str, Any]:
-    user = _admin(request)
-    changes = payload.model_dump(exclude_unset=True, exclude={"budgets", "loops"})
-    if payload.budgets is not None:
-        changes |= payload.budgets.model_dump(exclude_unset=True)
-    if payload.loops is not None:
-        changes |= _loop_fields(payload.loops)
-    version = agent_update(actor=user, name=name, **changes)
+    version = agent_update(actor=_admin(request), name=name, **_version_changes(payload))
     return _agent_out(version, current=version.agent.current_version_id == version.pk)
+
+
+@router.post(
+    "/{name}/versions",
+    response={201: AgentOut, WRITE_ERRORS: ErrorOut},
+    summary="Add a draft version (admin): the body of an edit, but the new version serves no new "
+    "session until a rollout makes it the canary; required eval suites run against it as for an edit",
+)
+def create_draft(request: HttpRequest, name: Path[AgentName], payload: AgentPatch) -> Status[dict[str, Any]]:
+    version = agent_draft_create(actor=_admin(request), name=name, **_version_changes(payload))
+    return Status(201, _agent_out(version, current=False))
 
 
 @router.get(
@@ -149,6 +155,16 @@ def _agent(name: str) -> Agent:
     return agent
 
 
+def _version_changes(payload: AgentPatch) -> dict[str, Any]:
+    """An edit's body as agent_update's (and agent_draft_create's) keyword arguments."""
+    changes = payload.model_dump(exclude_unset=True, exclude={"budgets", "loops"})
+    if payload.budgets is not None:
+        changes |= payload.budgets.model_dump(exclude_unset=True)
+    if payload.loops is not None:
+        changes |= _loop_fields(payload.loops)
+    return changes
+
+
 def _loop_fields(loops: LoopsIn) -> dict[str, Any]:
     names = {"threshold": "loop_threshold", "window": "loop_window", "repeat_limit": "repeat_limit"}
     return {names[key]: value for key, value in loops.model_dump(exclude_unset=True).items()}
@@ -176,6 +192,7 @@ def _agent_out(version: AgentVersion, *, current: bool) -> dict[str, Any]:
         "input_trust": version.input_trust,
         "current": current,
         "status": version.status,
+        "created_as_draft": version.created_as_draft,
         "blocked": _blocked(version),
         "created_at": agent.created_at,
         "version_created_at": version.created_at,

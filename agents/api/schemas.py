@@ -264,9 +264,14 @@ class AgentOut(Schema):
     loops: LoopsOut = Field(description="in effect: the agent's own values or the global defaults")
     input_trust: str
     current: bool = Field(description="this version is the one new sessions use")
-    status: Literal["candidate", "current", "rejected"] = Field(
+    status: Literal["candidate", "draft", "current", "rejected"] = Field(
         description="candidate: waiting for the agent's required eval suites (docs/evals.md); "
-        "current: made current once; rejected: a required suite failed"
+        "draft: passed them (or has none) but serves only as a rollout's canary until a promotion "
+        "or a rollback makes it current; current: made current once; rejected: a required suite failed"
+    )
+    created_as_draft: bool = Field(
+        description="added by POST /agents/{name}/versions: passing its required suites makes it a "
+        "draft, not current"
     )
     blocked: VersionBlockOut | None = Field(
         description="for a candidate that waits for a person: a required suite's run ended in "
@@ -291,7 +296,9 @@ class AgentPage(Schema):
 
 
 class RollbackIn(Input):
-    version: int = Field(ge=1, le=PG_INT_MAX, description="the older version to make current", examples=[1])
+    version: int = Field(
+        ge=1, le=PG_INT_MAX, description="the older version (or a draft) to make current", examples=[1]
+    )
 
 
 # Tasks

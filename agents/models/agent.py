@@ -29,6 +29,9 @@ class AgentVersion(models.Model):
     class Status(models.TextChoices):
         # Waiting for the agent's required checks (eval suites): it does not serve new sessions.
         CANDIDATE = "candidate"
+        # Passed its checks (or had none) but was created not to serve (created_as_draft): it
+        # serves only as a rollout's canary until a promotion or a rollback makes it current.
+        DRAFT = "draft"
         # Made current once; it stays so when a later version replaces it (a rollback may select
         # it again). Agent.current_version says which version serves new sessions now.
         CURRENT = "current"
@@ -57,6 +60,8 @@ class AgentVersion(models.Model):
     # "untrusted" for agents fed by public forms: the task's input taints the session and is scanned.
     input_trust = models.CharField(max_length=10, choices=Trust.choices, default=Trust.TRUSTED)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CURRENT)
+    # Created by POST /agents/{name}/versions: passing its checks makes it a draft, not current.
+    created_as_draft = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from agents.models import Agent, AgentVersion, Rollout
 from agents.models.rollout import MAX_MIN_TASKS, MAX_MULTIPLE, MAX_PERCENT, MIN_MULTIPLE, MIN_PERCENT
+from agents.services.serving import version_make_current
 from agents.services.version_checks import version_not_serving
 from core import clock
 from core.audit_log import audit_record
@@ -106,7 +107,8 @@ def rollout_get(*, agent_name: str, rollout_id: int) -> Rollout:
 
 
 def rollout_promote(*, rollout: Rollout, actor: User, reason: str = "") -> Rollout:
-    """The canary becomes the agent's current version; new sessions all run it."""
+    """The canary becomes the agent's current version (a draft becomes `current`); new
+    sessions all run it."""
     return _rollout_end(rollout, status=Rollout.Status.PROMOTED, actor=actor, reason=reason)
 
 
@@ -126,7 +128,7 @@ def _rollout_end(rollout: Rollout, *, status: str, actor: User | None, reason: s
         rollout.refresh_from_db(fields=["status"])
         raise Conflict(f"rollout {rollout.pk} has already ended ({rollout.status})", field="id")
     if status == Rollout.Status.PROMOTED:
-        Agent.objects.filter(pk=rollout.agent_id).update(current_version=rollout.canary_id)
+        version_make_current(agent=rollout.agent, version=rollout.canary)
     rollout.refresh_from_db()
     audit_record(
         actor=actor,

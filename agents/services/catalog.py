@@ -9,12 +9,13 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Max
+from django.db.models import Case, Max, Value, When
 
 from agents.models import Agent, AgentVersion, Tool
 from agents.models.tool import InjectionAction, Trust
 from agents.providers.admission import model_refusal
 from agents.rollouts.services import rollout_none_active
+from agents.services.serving import version_make_current
 from agents.services.version_checks import version_checker, version_not_serving
 from agents.tools.compensation import compensation_check
 from agents.tools.egress import egress_url_refusal
@@ -256,19 +257,53 @@ def agent_update(
     rejects it once they end. Refused while a rollout of the agent is active (its baseline must
     stay current until it ends).
     """
+    return _version_add(actor=actor, name=name, tools=tools, changes=changes, draft=False)
+
+
+@transaction.atomic
+def agent_draft_create(
+    *,
+    actor: User,
+    name: str,
+    tools: Sequence[str] | None = None,
+    **changes: Unpack[AgentConfig],
+) -> AgentVersion:
+    """Add a version with `changes` applied to the current one as a `draft`: no new session
+    runs it until a rollout makes it its canary (promoting the rollout makes it current) or a
+    rollback makes it current. With required checks it is a `candidate` first, exactly as an
+    edit's version is, and passing them makes it a draft, not current. Allowed while a rollout
+    is active: it changes no version that serves.
+    """
+    return _version_add(actor=actor, name=name, tools=tools, changes=changes, draft=True)
+
+
+def _version_add(
+    *,
+    actor: User,
+    name: str,
+    tools: Sequence[str] | None,
+    changes: AgentConfig,
+    draft: bool,
+) -> AgentVersion:
     if tools is None and not changes:
         raise Invalid("nothing to update: send at least one field")
-    # Row lock: two edits at once would otherwise both claim the same next version number.
+    # Row lock: two new versions at once would otherwise both claim the same next number.
     agent, current_id = _agent_locked(name)
-    rollout_none_active(agent)
+    if not draft:
+        rollout_none_active(agent)
     current = AgentVersion.objects.get(pk=current_id)
     # After a rollback the current version is not the newest, so count from the newest.
     newest = agent.versions.aggregate(newest=Max("number"))["newest"]
     values = {field: getattr(current, field) for field in VERSION_FIELDS} | dict(changes)
     checker = version_checker()
     checked = checker.required(agent=agent)
-    status = AgentVersion.Status.CANDIDATE if checked else AgentVersion.Status.CURRENT
-    version = AgentVersion(agent=agent, number=newest + 1, created_by=actor, status=status, **values)
+    if checked:
+        status = AgentVersion.Status.CANDIDATE
+    else:
+        status = AgentVersion.Status.DRAFT if draft else AgentVersion.Status.CURRENT
+    version = AgentVersion(
+        agent=agent, number=newest + 1, created_by=actor, status=status, created_as_draft=draft, **values
+    )
     _check_version(version)
     tool_rows = _tools_named(tools) if tools is not None else list(current.tools.all())
     version.save()
@@ -278,12 +313,13 @@ def agent_update(
         # Checks with nothing to run (required suites without cases) decide at once.
         version.refresh_from_db(fields=["status"])
         agent.refresh_from_db(fields=["current_version"])
-    else:
+    elif not draft:
         agent.current_version = version
         agent.save(update_fields=["current_version"])
+    action = "agent.draft_created" if draft else ("agent.candidate_created" if checked else "agent.updated")
     audit_record(
         actor=actor,
-        action="agent.candidate_created" if checked else "agent.updated",
+        action=action,
         object_type="agent",
         object_id=name,
         before=_version_audited(current),
@@ -292,25 +328,38 @@ def agent_update(
     return version
 
 
+# The audit action of a candidate's decision, by the status it decided.
+_DECISION_ACTIONS: dict[str, str] = {
+    AgentVersion.Status.CURRENT: "agent.candidate_promoted",
+    AgentVersion.Status.DRAFT: "agent.draft_passed",
+    AgentVersion.Status.REJECTED: "agent.candidate_rejected",
+}
+
+
 def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, detail: str = "") -> bool:
-    """A candidate's checks ended: make it current (passed) or rejected. Returns whether this
-    call decided it; a conditional update, so two deciders at once decide once, and a version
-    decided meanwhile (or no longer a candidate) is left as it is. Audited.
+    """A candidate's checks ended: make it current (passed), a draft (passed, created as a
+    draft) or rejected. Returns whether this call decided it; a conditional update, so two
+    deciders at once decide once, and a version decided meanwhile (or no longer a candidate) is
+    left as it is. Audited.
 
     Call inside a transaction that holds the version row locked (the checker re-reads the
     outcome of its checks under that lock, so two checks ending at once cannot both see the
     other still running)."""
-    target = AgentVersion.Status.CURRENT if passed else AgentVersion.Status.REJECTED
+    passed_as = Case(
+        When(created_as_draft=True, then=Value(AgentVersion.Status.DRAFT)),
+        default=Value(AgentVersion.Status.CURRENT),
+    )
     with transaction.atomic():
         changed = AgentVersion.objects.filter(pk=version_id, status=AgentVersion.Status.CANDIDATE).update(
-            status=target
+            status=passed_as if passed else AgentVersion.Status.REJECTED
         )
         if not changed:
             return False
         version = AgentVersion.objects.select_related("agent").get(pk=version_id)
         agent = version.agent
+        target = version.status
         before = None
-        if passed:
+        if target == AgentVersion.Status.CURRENT:
             agent = (
                 Agent.objects.select_for_update(of=("self",))
                 .select_related("current_version")
@@ -322,7 +371,7 @@ def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, d
             agent.save(update_fields=["current_version"])
         audit_record(
             actor=actor,
-            action="agent.candidate_promoted" if passed else "agent.candidate_rejected",
+            action=_DECISION_ACTIONS[target],
             object_type="agent",
             object_id=agent.name,
             before=before,
@@ -333,9 +382,11 @@ def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, d
 
 @transaction.atomic
 def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
-    """Make an older version current again. New sessions use it; running ones keep theirs.
+    """Make an older version (or a draft) current again. New sessions use it; running ones
+    keep theirs.
 
-    No version is created or changed: the next edit still counts from the newest number.
+    No version is created: the next edit still counts from the newest number. A draft becomes
+    `current` (made current once).
     """
     agent, current_id = _agent_locked(name)
     rollout_none_active(agent)
@@ -348,8 +399,7 @@ def agent_rollback(*, actor: User, name: str, number: int) -> AgentVersion:
     refusal = version_not_serving(target, field="version", use="be current")
     if refusal is not None:
         raise refusal
-    agent.current_version = target
-    agent.save(update_fields=["current_version"])
+    version_make_current(agent=agent, version=target)
     audit_record(
         actor=actor,
         action="agent.rolled_back",

@@ -2,7 +2,8 @@
 
 The runtime's catalog knows nothing of how a version is checked (eval suites): an app that
 checks versions registers its checker in `AppConfig.ready()` (evals does). Without one, or
-when the checker has nothing required for the agent, an edit is current at once.
+when the checker has nothing required for the agent, an edit is current at once (and a draft,
+agents.services.catalog.agent_draft_create, a draft at once).
 
 A candidate waits while its checks run. When one ended without an outcome (an eval run in
 `error`) or was never run, nothing will decide it until a person acts: the checker says so
@@ -41,7 +42,8 @@ class VersionNotServing(Conflict):
 
 class VersionChecker(Protocol):
     def required(self, *, agent: Agent) -> bool:
-        """Whether a new version of `agent` must pass checks before it is made current."""
+        """Whether a new version of `agent` must pass checks before it is made current (or,
+        created as a draft, before it may serve as a canary)."""
         ...
 
     def start(self, *, version: AgentVersion, actor: User) -> None:
@@ -80,9 +82,9 @@ def version_checker() -> VersionChecker:
 
 def version_not_serving(version: AgentVersion, *, field: str, use: str) -> VersionNotServing | None:
     """The refusal to serve `version` for `use` ("be a canary", "be current") unless it passed
-    its checks; None when it did. A blocked candidate's refusal carries its block's code and
-    says what to do."""
-    if version.status == AgentVersion.Status.CURRENT:
+    its checks (a current version or a draft); None when it did. A blocked candidate's refusal
+    carries its block's code and says what to do."""
+    if version.status in (AgentVersion.Status.CURRENT, AgentVersion.Status.DRAFT):
         return None
     candidate = version.status == AgentVersion.Status.CANDIDATE
     block = version_checker().blocked(version=version) if candidate else None

@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 
-from agents.models import Agent, Session
+from agents.models import Agent, AgentVersion, Session
 from agents.models.rollout import MAX_MIN_TASKS
 from agents.rollouts.services import MAX_REASON_CHARS
 from console.models import ApiToken
@@ -72,7 +72,14 @@ class RolloutStartForm(forms.Form):
         super().__init__(*args, **kwargs)
         versions = agent.versions.exclude(id=agent.current_version_id or 0).order_by("-number")[:50]
         canary: forms.TypedChoiceField = self.fields["canary_version"]  # type: ignore[assignment]
-        canary.choices = [(version.number, f"v{version.number} · {version.model}") for version in versions]
+        canary.choices = [(version.number, _version_label(version)) for version in versions]
+
+
+def _version_label(version: AgentVersion) -> str:
+    # Every version offered was current once, or is a draft, candidate or rejected: say which of
+    # the last three (status `current` of a version that no longer is would mislead).
+    label = f"v{version.number} · {version.model}"
+    return label if version.status == AgentVersion.Status.CURRENT else f"{label} · {version.status}"
 
 
 class RolloutEndForm(forms.Form):

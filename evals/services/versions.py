@@ -1,5 +1,6 @@
 """Candidate versions: a new version of an agent with required suites waits for a run of each;
-all passed makes it current, one failed rejects it (agents.services.catalog.agent_version_decide).
+all passed makes it current (a draft, when it was created as one), one failed rejects it
+(agents.services.catalog.agent_version_decide).
 A run that ended in error decides nothing: the candidate is blocked until a new run of that
 suite passes (a person starts it; the block says so). Registered as the catalog's version
 checker in evals' AppConfig.ready()."""
@@ -74,7 +75,8 @@ def candidate_block(version: AgentVersion) -> VersionBlock | None:
 # locks the suite and then the same. Ordered by rows alone the two deadlocked (the race test,
 # under the whole suite's load), so they are serialized per agent first: whoever holds the
 # lock needs nothing the other holds already. A new version's own first decision (inside
-# agent_update, which holds the agent's row) does not take it: no one else sees that version.
+# agent_update or agent_draft_create, which hold the agent's row) does not take it: no one else
+# sees that version.
 _DECISIONS_LOCK_CLASS = 0x4556_4C53  # a class of its own in pg_advisory_xact_lock's two-key form
 
 
@@ -95,7 +97,7 @@ def candidates_decide(*, agent_id: int, actor: User) -> None:
 
 def candidate_decide(*, version_id: int, actor: User | None = None) -> bool:
     """Decide the candidate when the latest run of every required suite against it has ended:
-    current when all passed, rejected when one failed; an error leaves it a blocked candidate
+    current (or a draft) when all passed, rejected when one failed; an error leaves it a blocked candidate
     (candidate_block: a new run of that suite decides). Returns whether this call decided.
     `actor`: who the decision is audited as; by default who started the last run.
 

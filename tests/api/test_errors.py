@@ -62,6 +62,11 @@ def body_endpoints(task):
         ("patch", "/api/v1/agents/support-bot", {"system_prompt": "Be brief.", "budgets": {"max_tokens": 9}}),
         (
             "post",
+            "/api/v1/agents/support-bot/versions",
+            {"system_prompt": "Be brief.", "budgets": {"max_tokens": 9}},
+        ),
+        (
+            "post",
             "/api/v1/tasks",
             {
                 "agent": "support-bot",

@@ -26,7 +26,7 @@ from schemathesis.checks import (
 
 from agents.models import Rollout, Task, Tool
 from agents.rollouts.services import rollout_roll_back, rollout_start
-from agents.services.catalog import agent_create, agent_rollback, agent_update
+from agents.services.catalog import agent_create, agent_draft_create
 from agents.services.tasks import task_submit
 from approvals.models import ActionRequest
 from console.tokens import api_token_create
@@ -74,10 +74,9 @@ def seeded(admin) -> Seeded:
         reviewer_group="reviewers",
         created_at=task.created_at,
     )
-    # A second version a rollout can start with, and an ended rollout to read (an active one
-    # would refuse every edit of the agent).
-    agent_update(actor=admin, name="support-bot", system_prompt="v2")
-    agent_rollback(actor=admin, name="support-bot", number=1)
+    # A draft a rollout can start with, and an ended rollout to read (an active one would
+    # refuse every edit of the agent).
+    agent_draft_create(actor=admin, name="support-bot", system_prompt="v2")
     rollout = rollout_start(actor=admin, agent_name="support-bot", canary_version=2, percent=10)
     rollout_roll_back(rollout=rollout, actor=admin)
     return Seeded(token=raw, task=task, request=request, rollout=rollout)

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from agents.models import Agent, AgentVersion, Rollout, Task
 from agents.rollouts.services import rollout_start
+from agents.services.catalog import agent_draft_create
 from agents.services.tasks import task_submit
 from approvals.models import AuditEntry
 
@@ -127,3 +128,16 @@ def test_bad_input_and_non_admins_change_nothing(client, admin, reviewer, two_ve
         assert client.post(url).status_code == 403
     rollout.refresh_from_db()
     assert rollout.status == "active"
+
+
+def test_the_page_shows_a_draft_as_such_and_offers_it_as_the_canary(client, admin, agent):
+    agent_draft_create(actor=admin, name="support-bot", model="sim/echo")
+    client.force_login(admin)
+
+    page = client.get(reverse("console:agent", args=["support-bot"]))
+
+    html = page.content.decode()
+    assert '<td class="status-draft">draft <span class="muted">serves no new session until a rollout' in html
+    assert "v2 <span" not in html  # not marked current: v1 is
+    assert '<td class="num">v1 <span class="muted">current</span></td>' in html
+    assert dict(page.context["start_form"].fields["canary_version"].choices) == {2: "v2 · sim/echo · draft"}
