@@ -84,10 +84,15 @@ def rollout_start(
     return rollout
 
 
+def rollout_active_id(agent_id: int) -> int | None:
+    """The agent's active rollout, if any; call it holding the agent's row lock."""
+    active = Rollout.objects.filter(agent_id=agent_id, status=Rollout.Status.ACTIVE)
+    return active.values_list("pk", flat=True).first()
+
+
 def rollout_none_active(agent: Agent) -> None:
     """Conflict while the agent has an active rollout; call it holding the agent's row lock."""
-    active = Rollout.objects.filter(agent=agent, status=Rollout.Status.ACTIVE).values_list("pk", flat=True)
-    rollout_id = active.first()
+    rollout_id = rollout_active_id(agent.pk)
     if rollout_id is not None:
         raise Conflict(
             f"agent {agent.name!r} has an active rollout ({rollout_id}): promote it or roll it back first",

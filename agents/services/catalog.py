@@ -14,7 +14,7 @@ from django.db.models import Case, Max, Value, When
 from agents.models import Agent, AgentVersion, Tool
 from agents.models.tool import InjectionAction, Trust
 from agents.providers.admission import model_refusal
-from agents.rollouts.services import rollout_none_active
+from agents.rollouts.services import rollout_active_id, rollout_none_active
 from agents.services.serving import version_make_current
 from agents.services.version_checks import version_checker, version_not_serving
 from agents.tools.compensation import compensation_check
@@ -338,18 +338,32 @@ _DECISION_ACTIONS: dict[str, str] = {
 
 def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, detail: str = "") -> bool:
     """A candidate's checks ended: make it current (passed), a draft (passed, created as a
-    draft) or rejected. Returns whether this call decided it; a conditional update, so two
-    deciders at once decide once, and a version decided meanwhile (or no longer a candidate) is
-    left as it is. Audited.
+    draft, or passed while the agent has an active rollout, whose baseline must stay current
+    until it ends) or rejected. Returns whether this call decided it; a conditional update, so
+    two deciders at once decide once, and a version decided meanwhile (or no longer a candidate)
+    is left as it is. Audited.
 
     Call inside a transaction that holds the version row locked (the checker re-reads the
     outcome of its checks under that lock, so two checks ending at once cannot both see the
     other still running)."""
-    passed_as = Case(
-        When(created_as_draft=True, then=Value(AgentVersion.Status.DRAFT)),
-        default=Value(AgentVersion.Status.CURRENT),
-    )
     with transaction.atomic():
+        rollout_id = None
+        if passed:
+            # The agent's row first: a rollout starting meanwhile waits for this decision, or
+            # this one sees it (rollout_start takes the same lock).
+            agent_id = AgentVersion.objects.filter(pk=version_id).values_list("agent_id", flat=True).first()
+            if agent_id is None:
+                return False
+            Agent.objects.select_for_update(of=("self",)).filter(pk=agent_id).first()
+            rollout_id = rollout_active_id(agent_id)
+        passed_as = (
+            Value(AgentVersion.Status.DRAFT)
+            if rollout_id is not None
+            else Case(
+                When(created_as_draft=True, then=Value(AgentVersion.Status.DRAFT)),
+                default=Value(AgentVersion.Status.CURRENT),
+            )
+        )
         changed = AgentVersion.objects.filter(pk=version_id, status=AgentVersion.Status.CANDIDATE).update(
             status=passed_as if passed else AgentVersion.Status.REJECTED
         )
@@ -360,15 +374,13 @@ def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, d
         target = version.status
         before = None
         if target == AgentVersion.Status.CURRENT:
-            agent = (
-                Agent.objects.select_for_update(of=("self",))
-                .select_related("current_version")
-                .get(pk=agent.pk)
-            )
+            agent = Agent.objects.select_related("current_version").get(pk=agent.pk)  # locked above
             if agent.current_version is not None:
                 before = {"version": agent.current_version.number}
             agent.current_version = version
             agent.save(update_fields=["current_version"])
+        if rollout_id is not None:
+            detail = f"passed during rollout {rollout_id}: a draft until a rollout or rollback serves it"
         audit_record(
             actor=actor,
             action=_DECISION_ACTIONS[target],

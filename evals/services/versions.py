@@ -105,7 +105,7 @@ def candidate_decide(*, version_id: int, actor: User | None = None) -> bool:
     commit and then sees both runs ended, so exactly one decides (and the decision itself is a
     conditional update)."""
     # The version's row alone (its default ordering joins the agent): the agent's row is
-    # locked after it, and only to promote (agent_version_decide).
+    # locked after it, and only when it passed (agent_version_decide).
     version = AgentVersion.objects.select_for_update(of=("self",)).filter(pk=version_id).first()
     if version is None or version.status != AgentVersion.Status.CANDIDATE:
         return False

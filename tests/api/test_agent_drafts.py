@@ -5,15 +5,16 @@ import pytest
 
 from agents.models import Agent, AgentVersion, Rollout, Task
 from agents.runtime.loop import RunOutcome, task_steps_run
-from agents.services.catalog import agent_create
+from agents.services.catalog import agent_create, agent_update
 from agents.services.tasks import task_submit
 from approvals.models import AuditEntry
-from evals.models import EvalRun
+from evals.models import EvalCaseResult, EvalRun
 from evals.services.runs import eval_case_check
-from evals.services.suites import suite_create
+from evals.services.suites import case_create, suite_create
 from tests.api import run_concurrently
 from tests.evals.test_candidate_blocks import check, run_of
 from tests.evals.test_candidates import end, two_required_suites
+from tests.factories import make_agent
 from tests.support.races import race
 
 JSON = "application/json"
@@ -292,3 +293,35 @@ def test_required_suites_without_cases_leave_a_draft_a_draft_at_once(admin, admi
     assert (created.json()["status"], created.json()["current"]) == ("draft", False)
     assert EvalRun.objects.get().status == "passed"
     assert current_number() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_that_passes_its_suites_during_a_rollout_waits_as_a_draft(
+    admin, admin_api, sim_priced, use_simulator
+):
+    # The edit (v3) was made before the rollout started; its suites pass while the rollout of
+    # v2 runs. Made current then, it would change the rollout's baseline under it.
+    make_agent("support", model="sim/echo")
+    assert draft(admin_api, name="support", system_prompt="v2").json()["status"] == "draft"
+    for name in ("alpha", "beta"):
+        suite = suite_create(actor=admin, agent_name="support", name=name, required=True)
+        case_create(actor=admin, suite_id=suite.pk, name="one", input="hello")
+    edit = agent_update(actor=admin, name="support", system_prompt="v3")
+    assert edit.status == AgentVersion.Status.CANDIDATE
+    assert start(admin_api, name="support").status_code == 201
+    tasks = [result.task for result in EvalCaseResult.objects.select_related("task")]
+    for task in tasks:
+        end(task)
+
+    assert [eval_case_check(task_id=task.pk) for task in tasks] == ["passed", "passed"]
+
+    edit.refresh_from_db()
+    assert edit.status == AgentVersion.Status.DRAFT
+    assert current_number("support") == 1  # the rollout's baseline
+    entry = AuditEntry.objects.get(action="agent.draft_passed", after__version=3)
+    assert "rollout" in entry.after["detail"]
+    rollout = Rollout.objects.get(agent__name="support")
+    promoted = admin_api.post(f"/api/v1/agents/support/rollouts/{rollout.pk}/promote", {}, content_type=JSON)
+    assert promoted.status_code == 200, promoted.content
+    assert current_number("support") == 2
+    assert AgentVersion.objects.get(agent__name="support", number=3).status == AgentVersion.Status.DRAFT
