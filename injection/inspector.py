@@ -2,12 +2,14 @@
 InjectionConfig.ready(): an untrusted tool's result is scanned, taints the session, is recorded
 when a detector fires, and reaches the model spotlighted, quarantined or not at all."""
 
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from agents.models import Tool
 from agents.models.tool import InjectionAction, Trust
 from agents.providers.base import ToolCall
 from agents.runtime.inspect import Inspection
+from agents.runtime.turns import turn_given_back
 from agents.tools.result import ToolResult
 from core import clock
 from injection.detect import ScanResult, scan
@@ -72,9 +74,10 @@ class InjectionInspector:
     ) -> Inspection:
         if tool.trust == Trust.TRUSTED:
             return Inspection(result=result)
-        found = scan(
-            result_text(result, limit=MAX_SCAN_CHARS), tool=tool.name, external=external_classifier()
-        )
+        external = external_classifier()
+        # The external classifier's answer is a wait like a tool's: the run's CPU turn goes back.
+        with turn_given_back() if external is not None else nullcontext():
+            found = scan(result_text(result, limit=MAX_SCAN_CHARS), tool=tool.name, external=external)
         task = state.task
         session_taint(session_id=task.session_id, source=tool.name, suspicious=found.flagged)
         if not found.flagged:

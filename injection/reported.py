@@ -109,7 +109,10 @@ def reported_outputs_scan(
             found = scan(text, tool=item.tool_name, external=classifier)
             skipped = isinstance(classifier, NotAsked)
             known[digest] = ReportedScan(found, classifier_skipped=skipped)
-            if not skipped:  # a verdict without the classifier is not kept: a later request may ask it
+            # A verdict without the classifier's answer (not asked, or it failed: fail-open would
+            # keep it clean, fail-closed flagged, for the whole session) is not kept: a later
+            # request may have the answer.
+            if external is None or (not skipped and external.answered_last()):
                 fresh.append(_scanned_row(session_id, digest, found))
         scans.append(known[digest])
     ScannedOutput.objects.bulk_create(fresh, ignore_conflicts=True)

@@ -9,6 +9,7 @@ Plain Python: the caller passes the transport. Tollgate's passes the egress-guar
 """
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,8 +38,15 @@ class ExternalClassifier:
     fail_closed: bool
     transport: httpx.BaseTransport | None = None
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
+    _last: threading.local = field(default_factory=threading.local, init=False, repr=False)
+
+    def answered_last(self) -> bool:
+        """Whether this thread's last `find` had the classifier's answer (a verdict reached
+        without it must not be kept as if it had)."""
+        return getattr(self._last, "answered", False)
 
     def find(self, text: str, *, tool: str | None, flag_at: float) -> list[Finding]:
+        self._last.answered = False
         try:
             score = self._score(text[:MAX_SENT_CHARS], tool)
         # Whatever stops the answer (the network, the egress guard, the server) ends the same way.
@@ -46,6 +54,7 @@ class ExternalClassifier:
             if not self.fail_closed:
                 return []
             return [Finding(UNAVAILABLE, 1.0, f"external classifier unavailable: {type(exc).__name__}", 0, 0)]
+        self._last.answered = True
         if score < flag_at:
             return []
         return [Finding(DETECTOR, score, text[:200], 0, min(len(text), MAX_SENT_CHARS))]

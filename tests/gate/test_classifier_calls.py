@@ -188,3 +188,37 @@ def test_two_requests_meeting_one_new_output_at_once_keep_one_verdict(requester,
     assert asked in (1, 2)  # both may have scanned it before either kept its verdict
     assert scan_it() == first
     assert len(classifier) == asked
+
+
+@pytest.mark.parametrize("fail_closed", [False, True])
+def test_a_verdict_reached_while_the_classifier_failed_is_not_kept(
+    requester, settings, fetch_page, fail_closed
+):
+    # Kept, a fail-open verdict would stay clean, and a fail-closed one flagged, for the rest of
+    # the session, though the classifier answers again.
+    task = external_task_of_conversation(owner=requester, session_id="conv-down", agent_name="outside")
+    settings.INJECTION_CLASSIFIER_TIMEOUT_S = 2.0
+    settings.INJECTION_CLASSIFIER_FAIL_CLOSED = fail_closed
+    settings.TOOL_EGRESS_ALLOW = ["127.0.0.1"]
+
+    def scan_it() -> ScanResult | None:
+        return reported_output_scan(
+            session_id=task.session_id, tool_name="fetch_page", trust="untrusted", output={"page": CLEAN_PAGE}
+        )
+
+    failing: list[dict] = []
+    with serving(fake_server(b"{}", status=503, seen=failing)) as url:
+        settings.INJECTION_CLASSIFIER_URL = url
+        scan_it()
+    assert len(failing) == 1
+    assert not ScannedOutput.objects.filter(session_id=task.session_id).exists()
+
+    answering: list[dict] = []
+    with serving(fake_server(b'{"score": 0.1}', seen=answering)) as url:
+        settings.INJECTION_CLASSIFIER_URL = url
+        found = scan_it()
+        assert found is not None
+        assert not found.flagged
+        scan_it()
+    assert len(answering) == 1  # asked again once it answers, then its verdict is kept
+    assert ScannedOutput.objects.filter(session_id=task.session_id).count() == 1
