@@ -16,13 +16,14 @@ from celery.signals import worker_ready
 
 @worker_ready.connect
 def pool_threads_start(sender: Any = None, **_: Any) -> None:
-    executor = getattr(getattr(sender, "pool", None), "executor", None)
+    pool: Any = getattr(sender, "pool", None)
+    executor = getattr(pool, "executor", None)
     if executor is None:  # not the threads pool
         return
     started = threading.Event()
     # Each placeholder keeps its thread busy until all are submitted, so every submission
     # finds no idle thread and starts a new one, up to the pool's size.
-    placeholders = [executor.submit(started.wait) for _ in range(executor._max_workers)]
+    placeholders = [executor.submit(started.wait) for _ in range(pool.limit)]
     started.set()
     for placeholder in placeholders:
         placeholder.result()

@@ -8,23 +8,30 @@ a hundred messages a second per process, however many threads sat idle: the last
 of 200 started ~1 s after it was sent (bench/README.md, "concurrency").
 
 Here, once a BRPOP has answered, the consumer takes what else waits in its queues, up to the
-room its prefetch window has left, in one more round trip, and records those messages as
+room its prefetch window has left and at most BURST_MAX, in one more round trip (RPOP with a
+count: Redis 6.2 or later; on an older server it takes none), and records those messages as
 unacknowledged in one pipeline before it hands them on. Each is recorded as kombu records a
 BRPOP's message (the same keys and entries), so acknowledgement, redelivery after the
 visibility timeout and restoring at shutdown stay kombu's own. Celery uses this transport
 through `CELERY_BROKER_TRANSPORT` (console/settings/base.py).
 """
 
+import logging
 from time import time
 from typing import Any
 
+import redis
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 
-# Messages one extra round trip may take when the consumer has no prefetch limit.
-BURST_MAX = 100
+# At most this many messages a round trip. They are what a failure between taking them and
+# recording them unacknowledged can strand (the stalled-task sweeper sends their tasks again,
+# after the visibility timeout), and what one process can take ahead of the others.
+BURST_MAX = 16
+
+logger = logging.getLogger(__name__)
 
 
 class QoS(kombu_redis.QoS):
@@ -58,38 +65,49 @@ class QoS(kombu_redis.QoS):
 
 class Channel(kombu_redis.Channel):
     QoS = QoS
+    _burst_off = False  # the server has no RPOP with a count (Redis before 6.2)
+
+    def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
+        # Only queues whose messages are acknowledged are taken in bursts: a burst records what
+        # it takes as unacknowledged, which a no_ack consumer would never clear.
+        acked: set[str] = self.__dict__.setdefault("_acked_queues", set())
+        if no_ack:
+            acked.discard(queue)
+        else:
+            acked.add(queue)
+        return super().basic_consume(queue, no_ack, *args, **kwargs)
 
     def _brpop_read(self, **options: Any) -> bool:
         delivered = super()._brpop_read(**options)
         # Not while closing: kombu then reads the last BRPOP's answer only to hand it back.
-        if delivered and not self._closing:
+        if delivered and not self._closing and not self._burst_off:
             self._waiting_take()
         return delivered
 
     def _waiting_take(self) -> None:
-        """Deliver the messages waiting in this channel's queues, as many as it has room for."""
+        """Deliver the messages waiting in this channel's queues, as many as it has room for
+        (at most BURST_MAX), from each queue's default-priority list: messages of other
+        priorities are taken by BRPOP, one at a time, as kombu takes them."""
         room = self.qos.can_consume_max_estimate()
-        if room is None:
-            room = BURST_MAX
-        if room <= 0:
+        room = BURST_MAX if room is None else min(room, BURST_MAX)
+        acked = self.__dict__.get("_acked_queues", set())
+        queues = [queue for queue in self._queue_cycle.consume(len(self.active_queues)) if queue in acked]
+        if room <= 0 or not queues:
             return
-        # kombu's BRPOP order: every queue's highest priority first. One pipeline asks each
-        # list for up to `room`; only messages of several priorities waiting at once can make
-        # it take more, and those are still delivered (they wait their turn in the worker).
-        keys = [
-            (queue, self._q_for_pri(queue, pri))
-            for pri in self.priority_steps
-            for queue in self._queue_cycle.consume(len(self.active_queues))
-        ]
-        if not keys:
+        queues = queues[:room]
+        share = room // len(queues)
+        try:
+            with self.conn_or_acquire() as client, client.pipeline(transaction=False) as pipe:
+                for queue in queues:
+                    pipe.rpop(self._q_for_pri(queue, self.priority_steps[0]), share)
+                answers = pipe.execute()
+        except redis.ResponseError as exc:
+            self._burst_off = True
+            logger.warning("no bursts: RPOP with a count needs Redis 6.2 or later (%s)", exc)
             return
-        with self.conn_or_acquire() as client, client.pipeline(transaction=False) as pipe:
-            for _, key in keys:
-                pipe.rpop(key, room)
-            answers = pipe.execute()
         burst = [
             (queue, self.Message(loads(bytes_to_str(item)), channel=self))
-            for (queue, _), items in zip(keys, answers, strict=True)
+            for queue, items in zip(queues, answers, strict=True)
             for item in items or ()
         ]
         if not burst:

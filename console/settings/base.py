@@ -111,10 +111,13 @@ API_THREADS = env_int("API_THREADS", 8, minimum=1)
 # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction, nor a
 # prepared statement (core.raw_rows.prepared_cursor) its server connection: both are then off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
-if not DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
-    # The statements prepared there look rows up by key, so one generic plan serves every call;
-    # left to choose, PostgreSQL planned a custom plan on every call of some (the run's load,
-    # ~0.15 ms each). Only prepared statements use this setting (the ORM's are not prepared).
+# The statements prepared there look rows up by key, so one generic plan serves every call; left
+# to choose, PostgreSQL planned a custom plan on every call of some (the run's load, ~0.15 ms
+# each). Sent as a startup option: a pooler that refuses those (PgBouncer without
+# `ignore_startup_parameters = options`, RDS Proxy) needs DB_GENERIC_PLANS off. Besides the
+# prepared statements, PL/pgSQL's (the audit chain's trigger) plan this way too; the ORM's
+# statements are not prepared and are unaffected.
+if env_bool("DB_GENERIC_PLANS", True) and not DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
     _startup = DATABASES["default"]["OPTIONS"].get("options")
     DATABASES["default"]["OPTIONS"]["options"] = " ".join(
         filter(None, [_startup, "-c plan_cache_mode=force_generic_plan"])

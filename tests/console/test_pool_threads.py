@@ -10,7 +10,7 @@ from console.pool_threads import pool_threads_start
 def test_every_thread_of_the_pool_is_started_and_left_idle():
     executor = ThreadPoolExecutor(max_workers=12)
     try:
-        pool_threads_start(sender=SimpleNamespace(pool=SimpleNamespace(executor=executor)))
+        pool_threads_start(sender=SimpleNamespace(pool=SimpleNamespace(executor=executor, limit=12)))
         assert len(executor._threads) == 12
 
         # Idle, not busy: twelve runs at once all find a started thread, and none is added.

@@ -9,7 +9,7 @@ import redis
 from django.conf import settings
 from kombu import Connection, Consumer, Message, Producer, Queue
 
-from core.redis_broker import Transport
+from core.redis_broker import BURST_MAX, Transport
 
 
 @pytest.fixture
@@ -126,4 +126,33 @@ def test_a_closing_consumer_takes_no_burst(broker):
     assert len(taken) == 1  # the BRPOP's own, and nothing more
     assert client.llen(prefix + queue.name) == 5
     channel._closing = False
+    consumer.cancel()
+
+
+def test_a_burst_takes_at_most_burst_max_whatever_the_window(broker):
+    connection, queue, client, prefix = broker
+    _publish(connection, queue, BURST_MAX + 20)
+    consumer, taken = _taking(connection, queue, prefetch=100)
+
+    connection.drain_events(timeout=2)
+
+    assert len(taken) == 1 + BURST_MAX  # the rest stays for this process's next read, or another's
+    assert client.llen(prefix + queue.name) == 20 - 1
+    consumer.cancel()
+
+
+def test_a_queue_consumed_without_acknowledgements_takes_no_burst(broker):
+    connection, queue, client, prefix = broker
+    _publish(connection, queue, 5)
+    taken: list[Message] = []
+    consumer = Consumer(
+        connection.channel(), queues=[queue], callbacks=[lambda _b, m: taken.append(m)], no_ack=True
+    )
+    consumer.consume()
+
+    connection.drain_events(timeout=2)
+
+    assert len(taken) == 1
+    assert client.hlen(prefix + "unacked") == 0  # nothing recorded that no one would clear
+    assert client.llen(prefix + queue.name) == 4
     consumer.cancel()
