@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 
 
 class QoS(kombu_redis.QoS):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Tags recorded unacknowledged by burst_record, whose delivery has not appended them yet.
+        self._recorded: set[str] = set()
+
     def burst_record(self, messages: list[virtual.Message]) -> None:
         """Record a burst's messages as unacknowledged, in one round trip, as kombu's
         `append` records one (kombu.transport.redis.QoS.append)."""
@@ -48,13 +53,6 @@ class QoS(kombu_redis.QoS):
             pipe.execute()
         self._recorded.update(message.delivery_tag for message in messages)
 
-    @property
-    def _recorded(self) -> set[str]:
-        recorded: set[str] | None = self.__dict__.get("_burst_recorded")
-        if recorded is None:
-            recorded = self.__dict__["_burst_recorded"] = set()
-        return recorded
-
     def append(self, message: virtual.Message, delivery_tag: str) -> None:
         if delivery_tag in self._recorded:
             self._recorded.discard(delivery_tag)
@@ -67,14 +65,17 @@ class Channel(kombu_redis.Channel):
     QoS = QoS
     _burst_off = False  # the server has no RPOP with a count (Redis before 6.2)
 
-    def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # Only queues whose messages are acknowledged are taken in bursts: a burst records what
         # it takes as unacknowledged, which a no_ack consumer would never clear.
-        acked: set[str] = self.__dict__.setdefault("_acked_queues", set())
+        self._acked_queues: set[str] = set()
+
+    def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
         if no_ack:
-            acked.discard(queue)
+            self._acked_queues.discard(queue)
         else:
-            acked.add(queue)
+            self._acked_queues.add(queue)
         return super().basic_consume(queue, no_ack, *args, **kwargs)
 
     def _brpop_read(self, **options: Any) -> bool:
@@ -90,8 +91,8 @@ class Channel(kombu_redis.Channel):
         priorities are taken by BRPOP, one at a time, as kombu takes them."""
         room = self.qos.can_consume_max_estimate()
         room = BURST_MAX if room is None else min(room, BURST_MAX)
-        acked = self.__dict__.get("_acked_queues", set())
-        queues = [queue for queue in self._queue_cycle.consume(len(self.active_queues)) if queue in acked]
+        cycle = self._queue_cycle.consume(len(self.active_queues))
+        queues = [queue for queue in cycle if queue in self._acked_queues]
         if room <= 0 or not queues:
             return
         queues = queues[:room]

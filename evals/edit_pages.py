@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,7 +16,7 @@ from console.pages.auth import AuthedRequest
 from core.errors import ServiceError
 from evals.forms import CaseForm, SuiteCreateForm, SuiteForm
 from evals.models import EvalCase
-from evals.pages import admins, suite_or_404
+from evals.pages import admins, row_or_404, suite_or_404
 from evals.services.suites import (
     case_create,
     case_delete,
@@ -135,9 +135,4 @@ def _saved(form: forms.Form, save: Callable[[dict[str, Any]], Saved]) -> Saved |
 
 
 def _case_or_404(case_id: int) -> EvalCase:
-    # As suite_or_404: an id past the column's range is simply not there.
-    cases = EvalCase.objects.select_related("suite__agent")
-    case = cases.filter(pk=case_id).first() if case_id < 2**31 else None
-    if case is None:
-        raise Http404("no such case")
-    return case
+    return row_or_404(EvalCase.objects.select_related("suite__agent"), case_id, what="case")

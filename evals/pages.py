@@ -3,8 +3,10 @@ a task made into a case. Reviewers read; admins start runs and make cases (the f
 edit and delete suites and cases are in evals/edit_pages.py)."""
 
 import uuid
+from typing import TypeVar
 
 from django.contrib import messages
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +20,8 @@ from evals.services.compare import run_compare
 from evals.services.from_task import eval_case_from_task
 from evals.services.runs import eval_run_start
 from evals.services.versions import candidate_block
+
+M = TypeVar("M", bound=Model)
 
 reviewers = role_required(user_is_reviewer, denial="only reviewers and admins may read evals")
 admins = role_required(user_is_admin, denial="only an admin may change eval suites and cases or start runs")
@@ -119,14 +123,17 @@ def case_from_task(request: AuthedRequest, task_id: uuid.UUID) -> HttpResponse:
     return render(request, "evals/case_from_task.html", {"task": task, "suites": suites})
 
 
+def row_or_404(rows: QuerySet[M], row_id: int, *, what: str) -> M:
+    """The row of `rows` with this id, or a 404. The path converter takes any digits: an id past
+    the column's range is simply not there."""
+    row = rows.filter(pk=row_id).first() if row_id < 2**31 else None
+    if row is None:
+        raise Http404(f"no such {what}")
+    return row
+
+
 def suite_or_404(suite_id: int) -> EvalSuite:
-    # The path converter takes any digits; an id past the column's range is simply not there.
-    suite = (
-        EvalSuite.objects.select_related("agent").filter(pk=suite_id).first() if suite_id < 2**31 else None
-    )
-    if suite is None:
-        raise Http404("no such suite")
-    return suite
+    return row_or_404(EvalSuite.objects.select_related("agent"), suite_id, what="suite")
 
 
 def _int(value: str | None) -> int:

@@ -18,7 +18,7 @@ meet one new output at the same moment may both scan it; the first verdict writt
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
@@ -129,10 +129,7 @@ def _scanned_row(session_id: UUID, digest: str, found: ScanResult) -> ScannedOut
         digest=digest,
         score=found.score,
         flagged=found.flagged,
-        findings=[
-            {"detector": f.detector, "score": f.score, "snippet": f.snippet, "start": f.start, "end": f.end}
-            for f in found.findings
-        ],
+        findings=[asdict(finding) for finding in found.findings],
         created_at=clock.now(),
     )
 

@@ -314,8 +314,7 @@ def _version_add(
         version.refresh_from_db(fields=["status"])
         agent.refresh_from_db(fields=["current_version"])
     elif not draft:
-        agent.current_version = version
-        agent.save(update_fields=["current_version"])
+        version_make_current(agent=agent, version=version)
     action = "agent.draft_created" if draft else ("agent.candidate_created" if checked else "agent.updated")
     audit_record(
         actor=actor,
@@ -347,15 +346,19 @@ def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, d
     outcome of its checks under that lock, so two checks ending at once cannot both see the
     other still running)."""
     with transaction.atomic():
-        rollout_id = None
+        locked, rollout_id = None, None
         if passed:
             # The agent's row first: a rollout starting meanwhile waits for this decision, or
             # this one sees it (rollout_start takes the same lock).
-            agent_id = AgentVersion.objects.filter(pk=version_id).values_list("agent_id", flat=True).first()
-            if agent_id is None:
+            locked = (
+                Agent.objects.select_for_update(of=("self",))
+                .select_related("current_version")
+                .filter(versions=version_id)
+                .first()
+            )
+            if locked is None:
                 return False
-            Agent.objects.select_for_update(of=("self",)).filter(pk=agent_id).first()
-            rollout_id = rollout_active_id(agent_id)
+            rollout_id = rollout_active_id(locked.pk)
         passed_as = (
             Value(AgentVersion.Status.DRAFT)
             if rollout_id is not None
@@ -370,15 +373,13 @@ def agent_version_decide(*, version_id: int, passed: bool, actor: User | None, d
         if not changed:
             return False
         version = AgentVersion.objects.select_related("agent").get(pk=version_id)
-        agent = version.agent
+        agent = locked or version.agent
         target = version.status
         before = None
         if target == AgentVersion.Status.CURRENT:
-            agent = Agent.objects.select_related("current_version").get(pk=agent.pk)  # locked above
             if agent.current_version is not None:
                 before = {"version": agent.current_version.number}
-            agent.current_version = version
-            agent.save(update_fields=["current_version"])
+            version_make_current(agent=agent, version=version)
         if rollout_id is not None:
             detail = f"passed during rollout {rollout_id}: a draft until a rollout or rollback serves it"
         audit_record(

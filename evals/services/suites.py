@@ -186,7 +186,7 @@ def case_delete(*, actor: User, case_id: int) -> None:
 
 
 def _case_locked(case_id: int) -> EvalCase:
-    case = EvalCase.objects.select_for_update().select_related("suite").filter(pk=case_id).first()
+    case = EvalCase.objects.select_for_update().filter(pk=case_id).first()
     if case is None:
         raise NotFound(f"no eval case {case_id}", field="case")
     return case
