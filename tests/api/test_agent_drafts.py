@@ -4,8 +4,9 @@ rollout makes it the canary (and its promotion, or a rollback, current)."""
 import pytest
 
 from agents.models import Agent, AgentVersion, Rollout, Task
+from agents.rollouts.services import rollout_start
 from agents.runtime.loop import RunOutcome, task_steps_run
-from agents.services.catalog import agent_create, agent_update
+from agents.services.catalog import agent_create, agent_draft_create, agent_update
 from agents.services.tasks import task_submit
 from approvals.models import AuditEntry
 from evals.models import EvalCaseResult, EvalRun
@@ -325,3 +326,41 @@ def test_an_edit_that_passes_its_suites_during_a_rollout_waits_as_a_draft(
     assert promoted.status_code == 200, promoted.content
     assert current_number("support") == 2
     assert AgentVersion.objects.get(agent__name="support", number=3).status == AgentVersion.Status.DRAFT
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(4))
+def test_a_rollout_starting_as_an_edit_passes_its_suites_keeps_its_baseline_current(
+    admin, sim_priced, use_simulator, round_
+):
+    # Raced for real: the decision and the start each take the agent's row first, so either the
+    # start comes after the edit became current (and the edit is the baseline), or the decision
+    # sees the rollout and the edit waits as a draft. Never a rollout whose baseline is not current.
+    name = f"support{round_}"
+    make_agent(name, model="sim/echo")
+    agent_draft_create(actor=admin, name=name, system_prompt="v2")  # no suites yet: a draft at once
+    for suite_name in ("alpha", "beta"):
+        suite = suite_create(actor=admin, agent_name=name, name=suite_name, required=True)
+        case_create(actor=admin, suite_id=suite.pk, name="one", input="hello")
+    agent_update(actor=admin, name=name, system_prompt="v3")
+    tasks = [result.task for result in EvalCaseResult.objects.filter(run__suite__agent__name=name)]
+    for task in tasks:
+        end(task)
+    assert eval_case_check(task_id=tasks[0].pk) == "passed"  # the last one decides
+
+    decided, started = race(
+        lambda: eval_case_check(task_id=tasks[1].pk),
+        lambda: rollout_start(actor=admin, agent_name=name, canary_version=2, percent=50),
+    )
+
+    assert decided == "passed"
+    assert isinstance(started, Rollout)
+    rollout = Rollout.objects.select_related("baseline").get(pk=started.pk)
+    agent = Agent.objects.get(name=name)
+    assert rollout.baseline_id == agent.current_version_id
+    edit = AgentVersion.objects.get(agent=agent, number=3)
+    if rollout.baseline.number == 3:
+        assert edit.status == AgentVersion.Status.CURRENT  # decided first
+    else:
+        assert rollout.baseline.number == 1
+        assert edit.status == AgentVersion.Status.DRAFT  # the rollout first
