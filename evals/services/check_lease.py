@@ -11,6 +11,10 @@ A lease can still pass while its run waits on a judge (a reply trickling in slow
 timeout): a second run may then claim the case. Recording is conditional on the case being
 pending, so exactly one of them records its outcome; the other adds only the cost of the judge
 calls it made (evals/services/runs.py), which the spend ledger has too.
+
+A run that fails with an exception (its process lives on) releases its claim on the way out, so
+the sweeper's next pass takes the case up at once; only a run whose process died holds the case
+until its lease passes.
 """
 
 from datetime import datetime, timedelta
@@ -43,15 +47,26 @@ def check_lease_free(now: datetime) -> Q:
     return Q(check_lease_until__isnull=True) | Q(check_lease_until__lt=now)
 
 
-def check_claim(result: EvalCaseResult) -> bool:
-    """Take the case for this run of its checks: True for exactly one of the runs racing for it
-    while it is pending, unless a claim's lease passed (a re-sent message is no claim)."""
+def check_claim(result: EvalCaseResult) -> datetime | None:
+    """Take the case for this run of its checks: the claim's time for exactly one of the runs
+    racing for it while it is pending, unless a claim's lease passed (a re-sent message is no
+    claim); None for the others."""
     now = clock.now()
     claimable = Q(check_claimed_at__isnull=True) | Q(check_lease_until__lt=now)
     claimed = EvalCaseResult.objects.filter(
         claimable, pk=result.pk, status=EvalCaseResult.Status.PENDING
     ).update(check_claimed_at=now, check_lease_until=now + check_lease(result.check_specs))
-    return bool(claimed)
+    return now if claimed else None
+
+
+def check_release(result: EvalCaseResult, claimed_at: datetime) -> bool:
+    """Give up this run's claim (made at `claimed_at`) of a case still pending: the case is
+    free for the sweeper at once. False when another run took the case over meanwhile (this
+    run's lease passed), whose claim stays."""
+    released = EvalCaseResult.objects.filter(
+        pk=result.pk, status=EvalCaseResult.Status.PENDING, check_claimed_at=claimed_at
+    ).update(check_claimed_at=None, check_lease_until=None)
+    return bool(released)
 
 
 def check_resend_hold(result: EvalCaseResult) -> bool:

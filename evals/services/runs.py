@@ -1,6 +1,7 @@
 """Eval runs: one real task per case on a pinned agent version, tools answered from the case's
 fixtures; each case checked as soon as its task ends; the run finished with its last case."""
 
+import logging
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -18,8 +19,15 @@ from evals.checks.observed import observation_of
 from evals.checks.run import CheckedCase, checks_run
 from evals.limits import MAX_CASES_PER_SUITE
 from evals.models import EvalCaseResult, EvalRun, EvalSuite
-from evals.services.check_lease import check_claim, check_lease_free, check_resend_hold, has_judge
+from evals.services.check_lease import (
+    check_claim,
+    check_lease_free,
+    check_release,
+    check_resend_hold,
+    has_judge,
+)
 
+logger = logging.getLogger(__name__)
 # A case without checks passes when its task succeeded.
 DEFAULT_CHECKS: list[dict[str, Any]] = [
     {"kind": "cel", "name": "the task succeeded", "expr": 'status == "succeeded"'}
@@ -141,9 +149,19 @@ def eval_cases_sweep(*, limit: int = 200) -> int:
 
 def _case_check(result: EvalCaseResult) -> str | None:
     """Check the case if this run claims it; None when another run holds it or recorded it."""
-    if not check_claim(result):
+    claimed_at = check_claim(result)
+    if claimed_at is None:
         return None
-    return _case_record(result, result.task)
+    try:
+        return _case_record(result, result.task)
+    except BaseException:
+        # The run failed here, its process alive: the sweeper may retry the case at once rather
+        # than after the lease. Only a dead process leaves the case held until the lease passes.
+        try:
+            check_release(result, claimed_at)
+        except Exception:
+            logger.exception("releasing the check of case %s failed; its lease will pass", result.pk)
+        raise
 
 
 def _case_record(result: EvalCaseResult, task: Task | None) -> str | None:

@@ -17,8 +17,9 @@ from agents.models import Task
 from agents.providers.base import ChatProvider, ChatRequest, ChatResponse
 from agents.providers.registry import provider_for
 from core import clock
+from evals.checks.run import checks_run
 from evals.models import EvalCaseResult, EvalRun
-from evals.services.check_lease import CHECK_LEASE_MARGIN_S, check_claim, check_lease
+from evals.services.check_lease import CHECK_LEASE_MARGIN_S, check_claim, check_lease, check_release
 from evals.services.runs import eval_case_check, eval_cases_sweep, eval_run_start
 from evals.services.suites import case_create, suite_create
 from tests.agents.guards.conftest import guard_prefix  # noqa: F401 - autouse: counters of this test's own
@@ -211,3 +212,38 @@ def test_the_lease_covers_every_judge_of_the_case_one_after_another(settings):
 
     assert check_lease([cel]) == timedelta(seconds=CHECK_LEASE_MARGIN_S)
     assert check_lease([judge_spec, cel, judge_spec]) == timedelta(seconds=CHECK_LEASE_MARGIN_S + 2 * 62)
+
+
+def test_a_check_that_crashes_releases_its_case_for_the_sweeper_at_once(admin, judge, sent, monkeypatch):
+    result = judged_case(admin)
+    counting = judge()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("a bug in a check")
+
+    monkeypatch.setattr("evals.services.runs.checks_run", crash)
+    with pytest.raises(RuntimeError, match="a bug in a check"):
+        eval_case_check(task_id=result.task_id)
+    result.refresh_from_db()
+    assert (result.status, result.check_claimed_at, result.check_lease_until) == ("pending", None, None)
+
+    # Not a whole lease later: the sweeper's next pass re-sends it, and its run checks it.
+    assert eval_cases_sweep() == 1
+    assert sent == [str(result.task_id)]
+    monkeypatch.setattr("evals.services.runs.checks_run", checks_run)
+    assert eval_case_check(task_id=result.task_id) == "passed"
+    assert counting.calls == 1
+
+
+def test_a_released_claim_leaves_the_claim_of_a_run_that_took_the_case_over(admin, use_simulator):
+    result = judged_case(admin)
+    first = check_claim(result)
+    assert first is not None
+    with time_machine.travel(first + check_lease(result.check_specs) + timedelta(seconds=1)):
+        second = check_claim(result)  # the first run's lease passed: another run took over
+    assert second is not None
+
+    assert not check_release(result, first)
+    result.refresh_from_db()
+    assert result.check_claimed_at == second
+    assert check_release(result, second)
