@@ -18,9 +18,12 @@ meet one new output at the same moment may both scan it; the first verdict writt
 """
 
 import hashlib
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
+
+from django.conf import settings
 
 from agents.models import Task
 from agents.models.tool import InjectionAction, Trust
@@ -40,19 +43,36 @@ from tracing.recorder import SpanBuffer
 # The span attribute of an output the external classifier was not asked about (over the budget).
 CLASSIFIER_SKIPPED_ATTRIBUTE = "tollgate.injection.external_skipped"
 OVER_BUDGET = "not sent to the external classifier: past the outputs one export may send it"
+PAST_DEADLINE = "not sent to the external classifier: past the time one export may wait for it"
 
 
 @dataclass
 class ClassifierBudget:
-    """How many more new outputs one request may send to the external classifier."""
+    """How many more new outputs one request may send to the external classifier, and until when
+    (time.monotonic()) it may wait for its answers."""
 
     left: int
+    deadline: float
 
-    def take(self) -> bool:
-        if self.left <= 0:
-            return False
+    @classmethod
+    def per_export(cls) -> "ClassifierBudget":
+        """One OTLP export's: INJECTION_CLASSIFIER_MAX_PER_EXPORT outputs, and
+        INJECTION_CLASSIFIER_EXPORT_DEADLINE_S from now, so that a stalled classifier cannot
+        hold an export past its exporter's own timeout (which would send it again)."""
+        deadline = time.monotonic() + settings.INJECTION_CLASSIFIER_EXPORT_DEADLINE_S
+        return cls(left=settings.INJECTION_CLASSIFIER_MAX_PER_EXPORT, deadline=deadline)
+
+    def take(self) -> float | None:
+        """The seconds the next call may wait for its answer; None when it is not to be made
+        (the outputs are spent or the deadline passed: `refusal` says which)."""
+        remaining = self.deadline - time.monotonic()
+        if self.left <= 0 or remaining <= 0:
+            return None
         self.left -= 1
-        return True
+        return remaining
+
+    def refusal(self) -> str:
+        return OVER_BUDGET if self.left <= 0 else PAST_DEADLINE
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,8 @@ def reported_outputs_scan(
 ) -> list[ReportedScan | None]:
     """The scan of each output, in order (None for a trusted tool's). An output the session met
     before reuses its verdict; a new one is scanned, the external classifier asked while
-    `budget` (None: no limit) lasts, and only then scanned by the built-in detectors alone."""
+    `budget` (None: no limit) lasts, each call cut short at its deadline, and only then scanned by
+    the built-in detectors alone."""
     texts: list[str | None] = [
         None
         if item.trust == Trust.TRUSTED
@@ -104,8 +125,13 @@ def reported_outputs_scan(
             continue
         if digest not in known:
             classifier: TextClassifier | None = external
-            if external is not None and budget is not None and not budget.take():
-                classifier = NotAsked(fail_closed=external.fail_closed, reason=OVER_BUDGET)
+            if external is not None and budget is not None:
+                wait_s = budget.take()
+                classifier = (
+                    NotAsked(fail_closed=external.fail_closed, reason=budget.refusal())
+                    if wait_s is None
+                    else external.within(wait_s)
+                )
             found = scan(text, tool=item.tool_name, external=classifier)
             skipped = isinstance(classifier, NotAsked)
             known[digest] = ReportedScan(found, classifier_skipped=skipped)

@@ -379,6 +379,10 @@ INJECTION_CLASSIFIER_FAIL_CLOSED = env_bool("INJECTION_CLASSIFIER_FAIL_CLOSED", 
 # The most tool outputs one OTLP export sends to the classifier, one call each (an export holds
 # up to 5,000 spans); the rest are scanned by the built-in detectors alone (injection/reported.py).
 INJECTION_CLASSIFIER_MAX_PER_EXPORT = env_int("INJECTION_CLASSIFIER_MAX_PER_EXPORT", 32, minimum=0)
+# How long one OTLP export may wait for the classifier in all; outputs met past it are not sent
+# (as past the count above). An OpenTelemetry exporter gives up on an export after 10 s by
+# default and sends it again: half of that leaves the rest of the export its time.
+INJECTION_CLASSIFIER_EXPORT_DEADLINE_S = env_float("INJECTION_CLASSIFIER_EXPORT_DEADLINE_S", 5.0, minimum=0.0)
 
 # Observability (tracing): /metrics answers a bearer token or callers in these networks.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -45,10 +45,13 @@ class ExternalClassifier:
         without it must not be kept as if it had)."""
         return getattr(self._last, "answered", False)
 
-    def find(self, text: str, *, tool: str | None, flag_at: float) -> list[Finding]:
+    def find(
+        self, text: str, *, tool: str | None, flag_at: float, timeout_s: float | None = None
+    ) -> list[Finding]:
+        """Findings on `text`; `timeout_s`, when given, replaces `self.timeout_s` for this call."""
         self._last.answered = False
         try:
-            score = self._score(text[:MAX_SENT_CHARS], tool)
+            score = self._score(text[:MAX_SENT_CHARS], tool, timeout_s)
         # Whatever stops the answer (the network, the egress guard, the server) ends the same way.
         except Exception as exc:
             if not self.fail_closed:
@@ -59,17 +62,23 @@ class ExternalClassifier:
             return []
         return [Finding(DETECTOR, score, text[:200], 0, min(len(text), MAX_SENT_CHARS))]
 
+    def within(self, seconds: float) -> "TimedCall":
+        """This classifier, waiting at most `seconds` (and never longer than its own timeout)."""
+        return TimedCall(self, min(seconds, self.timeout_s))
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
 
-    def _score(self, text: str, tool: str | None) -> float:
+    def _score(self, text: str, tool: str | None, timeout_s: float | None) -> float:
         if self._client is None:
             self._client = httpx.Client(
                 transport=self.transport, timeout=self.timeout_s, follow_redirects=False
             )
-        with self._client.stream("POST", self.url, json={"text": text, "tool": tool}) as response:
+        timeout = httpx.USE_CLIENT_DEFAULT if timeout_s is None else httpx.Timeout(timeout_s)
+        body_json = {"text": text, "tool": tool}
+        with self._client.stream("POST", self.url, json=body_json, timeout=timeout) as response:
             response.raise_for_status()
             body = b""
             for piece in response.iter_bytes():
@@ -80,6 +89,18 @@ class ExternalClassifier:
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0.0 <= score <= 1.0:
             raise ValueError(f"the classifier's score is not a number in 0..1: {score!r}")
         return float(score)
+
+
+@dataclass(frozen=True)
+class TimedCall:
+    """The external classifier asked with a shorter timeout: what is left of a request's time
+    for the classifier (injection/reported.py)."""
+
+    classifier: ExternalClassifier
+    timeout_s: float
+
+    def find(self, text: str, *, tool: str | None, flag_at: float) -> list[Finding]:
+        return self.classifier.find(text, tool=tool, flag_at=flag_at, timeout_s=self.timeout_s)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ succeeds, and the task waits in the database until the stalled-task sweeper send
 send clears only its own mark). A live broker's worker waits for messages longer than that
 timeout without losing its connection."""
 
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from agents.tasks import run_task
 from core import clock
 from tests.factories import make_agent
 from tests.support.processes import ROOT, child_env, running_worker, wait_until
+from tests.support.stalled import StalledServer, stalled_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_run_queue")]
 
@@ -38,48 +38,18 @@ print(task.pk)
 """
 
 
-class StalledBroker:
-    """A TCP server that accepts every connection and never reads or writes on it."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(0.1)  # closing the socket does not wake a blocked accept()
-        self.accepted: list[socket.socket] = []
-        self.closing = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.server.getsockname()[1]}/0"
-
-    def _accept(self) -> None:
-        while not self.closing.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self.closing.set()
-        self.thread.join(timeout=10)
-        self.server.close()
-        for conn in self.accepted:
-            conn.close()
-
-
 @pytest.fixture
-def stalled_broker() -> Iterator[StalledBroker]:
-    broker = StalledBroker()
-    yield broker
-    broker.close()
+def stalled_broker() -> Iterator[StalledServer]:
+    with stalled_server() as broker:
+        yield broker
 
 
 def test_a_submission_to_a_stalled_broker_returns_and_the_sweeper_sends_its_task(requester, stalled_broker):
     make_agent("echoer", model="sim/echo")
     env = child_env(
-        REDIS_URL=stalled_broker.url, BROKER_SOCKET_TIMEOUT_S="0.5", BROKER_CONNECT_TIMEOUT_S="0.5"
+        REDIS_URL=f"redis://{stalled_broker.address}/0",
+        BROKER_SOCKET_TIMEOUT_S="0.5",
+        BROKER_CONNECT_TIMEOUT_S="0.5",
     )
 
     # Without a socket timeout the send waits for an answer for ever: the bound here only keeps a

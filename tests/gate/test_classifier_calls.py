@@ -5,6 +5,7 @@ gate API, in an earlier export, or twice in one) is not scanned again. The class
 local stub that counts what it is asked."""
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from django.test import Client
 from agents.models import Session, Tool
 from agents.services.external import external_task_of_conversation
 from injection.detect import ScanResult
-from injection.detect.external import SKIPPED
+from injection.detect.external import SKIPPED, UNAVAILABLE
 from injection.models import Detection, ScannedOutput
 from injection.reported import CLASSIFIER_SKIPPED_ATTRIBUTE, reported_output_scan
 from tests.gate.conftest import ask, report
@@ -21,6 +22,7 @@ from tests.injection.conftest import CLEAN_PAGE, INJECTED_PAGE
 from tests.injection.test_external import fake_server
 from tests.support.http import serving
 from tests.support.races import race
+from tests.support.stalled import stalled_server
 from tracing.models import Span
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +224,37 @@ def test_a_verdict_reached_while_the_classifier_failed_is_not_kept(
         scan_it()
     assert len(answering) == 1  # asked again once it answers, then its verdict is kept
     assert ScannedOutput.objects.filter(session_id=task.session_id).count() == 1
+
+
+@pytest.mark.parametrize("fail_closed", [False, True])
+def test_one_export_waits_for_a_stalled_classifier_no_longer_than_its_deadline(
+    client, otel_token, fetch_page, settings, fail_closed
+):
+    # Ten new outputs, each call waiting its whole 0.5 s timeout, would hold the export 5 s;
+    # past the export's 1.2 s the rest are not sent, and the call under way is cut short.
+    settings.INJECTION_CLASSIFIER_TIMEOUT_S = 0.5
+    settings.INJECTION_CLASSIFIER_EXPORT_DEADLINE_S = 1.2
+    settings.INJECTION_CLASSIFIER_FAIL_CLOSED = fail_closed
+    settings.TOOL_EGRESS_ALLOW = ["127.0.0.1"]
+    with stalled_server() as classifier:
+        settings.INJECTION_CLASSIFIER_URL = f"http://{classifier.address}/classify"
+        started = time.monotonic()
+        export(client, otel_token, pages(10), conversation="conv-stalled")
+        took = time.monotonic() - started
+
+    assert took < 3.5, took
+    spans = tool_spans("conv-stalled")
+    assert len(spans) == 10
+    skipped = [span for span in spans if span.attributes.get(CLASSIFIER_SKIPPED_ATTRIBUTE)]
+    asked = [span for span in spans if not span.attributes.get(CLASSIFIER_SKIPPED_ATTRIBUTE)]
+    assert 1 <= len(asked) <= 3
+    assert len(skipped) == 10 - len(asked)
+    session = Session.objects.get(external_id="conv-stalled")
+    # Past the deadline as past the count: fail-closed flags the output, fail-open lets it be.
+    assert session.suspicious is fail_closed
+    if fail_closed:
+        assert all(span.attributes["tollgate.injection.detectors"] == [SKIPPED] for span in skipped)
+        assert all(span.attributes["tollgate.injection.detectors"] == [UNAVAILABLE] for span in asked)
+    else:
+        assert not Detection.objects.exists()
+    assert not ScannedOutput.objects.filter(session=session).exists()  # no verdict kept

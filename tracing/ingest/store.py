@@ -5,14 +5,14 @@ into the external session of that id (agents.services.external), so external age
 the same waterfall, cost pages, metrics and alert rules. A retried export inserts nothing
 twice, and the session's totals count only the spans this request inserted. A tool span's
 output from an untrusted tool taints the session as a gate API report does; one export sends at
-most INJECTION_CLASSIFIER_MAX_PER_EXPORT new outputs to the external classifier.
+most INJECTION_CLASSIFIER_MAX_PER_EXPORT new outputs to the external classifier, and waits for
+it at most INJECTION_CLASSIFIER_EXPORT_DEADLINE_S in all.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
@@ -42,7 +42,7 @@ CONVERSATION_ATTRIBUTES = ("gen_ai.conversation.id", "session.id")
 def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> int:
     """Store the spans; returns how many were new."""
     inserted = 0
-    budget = ClassifierBudget(settings.INJECTION_CLASSIFIER_MAX_PER_EXPORT)
+    budget = ClassifierBudget.per_export()
     for (agent, conversation), group in _conversations(spans).items():
         task = external_task_of_conversation(owner=owner, session_id=conversation, agent_name=agent)
         mapped = {span.span_id: (span, span_map(span)) for span in group}
