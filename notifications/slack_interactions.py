@@ -5,10 +5,13 @@ approvals.services.action_request_decide's; this module only maps Slack's payloa
 onto it and words the answer.
 """
 
+import concurrent.futures
 import contextlib
 import json
 import logging
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,6 +31,14 @@ from notifications.slack_client import slack_call, slack_user_email
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
+# Slack shows the clicker an error unless the interaction is answered within 3 s. A send to a
+# stalled broker gives up only after (1 + BROKER_PUBLISH_RETRIES) * BROKER_SOCKET_TIMEOUT_S (9 s),
+# so the ephemeral answer is handed to the broker on a thread of its own and waited for this long.
+EPHEMERAL_HANDOFF_WAIT_S = 1.0
+# Sends still waiting on the broker at once; past it an answer is dropped (it is only a hint).
+MAX_EPHEMERAL_HANDOFFS = 16
+_handoff = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-ephemeral")
+_handoffs_free = threading.BoundedSemaphore(MAX_EPHEMERAL_HANDOFFS)
 PAST = {"approve": "approved", "reject": "rejected"}
 LINK_YOUR_ACCOUNT = (
     "Your Slack account is not linked to a Tollgate user. Ask an admin to link it on the "
@@ -62,6 +73,33 @@ class SlackAnswer:
 
 class BadPayload(Exception):
     pass
+
+
+def slack_ephemeral_send(*, channel: str, user: str, text: str) -> None:
+    """Hand an ephemeral answer to Celery, waiting at most EPHEMERAL_HANDOFF_WAIT_S: a broker that
+    is down or stalled neither fails nor holds up the interaction's answer. Failures are logged."""
+    from notifications.tasks import slack_ephemeral
+
+    if not _handoffs_free.acquire(blocking=False):
+        logger.warning("slack ephemeral answer to %s dropped: the broker has not taken earlier ones", user)
+        return
+    future = _handoff.submit(slack_ephemeral.delay, channel, user, text)
+    future.add_done_callback(lambda done: _handoff_done(user, done))
+    # A send that fails within the wait is logged by _handoff_done, like one that fails later.
+    done, _ = concurrent.futures.wait([future], timeout=EPHEMERAL_HANDOFF_WAIT_S)
+    if not done:
+        logger.warning(
+            "slack ephemeral answer to %s: the broker has not taken it after %g s; answering without it",
+            user,
+            EPHEMERAL_HANDOFF_WAIT_S,
+        )
+
+
+def _handoff_done(user: str, future: concurrent.futures.Future[Any]) -> None:
+    _handoffs_free.release()
+    error = future.exception()
+    if error is not None:
+        logger.warning("slack ephemeral answer to %s failed: the broker did not take it: %r", user, error)
 
 
 def slack_payload_parse(body: bytes) -> dict[str, Any]:

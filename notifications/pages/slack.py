@@ -8,6 +8,7 @@ from core.http_errors import error_response
 from notifications.slack_interactions import (
     MAX_BODY_BYTES,
     BadPayload,
+    slack_ephemeral_send,
     slack_interaction_handle,
     slack_payload_parse,
     slack_signature_valid,
@@ -17,8 +18,6 @@ from notifications.slack_interactions import (
 @csrf_exempt  # Slack signs its requests instead; no session, no cookie
 @require_POST
 def interactions(request: HttpRequest) -> HttpResponse:
-    from notifications.tasks import slack_ephemeral
-
     if request.content_type != "application/x-www-form-urlencoded":  # what Slack sends
         return error_response(415, "unsupported_media_type", "send application/x-www-form-urlencoded")
     length = request.headers.get("Content-Length") or "0"
@@ -37,6 +36,6 @@ def interactions(request: HttpRequest) -> HttpResponse:
     except BadPayload as exc:
         return error_response(400, "invalid", str(exc))
     if answer.ephemeral and answer.channel and answer.user:
-        slack_ephemeral.delay(answer.channel, answer.user, answer.ephemeral)
+        slack_ephemeral_send(channel=answer.channel, user=answer.user, text=answer.ephemeral)
     # Slack ignores the body of a block_actions answer; the ephemeral text is in it for logs and tests.
     return JsonResponse({**answer.body, **({"text": answer.ephemeral} if answer.ephemeral else {})})
