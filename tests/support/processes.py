@@ -1,5 +1,6 @@
 """Real processes for integration tests: a Celery worker, the simulator."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,6 +56,20 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def process_group_stop(process: subprocess.Popen[bytes], *, timeout_s: float) -> None:
+    """SIGTERM the process's whole group (started with `start_new_session`: its children too),
+    SIGKILL whatever of it is left after `timeout_s` (a server waiting for its open connections
+    to close, a slow warm shutdown, a child its parent left behind), and reap it: nothing of it
+    outlives the call to hold a connection to the test database when the run drops it."""
+    with contextlib.suppress(ProcessLookupError):  # the whole group has exited already
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=timeout_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
 class Worker:
     def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
         self.process = process
@@ -66,13 +81,7 @@ class Worker:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        process_group_stop(self.process, timeout_s=15)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -86,9 +95,11 @@ class Worker:
             time.sleep(0.1)
 
 
-def start_worker(tmp_path: Path, *, concurrency: int = 2, processes: int = 1, **env: str) -> Worker:
+def start_worker(
+    tmp_path: Path, *, concurrency: int = 2, processes: int = 1, ready_timeout_s: float = 30, **env: str
+) -> Worker:
     """`manage.py worker` as `make run` starts it (console/worker_group.py), of `processes`
-    processes; returns once every one of them is ready."""
+    processes; returns once every one of them is ready, or stops it and raises RuntimeError."""
     log = tmp_path / f"worker-{time.monotonic_ns()}.log"
     handle = log.open("wb")
     process = subprocess.Popen(
@@ -108,9 +119,12 @@ def start_worker(tmp_path: Path, *, concurrency: int = 2, processes: int = 1, **
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + ready_timeout_s
     while log.read_text(errors="replace").count(" ready.") < processes:
         if process.poll() is not None or time.monotonic() > deadline:
+            # Not left running: its processes would hold connections to the test database,
+            # which could then not be dropped at the end of the run.
+            process_group_stop(process, timeout_s=15)
             raise RuntimeError(f"the Celery worker did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.1)
     return Worker(process, log)
@@ -151,8 +165,7 @@ def running_http_process(args: list[str], *, log: Path, ready_url: str, **env: s
                 time.sleep(0.1)
         yield
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        process_group_stop(process, timeout_s=10)
 
 
 @contextmanager
