@@ -1,7 +1,6 @@
 """The health endpoints: no token, real PostgreSQL and Redis, and a failure named but never explained."""
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,34 +13,11 @@ from django.test import Client, override_settings
 from console import health
 from console.embedded import free_port
 from tests.support.child_settings import child_settings, settings_json
+from tests.support.stalled import StalledServer
 
 LIVE = "/api/v1/health/live"
 READY = "/api/v1/health/ready"
 ALL_OK = {"database": "ok", "redis": "ok", "broker": "ok"}
-
-
-class StalledServer:
-    """Accepts connections on a loopback port and never answers a byte."""
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                peer, _ = self._listener.accept()
-            except OSError:
-                return  # closed
-            self.accepted.append(peer)
-
-    def close(self) -> None:
-        # The listener first: a client that retries on the closed connection is refused.
-        self._listener.close()
-        for peer in self.accepted:
-            peer.close()
 
 
 @pytest.fixture

@@ -18,9 +18,13 @@ class StalledServer:
         self.thread.start()
 
     @property
+    def port(self) -> int:
+        return int(self.server.getsockname()[1])
+
+    @property
     def address(self) -> str:
         """`host:port`, for a URL of any scheme."""
-        return f"127.0.0.1:{self.server.getsockname()[1]}"
+        return f"127.0.0.1:{self.port}"
 
     def _accept(self) -> None:
         while not self.closing.is_set():
@@ -31,6 +35,7 @@ class StalledServer:
             self.accepted.append(conn)
 
     def close(self) -> None:
+        """The listener first: a client that retries on a closed connection is refused."""
         self.closing.set()
         self.thread.join(timeout=10)
         self.server.close()
