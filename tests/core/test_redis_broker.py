@@ -251,3 +251,24 @@ def test_a_burst_message_whose_delivery_failed_is_recorded_again_when_redelivere
     assert [message.payload["n"] for message in seen] == [0, 1, 2]
     assert client.hlen(prefix + "unacked") == 1  # recorded: a worker dying now would not lose it
     consumer.cancel()
+
+
+def test_a_burst_takes_only_its_own_deployments_messages_on_one_redis(broker):
+    """Two deployments on one Redis, one queue name: one's consumer takes none of the other's
+    messages (its keys are prefixed with its own instance; the other's have none)."""
+    connection, queue, client, prefix = broker
+    other = Connection(settings.CELERY_BROKER_URL, transport="core.redis_broker:Transport")
+    try:
+        _publish(other, queue, 5)  # unprefixed: what the burst would reach without the prefix
+        _publish(connection, queue, 5)
+        consumer, taken = _taking(connection, queue, prefetch=10)
+
+        connection.drain_events(timeout=2)
+
+        assert len(taken) == 5
+        assert client.llen(queue.name) == 5  # the other deployment's, untouched
+        assert client.hlen(prefix + "unacked") == 5
+        consumer.cancel()
+    finally:
+        client.delete(queue.name)
+        other.release()
