@@ -271,4 +271,9 @@ def test_a_burst_takes_only_its_own_deployments_messages_on_one_redis(broker):
         consumer.cancel()
     finally:
         client.delete(queue.name)
+        # Were the burst to reach past its prefix, it would record there too: leave nothing behind.
+        for tag, entry in client.hgetall("unacked").items():
+            if queue.name.encode() in entry:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
         other.release()
