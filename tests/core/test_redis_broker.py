@@ -277,3 +277,27 @@ def test_a_burst_takes_only_its_own_deployments_messages_on_one_redis(broker):
                 client.hdel("unacked", tag)
                 client.zrem("unacked_index", tag)
         other.release()
+
+
+def test_a_broker_that_refuses_scripts_gets_no_bursts_and_keeps_every_message(broker, monkeypatch):
+    # A managed Redis may deny EVAL (an ACL without @scripting): kombu's consumer alone, then.
+    connection, queue, client, prefix = broker
+    _publish(connection, queue, 6)
+    execute_command = redis.Redis.execute_command
+
+    def no_scripts(self, *args, **kwargs):
+        if args and args[0] == "EVAL":
+            raise redis.exceptions.NoPermissionError("this user has no permissions to run 'eval'")
+        return execute_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", no_scripts)
+    consumer, taken = _taking(connection, queue, prefetch=10)
+
+    connection.drain_events(timeout=2)
+    connection.drain_events(timeout=2)
+
+    assert len(taken) == 2  # one BRPOP each, no burst after either
+    assert consumer.channel._burst_off
+    assert client.llen(prefix + queue.name) == 4
+    assert client.hlen(prefix + "unacked") == 2
+    consumer.cancel()
