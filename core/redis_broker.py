@@ -8,12 +8,13 @@ a hundred messages a second per process, however many threads sat idle: the last
 of 200 started ~1 s after it was sent (bench/README.md, "concurrency").
 
 Here, once a BRPOP has answered, the consumer takes what else waits in its queues, up to the
-room its prefetch window has left and at most BURST_MAX, in one more round trip (RPOP with a
-count: Redis 6.2 or later; on an older server it takes none), and records those messages as
-unacknowledged in one pipeline before it hands them on. Each is recorded as kombu records a
-BRPOP's message (the same keys and entries), so acknowledgement, redelivery after the
-visibility timeout and restoring at shutdown stay kombu's own. Celery uses this transport
-through `CELERY_BROKER_TRANSPORT` (console/settings/base.py).
+room its prefetch window has left and at most BURST_MAX, in one more round trip: a script that
+takes them and records them unacknowledged in one atomic step, before it hands them on. Each is
+recorded as kombu records a BRPOP's message (the same keys and entries), so acknowledgement,
+redelivery after the visibility timeout and restoring at shutdown stay kombu's own; and no
+message is ever off its queue without that record, whatever happens to the connection (its
+answer lost, the process killed): at worst kombu restores it after the visibility timeout.
+Celery uses this transport through `CELERY_BROKER_TRANSPORT` (console/settings/base.py).
 """
 
 import logging
@@ -24,12 +25,45 @@ import redis
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
-from kombu.utils.json import dumps, loads
+from kombu.utils.json import loads
 
-# At most this many messages a round trip. They are what a failure between taking them and
-# recording them unacknowledged can strand (the stalled-task sweeper sends their tasks again,
-# after the visibility timeout), and what one process can take ahead of the others.
+# At most this many messages a round trip: what one process can take ahead of the others, and
+# what a process that dies before running them holds until the visibility timeout.
 BURST_MAX = 16
+
+# KEYS: kombu's unacked hash and index, then the queues' default-priority lists; ARGV: the time
+# recorded (kombu's client clock, as its own entries) and how many to take from each list. Takes
+# the oldest messages (a list's right end, where BRPOP takes) and answers [queue's position,
+# message, ...]. An entry is kombu's `[message, exchange, routing_key]` with the message's text
+# as it was queued. A message that is not kombu's JSON stops the take at it: BRPOP takes it
+# next, and kombu's consumer handles it as it handles any.
+_TAKE = """
+local taken = {}
+for q = 3, #KEYS do
+  local items = redis.call('LRANGE', KEYS[q], -tonumber(ARGV[2]), -1)
+  local count = 0
+  for i = #items, 1, -1 do
+    local ok, message = pcall(cjson.decode, items[i])
+    local properties = ok and type(message) == 'table' and message['properties']
+    local tag = type(properties) == 'table' and properties['delivery_tag']
+    local delivery = type(properties) == 'table' and properties['delivery_info']
+    if type(tag) ~= 'string' or type(delivery) ~= 'table' then
+      break
+    end
+    local entry = '[' .. items[i] .. ',' .. cjson.encode(delivery['exchange']) .. ','
+      .. cjson.encode(delivery['routing_key']) .. ']'
+    redis.call('HSET', KEYS[1], tag, entry)
+    redis.call('ZADD', KEYS[2], ARGV[1], tag)
+    taken[#taken + 1] = q - 2
+    taken[#taken + 1] = items[i]
+    count = count + 1
+  end
+  if count > 0 then
+    redis.call('LTRIM', KEYS[q], 0, -count - 1)
+  end
+end
+return taken
+"""
 
 logger = logging.getLogger(__name__)
 
@@ -37,25 +71,13 @@ logger = logging.getLogger(__name__)
 class QoS(kombu_redis.QoS):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Tags recorded unacknowledged by burst_record, whose delivery has not appended them yet.
-        self._recorded: set[str] = set()
-
-    def burst_record(self, messages: list[virtual.Message]) -> None:
-        """Record a burst's messages as unacknowledged, in one round trip, as kombu's
-        `append` records one (kombu.transport.redis.QoS.append)."""
-        now = time()
-        with self.channel.conn_or_acquire() as client, client.pipeline(transaction=False) as pipe:
-            pipe.zadd(self.unacked_index_key, {message.delivery_tag: now for message in messages})
-            for message in messages:
-                delivery = message.delivery_info
-                entry = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
-                pipe.hset(self.unacked_key, message.delivery_tag, entry)
-            pipe.execute()
-        self._recorded.update(message.delivery_tag for message in messages)
+        # The tag of the burst message being delivered now: recorded unacknowledged already.
+        # Only for the delivery's call, so that no tag stays marked if a delivery fails (that
+        # message, redelivered later, must be recorded again).
+        self.delivering_recorded: str | None = None
 
     def append(self, message: virtual.Message, delivery_tag: str) -> None:
-        if delivery_tag in self._recorded:
-            self._recorded.discard(delivery_tag)
+        if delivery_tag == self.delivering_recorded:
             virtual.QoS.append(self, message, delivery_tag)  # the in-memory window only
             return
         super().append(message, delivery_tag)
@@ -63,7 +85,7 @@ class QoS(kombu_redis.QoS):
 
 class Channel(kombu_redis.Channel):
     QoS = QoS
-    _burst_off = False  # the server has no RPOP with a count (Redis before 6.2)
+    _burst_off = False  # the server refuses scripts
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,25 +119,26 @@ class Channel(kombu_redis.Channel):
             return
         queues = queues[:room]
         share = room // len(queues)
+        prefix = self.global_keyprefix
+        keys = [prefix + self.unacked_key, prefix + self.unacked_index_key]
+        keys += [prefix + self._q_for_pri(queue, self.priority_steps[0]) for queue in queues]
         try:
-            with self.conn_or_acquire() as client, client.pipeline(transaction=False) as pipe:
-                for queue in queues:
-                    pipe.rpop(self._q_for_pri(queue, self.priority_steps[0]), share)
-                answers = pipe.execute()
+            with self.conn_or_acquire() as client:
+                # EVAL: kombu's prefixing client leaves its keys alone (they are prefixed here).
+                answer = client.execute_command("EVAL", _TAKE, len(keys), *keys, repr(time()), share)
         except redis.ResponseError as exc:
             self._burst_off = True
-            logger.warning("no bursts: RPOP with a count needs Redis 6.2 or later (%s)", exc)
+            logger.warning("no bursts: the broker runs no scripts (%s)", exc)
             return
-        burst = [
-            (queue, self.Message(loads(bytes_to_str(item)), channel=self))
-            for queue, items in zip(queues, answers, strict=True)
-            for item in items or ()
-        ]
-        if not burst:
-            return
-        self.qos.burst_record([message for _, message in burst])
-        for queue, message in burst:
-            self.connection._deliver(message._raw, queue)
+        # Recorded already: a failure from here on leaves them to kombu's restore.
+        for position, item in zip(answer[::2], answer[1::2], strict=True):
+            queue = queues[int(position) - 1]
+            payload = loads(bytes_to_str(item))
+            self.qos.delivering_recorded = payload["properties"]["delivery_tag"]
+            try:
+                self.connection._deliver(payload, queue)
+            finally:
+                self.qos.delivering_recorded = None
 
 
 class Transport(kombu_redis.Transport):

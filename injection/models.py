@@ -44,10 +44,11 @@ class Detection(models.Model):
 
 
 class ScannedOutput(models.Model):
-    """The verdict on one tool output of an external session, by its text's SHA-256: the same
-    output met again in that session (reported through the gate API and exported over OTLP, or
-    in two exports) reuses it, rather than asking the detectors and the external classifier
-    again (injection/reported.py)."""
+    """The verdict on one tool output of an external session, by the SHA-256 of its text and of
+    the external classifier that judged it: the same output met again in that session (reported
+    through the gate API and exported over OTLP, or in two exports) reuses it while that
+    classifier is configured, rather than asking the detectors and the classifier again
+    (injection/reported.py)."""
 
     session = models.ForeignKey("agents.Session", on_delete=models.CASCADE, related_name="+")
     digest = models.CharField(max_length=64)

@@ -10,9 +10,10 @@ Scanning and tainting are two steps: callers scan before their transaction (no r
 while the detectors and an external classifier run) and taint inside it, with the write that
 records the output, so an output is never stored without its taint.
 
-An output is scanned once per session: its verdict is kept by the SHA-256 of its text
-(ScannedOutput), and the same text met again in that session (a call both reported through the
-gate API and exported over OTLP, a span in two exports, one output in many spans) reuses it.
+An output is scanned once per session: its verdict is kept by the SHA-256 of its text and of
+the external classifier that judged it (ScannedOutput), and the same text met again in that
+session (a call both reported through the gate API and exported over OTLP, a span in two
+exports, one output in many spans) reuses it, while the same classifier (or none) is configured.
 Tainting again is harmless; asking the external classifier again is a call. Two requests that
 meet one new output at the same moment may both scan it; the first verdict written is kept.
 """
@@ -31,7 +32,7 @@ from agents.services.external import external_index_next
 from agents.tools.result import ToolResult
 from core import clock
 from injection.detect import Finding, ScanResult, scan
-from injection.detect.external import NotAsked, TextClassifier
+from injection.detect.external import ExternalClassifier, NotAsked, TextClassifier
 from injection.external import external_classifier
 from injection.inspector import MAX_SCAN_CHARS, detection_span_attributes, guardrail_span_add
 from injection.models import ScannedOutput
@@ -111,12 +112,12 @@ def reported_outputs_scan(
         else result_text(ToolResult(status="success", data=item.output), limit=MAX_SCAN_CHARS)
         for item in outputs
     ]
-    digests = [_digest(text) if text is not None else "" for text in texts]
+    external = external_classifier()
+    digests = [_digest(text, external) if text is not None else "" for text in texts]
     known: dict[str, ReportedScan] = {
         row.digest: ReportedScan(_scan_result(row))
         for row in ScannedOutput.objects.filter(session_id=session_id, digest__in={d for d in digests if d})
     }
-    external = external_classifier()
     fresh: list[ScannedOutput] = []
     scans: list[ReportedScan | None] = []
     for item, text, digest in zip(outputs, texts, digests, strict=True):
@@ -145,8 +146,11 @@ def reported_outputs_scan(
     return scans
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+def _digest(text: str, external: ExternalClassifier | None) -> str:
+    # The classifier too: a verdict reached without it (none configured yet) or by another one
+    # must not stand for the one configured now, which may flag what they let through.
+    judge = external.url if external is not None else ""
+    return hashlib.sha256(f"{judge}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _scanned_row(session_id: UUID, digest: str, found: ScanResult) -> ScannedOutput:

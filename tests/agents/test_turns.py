@@ -100,3 +100,48 @@ def test_a_thread_that_is_not_a_run_takes_no_turn_around_a_wait():
     with turn_given_back():
         pass
     assert not turns.holds()
+
+
+def test_failures_and_nesting_inside_a_run_never_leave_a_turn_taken(monkeypatch):
+    # A turn left taken would be lost to the process for good: with every turn lost, each wait
+    # of every run would cost TURN_WAIT_MAX_S. Errors out of a wait (a tool's, a lost lease
+    # before the wait), a wait inside a wait and a run inside a run all give back what they took.
+    turns = Turns(1, wait_max_s=0.05)
+    monkeypatch.setattr("agents.runtime.turns.process_turns", lambda: turns)
+
+    class LeaseLost(Exception):
+        pass
+
+    def lost() -> None:
+        raise LeaseLost
+
+    with run_turn():
+        try:
+            with waiting(SimpleNamespace(lease=None)):  # type: ignore[arg-type]
+                raise RuntimeError("the tool failed")
+        except RuntimeError:
+            pass
+        assert turns.holds()
+        try:
+            with waiting(SimpleNamespace(lease=SimpleNamespace(ensure=lost))):  # type: ignore[arg-type]
+                raise AssertionError("a run that lost its lease must not start the wait")
+        except LeaseLost:
+            pass
+        assert turns.holds()
+        with waiting(SimpleNamespace(lease=None)), waiting(SimpleNamespace(lease=None)):  # type: ignore[arg-type]
+            assert not turns.holds()
+        assert turns.holds()
+        with run_turn():
+            assert turns.holds()
+    try:
+        with run_turn():
+            raise RuntimeError("the run failed")
+    except RuntimeError:
+        pass
+
+    assert not turns.holds()
+    other, other_took, other_done = _taker(turns)  # the one turn is free for another run
+    assert other_took.wait(5)
+    assert other.held == [True]
+    other_done.set()
+    other.join(5)

@@ -329,3 +329,26 @@ def test_requesters_are_refused_the_forms(requester, agent):
     assert client.get("/evals/suites/new/").status_code == 403
     assert client.post("/evals/suites/new/", {"agent": "support", "name": "x"}).status_code == 403
     assert not EvalSuite.objects.exists()
+
+
+def test_every_form_refuses_an_admins_post_without_its_csrf_token(admin, agent):
+    """A page elsewhere cannot make an admin's browser create, change or delete suites and cases."""
+    suite = refund_suite(admin, cases=1)
+    case = suite.cases.get()
+    audited = AuditEntry.objects.count()
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(admin)
+    posts = {
+        "/evals/suites/new/": {"agent": "support", "name": "forged"},
+        f"/evals/suites/{suite.pk}/edit/": {"name": "forged"},
+        f"/evals/suites/{suite.pk}/cases/new/": {"name": "forged", "input": "x"},
+        f"/evals/cases/{case.pk}/edit/": {"name": "forged", "input": "x"},
+        f"/evals/cases/{case.pk}/delete/": {},
+        f"/evals/suites/{suite.pk}/delete/": {},
+    }
+    for path, data in posts.items():
+        assert strict.post(path, data).status_code == 403, path
+    assert [(s.name, list(s.cases.values_list("name", flat=True))) for s in EvalSuite.objects.all()] == [
+        ("refunds", ["refund 0"])
+    ]
+    assert AuditEntry.objects.count() == audited

@@ -254,3 +254,33 @@ def test_one_export_waits_for_a_stalled_classifier_no_longer_than_its_deadline(
     else:
         assert not Detection.objects.exists()
     assert not ScannedOutput.objects.filter(session=session).exists()  # no verdict kept
+
+
+def test_a_verdict_reached_without_the_classifier_now_configured_is_not_reused(
+    requester, settings, fetch_page
+):
+    # Kept for the session, a verdict of the built-in detectors alone (no classifier yet) would
+    # let a text they miss through for good, though the classifier configured since flags it.
+    task = external_task_of_conversation(owner=requester, session_id="conv-new", agent_name="outside")
+    settings.TOOL_EGRESS_ALLOW = ["127.0.0.1"]
+    settings.INJECTION_CLASSIFIER_FAIL_CLOSED = False
+
+    def scan_it() -> ScanResult | None:
+        return reported_output_scan(
+            session_id=task.session_id, tool_name="fetch_page", trust="untrusted", output={"page": CLEAN_PAGE}
+        )
+
+    settings.INJECTION_CLASSIFIER_URL = ""
+    before = scan_it()
+    assert before is not None
+    assert not before.flagged  # the built-in detectors miss it
+
+    seen: list[dict] = []
+    with serving(fake_server(b'{"score": 0.99}', seen=seen)) as url:
+        settings.INJECTION_CLASSIFIER_URL = url
+        after = scan_it()
+        again = scan_it()
+    assert len(seen) == 1  # asked once, and its verdict kept from then on
+    assert after is not None
+    assert after.flagged
+    assert again == after
