@@ -109,3 +109,24 @@ def test_a_killed_parent_takes_its_processes_with_it(tmp_path):
         )
     finally:
         worker.stop()
+
+
+def test_the_worker_runs_without_django_debug_mode_whatever_the_settings_say(settings, monkeypatch):
+    # Debug mode would keep every SQL statement's text on each thread's connection (a leak).
+    from django.core.management import call_command
+
+    from console.management.commands import worker
+
+    settings.DEBUG = True
+    seen: list[bool] = []
+
+    def run(**options: object) -> int:
+        from django.conf import settings as live
+
+        seen.append(live.DEBUG)
+        return 0
+
+    monkeypatch.setattr(worker, "worker_group_run", run)
+    call_command("worker", "--processes", "1", "--concurrency", "2")
+
+    assert seen == [False]

@@ -36,6 +36,11 @@ class Command(BaseCommand):
     ) -> None:
         if processes < 1 or concurrency < processes:
             raise CommandError("--processes must be at least 1 and --concurrency at least --processes")
+        # A worker serves no pages, and in debug mode Django keeps the text of every SQL
+        # statement each thread's connection sends (up to 9,000 each, parameters composed in:
+        # whole conversations), which Celery warns is a leak. So the worker never runs in it,
+        # whichever settings module started it. Set before anything is loaded or forked.
+        settings.DEBUG = False
         code = worker_group_run(processes=processes, concurrency=concurrency, queue=queue, loglevel=loglevel)
         if code:
             raise SystemExit(code)
