@@ -7,6 +7,7 @@ A call at tier low runs; others become action requests that hold the call for pe
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,9 +23,10 @@ from agents.tools.schema import ToolSchemaError, arguments_errors
 from approvals.live import action_request_publish
 from approvals.models import ActionRequest
 from approvals.policy.evaluate import PolicyDecision, policy_evaluate
+from approvals.policy.rules_cache import POLICY_MARKER_SQL, PolicyMarker, policy_marker_of
 from approvals.services import action_request_timeout_schedule
 from core import clock
-from core.raw_rows import prepared_cursor, row_table
+from core.raw_rows import prepared_cursor, row_columns, row_instance, row_table
 from core.tiers import RiskTier
 from injection.selectors import taint_snapshot
 from injection.taint import session_facts, unseen_addresses
@@ -123,32 +125,83 @@ class SessionCall:
         return taint_snapshot(self.session, unseen_addresses=self.unseen)
 
 
-def session_call_decide(*, task: Task, agent_name: str, tool: Tool, arguments: dict[str, Any]) -> SessionCall:
+@dataclass(frozen=True)
+class CallReads:
+    """What deciding one gate API call reads, read fresh in one statement (call_reads): the
+    tool by name (None if no tool has it), the session's taint facts (None if the session is
+    gone) and the policy's version marker."""
+
+    tool: Tool | None
+    session: Session | None
+    policy_marker: PolicyMarker
+
+
+def call_reads(*, tool_name: str, session_id: uuid.UUID) -> CallReads:
+    """The tool, the session's taint and the policy's marker in one prepared statement: one
+    round trip instead of three, each of which cost the gate API's allow answer about as much
+    CPU in its client as in PostgreSQL (bench/README.md, gate_cpu)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_CALL_READS, [tool_name, session_id])
+        row = cursor.fetchone()
+    tool_values = row[:_TOOL_WIDTH]
+    marker = row[_TOOL_WIDTH : _TOOL_WIDTH + 2]
+    session_found, *taint = row[_TOOL_WIDTH + 2 :]
+    return CallReads(
+        tool=row_instance(Tool, tool_values) if tool_values[_TOOL_PK] is not None else None,
+        session=_taint_session(session_id, taint) if session_found is not None else None,
+        policy_marker=policy_marker_of(marker),
+    )
+
+
+def session_call_decide(
+    *, task: Task, agent_name: str, tool: Tool, arguments: dict[str, Any], reads: CallReads | None = None
+) -> SessionCall:
     """The policy on one call in its session, whoever runs it (this runtime, or an agent that
     runs elsewhere through the gate API): the session's taint and the call's unseen addresses
-    read fresh (docs/injection.md). Raises Session.DoesNotExist if the session is gone."""
-    session = _session_taint(task.session_id)
+    read fresh (docs/injection.md); `reads`, if the caller just read them (the taint and the
+    policy's marker). Raises Session.DoesNotExist if the session is gone."""
+    session = _session_taint(task.session_id) if reads is None else reads.session
+    if session is None:
+        raise Session.DoesNotExist(f"session {task.session_id}")
     unseen = unseen_addresses(task, arguments)
     decision = _call_decision(
-        task=task, agent_name=agent_name, tool=tool, arguments=arguments, session=session, unseen=unseen
+        task=task,
+        agent_name=agent_name,
+        tool=tool,
+        arguments=arguments,
+        session=session,
+        unseen=unseen,
+        policy_marker=reads.policy_marker if reads is not None else None,
     )
     return SessionCall(decision=decision, session=session, unseen=unseen)
 
 
-def _session_taint(session_id: uuid.UUID) -> Session:
+def _session_taint(session_id: uuid.UUID) -> Session | None:
     """The session's taint facts (a Session with only those fields loaded), read fresh for
     every call: an earlier call's result may have tainted it. Hand-written: it runs on every
     tool call, and the ORM's compiler costs several times what PostgreSQL takes (core/raw_rows.py)."""
     with prepared_cursor() as cursor:  # planned once per connection
         cursor.execute(_SESSION_TAINT, [session_id])
         row = cursor.fetchone()
-    if row is None:
-        raise Session.DoesNotExist(f"session {session_id}")
-    return Session.from_db(connection.alias, ["id", *_TAINT_FIELDS], [session_id, *row])
+    return _taint_session(session_id, row) if row is not None else None
+
+
+def _taint_session(session_id: uuid.UUID, taint: Sequence[Any]) -> Session:
+    return Session.from_db(connection.alias, ["id", *_TAINT_FIELDS], [session_id, *taint])
 
 
 _TAINT_FIELDS = ("tainted", "suspicious", "taint_sources")
 _SESSION_TAINT = f"SELECT {', '.join(_TAINT_FIELDS)} FROM {row_table(Session)} WHERE id = %s"  # noqa: S608
+_TAINT_COLUMNS = ", ".join(f"s.{field}" for field in _TAINT_FIELDS)
+_TOOL_WIDTH = len(Tool._meta.concrete_fields)
+_TOOL_PK = Tool._meta.concrete_fields.index(Tool._meta.pk)
+# Exactly one row: each join finds at most one (a unique name, a primary key, LIMIT 1).
+_CALL_READS = f"""SELECT {row_columns(Tool, "t")}, marker.id, marker.number, s.id, {_TAINT_COLUMNS}
+FROM (SELECT 1) AS one
+LEFT JOIN {row_table(Tool)} t ON t.name = %s
+LEFT JOIN LATERAL ({POLICY_MARKER_SQL}) AS marker ON true
+LEFT JOIN {row_table(Session)} s ON s.id = %s
+"""  # noqa: S608 - table and column names from the models; the values are bound
 
 
 # What the policy does with a call at each tier: the verdict's `decision`.
@@ -194,7 +247,14 @@ def _call_arguments(tool: Tool, call: ToolCall) -> dict[str, Any] | None:
 
 
 def _call_decision(
-    *, task: Task, agent_name: str, tool: Tool, arguments: dict[str, Any], session: Session, unseen: list[str]
+    *,
+    task: Task,
+    agent_name: str,
+    tool: Tool,
+    arguments: dict[str, Any],
+    session: Session,
+    unseen: list[str],
+    policy_marker: PolicyMarker | None = None,
 ) -> PolicyDecision:
     """The policy on one call in its session (taint, unseen addresses), under the policy
     version the task's playback names, if any (a replay's), else the one in force."""
@@ -206,6 +266,7 @@ def _call_decision(
         session=session_facts(session),
         unseen_addresses=unseen,
         policy_version=playback_of(task).policy_version,
+        policy_marker=policy_marker,
     )
 
 

@@ -18,7 +18,6 @@ from agents.models import Agent, AgentVersion, Task, Tool
 from agents.models.tool import TOOL_NAME_PATTERN
 from agents.services.sessions import session_create
 from core.errors import Invalid
-from core.raw_rows import prepared_cursor, row_columns, row_instance, row_table
 from tracing.ids import new_trace_id
 from tracing.models import Trace
 
@@ -69,19 +68,19 @@ def external_task_of_conversation(*, owner: User, session_id: str, agent_name: s
     return found or external_task_for(owner=owner, agent_name=agent_name, session_id=session_id)
 
 
-def external_tool_for(name: str) -> Tool:
-    """The tool named `name`; a new name becomes an external tool at GATE_UNKNOWN_TOOL_TIER,
-    listed on the console's tools page for an admin to tier."""
+def external_tool_name_check(name: str) -> None:
+    """Raises Invalid unless `name` can name a tool."""
     if not TOOL_NAME.fullmatch(name):
         raise Invalid("tool must be 1-64 letters, digits, '-' or '_'", field="tool")
-    # Read on every gate call, by hand: the ORM spent ~2 ms of CPU compiling this lookup
-    # (bench/gate_cpu.py). Not remembered: an admin's change of its tier or schema applies to
-    # the next call.
-    with prepared_cursor() as cursor:
-        cursor.execute(_TOOL_NAMED, [name])
-        row = cursor.fetchone()
-    if row is not None:
-        return row_instance(Tool, row)
+
+
+def external_tool_or_new(name: str, found: Tool | None) -> Tool:
+    """`found`, the tool named `name` as just read (approvals.gate.call_reads reads it with the
+    rest of what a gate call reads, fresh on every call: an admin's change of its tier or schema
+    applies to the next call); if there is none, a new external tool at GATE_UNKNOWN_TOOL_TIER,
+    listed on the console's tools page for an admin to tier."""
+    if found is not None:
+        return found
     tool, _ = Tool.objects.get_or_create(
         name=name,
         defaults={
@@ -108,9 +107,6 @@ def external_index_next(task: Task) -> int:
     locked = Task.objects.select_for_update().only("step_index").get(pk=task.pk)
     Task.objects.filter(pk=task.pk).update(step_index=locked.step_index + 1)
     return locked.step_index
-
-
-_TOOL_NAMED = f"SELECT {row_columns(Tool, 't')} FROM {row_table(Tool)} t WHERE t.name = %s"  # noqa: S608
 
 
 def _external_tasks(*, owner: User, session_id: str) -> QuerySet[Task]:

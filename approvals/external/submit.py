@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 
 from agents.models import Session, Task, Tool
-from agents.services.external import external_index_next, external_tool_for
+from agents.services.external import external_index_next, external_tool_name_check, external_tool_or_new
 from agents.tools.egress import egress_url_refusal
 from approvals.external.answer import external_action_decision, external_action_load
 from approvals.external.sessions import gate_task_for, gate_task_forget
@@ -22,6 +22,7 @@ from approvals.gate import (
     SessionCall,
     action_request_open,
     arguments_invalid,
+    call_reads,
     canonical_arguments,
     session_call_decide,
 )
@@ -65,7 +66,9 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
     try:
         _validate(ask)
         task, remembered = gate_task_for(owner=owner, agent_name=ask.agent, session_id=ask.session)
-        tool = external_tool_for(ask.tool)
+        external_tool_name_check(ask.tool)
+        reads = call_reads(tool_name=ask.tool, session_id=task.session_id)
+        tool = external_tool_or_new(ask.tool, reads.tool)
         if arguments_invalid(tool, ask.arguments):
             raise Invalid(f"the arguments do not match {tool.name}'s parameters schema", field="arguments")
     except Invalid:
@@ -75,7 +78,9 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
         return replayed, False
     started = clock.now()
     try:
-        judged = session_call_decide(task=task, agent_name=ask.agent, tool=tool, arguments=ask.arguments)
+        judged = session_call_decide(
+            task=task, agent_name=ask.agent, tool=tool, arguments=ask.arguments, reads=reads
+        )
         return _create(owner=owner, ask=ask, task=task, tool=tool, judged=judged, started=started), True
     except IntegrityError:
         if ask.idempotency_key is not None:

@@ -10,7 +10,7 @@ from approvals.models import PolicyRule, PolicyVersion
 from approvals.models.policy import DEFAULT_REVIEWER_GROUP
 from approvals.policy.conditions import CallConditions
 from approvals.policy.history import policy_at
-from approvals.policy.rules_cache import policy_rules_current
+from approvals.policy.rules_cache import PolicyMarker, policy_rules_current
 from core.tiers import RiskTier, tier_max, tier_rank
 
 # Defaults for calls that no rule matched (DESIGN.md: medium waits 5 minutes; issue 3: high SLA 15).
@@ -141,11 +141,13 @@ def policy_evaluate(
     session: dict[str, Any] | None = None,
     unseen_addresses: list[str] | None = None,
     policy_version: int | None = None,
+    policy_marker: PolicyMarker | None = None,
 ) -> PolicyDecision:
     """The live policy: a saved change applies to the next action (rules_cache.py). With
     `policy_version` (a replay's), that version's rules and tools' tiers instead, unless it is
-    the current one; a tool the version did not know keeps its tier now."""
-    version, rules = policy_rules_current()
+    the current one; a tool the version did not know keeps its tier now. `policy_marker`: the
+    policy's marker if the caller just read it."""
+    version, rules = policy_rules_current(policy_marker)
     if policy_version is not None and policy_version != version:
         earlier = policy_at(policy_version)
         version, rules = earlier.number, earlier.rules

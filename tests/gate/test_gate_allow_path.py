@@ -17,19 +17,21 @@ from tracing.models import Span
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tiers")]
 
 
-def test_an_allow_answer_sends_five_statements(requester_api):
+def test_an_allow_answer_sends_three_statements(requester_api):
     assert ask(requester_api).status_code == 201  # the token's first use also records it
 
     with CaptureQueriesContext(connection) as queries:
         assert ask(requester_api, idempotency_key="k-4").json()["decision"] == "allow"
 
-    # The token with its user, the tool, the session's taint (read fresh: a reported result may
-    # have tainted it), the policy's version, and the action with its span in one INSERT (no
-    # BEGIN / COMMIT); the session's task is remembered. The savepoint around the INSERT is only
-    # taken inside a transaction, here the test's own.
+    # The token with its user; the tool, the session's taint (read fresh: a reported result may
+    # have tainted it) and the policy's version in one SELECT; the action with its span in one
+    # INSERT (no BEGIN / COMMIT); the session's task is remembered. The savepoint around the
+    # INSERT is only taken inside a transaction, here the test's own.
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
-    assert statements == ["SELECT", "SELECT", "SELECT", "SELECT", "SAVEPOINT", "WITH", "RELEASE"], statements
-    assert "tainted" in queries.captured_queries[2]["sql"]
+    assert statements == ["SELECT", "SELECT", "SAVEPOINT", "WITH", "RELEASE"], statements
+    reads = queries.captured_queries[1]["sql"]
+    assert all(table in reads for table in ('"agents_tool"', '"agents_session"', '"approvals_policyversion"'))
+    assert "tainted" in reads
     action = ExternalAction.objects.get(idempotency_key="k-4")
     assert Span.objects.filter(attributes__contains={"tollgate.action.id": str(action.id)}).count() == 1
 
@@ -46,13 +48,14 @@ def test_the_allow_answers_reads_are_prepared_once_on_their_connection(requester
     for n in range(3):
         assert ask(requester_api, idempotency_key=f"k-{n}").json()["decision"] == "allow"
 
-    # The token, the tool, the session's taint and the policy's version; the INSERT, which a
+    # The token; the tool with the session's taint and the policy's version; the policy's
+    # version alone, read again after the first call loaded the rules. The INSERT, which a
     # caller can make fail, is not.
     prepared = prepared_statements()
-    assert len(prepared) == 4, prepared
+    assert len(prepared) == 3, prepared
     assert all(statement.startswith("SELECT") for statement in prepared), prepared
     assert any("approvals_policyversion" in statement for statement in prepared)
-    assert any('FROM "agents_session"' in statement for statement in prepared)
+    assert any('"agents_session"' in statement for statement in prepared)
 
 
 def test_behind_pgbouncer_nothing_is_prepared(requester_api):
