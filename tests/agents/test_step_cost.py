@@ -18,7 +18,7 @@ from agents.guards.models import SpendRecord
 from agents.guards.spend import scope_usage
 from agents.guards.store import guard_key, guard_redis
 from agents.models import OutputEmbedding, Step, Task, Tool
-from agents.runtime import loop
+from agents.runtime import loop, waiting
 from agents.runtime.checkpoint import checkpoint_write
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
@@ -114,6 +114,26 @@ def test_a_run_writes_each_step_in_its_own_transactions_only(requester, echo_age
     # Each model call took one request from its provider's window, with its cost reservation.
     windows = guard_redis().scan_iter(match=guard_key("rate", "provider:simulator", "*"))
     assert sum(int(guard_redis().get(key) or 0) for key in windows) == STEPS
+
+
+def test_a_stored_reply_is_a_prepared_statement(requester, echo_agent, monkeypatch):
+    """A tool-calling step's stored reply (with its spend row) runs as a prepared statement:
+    a taken (task, index) touches nothing rather than failing, so preparing it is safe, and
+    PostgreSQL plans it once per connection instead of on every step."""
+    # The whole run on this thread's one connection, whose prepared statements are read below
+    # (a run hands its connection back to the pool before each wait).
+    monkeypatch.setattr(waiting, "db_connection_release", lambda: None)
+    task, _ = task_submit(owner=requester, agent_name=echo_agent, input="go")
+    assert task_steps_run(task_id=task.id, max_steps=8, max_seconds=60) is RunOutcome.FINISHED
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%INSERT INTO \"agents_step\"%%ON CONFLICT%%'"
+        )
+        plans = cursor.fetchall()
+    assert sum(generic for generic, _ in plans) == STEPS - 1
+    assert sum(custom for _, custom in plans) == 0
 
 
 def test_a_call_whose_step_loses_its_checkpoint_is_still_recorded_and_settled(
