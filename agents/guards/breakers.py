@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
 
 from agents.guards.models import ToolGuard
 from agents.guards.ratelimits import rate_take_args
@@ -18,7 +17,7 @@ from agents.guards.store import guard_key, guard_redis, guard_script
 from agents.models import Tool
 from agents.tools.result import ToolResult
 from core import clock
-from core.raw_rows import row_columns, row_instance, row_table
+from core.raw_rows import prepared_cursor, row_columns, row_instance, row_table
 
 BREAKER_KEY_TTL_MS = 7 * 86_400_000
 
@@ -33,8 +32,8 @@ class ToolLimits:
 
 def tool_limits(*, tool: Tool) -> ToolLimits:
     # Hand-written: read once per run and tool, where the ORM's compiler cost several times
-    # what PostgreSQL takes (core/raw_rows.py).
-    with connection.cursor() as cursor:
+    # what PostgreSQL takes (core/raw_rows.py); prepared: planned once per connection.
+    with prepared_cursor() as cursor:
         cursor.execute(_TOOL_GUARD, [tool.pk])
         found = cursor.fetchone()
     row = row_instance(ToolGuard, found) if found is not None else None

@@ -11,12 +11,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection
 
 from agents.guards.decision import Decision, Verdict
 from agents.guards.models import GuardConfig
 from agents.models import Task
-from core.raw_rows import row_columns, row_instance, row_table
+from core.raw_rows import prepared_cursor, row_columns, row_instance, row_table
 
 if TYPE_CHECKING:
     from agents.guards.breakers import ToolLimits
@@ -88,8 +87,8 @@ def guard_context(state: "RunState") -> GuardContext:
     if state.guard is None:
         task = state.task
         # One hand-written statement per run for both reads (the ORM compiled two, at several
-        # times PostgreSQL's cost: core/raw_rows.py).
-        with connection.cursor() as cursor:
+        # times PostgreSQL's cost: core/raw_rows.py), prepared: planned once per connection.
+        with prepared_cursor() as cursor:
             cursor.execute(_GUARD_LOAD, [task.session_id, task.pk, task.created_at, state.version.agent_id])
             row = cursor.fetchone()
         tokens_before, config = row[0], row[1:]

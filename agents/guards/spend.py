@@ -31,7 +31,7 @@ from agents.runtime import messages as conversation
 from agents.runtime.turns import turn_given_back
 from agents.runtime.waiting import db_connection_release
 from core import clock
-from core.raw_rows import row_table
+from core.raw_rows import prepared_cursor, row_table
 
 if TYPE_CHECKING:
     from agents.runtime.state import RunState
@@ -423,7 +423,8 @@ def cost_release(reservation: Reservation) -> None:
 def spend_scope_rebuild(scope: Scope, *, reservation: Reservation) -> None:
     """Recreate a scope's counters from the spend recorded in Postgres."""
     # Hand-written: every new session comes here on its first call (its counters do not exist
-    # yet), and the ORM's compiler cost several times what PostgreSQL takes (core/raw_rows.py).
+    # yet), and the ORM's compiler cost several times what PostgreSQL takes (core/raw_rows.py);
+    # prepared (one statement per scope): planned once per connection.
     params: list[Any]
     if scope.name == "session":
         where, params = "session_id = %s", [reservation.session_id]
@@ -432,7 +433,7 @@ def spend_scope_rebuild(scope: Scope, *, reservation: Reservation) -> None:
         params = [reservation.user_key, scope.start, scope.start + timedelta(days=1)]
     else:
         where, params = "at >= %s AND at < %s", [scope.start, scope.start + timedelta(hours=1)]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(SUM(cost_usd), 0) FROM {_LEDGER} WHERE {where}", params)  # noqa: S608
         total = Decimal(cursor.fetchone()[0])
     guard_script("cost_init")(keys=[scope.key], args=[to_nano(total), _KEY_TTL_MS[scope.name]])
@@ -461,7 +462,8 @@ def plan_spend_record(state: "RunState") -> None:
     that commits (plan_settle_recorded): Postgres first, as cost_settle does."""
     insert = plan_spend_insert(state)
     if insert is not None:
-        with connection.cursor() as cursor:
+        # Prepared: a second write of the row touches nothing rather than failing.
+        with prepared_cursor() as cursor:
             cursor.execute(*insert)
 
 

@@ -108,7 +108,7 @@ def _steps_run(
         opening = conversation.initial_messages(
             task, recall=state.agent_has_memories, earlier_tasks=state.session_has_other_tasks
         )
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:  # every task's first run: planned once per connection
             cursor.execute(
                 "UPDATE agents_task SET messages = %s::jsonb, history_task_id = %s, history_messages = %s "
                 "WHERE id = %s",

@@ -3,7 +3,6 @@
 import logging
 import time
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -11,7 +10,6 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
 
 from agents.guards.context import context_fit
 from agents.guards.plan import step_plan
@@ -41,7 +39,7 @@ from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, 
 from agents.tools.http import http_tool_request
 from agents.tools.result import ToolResult
 from core import clock
-from core.raw_rows import row_columns, row_insert, row_inserted, row_instance, row_table
+from core.raw_rows import prepared_cursor, row_columns, row_insert, row_inserted, row_instance, row_table
 from tracing.models import Span
 from tracing.prompts import prompt_delta
 from tracing.recorder import COST_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE, SpanBuffer, model_span_id
@@ -170,18 +168,15 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
     if response.tool_calls:
         # Stored before any tool runs: a redelivered step then replays these exact calls
         # with the same idempotency keys instead of asking the model again.
-        try:
-            _step_store(state, step)
-        except IntegrityError:
+        stored = _step_store(state, step)
+        plan_settle_recorded(state)  # the call's ledger row went in with it, stored or not
+        if not stored:
             # A duplicate delivery stored its reply first: follow it. This call was billed too.
             logger.warning("step %s of task %s: a duplicate delivery stored its reply first", index, task.id)
-            plan_settle(state)
             spans.spans.clear()
             step = Step.objects.get(task_id=task.id, index=index)
             response = response_from_json(step.response)
             call_cost = step.cost_usd
-        else:
-            plan_settle_recorded(state)
     prompt = _prompt_stored(state, request.messages, kept=kept)
     recorded = playback.recorded_model
     _add_model_span(
@@ -190,25 +185,34 @@ def _model_step(state: RunState, spans: SpanBuffer, index: int, model: str) -> S
     return step
 
 
-def _step_store(state: RunState, step: Step) -> None:
+def _step_store(state: RunState, step: Step) -> bool:
     """Store a step's reply and its model call's ledger row in one statement: atomic on its
-    own, so it pays no BEGIN and COMMIT round trips. IntegrityError: the step was stored."""
-    sql, params = row_insert(step)
+    own, so it pays no BEGIN and COMMIT round trips. False: a duplicate delivery stored the
+    step first (the ledger row is written all the same: this call was billed too).
+
+    Prepared (planned once per connection, its values bound rather than quoted into the text):
+    a taken (task, index) touches nothing instead of failing, and a prepared statement must
+    not fail (core/raw_rows.py prepared_cursor)."""
+    sql, params = row_insert(step, on_conflict=_STEP_ONCE)
     spend = plan_spend_insert(state)
     if spend is not None:
         sql, params = f"WITH spend AS ({spend[0]}) {sql}", [*spend[1], *params]
-    # Inside a transaction (a caller's, a test's) a failed INSERT would abort it: a savepoint
-    # keeps it usable for reading the duplicate that won.
-    within = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with within, connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
-        row_inserted(step, cursor.fetchone())
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    row_inserted(step, row)
+    return True
+
+
+_STEP_ONCE = "ON CONFLICT (task_id, index) DO NOTHING"
 
 
 def _step_stored(*, task_id: uuid.UUID, index: int) -> Step | None:
     # Hand-written: it runs on every run's first step, and the ORM's compiler costs several
-    # times what PostgreSQL takes to answer it (core/raw_rows.py).
-    with connection.cursor() as cursor:
+    # times what PostgreSQL takes to answer it (core/raw_rows.py); prepared: planned once.
+    with prepared_cursor() as cursor:
         cursor.execute(_STEP_STORED, [task_id, index])
         row = cursor.fetchone()
     return row_instance(Step, row) if row is not None else None

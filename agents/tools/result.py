@@ -1,6 +1,6 @@
 """The structured result every tool returns: never a raw exception or traceback."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 ToolStatus = Literal["success", "error"]
@@ -40,7 +40,17 @@ class ToolResult:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # What dataclasses.asdict gives, without its deep copy of `data` (a copy of every
+        # value, on every tool call, three times a call): the result is frozen and nothing
+        # changes its data in place, so the dict may share it.
+        return {
+            "status": self.status,
+            "error_type": self.error_type,
+            "retry_safe": self.retry_safe,
+            "message": self.message,
+            "data": self.data,
+            "retry_after_s": self.retry_after_s,
+        }
 
     @classmethod
     def from_dict(cls, stored: dict[str, Any]) -> "ToolResult":

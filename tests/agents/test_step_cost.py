@@ -18,7 +18,7 @@ from agents.guards.models import SpendRecord
 from agents.guards.spend import scope_usage
 from agents.guards.store import guard_key, guard_redis
 from agents.models import OutputEmbedding, Step, Task, Tool
-from agents.runtime import loop
+from agents.runtime import loop, waiting
 from agents.runtime.checkpoint import checkpoint_write
 from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
@@ -114,6 +114,36 @@ def test_a_run_writes_each_step_in_its_own_transactions_only(requester, echo_age
     # Each model call took one request from its provider's window, with its cost reservation.
     windows = guard_redis().scan_iter(match=guard_key("rate", "provider:simulator", "*"))
     assert sum(int(guard_redis().get(key) or 0) for key in windows) == STEPS
+
+
+def test_a_runs_statements_are_prepared(requester, echo_agent, monkeypatch):
+    """A run's hand-written statements run as prepared statements, planned once per connection
+    instead of on every call: besides the claim, the load and the checkpoint, a tool-calling
+    step's stored reply (with its spend row; a taken (task, index) touches nothing rather than
+    failing, so preparing it is safe), the guards' per-run reads (configuration, the tool's
+    limits, the spend counters' rebuild), the opening's write and the last step's spend row."""
+    # The whole run on this thread's one connection, whose prepared statements are read below
+    # (a run hands its connection back to the pool before each wait).
+    monkeypatch.setattr(waiting, "db_connection_release", lambda: None)
+    task, _ = task_submit(owner=requester, agent_name=echo_agent, input="go")
+    assert task_steps_run(task_id=task.id, max_steps=8, max_seconds=60) is RunOutcome.FINISHED
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        plans = [(" ".join(statement.split()), generic, custom) for statement, generic, custom in cursor]
+
+    def runs(start: str) -> int:
+        matching = [(generic, custom) for statement, generic, custom in plans if statement.startswith(start)]
+        assert all(custom == 0 for _, custom in matching), start
+        return sum(generic for generic, _ in matching)
+
+    # At least (this connection may have run them in an earlier test too):
+    assert runs("WITH spend AS ( INSERT INTO guards_spendrecord") >= STEPS - 1  # the stored replies
+    assert runs("INSERT INTO guards_spendrecord") >= 1  # the last step's, in its checkpoint
+    assert runs("SELECT (SELECT COALESCE(SUM(t.input_tokens), 0)") >= 1  # the guards' configuration
+    assert runs('SELECT g."id", g."tool_id"') >= 1  # the tool's limits
+    assert runs('SELECT COALESCE(SUM(cost_usd), 0) FROM "guards_spendrecord"') >= 3  # three scopes
+    assert runs("UPDATE agents_task SET messages = $1::jsonb") >= 1  # the opening
 
 
 def test_a_call_whose_step_loses_its_checkpoint_is_still_recorded_and_settled(

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from agents.guards.models import SpendRecord
 from agents.models import Step, Task, ToolDispatch
 from agents.runtime import messages
 from agents.runtime.loop import RunOutcome, task_steps_run
@@ -436,6 +437,8 @@ def test_a_stalled_delivery_overtaken_by_another_follows_its_step_and_sends_noth
         assert server.requests == 1  # A's tool call found B's answer and was not sent
         assert Step.objects.filter(task=task, index=0).count() == 1
         assert Task.objects.get(pk=task.pk).step_index == 1
+        # Both model calls were made and billed: each is in the ledger once, A's too.
+        assert SpendRecord.objects.filter(task_id=task.id).count() == 2
 
         assert run(task) is RunOutcome.FINISHED
     task.refresh_from_db()
