@@ -41,7 +41,7 @@ def tool_calls_made(spans: QuerySet[Span]) -> QuerySet[Span]:
 def tool_health(*, now: datetime) -> list[ToolHealth]:
     recent, hour_ago = now - timedelta(minutes=5), now - timedelta(hours=1)
     failed = Q(status=Span.Status.ERROR)
-    rows = (
+    rows = list(
         tool_calls_made(
             Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=hour_ago, started_at__lte=now)
         )
@@ -54,7 +54,6 @@ def tool_health(*, now: datetime) -> list[ToolHealth]:
         )
         .order_by("tool")
     )
-    rows = list(rows)
     breakers = _breakers([str(r["tool"]) for r in rows])
     return [
         ToolHealth(

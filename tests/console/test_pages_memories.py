@@ -10,6 +10,7 @@ from django.urls import reverse
 from agents.memory.services import MemoryAuthor, memory_create
 from agents.models import Memory
 from tests.factories import make_agent
+from tests.support.plans import plan_without_sorting
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,7 @@ def test_the_page_reads_only_its_own_rows_of_a_long_history(client, admin, agent
     assert len(reads) == 1
     assert "LIMIT 50" in reads[0]
     assert "agents_task" not in reads[0]
+    assert "Sort" not in plan_without_sorting(reads[0])  # an index yields the agent's newest first
     older = client.get(reverse("console:memories"), {"agent": agent.name, "page": 2}).content.decode()
     assert ">fact 9<" in older
     assert ">fact 10<" not in older
