@@ -98,7 +98,11 @@ class Alert(models.Model):
                 fields=["rule", "subject"], condition=models.Q(state="firing"), name="alert_one_firing"
             )
         ]
-        indexes = [models.Index(fields=["-fired_at"], name="alert_recent")]
+        indexes = [
+            models.Index(fields=["-fired_at"], name="alert_recent"),
+            # The alerts page: the firing ones, then the newest resolved, without sorting them all.
+            models.Index(fields=["state", "-fired_at"], name="alert_state_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule} {self.subject} {self.state}"

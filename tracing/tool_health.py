@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Q, QuerySet
 from redis.exceptions import RedisError
 
-from agents.guards.breakers import breaker_state
+from agents.guards.breakers import breaker_states
 from tracing.models import Span
 from tracing.recorder import TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE
 
@@ -41,7 +41,7 @@ def tool_calls_made(spans: QuerySet[Span]) -> QuerySet[Span]:
 def tool_health(*, now: datetime) -> list[ToolHealth]:
     recent, hour_ago = now - timedelta(minutes=5), now - timedelta(hours=1)
     failed = Q(status=Span.Status.ERROR)
-    rows = (
+    rows = list(
         tool_calls_made(
             Span.objects.filter(kind=Span.Kind.TOOL, started_at__gte=hour_ago, started_at__lte=now)
         )
@@ -54,6 +54,7 @@ def tool_health(*, now: datetime) -> list[ToolHealth]:
         )
         .order_by("tool")
     )
+    breakers = _breakers([str(r["tool"]) for r in rows])
     return [
         ToolHealth(
             str(r["tool"]),
@@ -61,14 +62,15 @@ def tool_health(*, now: datetime) -> list[ToolHealth]:
             r["errors_5m"],
             r["calls_1h"],
             r["errors_1h"],
-            breaker=_breaker(str(r["tool"])),
+            breaker=breakers[str(r["tool"])],
         )
         for r in rows
     ]
 
 
-def _breaker(tool_name: str) -> str:
+def _breakers(tool_names: list[str]) -> dict[str, str]:
     try:
-        return breaker_state(tool_name=tool_name)["state"]
+        return {name: state["state"] for name, state in breaker_states(tool_names=tool_names).items()}
     except RedisError:
-        return "unknown"  # the page still shows the error rates, which come from PostgreSQL
+        # The page still shows the error rates, which come from PostgreSQL.
+        return dict.fromkeys(tool_names, "unknown")

@@ -6,6 +6,7 @@ through as a probe (half-open); its success closes the breaker, its failure open
 Failures are the tool's own faults (transient, rate_limit), never a model's bad arguments.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -100,11 +101,21 @@ def breaker_record(*, tool: Tool, limits: ToolLimits, failed: bool) -> str:
 
 def breaker_state(*, tool_name: str) -> dict[str, str]:
     """The breaker as the console shows it; an unknown tool's breaker is closed."""
-    raw = guard_redis().hgetall(breaker_key(tool_name))
-    state = {"state": "closed"}
-    if isinstance(raw, dict):
-        state.update({str(key): str(value) for key, value in raw.items()})
-    return state
+    return breaker_states(tool_names=[tool_name])[tool_name]
+
+
+def breaker_states(*, tool_names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Each tool's breaker (as breaker_state), read in one round trip to Redis."""
+    pipeline = guard_redis().pipeline(transaction=False)
+    for name in tool_names:
+        pipeline.hgetall(breaker_key(name))
+    states = {}
+    for name, raw in zip(tool_names, pipeline.execute(), strict=True):
+        state = {"state": "closed"}
+        if isinstance(raw, dict):
+            state.update({str(key): str(value) for key, value in raw.items()})
+        states[name] = state
+    return states
 
 
 def breaker_open_result(*, tool: Tool, wait_s: float) -> ToolResult:

@@ -1,17 +1,17 @@
 """Console pages for admins: guardrail alerts, tool breakers, and each agent's guard settings."""
 
 import json
-from typing import Any
 
 import redis
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from agents.guards.breakers import breaker_state
+from agents.guards.breakers import breaker_states
 from agents.guards.models import GuardAlert, GuardConfig
 from agents.guards.routing import COMPLEXITIES
 from agents.models import Agent, Tool
@@ -19,6 +19,7 @@ from agents.providers.admission import model_refusal
 from core.json_input import StrictJSONField
 
 ALERTS_SHOWN = 100
+TOOLS_SHOWN = 50
 
 
 class GuardConfigForm(forms.ModelForm):
@@ -57,15 +58,19 @@ class GuardConfigForm(forms.ModelForm):
 @require_GET
 @staff_member_required
 def guards_overview(request: HttpRequest) -> HttpResponse:
-    tools: list[dict[str, Any]] = []
+    # A page of tools (external agents add one for every new name), their breakers read from
+    # Redis in one round trip.
+    page = Paginator(Tool.objects.order_by("name").values_list("name", flat=True), TOOLS_SHOWN).get_page(
+        request.GET.get("page")
+    )
+    names = list(page)
     redis_error = ""
-    for tool in Tool.objects.order_by("name"):
-        try:
-            state = breaker_state(tool_name=tool.name)
-        except redis.RedisError as exc:
-            redis_error = str(exc)
-            state = {"state": "unknown"}
-        tools.append({"name": tool.name, **state})
+    try:
+        states = breaker_states(tool_names=names)
+    except redis.RedisError as exc:
+        redis_error = str(exc)
+        states = {name: {"state": "unknown"} for name in names}
+    tools = [{"name": name, **states[name]} for name in names]
     agents = Agent.objects.select_related("guard_config").order_by("name")
     return render(
         request,
@@ -73,6 +78,7 @@ def guards_overview(request: HttpRequest) -> HttpResponse:
         {
             "alerts": GuardAlert.objects.all()[:ALERTS_SHOWN],
             "tools": tools,
+            "page": page,
             "agents": agents,
             "redis_error": redis_error,
         },

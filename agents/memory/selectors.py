@@ -58,11 +58,7 @@ def memory_recall(*, agent_id: int, session: Session | None, query: str, k: int)
 
 def memories_of(*, agent_id: int, session_id: uuid.UUID | None = None) -> QuerySet[Memory]:
     """An agent's memories (of one session, if given), unordered, without their vectors."""
-    memories = Memory.objects.filter(agent_id=agent_id).select_related("task").defer("embedding")
+    memories = Memory.objects.filter(agent_id=agent_id).defer("embedding")
     if session_id is not None:
         memories = memories.filter(session_id=session_id)
     return memories
-
-
-def memory_list(*, agent_id: int, limit: int) -> list[Memory]:
-    return list(memories_of(agent_id=agent_id).order_by("-created_at", "-id")[:limit])

@@ -83,7 +83,12 @@ class Memory(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["agent", "session"], name="memory_scope")]
+        indexes = [
+            models.Index(fields=["agent", "session"], name="memory_scope"),
+            # The memories page and the REST list: an agent's newest first, a page at a time,
+            # without sorting all the agent has gathered.
+            models.Index(fields=["agent", "-created_at", "-id"], name="memory_agent_recent"),
+        ]
 
     def __str__(self) -> str:
         return self.text[:60]

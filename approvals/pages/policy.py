@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,6 +26,8 @@ from approvals.policy.services import (
 from console.pages.auth import AuthedRequest
 from core.errors import ServiceError
 from core.tiers import RiskTier
+
+TOOLS_PER_PAGE = 50
 
 
 def bounded_field(name: str, **options: Any) -> forms.IntegerField:
@@ -141,13 +144,20 @@ def tools(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, f"{tool.name} is now {tier}.")
         return redirect("approvals:tools")
-    tools = list(Tool.objects.select_related("compensation"))
+    # A page of tools: every name an external agent gives the gate API becomes one, so a year
+    # of them is more than one page can hold.
+    page = Paginator(Tool.objects.select_related("compensation").order_by("name"), TOOLS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     # Each tool with its compensation arguments as the JSON the form takes back.
     rows = [
         (tool, json.dumps(tool.compensation_arguments) if tool.compensation_arguments else "")
-        for tool in tools
+        for tool in page
     ]
-    return render(request, "approvals/tools.html", {"tools": tools, "rows": rows, "tiers": RiskTier.choices})
+    # The compensation's choices, listed once for every row's field (not once a row).
+    names = Tool.objects.order_by("name").values_list("name", flat=True)
+    context = {"page": page, "rows": rows, "names": names, "tiers": RiskTier.choices}
+    return render(request, "approvals/tools.html", context)
 
 
 @require_POST

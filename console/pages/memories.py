@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.memory.selectors import memory_list
+from agents.memory.selectors import memories_of
 from agents.memory.services import memory_delete
-from agents.models import Agent
+from agents.models import Agent, Memory
 from agents.selectors import user_is_admin
 from console.pages.auth import AuthedRequest, login_required
 from core.errors import NotFound
@@ -25,7 +25,10 @@ def memory_list_page(request: AuthedRequest) -> HttpResponse:
     agents = list(Agent.objects.order_by("name").values_list("name", flat=True))
     name = request.GET.get("agent") or (agents[0] if agents else "")
     agent = Agent.objects.filter(name=name).first()
-    memories = memory_list(agent_id=agent.pk, limit=10_000) if agent else []
+    # The page's rows only, read from the database: an agent gathers memories all year.
+    memories = Memory.objects.none()
+    if agent is not None:
+        memories = memories_of(agent_id=agent.pk).order_by("-created_at", "-id")
     page = Paginator(memories, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "console/memory_list.html", {"agents": agents, "agent": agent, "page": page})
 

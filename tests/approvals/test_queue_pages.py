@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from agents.models import Tool
 from approvals.models import ActionRequest, ActionVote, PolicyRule, PolicyVersion
@@ -232,3 +234,45 @@ def test_the_queue_pages_metrics_are_cached_for_a_while(requester, admin, settin
     assert page.get("/approvals/").context["metrics"]["high"]["requests"] == 1  # not recomputed
     time_machine.move_to(datetime(2026, 5, 1, 9, 1, 1, tzinfo=UTC), tick=False)
     assert page.get("/approvals/").context["metrics"]["high"]["requests"] == 2
+
+
+def test_the_tools_page_lists_a_page_of_tools_and_each_name_once_as_a_compensation(admin):
+    # External agents add a tool for every name they give the gate API: a year of them must
+    # not make the page list every tool, each row offering every other tool.
+    Tool.objects.bulk_create(
+        Tool(name=f"ext_{n:02}", kind=Tool.Kind.EXTERNAL, risk_tier="high") for n in range(60)
+    )
+    client = logged_in(admin)
+
+    first = client.get("/approvals/tools/").content.decode()
+    second = client.get("/approvals/tools/", {"page": 2}).content.decode()
+
+    assert first.count("<tr data-tool=") == 50
+    assert 'data-tool="ext_49"' in first
+    assert second.count("<tr data-tool=") == 10
+    assert 'data-tool="ext_50"' in second
+    assert first.count('<option value="ext_') == 60  # the compensation choices, listed once
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/approvals/tools/")
+    Tool.objects.bulk_create(Tool(name=f"more_{n:02}", kind=Tool.Kind.EXTERNAL) for n in range(40))
+    with CaptureQueriesContext(connection) as more_queries:
+        client.get("/approvals/tools/")
+    assert len(more_queries) == len(queries)
+
+
+def test_a_tools_compensation_is_set_from_the_tools_page(admin):
+    refund = Tool.objects.create(name="issue_refund", url="http://127.0.0.1:9/")
+    Tool.objects.create(name="cancel_refund", url="http://127.0.0.1:9/")
+    client = logged_in(admin)
+
+    client.post(
+        f"/approvals/tools/{refund.pk}/compensation/",
+        {"compensation": "cancel_refund", "compensation_arguments": ""},
+    )
+    page = client.get("/approvals/tools/").content.decode()
+
+    refund.refresh_from_db()
+    assert refund.compensation is not None
+    assert refund.compensation.name == "cancel_refund"
+    shown = 'value="cancel_refund" placeholder="irreversible" aria-label="compensation of issue_refund"'
+    assert shown in page

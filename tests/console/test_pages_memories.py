@@ -1,11 +1,16 @@
 """The memories page: admins list an agent's memories (escaped) and delete them; nobody else."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agents.memory.services import MemoryAuthor, memory_create
 from agents.models import Memory
 from tests.factories import make_agent
+from tests.support.plans import plan_without_sorting
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +49,36 @@ def test_people_who_are_not_admins_are_refused(client, admin, reviewer, agent):
     assert client.get(reverse("console:memories")).status_code == 403
     assert client.post(reverse("console:memory_delete", args=[agent.name, memory.pk])).status_code == 403
     assert Memory.objects.exists()
+
+
+def test_the_page_reads_only_its_own_rows_of_a_long_history(client, admin, agent):
+    # 60 memories, one page of 50: the database hands over 50 rows (not every memory of the
+    # agent for Python to cut), without joining each memory's task.
+    Memory.objects.bulk_create(
+        Memory(
+            agent=agent,
+            text=f"fact {n}",
+            provenance=Memory.Provenance.ADMIN,
+            model="test/embed",
+            dimensions=3,
+            embedding=[0.1, 0.2, 0.3],
+            created_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n),
+        )
+        for n in range(60)
+    )
+    client.force_login(admin)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("console:memories"), {"agent": agent.name}).content.decode()
+
+    assert ">fact 59<" in page
+    assert ">fact 10<" in page
+    assert ">fact 9<" not in page
+    reads = [q["sql"] for q in queries if 'FROM "agents_memory"' in q["sql"] and "COUNT(" not in q["sql"]]
+    assert len(reads) == 1
+    assert "LIMIT 50" in reads[0]
+    assert "agents_task" not in reads[0]
+    assert "Sort" not in plan_without_sorting(reads[0])  # an index yields the agent's newest first
+    older = client.get(reverse("console:memories"), {"agent": agent.name, "page": 2}).content.decode()
+    assert ">fact 9<" in older
+    assert ">fact 10<" not in older

@@ -8,6 +8,8 @@ from django.test import Client
 
 from agents.guards.breakers import ToolLimits, breaker_record
 from agents.guards.models import GuardAlert, GuardConfig
+from agents.guards.store import guard_redis
+from agents.models import Tool
 from tests.factories import make_agent, make_http_tool
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +82,34 @@ def test_a_routing_table_naming_an_unknown_complexity_is_refused(admin_client):
     assert response.status_code == 200
     assert "unknown complexity" in response.content.decode()
     assert not GuardConfig.objects.exists()
+
+
+def test_the_breakers_are_a_page_of_tools_read_from_redis_in_one_round_trip(admin_client, monkeypatch):
+    # External agents add a tool for every name they give the gate API: the page shows 50 at
+    # a time and asks Redis for their breakers together, not once a tool.
+    Tool.objects.bulk_create(Tool(name=f"ext_{n:02}", kind=Tool.Kind.EXTERNAL) for n in range(60))
+    tool = Tool.objects.get(name="ext_03")
+    limits = ToolLimits(
+        requests_per_minute=10, breaker_failures=1, breaker_error_rate=1, breaker_cooldown_s=60
+    )
+    breaker_record(tool=tool, limits=limits, failed=True)
+    client = guard_redis()
+    calls = {"hgetall": 0, "pipeline": 0}
+
+    class Counting:
+        def __getattr__(self, name):
+            if name in calls:
+                calls[name] += 1
+            return getattr(client, name)
+
+    monkeypatch.setattr("agents.guards.breakers.guard_redis", Counting)
+
+    first = admin_client.get("/guards/").content.decode()
+    second = admin_client.get("/guards/", {"page": 2}).content.decode()
+
+    assert calls == {"hgetall": 0, "pipeline": 2}
+    assert first.count("<td>ext_") == 50
+    assert "<td>ext_49</td>" in first
+    assert second.count("<td>ext_") == 10
+    assert "<td>ext_50</td>" in second
+    assert first.count('class="breaker-open">open<') == 1
