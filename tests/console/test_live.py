@@ -4,7 +4,6 @@ pub/sub layer's group_send would, and a broken Redis is logged, never raised."""
 import asyncio
 import logging
 import threading
-import time
 
 from channels.layers import get_channel_layer
 
@@ -52,8 +51,6 @@ def test_another_layer_is_sent_to_through_its_own_group_send(settings):
 def test_a_push_to_an_unreachable_redis_is_logged_not_raised(settings, caplog):
     config = {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "hosts": ["redis://127.0.0.1:1/0"]}
     settings.CHANNEL_LAYERS = {"default": {**settings.CHANNEL_LAYERS["default"], "CONFIG": config}}
-    started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="console.live"):
         channel_groups_send(["trace.nowhere"], {"type": "spans.added"})
-    assert time.monotonic() - started < 5
     assert "push to ['trace.nowhere'] failed" in caplog.text
