@@ -28,6 +28,10 @@ from evals.models import EvalCaseResult
 
 # Beyond the judges' own bounds: the CEL budget, the queries, a reply read slower than the timeout.
 CHECK_LEASE_MARGIN_S = 60.0
+# A run that failed with an exception gives its case back for a retry this much later: soon,
+# rather than after its whole lease, yet not on every sweep (10 s), which for a check that
+# always fails would mean its judges paid for again every pass.
+CHECK_RETRY_AFTER_S = 30.0
 
 
 def has_judge(specs: list[dict[str, Any]]) -> bool:
@@ -60,12 +64,13 @@ def check_claim(result: EvalCaseResult) -> datetime | None:
 
 
 def check_release(result: EvalCaseResult, claimed_at: datetime) -> bool:
-    """Give up this run's claim (made at `claimed_at`) of a case still pending: the case is
-    free for the sweeper at once. False when another run took the case over meanwhile (this
-    run's lease passed), whose claim stays."""
+    """Give up this run's claim (made at `claimed_at`) of a case still pending: the sweeper
+    takes the case up again after CHECK_RETRY_AFTER_S. False when another run took the case
+    over meanwhile (this run's lease passed), whose claim stays."""
+    retry_at = clock.now() + timedelta(seconds=CHECK_RETRY_AFTER_S)
     released = EvalCaseResult.objects.filter(
         pk=result.pk, status=EvalCaseResult.Status.PENDING, check_claimed_at=claimed_at
-    ).update(check_claimed_at=None, check_lease_until=None)
+    ).update(check_claimed_at=None, check_lease_until=retry_at)
     return bool(released)
 
 

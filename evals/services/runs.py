@@ -136,15 +136,25 @@ def eval_cases_sweep(*, limit: int = 200) -> int:
     ended_before = now - timedelta(seconds=SWEEP_GRACE_S)
     for result in pending.filter(task__finished_at__lt=ended_before)[:limit]:
         if not has_judge(result.check_specs):
-            done += _case_check(result) is not None
+            done += _case_swept(result)
         elif check_resend_hold(result):
             from evals.tasks import case_check
 
             case_check.delay(str(result.task_id))
             done += 1
     for result in pending.filter(task__isnull=True)[:limit]:
-        done += _case_check(result) is not None
+        done += _case_swept(result)
     return done
+
+
+def _case_swept(result: EvalCaseResult) -> bool:
+    """Check one case for the sweeper; a case whose check fails is logged (and released for a
+    later retry) without keeping the sweep from the cases after it."""
+    try:
+        return _case_check(result) is not None
+    except Exception:
+        logger.exception("checking eval case %s failed; it is retried later", result.pk)
+        return False
 
 
 def _case_check(result: EvalCaseResult) -> str | None:
@@ -155,7 +165,7 @@ def _case_check(result: EvalCaseResult) -> str | None:
     try:
         return _case_record(result, result.task)
     except BaseException:
-        # The run failed here, its process alive: the sweeper may retry the case at once rather
+        # The run failed here, its process alive: the sweeper may retry the case soon rather
         # than after the lease. Only a dead process leaves the case held until the lease passes.
         try:
             check_release(result, claimed_at)

@@ -214,7 +214,7 @@ def test_the_lease_covers_every_judge_of_the_case_one_after_another(settings):
     assert check_lease([judge_spec, cel, judge_spec]) == timedelta(seconds=CHECK_LEASE_MARGIN_S + 2 * 62)
 
 
-def test_a_check_that_crashes_releases_its_case_for_the_sweeper_at_once(admin, judge, sent, monkeypatch):
+def test_a_check_that_crashes_releases_its_case_for_a_retry_soon(admin, judge, sent, monkeypatch):
     result = judged_case(admin)
     counting = judge()
 
@@ -222,17 +222,56 @@ def test_a_check_that_crashes_releases_its_case_for_the_sweeper_at_once(admin, j
         raise RuntimeError("a bug in a check")
 
     monkeypatch.setattr("evals.services.runs.checks_run", crash)
+    crashed_at = clock.now()
     with pytest.raises(RuntimeError, match="a bug in a check"):
         eval_case_check(task_id=result.task_id)
     result.refresh_from_db()
-    assert (result.status, result.check_claimed_at, result.check_lease_until) == ("pending", None, None)
+    assert (result.status, result.check_claimed_at) == ("pending", None)
+    retry_at = result.check_lease_until
+    assert retry_at is not None
+    assert retry_at - crashed_at < check_lease(result.check_specs) - timedelta(seconds=60)
 
-    # Not a whole lease later: the sweeper's next pass re-sends it, and its run checks it.
-    assert eval_cases_sweep() == 1
+    # Not on the very next pass (a check that always fails would be paid for every 10 s)...
+    assert eval_cases_sweep() == 0
+    # ...and not a whole lease later: once the retry time passes, the sweeper re-sends it.
+    with time_machine.travel(retry_at + timedelta(seconds=1)):
+        assert eval_cases_sweep() == 1
     assert sent == [str(result.task_id)]
     monkeypatch.setattr("evals.services.runs.checks_run", checks_run)
     assert eval_case_check(task_id=result.task_id) == "passed"
     assert counting.calls == 1
+
+
+def test_a_case_whose_check_fails_in_the_sweep_does_not_keep_the_sweep_from_the_others(
+    admin, use_simulator, monkeypatch, caplog
+):
+    make_agent("support", model="sim/echo")
+    suite = suite_create(actor=admin, agent_name="support", name="s")
+    for name in ("a-first", "b-second"):
+        case_create(
+            actor=admin, suite_id=suite.pk, name=name, input="hello", checks=[{"kind": "cel", "expr": "true"}]
+        )
+    run = eval_run_start(suite=suite, agent_version=suite.agent.current_version, by=admin)
+    ended = clock.now() - timedelta(minutes=1)
+    Task.objects.filter(pk__in=run.results.values("task_id")).update(
+        status=Task.Status.SUCCEEDED, finished_at=ended
+    )
+    real = checks_run
+    calls: list[int] = []
+
+    def first_crashes(specs, observation, *, task):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in a check")
+        return real(specs, observation, task=task)
+
+    monkeypatch.setattr("evals.services.runs.checks_run", first_crashes)
+    assert eval_cases_sweep() == 1
+
+    assert len(calls) == 2
+    statuses = sorted(run.results.values_list("status", flat=True))
+    assert statuses == ["passed", "pending"]
+    assert "a bug in a check" in caplog.text
 
 
 def test_a_released_claim_leaves_the_claim_of_a_run_that_took_the_case_over(admin, use_simulator):
