@@ -10,6 +10,7 @@ Plain Python: the caller passes the transport. Tollgate's passes the egress-guar
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,6 +78,10 @@ class ExternalClassifier:
                 transport=self.transport, timeout=self.timeout_s, follow_redirects=False
             )
         timeout = httpx.USE_CLIENT_DEFAULT if timeout_s is None else httpx.Timeout(timeout_s)
+        # httpx times each phase (connect, send, every read) on its own, so an answer trickled
+        # in a few bytes a read would never time out: the answer's reading stops at the call's
+        # own deadline too.
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         body_json = {"text": text, "tool": tool}
         with self._client.stream("POST", self.url, json=body_json, timeout=timeout) as response:
             response.raise_for_status()
@@ -85,6 +90,8 @@ class ExternalClassifier:
                 body += piece
                 if len(body) > MAX_ANSWER_BYTES:
                     raise ValueError("the classifier's answer is too long")
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the classifier's answer came slower than its timeout")
         score = json.loads(body)["score"]
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0.0 <= score <= 1.0:
             raise ValueError(f"the classifier's score is not a number in 0..1: {score!r}")

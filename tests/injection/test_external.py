@@ -113,3 +113,48 @@ def test_the_configured_classifier_goes_through_the_egress_guard(settings):
     # Loopback is refused before any packet is sent: the fail mode decides (closed here).
     assert refused.detectors == [UNAVAILABLE]
     assert allowed.detectors == ["external"]
+
+
+def trickling_server(written: list[int], *, pause_s: float, bytes_before_rest: int) -> type:
+    """Answers 200 at once, then its body a byte at a time, each byte well within a read
+    timeout (httpx times every read on its own); after `bytes_before_rest` the rest at once."""
+    answer = b'{"score": 0.9, "pad": "' + b"x" * 3_000 + b'"}'
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            try:
+                for index in range(len(answer)):
+                    if index >= bytes_before_rest:
+                        self.wfile.write(answer[index:])
+                        written.append(len(answer) - index)
+                        return
+                    self.wfile.write(answer[index : index + 1])
+                    self.wfile.flush()
+                    written.append(1)
+                    time.sleep(pause_s)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading and left
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def test_an_answer_trickled_in_is_read_no_longer_than_the_calls_timeout():
+    written: list[int] = []
+    with serving(trickling_server(written, pause_s=0.05, bytes_before_rest=200)) as url:
+        result = scan(
+            BENIGN,
+            use_classifier=False,
+            external=ExternalClassifier(url=url, timeout_s=0.3, fail_closed=True),
+        )
+
+    assert result.detectors == [UNAVAILABLE]  # cut short: it counts as not answered
+    # About 0.3 s of a byte every 0.05 s; read to its end, the client would have taken it all.
+    assert sum(written) < 100, sum(written)
