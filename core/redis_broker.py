@@ -127,8 +127,13 @@ class Channel(kombu_redis.Channel):
                 # EVAL: kombu's prefixing client leaves its keys alone (they are prefixed here).
                 answer = client.execute_command("EVAL", _TAKE, len(keys), *keys, repr(time()), share)
         except redis.ResponseError as exc:
-            self._burst_off = True
-            logger.warning("no bursts: the broker runs no scripts (%s)", exc)
+            # Only a broker that refuses scripts for good turns bursts off; a passing refusal
+            # (READONLY after a failover, OOM, BUSY, LOADING) skips this burst alone.
+            if isinstance(exc, redis.exceptions.NoPermissionError) or "unknown command" in str(exc).lower():
+                self._burst_off = True
+                logger.warning("no bursts: the broker runs no scripts (%s)", exc)
+            else:
+                logger.warning("no burst this time: the broker refused the script (%s)", exc)
             return
         # Recorded already: a failure from here on leaves them to kombu's restore.
         for position, item in zip(answer[::2], answer[1::2], strict=True):

@@ -301,3 +301,30 @@ def test_a_broker_that_refuses_scripts_gets_no_bursts_and_keeps_every_message(br
     assert client.llen(prefix + queue.name) == 4
     assert client.hlen(prefix + "unacked") == 2
     consumer.cancel()
+
+
+def test_a_passing_refusal_of_the_script_skips_one_burst_and_keeps_bursts_on(broker, monkeypatch):
+    # READONLY after a failover, OOM, BUSY: the next burst may well run.
+    connection, queue, client, prefix = broker
+    _publish(connection, queue, 6)
+    execute_command = redis.Redis.execute_command
+    refusals: list[int] = []
+
+    def refuse_once(self, *args, **kwargs):
+        if args and args[0] == "EVAL" and not refusals:
+            refusals.append(1)
+            raise redis.exceptions.ResponseError("OOM command not allowed when used memory > 'maxmemory'.")
+        return execute_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", refuse_once)
+    consumer, taken = _taking(connection, queue, prefetch=10)
+
+    connection.drain_events(timeout=2)
+    assert len(taken) == 1  # the BRPOP's message, its burst refused
+    connection.drain_events(timeout=2)
+
+    assert not consumer.channel._burst_off
+    assert len(taken) == 6  # the second BRPOP's burst took the rest
+    assert client.llen(prefix + queue.name) == 0
+    assert client.hlen(prefix + "unacked") == 6
+    consumer.cancel()
