@@ -36,8 +36,12 @@ def channel_groups_send(groups: list[str], message: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        if isinstance(layer, RedisPubSubChannelLayer):
-            _publish(layer, groups, message)
+        hosts = _url_hosts(layer)
+        if hosts is not None:
+            data = layer.serialize(message)
+            for group in groups:
+                channel, host = group_channel_host(hosts, _prefix(), group)
+                _client(host).publish(channel, data)
         else:
             for group in groups:
                 async_to_sync(layer.group_send)(group, message)
@@ -47,17 +51,30 @@ def channel_groups_send(groups: list[str], message: dict[str, Any]) -> None:
         logger.warning("push to %s failed: %r", groups, exc)
 
 
-def _publish(layer: RedisPubSubChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
-    """What the layer's group_send does (RedisPubSubLoopLayer: the same channel names and
-    shard choice, its serializer), with this thread's blocking client."""
+def group_channel_host(hosts: list[str], prefix: str, group: str) -> tuple[str, str]:
+    """The Redis channel the pub/sub layer publishes `group`'s messages on, and the host it
+    publishes them to: what RedisPubSubLoopLayer's group_send picks (its channel name, its
+    shard by consistent hash; tests/console/test_live.py holds the two together)."""
+    channel = f"{prefix}__group__{group}"
+    return channel, hosts[_consistent_hash(channel, len(hosts))]
+
+
+def _url_hosts(layer: Any) -> list[str] | None:
+    """The pub/sub layer's hosts if all are URLs (published to here); None for any other layer,
+    or hosts given as dicts or tuples (sent through the layer's own group_send)."""
+    if not isinstance(layer, RedisPubSubChannelLayer):
+        return None
+    hosts = _config().get("hosts") or ["redis://localhost:6379"]
+    return list(hosts) if all(isinstance(host, str) for host in hosts) else None
+
+
+def _config() -> dict[str, Any]:
     layers: dict[str, dict[str, Any]] = settings.CHANNEL_LAYERS
-    config = layers["default"].get("CONFIG", {})
-    hosts = config.get("hosts") or ["redis://localhost:6379"]
-    prefix = config.get("prefix", "asgi")
-    data = layer.serialize(message)
-    for group in groups:
-        channel = f"{prefix}__group__{group}"
-        _client(hosts[_consistent_hash(channel, len(hosts))]).publish(channel, data)
+    return layers["default"].get("CONFIG", {})
+
+
+def _prefix() -> str:
+    return _config().get("prefix", "asgi")
 
 
 def _client(url: str) -> redis.Redis:

@@ -4,6 +4,7 @@ pub/sub layer's group_send would, and a broken Redis is logged, never raised."""
 import asyncio
 import logging
 import threading
+from urllib.parse import urlsplit
 
 from channels.layers import get_channel_layer
 
@@ -54,3 +55,28 @@ def test_a_push_to_an_unreachable_redis_is_logged_not_raised(settings, caplog):
     with caplog.at_level(logging.WARNING, logger="console.live"):
         channel_groups_send(["trace.nowhere"], {"type": "spans.added"})
     assert "push to ['trace.nowhere'] failed" in caplog.text
+
+
+def test_the_channel_and_host_of_a_group_are_the_pub_sub_layers_own():
+    # Two hosts: the shard choice is the layer's (a change in channels_redis would show here).
+    from channels_redis.pubsub import RedisPubSubLoopLayer
+
+    from console.live import group_channel_host
+
+    hosts = ["redis://127.0.0.1:1/0", "redis://127.0.0.1:2/0"]
+    layer = RedisPubSubLoopLayer(hosts=hosts, prefix="tg-x")
+    for group in ["approvals.admins", "trace.1", "trace.2", "trace.3", "requests.a", "requests.b"]:
+        channel, host = group_channel_host(hosts, "tg-x", group)
+        assert channel == layer._get_group_channel_name(group)
+        assert layer._shards.index(layer._get_shard(channel)) == hosts.index(host)
+
+
+def test_hosts_given_as_dicts_are_sent_to_through_the_layers_own_group_send(settings):
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    url = urlsplit(config["hosts"][0])
+    hosts = [{"address": f"redis://{url.hostname}:{url.port}{url.path}"}]
+    settings.CHANNEL_LAYERS = {
+        "default": {**settings.CHANNEL_LAYERS["default"], "CONFIG": {**config, "hosts": hosts}}
+    }
+    message = {"type": "spans.added", "step": 1, "finished": True}
+    assert _heard("trace.dict-hosts", message) == message
