@@ -99,13 +99,9 @@ def breaker_record(*, tool: Tool, limits: ToolLimits, failed: bool) -> str:
     return str(state)
 
 
-def breaker_state(*, tool_name: str) -> dict[str, str]:
-    """The breaker as the console shows it; an unknown tool's breaker is closed."""
-    return breaker_states(tool_names=[tool_name])[tool_name]
-
-
 def breaker_states(*, tool_names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Each tool's breaker (as breaker_state), read in one round trip to Redis."""
+    """Each tool's breaker as the console shows it (an unknown tool's is closed), read in one
+    round trip to Redis."""
     pipeline = guard_redis().pipeline(transaction=False)
     for name in tool_names:
         pipeline.hgetall(breaker_key(name))

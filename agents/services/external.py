@@ -94,7 +94,7 @@ def external_tool_or_new(name: str, found: Tool | None) -> Tool:
 
 def external_tools_trust(names: Collection[str]) -> dict[str, str]:
     """name → whether its output is trusted: its tool's trust, or for a name no tool has (a span
-    may name a tool the gate never saw) the trust external_tool_for would give it: untrusted."""
+    may name a tool the gate never saw) the trust external_tool_or_new would give it: untrusted."""
     found = dict(Tool.objects.filter(name__in=names).values_list("name", "trust"))
     default = Tool._meta.get_field("trust").get_default()
     return {name: found.get(name, default) for name in names}

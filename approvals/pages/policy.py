@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents.models import Tool
@@ -143,7 +144,7 @@ def tools(request: AuthedRequest) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             messages.success(request, f"{tool.name} is now {tier}.")
-        return redirect("approvals:tools")
+        return redirect(_tools_page(request))
     # A page of tools: every name an external agent gives the gate API becomes one, so a year
     # of them is more than one page can hold.
     page = Paginator(Tool.objects.select_related("compensation").order_by("name"), TOOLS_PER_PAGE).get_page(
@@ -154,8 +155,10 @@ def tools(request: AuthedRequest) -> HttpResponse:
         (tool, json.dumps(tool.compensation_arguments) if tool.compensation_arguments else "")
         for tool in page
     ]
-    # The compensation's choices, listed once for every row's field (not once a row).
-    names = Tool.objects.order_by("name").values_list("name", flat=True)
+    # The compensation's suggestions, listed once for every row's field (not once a row): the
+    # tools Tollgate itself calls, as many as were registered. External agents' tools, a year
+    # of them, are never called here, so none undoes anything (a typed name is checked anyway).
+    names = Tool.objects.exclude(kind=Tool.Kind.EXTERNAL).order_by("name").values_list("name", flat=True)
     context = {"page": page, "rows": rows, "names": names, "tiers": RiskTier.choices}
     return render(request, "approvals/tools.html", context)
 
@@ -168,7 +171,7 @@ def tool_compensation(request: AuthedRequest, tool_id: int) -> HttpResponse:
     form = CompensationForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"{tool.name}: the compensation's arguments must be a JSON object")
-        return redirect("approvals:tools")
+        return redirect(_tools_page(request))
     compensation = form.cleaned_data["compensation"] or None
     mapping = form.cleaned_data["compensation_arguments"] or {}
     try:
@@ -180,7 +183,7 @@ def tool_compensation(request: AuthedRequest, tool_id: int) -> HttpResponse:
     else:
         undone = f"undone by {compensation}" if compensation else "irreversible"
         messages.success(request, f"{tool.name} is {undone}.")
-    return redirect("approvals:tools")
+    return redirect(_tools_page(request))
 
 
 @require_http_methods(["GET", "POST"])
@@ -200,3 +203,10 @@ def dry_run(request: AuthedRequest) -> HttpResponse:
         else:
             report = policy_dry_run(draft=PolicyRule(**values), days=days, replacing=replacing)
     return render(request, "approvals/dry_run.html", {"form": form, "report": report})
+
+
+def _tools_page(request: AuthedRequest) -> str:
+    """The tools page a form was sent from (its page number kept), to go back to."""
+    number = request.GET.get("page", "")
+    url = reverse("approvals:tools")
+    return f"{url}?page={number}" if number.isdigit() and len(number) < 10 else url

@@ -236,7 +236,7 @@ def test_the_queue_pages_metrics_are_cached_for_a_while(requester, admin, settin
     assert page.get("/approvals/").context["metrics"]["high"]["requests"] == 2
 
 
-def test_the_tools_page_lists_a_page_of_tools_and_each_name_once_as_a_compensation(admin):
+def test_the_tools_page_lists_a_page_of_tools_and_suggests_only_tools_tollgate_calls(admin):
     # External agents add a tool for every name they give the gate API: a year of them must
     # not make the page list every tool, each row offering every other tool.
     Tool.objects.bulk_create(
@@ -251,7 +251,11 @@ def test_the_tools_page_lists_a_page_of_tools_and_each_name_once_as_a_compensati
     assert 'data-tool="ext_49"' in first
     assert second.count("<tr data-tool=") == 10
     assert 'data-tool="ext_50"' in second
-    assert first.count('<option value="ext_') == 60  # the compensation choices, listed once
+    # The compensation's suggestions: the tools Tollgate calls, listed once; no external ones.
+    Tool.objects.create(name="issue_refund", url="http://127.0.0.1:9/")
+    first = client.get("/approvals/tools/").content.decode()
+    assert first.count('<option value="issue_refund"') == 1
+    assert '<option value="ext_' not in first
     with CaptureQueriesContext(connection) as queries:
         client.get("/approvals/tools/")
     Tool.objects.bulk_create(Tool(name=f"more_{n:02}", kind=Tool.Kind.EXTERNAL) for n in range(40))
@@ -276,3 +280,26 @@ def test_a_tools_compensation_is_set_from_the_tools_page(admin):
     assert refund.compensation.name == "cancel_refund"
     shown = 'value="cancel_refund" placeholder="irreversible" aria-label="compensation of issue_refund"'
     assert shown in page
+
+
+def test_a_form_sent_from_a_page_of_tools_goes_back_to_that_page(admin):
+    Tool.objects.bulk_create(
+        Tool(name=f"ext_{n:02}", kind=Tool.Kind.EXTERNAL, risk_tier="high") for n in range(60)
+    )
+    later = Tool.objects.get(name="ext_55")
+    client = logged_in(admin)
+
+    second = client.get("/approvals/tools/", {"page": 2}).content.decode()
+    assert f'action="/approvals/tools/{later.pk}/compensation/?page=2"' in second
+    tier = client.post("/approvals/tools/?page=2", {"tool": later.pk, "risk_tier": "medium"})
+    compensation = client.post(
+        f"/approvals/tools/{later.pk}/compensation/?page=2",
+        {"compensation": "", "compensation_arguments": ""},
+    )
+    hostile = client.post("/approvals/tools/?page=2%0d%0aX:1", {"tool": later.pk, "risk_tier": "medium"})
+
+    assert tier.status_code == compensation.status_code == 302
+    assert tier["Location"] == compensation["Location"] == "/approvals/tools/?page=2"
+    assert hostile["Location"] == "/approvals/tools/"
+    later.refresh_from_db()
+    assert later.risk_tier == "medium"

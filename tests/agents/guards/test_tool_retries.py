@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from agents.guards import retries
-from agents.guards.breakers import ToolLimits, breaker_admit, breaker_record, breaker_state
+from agents.guards.breakers import ToolLimits, breaker_admit, breaker_record, breaker_states
 from agents.guards.models import GuardConfig, ToolGuard
 from agents.guards.ratelimits import rate_take
 from agents.models import Task
@@ -56,7 +56,7 @@ def test_a_429_storm_stays_within_the_retry_budget_and_opens_the_breaker(request
     # opened the breaker; the other 19 calls the model made failed fast without a request.
     assert server.requests <= 6
     assert server.requests == 5
-    assert breaker_state(tool_name="flaky")["state"] == "open"
+    assert breaker_states(tool_names=["flaky"])["flaky"]["state"] == "open"
     results = tool_results(task)
     assert len(results) == 20
     assert results[0]["error_type"] == "rate_limit"
@@ -120,7 +120,7 @@ def test_permanent_errors_are_never_retried(requester, use_simulator, sleeps):
     assert server.requests == 3
     assert sleeps == []
     assert {r["error_type"] for r in tool_results(task)} == {"permanent"}
-    assert breaker_state(tool_name="flaky")["state"] == "closed"
+    assert breaker_states(tool_names=["flaky"])["flaky"]["state"] == "closed"
 
 
 def test_the_per_tool_rate_limit_is_shared_and_refuses_past_its_window(requester, use_simulator, sleeps):
@@ -153,7 +153,7 @@ def test_after_the_cool_down_exactly_one_probe_goes_through(db):
     with time_machine.travel(start + timedelta(seconds=31), tick=False):
         admitted = race(*[lambda: breaker_admit(tool=tool, limits=LIMITS)[0]] * 10, expected=())
         assert admitted.count(True) == 1
-        assert breaker_state(tool_name="probe_me")["state"] == "half_open"
+        assert breaker_states(tool_names=["probe_me"])["probe_me"]["state"] == "half_open"
 
         assert breaker_record(tool=tool, limits=LIMITS, failed=False) == "closed"
         assert breaker_admit(tool=tool, limits=LIMITS)[0] is True
