@@ -109,3 +109,13 @@ def test_a_killed_parent_takes_its_processes_with_it(tmp_path):
         )
     finally:
         worker.stop()
+
+
+def test_the_parent_hands_supervision_to_a_bare_interpreter_holding_none_of_the_preload(tmp_path):
+    # Had the parent stayed, every page both processes wrote since the fork would have a third
+    # copy, the parent's: ~60 MB of a two-process worker (bench/README.md, step_overhead, Stop 23).
+    with running_worker(tmp_path, processes=2) as worker:
+        parent = psutil.Process(worker.process.pid)
+        assert "supervisor_main" in " ".join(parent.cmdline())
+        assert parent.memory_info().rss < 40 * 2**20
+        assert len(live_children(parent.pid)) == 2

@@ -36,6 +36,5 @@ class Command(BaseCommand):
     ) -> None:
         if processes < 1 or concurrency < processes:
             raise CommandError("--processes must be at least 1 and --concurrency at least --processes")
-        code = worker_group_run(processes=processes, concurrency=concurrency, queue=queue, loglevel=loglevel)
-        if code:
-            raise SystemExit(code)
+        # This process becomes the worker's supervisor (a bare interpreter) and exits with its code.
+        worker_group_run(processes=processes, concurrency=concurrency, queue=queue, loglevel=loglevel)
