@@ -65,7 +65,7 @@ def test_a_worker_of_two_processes_runs_model_calls_in_both(requester, use_simul
         wait_until(lambda: all_succeeded(tasks), timeout=30, what="both tasks to succeed")
 
 
-def test_a_process_that_dies_is_forked_again_and_the_worker_goes_on(requester, use_simulator, tmp_path):
+def test_a_process_that_dies_is_started_again_and_the_worker_goes_on(requester, use_simulator, tmp_path):
     make_agent("echoer", model="sim/echo")
     with running_worker(tmp_path, processes=2, concurrency=2, SIMULATOR_URL=use_simulator) as worker:
         killed = live_children(worker.process.pid)[0]
