@@ -3,7 +3,7 @@
 Each child gets its own process group, so a Ctrl-C in the terminal reaches only the
 supervisor, which then stops the children in order; signalling the whole group also
 reaches grandchildren (Celery's pool processes), so nothing is left behind. A child that
-dies is restarted after a backoff (console.restarts); one that keeps dying stops them all.
+dies is restarted after a backoff (core.restarts); one that keeps dying stops them all.
 """
 
 import contextlib
@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, cast
 
-from console.restarts import RestartPolicy, Restarts
+from core.restarts import RestartPolicy, Restarts
 
 LAST_LINES = 20
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None

@@ -13,30 +13,22 @@ those pages until a process writes to them: `gc.freeze()` keeps the collector fr
 them, and the embedding model's tokenizer runs without its own thread pool so that it survives
 the fork (agents/embeddings/local.py).
 
-The parent only supervises: it forwards SIGTERM / SIGINT / SIGQUIT (Celery's warm, warm and cold
-shutdown) to its children and waits for them; it re-forks a child that dies unasked, with the
-same backoff `manage.py up` uses (console/restarts.py), and gives up, stopping the rest, if one
-keeps dying. A child dies with its parent (PR_SET_PDEATHSIG on Linux): a SIGKILLed parent
-leaves no orphan consuming the queue, and whoever restarts the parent starts a whole worker.
+The parent does not stay: once the processes are forked it replaces itself with a bare
+interpreter that supervises them (core/process_group.py), so that it holds none of the pages they
+were forked from. A process that dies unasked is replaced by a `celery worker` of the same
+arguments started afresh: it loads its own copy (~200 MB more) until the worker restarts.
 """
 
-import contextlib
-import ctypes
 import gc
-import logging
 import os
 import signal
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import NoReturn
 
-from console.restarts import RestartPolicy, Restarts
+from core.process_group import FORWARDED, ProcessGroup, die_with_parent, supervisor_exec
 
-logger = logging.getLogger("tollgate.worker")
-
-_PR_SET_PDEATHSIG = 1
-_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def per_process_concurrency(concurrency: int, processes: int) -> int:
@@ -82,17 +74,9 @@ def preload() -> None:
     gc.freeze()
 
 
-def _die_with_parent() -> None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: a SIGKILLed parent leaves its children to finish their warm shutdown
-
-
 def _child_main(argv: list[str]) -> None:
-    _die_with_parent()
-    for signum in _FORWARDED:
+    die_with_parent()
+    for signum in FORWARDED:
         signal.signal(signum, signal.SIG_DFL)  # Celery installs its own
     from console.celery import app
 
@@ -107,87 +91,26 @@ def _child_main(argv: list[str]) -> None:
     os._exit(code)
 
 
-class WorkerGroup:
-    """The parent: forks `processes` children, each running `argv_of(index)`, and keeps them up."""
-
-    def __init__(
-        self,
-        *,
-        processes: int,
-        argv_of: Callable[[int], list[str]],
-        policy: RestartPolicy | None = None,
-        fork: Callable[[], int] = os.fork,
-    ) -> None:
-        self.processes = processes
-        self.argv_of = argv_of
-        self.policy = policy or RestartPolicy()
-        self.fork = fork
-        self.children: dict[int, int] = {}  # pid -> index
-        self.restarts: dict[int, Restarts] = {}
-        self.stopping: int | None = None  # the signal asked to stop with
-
-    def _spawn(self, index: int) -> None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = self.fork()
-        if pid == 0:
-            _child_main(self.argv_of(index))
-        self.children[pid] = index
-        now = time.monotonic()
-        if index in self.restarts:
-            self.restarts[index].started(at=now)
-        else:
-            self.restarts[index] = Restarts(self.policy, started_at=now)
-
-    def _forward(self, signum: int, _frame: Any) -> None:
-        if self.stopping is None or signum != self.stopping:
-            self.stopping = signum
-            for pid in list(self.children):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signum)
-
-    def run(self) -> int:
-        for signum in _FORWARDED:
-            signal.signal(signum, self._forward)
-        for index in range(self.processes):
-            self._spawn(index)
-        code = 0
-        while self.children:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            index = self.children.pop(pid, -1)
-            if index < 0 or self.stopping is not None:
-                continue
-            delay_s = self.restarts[index].died(at=time.monotonic())
-            how = _death(status)
-            if delay_s is None:
-                logger.error("worker process %d died (%s) too often; stopping the worker", index, how)
-                code = 1
-                self._forward(signal.SIGTERM, None)
-                continue
-            logger.warning("worker process %d died (%s); restarting it in %g s", index, how, delay_s)
-            time.sleep(delay_s)
-            if self.stopping is None:
-                self._spawn(index)
-        return code
+def _fork(argv: list[str]) -> int:
+    pid = os.fork()
+    if pid == 0:
+        _child_main(argv)
+    return pid
 
 
-def _death(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
-    return f"exit code {os.waitstatus_to_exitcode(status)}"
-
-
-def worker_group_run(*, processes: int, concurrency: int, queue: str, loglevel: str) -> int:
-    """Load once, fork the worker's processes and supervise them; returns the exit code."""
+def worker_group_run(*, processes: int, concurrency: int, queue: str, loglevel: str) -> NoReturn:
+    """Load once, fork the worker's processes, then become their supervisor."""
     preload()
     each = per_process_concurrency(concurrency, processes)
-    group = WorkerGroup(
-        processes=processes,
-        argv_of=lambda index: celery_worker_argv(
-            queue=queue, concurrency=each, loglevel=loglevel, index=index
-        ),
+    argvs = [
+        celery_worker_argv(queue=queue, concurrency=each, loglevel=loglevel, index=index)
+        for index in range(processes)
+    ]
+    group = ProcessGroup(start=lambda index: _fork(argvs[index]))
+    for index in range(processes):
+        group.spawn(index)
+    supervisor_exec(
+        children=group.children,
+        restart_argvs=[[sys.executable, "-m", "celery", "-A", "console.celery", *argv] for argv in argvs],
+        cwd=str(ROOT),
     )
-    return group.run()

@@ -6,6 +6,7 @@ that never embed never pay the ~150 ms load; a worker's processes use the one th
 loaded before forking them (embedding_model_preload).
 """
 
+import mmap
 import os
 import threading
 from pathlib import Path
@@ -22,9 +23,20 @@ def _load() -> Any:
     import wordllama  # imported here: the import itself pulls in tokenizers and safetensors
 
     # The weights are in the wheel; disable_download makes a missing file an error, never a fetch.
-    return wordllama.WordLlama.load(
+    model = wordllama.WordLlama.load(
         cache_dir=Path(wordllama.__file__).parent, disable_download=True, dim=WORDLLAMA_DIMENSIONS
     )
+    # The wheel's weights are float16 and WordLlama widens the whole matrix to float32 (32 MB in
+    # every process that embeds). Kept at float16 (16 MB), only a text's own rows are widened,
+    # when its tokens are averaged against the float32 attention mask: the same vectors, bit for bit.
+    # The matrix gets a mapping of its own: from malloc it could land in the heap, whose free
+    # blocks around it (the float32 copy's among them) stay resident and, after a fork, shared.
+    widened = model.embedding
+    weights = np.frombuffer(mmap.mmap(-1, widened.size * 2), dtype=np.float16).reshape(widened.shape)
+    weights[...] = widened
+    weights.flags.writeable = False
+    model.embedding = weights
+    return model
 
 
 class _Loaded(NamedTuple):

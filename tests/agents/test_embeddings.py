@@ -52,3 +52,15 @@ def test_an_endpoint_failure_is_an_embedding_error(settings, simulator_url):
 
     with pytest.raises(EmbeddingError, match="HTTP 404"):
         embedder().embed(["anything"])
+
+
+def test_the_model_holds_its_weights_at_float16_and_embeds_exactly_as_at_float32():
+    from agents.embeddings.local import _load
+
+    model = _load()
+    assert model.embedding.dtype == np.float16
+    assert model.embedding.nbytes == 32_000 * 256 * 2
+    texts = ["The capital of Australia is Sydney.", "Refund order A-1001 for the damaged kettle, twice."]
+    at_float16 = model.embed(texts, norm=False)
+    model.embedding = model.embedding.astype(np.float32)
+    assert np.array_equal(model.embed(texts, norm=False), at_float16)

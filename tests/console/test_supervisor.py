@@ -13,8 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from console.restarts import RestartPolicy, Restarts
 from console.supervisor import ChildFailed, ProcessSpec, StopRequested, StopSignals, Supervisor
+from core.restarts import RestartPolicy, Restarts
 
 
 def _python(code: str) -> list[str]:

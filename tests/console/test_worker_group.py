@@ -65,7 +65,7 @@ def test_a_worker_of_two_processes_runs_model_calls_in_both(requester, use_simul
         wait_until(lambda: all_succeeded(tasks), timeout=30, what="both tasks to succeed")
 
 
-def test_a_process_that_dies_is_forked_again_and_the_worker_goes_on(requester, use_simulator, tmp_path):
+def test_a_process_that_dies_is_started_again_and_the_worker_goes_on(requester, use_simulator, tmp_path):
     make_agent("echoer", model="sim/echo")
     with running_worker(tmp_path, processes=2, concurrency=2, SIMULATOR_URL=use_simulator) as worker:
         killed = live_children(worker.process.pid)[0]
@@ -111,6 +111,16 @@ def test_a_killed_parent_takes_its_processes_with_it(tmp_path):
         worker.stop()
 
 
+def test_the_parent_hands_supervision_to_a_bare_interpreter_holding_none_of_the_preload(tmp_path):
+    # Had the parent stayed, every page both processes wrote since the fork would have a third
+    # copy, the parent's: ~60 MB of a two-process worker (bench/README.md, step_overhead, Stop 23).
+    with running_worker(tmp_path, processes=2) as worker:
+        parent = psutil.Process(worker.process.pid)
+        assert "supervisor_main" in " ".join(parent.cmdline())
+        assert parent.memory_info().rss < 40 * 2**20
+        assert len(live_children(parent.pid)) == 2
+
+
 def test_the_worker_runs_without_django_debug_mode_whatever_the_settings_say(settings, monkeypatch):
     # Debug mode would keep every SQL statement's text on each thread's connection (a leak).
     from django.core.management import call_command
@@ -118,15 +128,17 @@ def test_the_worker_runs_without_django_debug_mode_whatever_the_settings_say(set
     from console.management.commands import worker
 
     settings.DEBUG = True
-    seen: list[bool] = []
+    monkeypatch.setenv("DJANGO_DEBUG", "true")
+    seen: list[tuple[bool, str]] = []
 
     def run(**options: object) -> int:
         from django.conf import settings as live
 
-        seen.append(live.DEBUG)
+        # Its forks inherit the setting; a process started afresh in their place, the environment.
+        seen.append((live.DEBUG, os.environ["DJANGO_DEBUG"]))
         return 0
 
     monkeypatch.setattr(worker, "worker_group_run", run)
     call_command("worker", "--processes", "1", "--concurrency", "2")
 
-    assert seen == [False]
+    assert seen == [(False, "false")]

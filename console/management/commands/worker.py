@@ -1,5 +1,6 @@
 """`manage.py worker`: the Celery worker of WORKER_PROCESSES processes (console/worker_group.py)."""
 
+import os
 from argparse import ArgumentParser
 from typing import Any
 
@@ -39,8 +40,9 @@ class Command(BaseCommand):
         # A worker serves no pages, and in debug mode Django keeps the text of every SQL
         # statement each thread's connection sends (up to 9,000 each, parameters composed in:
         # whole conversations), which Celery warns is a leak. So the worker never runs in it,
-        # whichever settings module started it. Set before anything is loaded or forked.
+        # whichever settings module started it: not this process and its forks, nor a process
+        # the supervisor starts afresh to replace one that died (it reads the environment).
         settings.DEBUG = False
-        code = worker_group_run(processes=processes, concurrency=concurrency, queue=queue, loglevel=loglevel)
-        if code:
-            raise SystemExit(code)
+        os.environ["DJANGO_DEBUG"] = "false"
+        # This process becomes the worker's supervisor (a bare interpreter) and exits with its code.
+        worker_group_run(processes=processes, concurrency=concurrency, queue=queue, loglevel=loglevel)

@@ -1,0 +1,153 @@
+"""A parent that keeps a fixed set of processes up: the supervising half of `manage.py worker`.
+
+It forwards SIGTERM / SIGINT / SIGQUIT (Celery's warm, warm and cold shutdown) to its children
+and waits for them; it starts again a child that dies unasked, with the same backoff `manage.py
+up` uses (core/restarts.py), and gives up, stopping the rest, if one keeps dying. A child dies
+with its parent (PR_SET_PDEATHSIG on Linux): a SIGKILLed parent leaves no orphan consuming the
+queue, and whoever restarts the parent starts a whole worker.
+
+The worker's parent forks its processes from everything it loaded, then replaces itself
+(`exec`) with a bare interpreter running `supervisor_main`, which imports only this module and
+the standard library. Had it stayed, every page both processes wrote since the fork (reference
+counts in code objects, strings, types…) would have a third copy, the parent's original, that
+nothing uses: ~60 MB of a two-process worker's PSS (bench/README.md, step_overhead, "Stop 23").
+"""
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from core.restarts import RestartPolicy, Restarts
+
+logger = logging.getLogger("tollgate.worker")
+
+_PR_SET_PDEATHSIG = 1
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+
+def die_with_parent() -> None:
+    """In a child: be sent SIGTERM when the parent ends (PR_SET_PDEATHSIG)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: a SIGKILLed parent leaves its children to finish their warm shutdown
+
+
+class ProcessGroup:
+    """Keeps one child per index up: `start(index)` starts it and returns its pid."""
+
+    def __init__(self, *, start: Callable[[int], int], policy: RestartPolicy | None = None) -> None:
+        self.start = start
+        self.policy = policy or RestartPolicy()
+        self.children: dict[int, int] = {}  # pid -> index
+        self.restarts: dict[int, Restarts] = {}
+        self.stopping: int | None = None  # the signal asked to stop with
+
+    def adopt(self, pid: int, index: int) -> None:
+        """A child started by this process before it became the supervisor."""
+        self.children[pid] = index
+        self.restarts[index] = Restarts(self.policy, started_at=time.monotonic())
+
+    def spawn(self, index: int) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = self.start(index)
+        self.children[pid] = index
+        now = time.monotonic()
+        if index in self.restarts:
+            self.restarts[index].started(at=now)
+        else:
+            self.restarts[index] = Restarts(self.policy, started_at=now)
+
+    def _forward(self, signum: int, _frame: Any) -> None:
+        if self.stopping is None or signum != self.stopping:
+            self.stopping = signum
+            for pid in list(self.children):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+
+    def supervise(self) -> int:
+        """Wait for the children, starting again those that die unasked; returns the exit code."""
+        for signum in FORWARDED:
+            signal.signal(signum, self._forward)
+        code = 0
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            index = self.children.pop(pid, -1)
+            if index < 0 or self.stopping is not None:
+                continue
+            delay_s = self.restarts[index].died(at=time.monotonic())
+            how = _death(status)
+            if delay_s is None:
+                logger.error("worker process %d died (%s) too often; stopping the worker", index, how)
+                code = 1
+                self._forward(signal.SIGTERM, None)
+                continue
+            logger.warning("worker process %d died (%s); restarting it in %g s", index, how, delay_s)
+            time.sleep(delay_s)
+            if self.stopping is None:
+                self.spawn(index)
+        return code
+
+
+def _death(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
+
+
+def _exec_started(argv: list[str], cwd: str) -> int:
+    """Fork and exec `argv` as a child that dies with this process; returns its pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for signum in FORWARDED:
+                signal.signal(signum, signal.SIG_DFL)
+            die_with_parent()
+            os.chdir(cwd)
+            os.execv(argv[0], argv)  # noqa: S606 - a fixed argv of our own, no shell
+        finally:
+            os._exit(127)
+    return pid
+
+
+def supervisor_exec(*, children: dict[int, int], restart_argvs: list[list[str]], cwd: str) -> NoReturn:
+    """Replace this process with a bare interpreter supervising `children` (pid -> index); a
+    child that dies is replaced by `restart_argvs[index]`, run in `cwd`. Never returns.
+
+    A signal that arrives before the supervisor has installed its handlers ends it (their
+    default action), and the children, told by PR_SET_PDEATHSIG, stop warm."""
+    state = json.dumps({"children": children, "restart_argvs": restart_argvs, "cwd": cwd})
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = (
+        f"import sys; sys.path.insert(0, {root!r}); "
+        "from core.process_group import supervisor_main; sys.exit(supervisor_main(sys.argv[1]))"
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # -S: no site-packages, whose path hooks alone cost a few MB; -I would drop the environment,
+    # which the children restarted from here need.
+    os.execv(sys.executable, [sys.executable, "-S", "-c", code, state])  # noqa: S606 - no shell
+
+
+def supervisor_main(state_json: str) -> int:
+    state = json.loads(state_json)
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="[%(asctime)s: %(levelname)s/supervisor] %(message)s"
+    )
+    argvs: list[list[str]] = state["restart_argvs"]
+    group = ProcessGroup(start=lambda index: _exec_started(argvs[index], state["cwd"]))
+    for pid, index in state["children"].items():
+        group.adopt(int(pid), index)
+    return group.supervise()
