@@ -110,6 +110,7 @@ def worker_group_run(*, processes: int, concurrency: int, queue: str, loglevel: 
     for index in range(processes):
         group.spawn(index)
     supervisor_exec(
+        name="worker",
         children=group.children,
         restart_argvs=[[sys.executable, "-m", "celery", "-A", "console.celery", *argv] for argv in argvs],
         cwd=str(ROOT),

@@ -122,9 +122,13 @@ def _exec_started(argv: list[str], cwd: str) -> int:
     return pid
 
 
-def supervisor_exec(*, children: dict[int, int], restart_argvs: list[list[str]], cwd: str) -> NoReturn:
+def supervisor_exec(
+    *, name: str, children: dict[int, int], restart_argvs: list[list[str]], cwd: str
+) -> NoReturn:
     """Replace this process with a bare interpreter supervising `children` (pid -> index); a
-    child that dies is replaced by `restart_argvs[index]`, run in `cwd`. Never returns.
+    child that dies is replaced by `restart_argvs[index]`, run in `cwd`. `name` stays a whole
+    argument of its command line, so that `ps` and whoever looks for the process by it (the
+    tests of `manage.py up`) still find it. Never returns.
 
     A signal that arrives before the supervisor has installed its handlers ends it (their
     default action), and the children, told by PR_SET_PDEATHSIG, stop warm."""
@@ -132,13 +136,13 @@ def supervisor_exec(*, children: dict[int, int], restart_argvs: list[list[str]],
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = (
         f"import sys; sys.path.insert(0, {root!r}); "
-        "from core.process_group import supervisor_main; sys.exit(supervisor_main(sys.argv[1]))"
+        "from core.process_group import supervisor_main; sys.exit(supervisor_main(sys.argv[2]))"
     )
     sys.stdout.flush()
     sys.stderr.flush()
     # -S: no site-packages, whose path hooks alone cost a few MB; -I would drop the environment,
     # which the children restarted from here need.
-    os.execv(sys.executable, [sys.executable, "-S", "-c", code, state])  # noqa: S606 - no shell
+    os.execv(sys.executable, [sys.executable, "-S", "-c", code, name, state])  # noqa: S606 - no shell
 
 
 def supervisor_main(state_json: str) -> int:

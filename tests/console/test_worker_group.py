@@ -117,6 +117,7 @@ def test_the_parent_hands_supervision_to_a_bare_interpreter_holding_none_of_the_
     with running_worker(tmp_path, processes=2) as worker:
         parent = psutil.Process(worker.process.pid)
         assert "supervisor_main" in " ".join(parent.cmdline())
+        assert "worker" in parent.cmdline()  # a whole argument: `ps`, and `up`'s tests, find it by it
         assert parent.memory_info().rss < 40 * 2**20
         assert len(live_children(parent.pid)) == 2
 
