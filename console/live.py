@@ -36,11 +36,12 @@ def channel_groups_send(groups: list[str], message: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        hosts = _url_hosts(layer)
-        if hosts is not None:
+        target = _published_here(layer)
+        if target is not None:
+            hosts, prefix = target
             data = layer.serialize(message)
             for group in groups:
-                channel, host = group_channel_host(hosts, _prefix(), group)
+                channel, host = group_channel_host(hosts, prefix, group)
                 _client(host).publish(channel, data)
         else:
             for group in groups:
@@ -59,22 +60,18 @@ def group_channel_host(hosts: list[str], prefix: str, group: str) -> tuple[str, 
     return channel, hosts[_consistent_hash(channel, len(hosts))]
 
 
-def _url_hosts(layer: Any) -> list[str] | None:
-    """The pub/sub layer's hosts if all are URLs (published to here); None for any other layer,
-    or hosts given as dicts or tuples (sent through the layer's own group_send)."""
+def _published_here(layer: Any) -> tuple[list[str], str] | None:
+    """The pub/sub layer's hosts and prefix, read once a push, if all its hosts are URLs
+    (published to here); None for any other layer, or hosts given as dicts or tuples (sent
+    through the layer's own group_send)."""
     if not isinstance(layer, RedisPubSubChannelLayer):
         return None
-    hosts = _config().get("hosts") or ["redis://localhost:6379"]
-    return list(hosts) if all(isinstance(host, str) for host in hosts) else None
-
-
-def _config() -> dict[str, Any]:
     layers: dict[str, dict[str, Any]] = settings.CHANNEL_LAYERS
-    return layers["default"].get("CONFIG", {})
-
-
-def _prefix() -> str:
-    return _config().get("prefix", "asgi")
+    config = layers["default"].get("CONFIG", {})
+    hosts = config.get("hosts") or ["redis://localhost:6379"]
+    if not all(isinstance(host, str) for host in hosts):
+        return None
+    return list(hosts), config.get("prefix", "asgi")
 
 
 def _client(url: str) -> redis.Redis:
