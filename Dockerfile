@@ -30,7 +30,7 @@ USER tollgate
 
 EXPOSE 8000
 # asgi_static serves /static/ itself, so one host needs nothing in front; behind a proxy or CDN
-# that serves /app/staticfiles, run console.asgi:application instead. WEB_CONCURRENCY sets
-# uvicorn's worker processes.
-CMD ["uvicorn", "console.asgi_static:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--lifespan", "off", "--timeout-graceful-shutdown", "20"]
+# that serves /app/staticfiles, run console.asgi:application instead (`--app`). WEB_CONCURRENCY
+# sets the web server's uvicorn processes (default: the container's cores + 1), each accepting on
+# a socket of its own (console/web_group.py).
+CMD ["python", "manage.py", "web", "--host", "0.0.0.0", "--port", "8000", "--graceful", "20"]

@@ -1,7 +1,8 @@
 """Gate API latency: 100 concurrent external callers against the ASGI server `make run` starts.
 
-Starts uvicorn as `manage.py up` does (WEB_CONCURRENCY processes, each answering API requests on
-API_THREADS threads) on a database of its own, with a policy of CEL rules, then:
+Starts the web server as `manage.py up` does (`manage.py web`: WEB_CONCURRENCY processes, each
+accepting on a socket of its own and answering API requests on API_THREADS threads) on a database
+of its own, with a policy of CEL rules, then:
 
 - allow, one caller: the answer's latency with nothing queued (the server's own time);
 - allow at the target rate (open loop): 100 callers, each its own session and keep-alive
@@ -28,7 +29,7 @@ import time
 import uuid
 from typing import Any
 
-from harness import free_port, percentile, process, setup_django
+from harness import ROOT, free_port, percentile, process, setup_django
 
 CALLERS = 100
 TARGET_RATE = 500  # actions a second in the open-loop phase: the issue's throughput target
@@ -265,8 +266,15 @@ def main() -> None:
     from django.conf import settings
 
     port = free_port()
-    web = [sys.executable, "-m", "uvicorn", "console.asgi:application", "--port", str(port)]
-    web += ["--lifespan", "off", "--workers", str(settings.WEB_CONCURRENCY)]
+    web = [
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "web",
+        "--app",
+        "console.asgi:application",
+        "--port",
+        str(port),
+    ]
     base = f"http://127.0.0.1:{port}"
     with process(web, ready="Uvicorn running"):
         listening(base)

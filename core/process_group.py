@@ -1,4 +1,5 @@
-"""A parent that keeps a fixed set of processes up: the supervising half of `manage.py worker`.
+"""A parent that keeps a fixed set of processes up: the supervising half of `manage.py worker`
+and of `manage.py web` (console/web_group.py).
 
 It forwards SIGTERM / SIGINT / SIGQUIT (Celery's warm, warm and cold shutdown) to its children
 and waits for them; it starts again a child that dies unasked, with the same backoff `manage.py
@@ -21,12 +22,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from core.restarts import RestartPolicy, Restarts
 
-logger = logging.getLogger("tollgate.worker")
+logger = logging.getLogger("tollgate.process_group")
 
 _PR_SET_PDEATHSIG = 1
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
@@ -44,8 +45,11 @@ def die_with_parent() -> None:
 class ProcessGroup:
     """Keeps one child per index up: `start(index)` starts it and returns its pid."""
 
-    def __init__(self, *, start: Callable[[int], int], policy: RestartPolicy | None = None) -> None:
+    def __init__(
+        self, *, start: Callable[[int], int], name: str = "worker", policy: RestartPolicy | None = None
+    ) -> None:
         self.start = start
+        self.name = name  # what the log lines call the group: "worker", "web"
         self.policy = policy or RestartPolicy()
         self.children: dict[int, int] = {}  # pid -> index
         self.restarts: dict[int, Restarts] = {}
@@ -90,11 +94,13 @@ class ProcessGroup:
             delay_s = self.restarts[index].died(at=time.monotonic())
             how = _death(status)
             if delay_s is None:
-                logger.error("worker process %d died (%s) too often; stopping the worker", index, how)
+                logger.error(
+                    "%s process %d died (%s) too often; stopping the %s", self.name, index, how, self.name
+                )
                 code = 1
                 self._forward(signal.SIGTERM, None)
                 continue
-            logger.warning("worker process %d died (%s); restarting it in %g s", index, how, delay_s)
+            logger.warning("%s process %d died (%s); restarting it in %g s", self.name, index, how, delay_s)
             time.sleep(delay_s)
             if self.stopping is None:
                 self.spawn(index)
@@ -107,8 +113,9 @@ def _death(status: int) -> str:
     return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
-def _exec_started(argv: list[str], cwd: str) -> int:
-    """Fork and exec `argv` as a child that dies with this process; returns its pid."""
+def exec_started(argv: list[str], cwd: str, keep_fds: Sequence[int] = ()) -> int:
+    """Fork and exec `argv` as a child that dies with this process; returns its pid. The child
+    gets no open file of this process but its standard streams and `keep_fds`."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -116,23 +123,48 @@ def _exec_started(argv: list[str], cwd: str) -> int:
                 signal.signal(signum, signal.SIG_DFL)
             die_with_parent()
             os.chdir(cwd)
+            _close_fds_but(keep_fds)
             os.execv(argv[0], argv)  # noqa: S606 - a fixed argv of our own, no shell
         finally:
             os._exit(127)
     return pid
 
 
+def _close_fds_but(keep: Sequence[int]) -> None:
+    # What subprocess's close_fds does: a web process, say, must not hold its siblings' sockets.
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        os.set_inheritable(fd, True)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
 def supervisor_exec(
-    *, name: str, children: dict[int, int], restart_argvs: list[list[str]], cwd: str
+    *,
+    name: str,
+    children: dict[int, int],
+    restart_argvs: list[list[str]],
+    cwd: str,
+    restart_fds: list[list[int]] | None = None,
 ) -> NoReturn:
     """Replace this process with a bare interpreter supervising `children` (pid -> index); a
-    child that dies is replaced by `restart_argvs[index]`, run in `cwd`. `name` stays a whole
+    child that dies is replaced by `restart_argvs[index]`, run in `cwd` with the open files
+    `restart_fds[index]` (which must be inheritable, to outlive this exec). `name` stays a whole
     argument of its command line, so that `ps` and whoever looks for the process by it (the
     tests of `manage.py up`) still find it. Never returns.
 
     A signal that arrives before the supervisor has installed its handlers ends it (their
     default action), and the children, told by PR_SET_PDEATHSIG, stop warm."""
-    state = json.dumps({"children": children, "restart_argvs": restart_argvs, "cwd": cwd})
+    state = json.dumps(
+        {
+            "name": name,
+            "children": children,
+            "restart_argvs": restart_argvs,
+            "restart_fds": restart_fds or [[] for _ in restart_argvs],
+            "cwd": cwd,
+        }
+    )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = (
         f"import sys; sys.path.insert(0, {root!r}); "
@@ -151,7 +183,10 @@ def supervisor_main(state_json: str) -> int:
         stream=sys.stderr, level=logging.INFO, format="[%(asctime)s: %(levelname)s/supervisor] %(message)s"
     )
     argvs: list[list[str]] = state["restart_argvs"]
-    group = ProcessGroup(start=lambda index: _exec_started(argvs[index], state["cwd"]))
+    fds: list[list[int]] = state["restart_fds"]
+    group = ProcessGroup(
+        start=lambda index: exec_started(argvs[index], state["cwd"], fds[index]), name=state["name"]
+    )
     for pid, index in state["children"].items():
         group.adopt(int(pid), index)
     return group.supervise()

@@ -99,11 +99,11 @@ DATABASES["default"]["OPTIONS"] = {
         "max_idle": 300,
     },
 }
-# uvicorn processes `manage.py up` starts for the web server; the name uvicorn itself reads, so
-# the Docker image's uvicorn follows the same variable. One more than the cores: a process
-# answering API requests leaves part of its core idle while its event loop and its API threads
-# hand requests to each other, and the gate API answered 425 asks a second with 2 processes on
-# 2 cores, 567 with 3, 578 with 4 (bench/README.md, gate_latency).
+# uvicorn processes of the web server (`manage.py web`, which `manage.py up` and the Docker image
+# start), each accepting on a socket of its own (console/web_group.py). One more than the cores:
+# a process answering API requests leaves part of its core idle while its event loop and its API
+# threads hand requests to each other, and the gate API answered 425 asks a second with 2
+# processes on 2 cores, 567 with 3, 578 with 4 (bench/README.md, gate_latency).
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", usable_cores() + 1, minimum=1)
 # Threads per web process that run sync API requests under ASGI (console/api_threads.py); each
 # holds a pooled connection only while its request runs, so keep it at most DB_POOL_MAX_SIZE.

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from django.db.migrations.executor import MigrationExecutor
 from agents.demo import DemoLogin, demo_load
 from console import embedded
 from console.supervisor import Child, ChildFailed, ProcessSpec, StopRequested, StopSignals, Supervisor
+from console.web_group import address_free
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}  # noqa: S104 - compared against, never bound
 
@@ -122,12 +122,19 @@ class Command(BaseCommand):
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "console"]
         queue, schedule = settings.CELERY_TASK_DEFAULT_QUEUE, str(embedded.STATE_DIR / "celerybeat-schedule")
-        app = "console.asgi_static:application"
-        web = [python, "-m", "uvicorn", app, "--host", host, "--port", str(port)]
-        # Open WebSockets would otherwise hold a Ctrl-C until the SIGKILL deadline.
-        web += ["--lifespan", "off", "--timeout-graceful-shutdown", "5"]
-        # Processes share the port; each answers API requests on API_THREADS threads.
-        web += ["--workers", str(web_processes)]
+        # WEB_CONCURRENCY processes, each accepting on a socket of its own and answering API
+        # requests on API_THREADS threads (console/web_group.py).
+        web = [
+            python,
+            "manage.py",
+            "web",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--processes",
+            str(web_processes),
+        ]
         # WORKER_PROCESSES processes forked from one that loaded everything (console/worker_group.py).
         worker = [python, "manage.py", "worker", "--queue", queue, "--concurrency", str(workers)]
         specs = [
@@ -209,24 +216,12 @@ def _ports_check(host: str, port: int) -> str:
     if simulator.hostname in LOCAL_HOSTS:
         listeners.append(("simulator", simulator.hostname, simulator.port or 80, "SIMULATOR_URL"))
     for name, address, number, option in listeners:
-        if not _bindable(address, number):
+        if not address_free(address, number):
             raise CommandError(
                 f"the {name}'s address {_connect_host(address)}:{number} is in use; stop what "
                 f"listens there or choose another port ({option})"
             )
     return "free (" + ", ".join(f"{name} {number}" for name, _, number, _ in listeners) + ")"
-
-
-def _bindable(host: str, port: int) -> bool:
-    # As uvicorn binds (the simulator runs under it too): the family from the address, and
-    # SO_REUSEADDR, so a port whose last connections linger in TIME_WAIT counts as free.
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _check_database() -> str:

@@ -1,0 +1,107 @@
+"""The web server: WEB_CONCURRENCY uvicorn processes, each accepting on a socket of its own.
+
+With uvicorn's `--workers N` the processes accept from one shared listening socket, so a burst of
+new connections goes to whichever process wakes first. Under the gate benchmark three processes
+held 57, 36 and 7 of its 100 keep-alive callers: one process answered over half of the asks while
+another idled, and at 500 asks a second the allow answer's p95 was 33-74 ms. Here the parent binds
+one socket per process on the same address with SO_REUSEPORT, and the kernel spreads new
+connections across them by a hash of each connection's addresses (bench/README.md, gate_latency,
+"Stop 24").
+
+Every socket listens before any process starts, so a connection that arrives early waits in its
+socket's backlog instead of landing on the processes already up, and a process that dies is
+started again on the same socket, which keeps its queued connections meanwhile. The parent then
+becomes the bare supervisor the worker uses (core/process_group.py): signals forwarded, restarts
+with backoff, and a give-up if a process keeps dying.
+
+Where the kernel does not spread connections over SO_REUSEPORT sockets (it is Linux's behaviour;
+BSD and macOS hand them to one socket), and for a single process, this runs uvicorn as before.
+"""
+
+import socket
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from core.process_group import ProcessGroup, exec_started, supervisor_exec
+
+ROOT = Path(__file__).resolve().parent.parent
+# uvicorn's own default: connections a process's socket queues before the kernel refuses more.
+BACKLOG = 2048
+
+
+def address_free(host: str, port: int) -> bool:
+    """Nothing listens on host:port (a port whose last connections linger in TIME_WAIT is free)."""
+    with socket.socket(_family(host)) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def spreads_connections() -> bool:
+    """The kernel balances new connections over SO_REUSEPORT sockets of one address."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def uvicorn_settings(*, graceful_s: int) -> dict[str, Any]:
+    """What every process's uvicorn is configured with, besides its app and address."""
+    # Open WebSockets would otherwise hold a stop until the supervisor's SIGKILL deadline.
+    return {"lifespan": "off", "timeout_graceful_shutdown": graceful_s}
+
+
+def web_group_run(*, app: str, host: str, port: int, processes: int, graceful_s: int) -> NoReturn:
+    """Serve `app` on host:port with `processes` uvicorn processes; never returns."""
+    if processes == 1 or not spreads_connections():
+        import uvicorn
+
+        uvicorn.run(app, host=host, port=port, workers=processes, **uvicorn_settings(graceful_s=graceful_s))
+        sys.exit(0)
+    sockets = [_listening(host, port) for _ in range(processes)]
+    shown = f"[{host}]" if ":" in host else host
+    # uvicorn's own words, which people and scripts wait for.
+    print(
+        f"Uvicorn running on http://{shown}:{port}: {processes} processes, each accepting on a socket "
+        "of its own (Press CTRL+C to quit)",
+        flush=True,
+    )
+    argvs = [_process_argv(sock, app=app, graceful_s=graceful_s) for sock in sockets]
+    fds = [[sock.fileno()] for sock in sockets]
+    group = ProcessGroup(start=lambda index: exec_started(argvs[index], str(ROOT), fds[index]), name="web")
+    for index in range(processes):
+        group.spawn(index)
+    supervisor_exec(name="web", children=group.children, restart_argvs=argvs, cwd=str(ROOT), restart_fds=fds)
+
+
+def _process_argv(sock: socket.socket, *, app: str, graceful_s: int) -> list[str]:
+    fd = str(sock.fileno())
+    return [
+        sys.executable,
+        "-m",
+        "console.web_process",
+        "--fd",
+        fd,
+        "--app",
+        app,
+        "--graceful",
+        str(graceful_s),
+    ]
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    sock = socket.socket(_family(host))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(BACKLOG)
+    # Kept open by the supervisor (across its exec) for the process that replaces one that died;
+    # each process is given its own socket only (core/process_group.exec_started).
+    sock.set_inheritable(True)
+    return sock
+
+
+def _family(host: str) -> socket.AddressFamily:
+    # As uvicorn binds: IPv6 when the address has a colon.
+    return socket.AF_INET6 if ":" in host else socket.AF_INET

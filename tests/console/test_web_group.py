@@ -1,0 +1,136 @@
+"""`manage.py web`: the web server's processes each accept on a socket of their own
+(console/web_group.py), so the kernel spreads keep-alive callers over them; a process that dies is
+started again on its socket."""
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from console.embedded import free_port
+from tests.support.processes import ROOT, child_env, process_group_stop, wait_until
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads on Linux")
+
+PROCESSES = 3
+CALLERS = 60
+
+
+@contextmanager
+def web_server(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = free_port()
+    command = [sys.executable, "manage.py", "web", "--port", str(port), "--app", "console.asgi:application"]
+    log = tmp_path / "web.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [*command, *args],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process, port
+    finally:
+        process_group_stop(process, timeout_s=10)
+
+
+def serving(parent: int, port: int) -> dict[int, set[str]]:
+    """Each process of the server (pid) and the listening sockets it holds on `port` (inodes)."""
+    found = {}
+    for child in psutil.Process(parent).children():
+        held = set()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for conn in child.net_connections(kind="tcp"):
+                if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port:
+                    # Gone in between when the child was between its fork and its exec.
+                    with contextlib.suppress(FileNotFoundError):
+                        held.add(os.readlink(f"/proc/{child.pid}/fd/{conn.fd}"))
+            found[child.pid] = held
+    return found
+
+
+def established(pid: int, port: int) -> int:
+    return sum(
+        1
+        for conn in psutil.Process(pid).net_connections(kind="tcp")
+        if conn.status == psutil.CONN_ESTABLISHED and conn.laddr.port == port
+    )
+
+
+def keep_alive_caller(stack: ExitStack, port: int) -> None:
+    """A caller that asks once and keeps its connection open, as the gate's callers do."""
+    client = stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30))
+    assert client.get("/api/v1/health/live").status_code == 200
+
+
+def ready(process: subprocess.Popen[bytes], port: int, tmp_path: Path) -> dict[int, set[str]]:
+    """The server's processes and their sockets, once each has loaded the app (its own words in
+    the log); until then a connection its socket takes waits in the backlog."""
+    log = tmp_path / "web.log"
+
+    def all_up() -> dict[int, set[str]] | None:
+        assert process.poll() is None, log.read_text()
+        text = log.read_text()  # before the sockets: a process that logged this has exec'd
+        found = serving(process.pid, port)
+        started = all(f"Started server process [{pid}]" in text for pid in found)
+        return found if len(found) == PROCESSES and all(found.values()) and started else None
+
+    return wait_until(all_up, timeout=90, what="the web server's processes")
+
+
+def test_each_process_accepts_on_its_own_socket_and_callers_are_spread(tmp_path: Path) -> None:
+    with web_server(tmp_path, "--processes", str(PROCESSES)) as (process, port):
+        sockets = ready(process, port, tmp_path)
+        # One listening socket each, none shared: uvicorn's --workers gives all one socket.
+        assert all(len(held) == 1 for held in sockets.values()), sockets
+        assert len(set.union(*sockets.values())) == PROCESSES
+        with ExitStack() as stack:
+            for _ in range(CALLERS):
+                keep_alive_caller(stack, port)
+            held = {pid: established(pid, port) for pid in sockets}
+            assert sum(held.values()) == CALLERS
+            # Spread by a hash of each connection's addresses: every process gets some, none the
+            # lion's share (20 each on average; over 40 is ~5.5 standard deviations out).
+            assert all(1 <= count <= 40 for count in held.values()), held
+
+
+def test_a_process_that_dies_is_started_again_on_its_socket(tmp_path: Path) -> None:
+    with web_server(tmp_path, "--processes", str(PROCESSES)) as (process, port):
+        before = ready(process, port, tmp_path)
+        victim = next(iter(before))
+        os.kill(victim, signal.SIGKILL)
+
+        wait_until(lambda: victim not in serving(process.pid, port), timeout=30, what="the death seen")
+        after = ready(process, port, tmp_path)
+        # The replacement serves the socket the dead process served, kept open meanwhile.
+        assert set.union(*after.values()) == set.union(*before.values())
+        assert re.search(
+            r"web process \d died \(killed by SIGKILL\); restarting it", (tmp_path / "web.log").read_text()
+        )
+        with ExitStack() as stack:
+            for _ in range(CALLERS):
+                keep_alive_caller(stack, port)
+            assert all(established(pid, port) >= 1 for pid in after)
+
+
+def test_a_port_in_use_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "manage.py", "web", "--port", str(port), "--processes", str(PROCESSES)]
+        done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert f"127.0.0.1:{port} is in use" in done.stderr
