@@ -25,6 +25,7 @@ The last line is one JSON object.
 import asyncio
 import json
 import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -240,6 +241,41 @@ def listening(base: str, timeout_s: float = 120) -> None:
             time.sleep(0.1)
 
 
+class ConnectionSpread:
+    """How the callers' connections are spread over the web server's processes: sampled every
+    250 ms on a thread while a phase runs; the sample with the most connections is kept."""
+
+    def __init__(self, server_pid: int, port: int) -> None:
+        self.server_pid, self.port = server_pid, port
+        self.counts: list[int] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "ConnectionSpread":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._done.wait(0.25):
+            counts = []
+            for child in psutil.Process(self.server_pid).children():
+                try:
+                    held = child.net_connections(kind="tcp")
+                except psutil.NoSuchProcess:
+                    continue
+                counts.append(
+                    sum(1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port)
+                )
+            if sum(counts) > sum(self.counts):
+                self.counts = sorted(counts, reverse=True)
+
+
 def main() -> None:
     setup_django("bench_gate")
     from django.contrib.auth.models import Group, User
@@ -276,11 +312,12 @@ def main() -> None:
         str(port),
     ]
     base = f"http://127.0.0.1:{port}"
-    with process(web, ready="Uvicorn running"):
+    with process(web, ready="Uvicorn running") as server:
         listening(base)
         serial = asyncio.run(serial_phase(base, token))
         low, _ = asyncio.run(paced_phase(port, token, LOW_RATE))
-        paced, paced_per_s = asyncio.run(paced_phase(port, token, TARGET_RATE))
+        with ConnectionSpread(server.pid, port) as spread:
+            paced, paced_per_s = asyncio.run(paced_phase(port, token, TARGET_RATE))
         flat_out, per_s = asyncio.run(allow_phase(port, token))
         waits = asyncio.run(decision_phase(base, token, reviewer_token))
 
@@ -300,6 +337,8 @@ def main() -> None:
         "actions_per_s": round(per_s, 1),
         "callers": CALLERS,
         "web_concurrency": settings.WEB_CONCURRENCY,
+        # The callers' connections held by each web process during the paced phase, most first.
+        "connections_per_process": spread.counts,
         "api_threads": settings.API_THREADS,
         "transport_retries": len(RETRIES),
         "allow_failed_closed": len(FAILED_CLOSED),
