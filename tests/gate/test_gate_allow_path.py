@@ -42,20 +42,23 @@ def prepared_statements() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_the_allow_answers_reads_are_prepared_once_on_their_connection(requester_api):
+def test_the_allow_answers_statements_are_prepared_once_on_their_connection(requester_api):
     assert ask(requester_api).status_code == 201
 
     for n in range(3):
         assert ask(requester_api, idempotency_key=f"k-{n}").json()["decision"] == "allow"
+    # A taken key touches nothing rather than failing: a prepared statement whose first run on
+    # a connection fails is forgotten by psycopg but left on the server.
+    assert ask(requester_api, idempotency_key="k-0").status_code == 200
 
     # The token; the tool with the session's taint and the policy's version; the policy's
-    # version alone, read again after the first call loaded the rules. The INSERT, which a
-    # caller can make fail, is not.
+    # version alone, read again after the first call loaded the rules; the action with its span.
     prepared = prepared_statements()
-    assert len(prepared) == 3, prepared
-    assert all(statement.startswith("SELECT") for statement in prepared), prepared
+    assert len(prepared) == 4, prepared
+    assert sum(statement.startswith("SELECT") for statement in prepared) == 3, prepared
     assert any("approvals_policyversion" in statement for statement in prepared)
     assert any('"agents_session"' in statement for statement in prepared)
+    assert any(statement.startswith("WITH action AS (INSERT") for statement in prepared), prepared
 
 
 def test_behind_pgbouncer_nothing_is_prepared(requester_api):
