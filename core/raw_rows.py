@@ -3,8 +3,8 @@ costs several times more CPU than running it (bench/gate_cpu.py: ~2.6 ms against
 the API token's lookup).
 
 Only reads of whole rows by an indexed key and inserts of one row belong here; everything else
-stays on the ORM. The gate API's allow answer sends its reads through prepared_cursor(), and the
-runtime its load, its claim and its checkpoint.
+stays on the ORM. The gate API's allow answer sends its reads and its write through
+prepared_cursor(), and the runtime its load, its claim and its checkpoint.
 """
 
 import sys

@@ -59,9 +59,9 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
 
     The same (owner, idempotency_key) with the same call returns the first action, never a
     second; with another call it is a Conflict. The unique constraint decides, so a first call
-    reads nothing to find out: a repeated key makes the INSERT fail, and only then is the first
-    action read. A repeat that this server would now refuse (a tool's schema changed since) still
-    gets its first action.
+    reads nothing to find out: a repeated key makes the INSERT fail (an allowed action's touches
+    nothing instead, and reports it), and only then is the first action read. A repeat that this
+    server would now refuse (a tool's schema changed since) still gets its first action.
     """
     try:
         _validate(ask)
