@@ -11,7 +11,9 @@ from agents.models import Session, Task, Tool
 from approvals.models import ExternalAction, PolicyRule
 from approvals.policy.services import policy_rule_update
 from console.models import ApiToken
+from tests.conftest import _api_client
 from tests.gate.conftest import ask
+from tests.support.races import race
 from tracing.models import Span
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tiers")]
@@ -151,3 +153,17 @@ def test_a_remembered_session_deleted_since_is_found_again(requester_api):
     assert again.json()["id"] != first["id"]
     task = Task.objects.get(session__external_id="conv-1")
     assert list(ExternalAction.objects.values_list("task", flat=True)) == [task.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_asks_with_one_key_at_once_make_one_action(requester):
+    # Committed for real, on two connections: the second INSERT waits on the first's key, then
+    # touches nothing, and its ask answers with the first action.
+    clients = [_api_client(requester), _api_client(requester)]
+
+    answers = race(*(lambda c=c: ask(c, idempotency_key="k-race") for c in clients))
+
+    assert sorted(answer.status_code for answer in answers) == [200, 201]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    assert ExternalAction.objects.filter(idempotency_key="k-race").count() == 1
+    assert Span.objects.filter(name="gate refund").count() == 1
