@@ -3,13 +3,14 @@ costs several times more CPU than running it (bench/gate_cpu.py: ~2.6 ms against
 the API token's lookup).
 
 Only reads of whole rows by an indexed key and inserts of one row belong here; everything else
-stays on the ORM. The gate API's allow answer sends its reads through prepared_cursor(), and the
-runtime its load, its claim and its checkpoint.
+stays on the ORM. The gate API's allow answer sends its reads and its write through
+prepared_cursor(), and the runtime its load, its claim and its checkpoint.
 """
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, TypeVar
 
 import psycopg
@@ -76,15 +77,31 @@ def _pk_generated(instance: Model) -> bool:
 
 def row_instance(model: type[M], values: Sequence[Any]) -> M:
     """The instance of `model` whose columns (as row_columns lists them) are `values`."""
+    if len(values) != len(model._meta.concrete_fields):
+        raise ValueError(
+            f"{len(values)} values for the {len(model._meta.concrete_fields)} columns of {model.__name__}"
+        )
+    converted = list(values)
+    for index, converter in _converters(model):
+        if converted[index] is not None:
+            converted[index] = converter(converted[index], None, connection)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
+
+
+# Per model, once: row_instance runs on every gate API ask (the token's user, the tool) and
+# every run's load, and looking the converters up field by field cost ~2% of an allow answer.
+@cache
+def _converters(model: type[Model]) -> tuple[tuple[int, Callable[..., Any]], ...]:
+    """What the ORM's compiler applies to each column read back (JSON fields decode here)."""
     fields = model._meta.concrete_fields
-    converted = [_from_db(field, value) for field, value in zip(fields, values, strict=True)]
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+    return tuple(
+        (index, field.from_db_value) for index, field in enumerate(fields) if hasattr(field, "from_db_value")
+    )
 
 
-def _from_db(field: Any, value: Any) -> Any:
-    # What the ORM's compiler applies to a column read back (JSON fields decode here).
-    converter = getattr(field, "from_db_value", None)
-    return converter(value, None, connection) if converter is not None and value is not None else value
+@cache
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
 
 
 class _PreparedCursor(psycopg.Cursor[Any]):

@@ -29,7 +29,7 @@ from approvals.gate import (
 from approvals.models import ExternalAction
 from core import clock
 from core.errors import Conflict, Invalid
-from core.raw_rows import row_insert
+from core.raw_rows import prepared_cursor, row_insert
 from core.tiers import RiskTier
 
 MAX_REASONING_CHARS = 8000
@@ -59,9 +59,9 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
 
     The same (owner, idempotency_key) with the same call returns the first action, never a
     second; with another call it is a Conflict. The unique constraint decides, so a first call
-    reads nothing to find out: a repeated key makes the INSERT fail, and only then is the first
-    action read. A repeat that this server would now refuse (a tool's schema changed since) still
-    gets its first action.
+    reads nothing to find out: a repeated key makes the INSERT fail (an allowed action's touches
+    nothing instead, and reports it), and only then is the first action read. A repeat that this
+    server would now refuse (a tool's schema changed since) still gets its first action.
     """
     try:
         _validate(ask)
@@ -146,16 +146,34 @@ def _create(
 def _insert_allowed(action: ExternalAction, *, started: datetime) -> None:
     """An allowed action and its span in one statement: atomic without a transaction's BEGIN
     and COMMIT round trips, and without the ORM compiling the INSERT (~2 ms of CPU of the
-    allow answer's ~10, bench/gate_cpu.py)."""
-    insert_action, action_params = row_insert(action)
+    allow answer's ~10, bench/gate_cpu.py); raises IntegrityError if its idempotency key is taken.
+
+    Prepared (core/raw_rows.py prepared_cursor): PostgreSQL parses and plans it once per
+    connection, and its ~20 values are bound rather than quoted into the text. A taken key
+    touches nothing (the span is written only with its action) instead of failing: psycopg
+    forgets, without deallocating it, a prepared statement whose first run on a connection
+    fails, so a caller could otherwise pile statements up on a connection at will. The one
+    failure left, a remembered task deleted since (its foreign key, checked at commit), is not
+    the caller's to repeat: the task is looked up again and the next run succeeds."""
+    insert_action, action_params = row_insert(action, on_conflict=_KEY_ONCE)
     span = gate_span(action=action, decision="allow", started_at=started, ended_at=clock.now())
     insert_span, span_params = span.insert_statement()
     # Inside a transaction (a caller's, a test's) a failed INSERT would abort it: a savepoint
-    # keeps it usable for the replay lookup that follows a taken key.
+    # keeps it usable for the lookup again that follows.
     within = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with within, connection.cursor() as cursor:
-        cursor.execute(f"WITH action AS ({insert_action}) {insert_span}", [*action_params, *span_params])
+    with within, prepared_cursor() as cursor:
+        cursor.execute(
+            f"WITH action AS ({insert_action} RETURNING 1) {insert_span} WHERE EXISTS (SELECT FROM action)",
+            [*action_params, *span_params],
+        )
+        written = cursor.rowcount
+    if written == 0:
+        raise IntegrityError(f"idempotency key {action.idempotency_key!r} is taken")
     action._state.adding = False
+
+
+# The unique index on (owner, idempotency_key) is partial: the conflict names its predicate.
+_KEY_ONCE = "ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
 
 
 def _replayed(*, owner: User, ask: ActionAsk) -> ExternalAction | None:

@@ -11,7 +11,9 @@ from agents.models import Session, Task, Tool
 from approvals.models import ExternalAction, PolicyRule
 from approvals.policy.services import policy_rule_update
 from console.models import ApiToken
+from tests.conftest import _api_client
 from tests.gate.conftest import ask
+from tests.support.races import race
 from tracing.models import Span
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tiers")]
@@ -42,20 +44,23 @@ def prepared_statements() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_the_allow_answers_reads_are_prepared_once_on_their_connection(requester_api):
+def test_the_allow_answers_statements_are_prepared_once_on_their_connection(requester_api):
     assert ask(requester_api).status_code == 201
 
     for n in range(3):
         assert ask(requester_api, idempotency_key=f"k-{n}").json()["decision"] == "allow"
+    # A taken key touches nothing rather than failing: a prepared statement whose first run on
+    # a connection fails is forgotten by psycopg but left on the server.
+    assert ask(requester_api, idempotency_key="k-0").status_code == 200
 
     # The token; the tool with the session's taint and the policy's version; the policy's
-    # version alone, read again after the first call loaded the rules. The INSERT, which a
-    # caller can make fail, is not.
+    # version alone, read again after the first call loaded the rules; the action with its span.
     prepared = prepared_statements()
-    assert len(prepared) == 3, prepared
-    assert all(statement.startswith("SELECT") for statement in prepared), prepared
+    assert len(prepared) == 4, prepared
+    assert sum(statement.startswith("SELECT") for statement in prepared) == 3, prepared
     assert any("approvals_policyversion" in statement for statement in prepared)
     assert any('"agents_session"' in statement for statement in prepared)
+    assert any(statement.startswith("WITH action AS (INSERT") for statement in prepared), prepared
 
 
 def test_behind_pgbouncer_nothing_is_prepared(requester_api):
@@ -148,3 +153,17 @@ def test_a_remembered_session_deleted_since_is_found_again(requester_api):
     assert again.json()["id"] != first["id"]
     task = Task.objects.get(session__external_id="conv-1")
     assert list(ExternalAction.objects.values_list("task", flat=True)) == [task.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_asks_with_one_key_at_once_make_one_action(requester):
+    # Committed for real, on two connections: the second INSERT waits on the first's key, then
+    # touches nothing, and its ask answers with the first action.
+    clients = [_api_client(requester), _api_client(requester)]
+
+    answers = race(*(lambda c=c: ask(c, idempotency_key="k-race") for c in clients))
+
+    assert sorted(answer.status_code for answer in answers) == [200, 201]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    assert ExternalAction.objects.filter(idempotency_key="k-race").count() == 1
+    assert Span.objects.filter(name="gate refund").count() == 1
