@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from agents.guards.decision import Decision, Verdict
-from agents.guards.models import GuardConfig
+from agents.guards.models import GuardConfig, SpendRecord
 from agents.models import Task
 from core.raw_rows import prepared_cursor, row_columns, row_instance, row_table
 
@@ -62,6 +62,10 @@ class GuardContext:
     # The session's latest outputs as the last checkpoint stored them, for the loop guard of
     # the step after it: (that step's index, the embedding model, the records, oldest first).
     loop_records: "tuple[int, str, list[OutputRecord]] | None" = None
+    # What the spend ledger holds for the session, read with the configuration by a run that
+    # opens a new session (whose cost counters Redis cannot have yet), until the cost breaker
+    # has created the session's counters from it with its first reservation; None otherwise.
+    session_spent: Decimal | None = None
 
 
 def agent_guards(*, agent_id: int) -> AgentGuards:
@@ -86,24 +90,40 @@ def _agent_guards_of(row: GuardConfig | None) -> AgentGuards:
 def guard_context(state: "RunState") -> GuardContext:
     if state.guard is None:
         task = state.task
-        # One hand-written statement per run for both reads (the ORM compiled two, at several
+        # A session's first task, on its first step: the session's cost counters cannot exist
+        # in Redis yet, so the ledger's sum for it (what a rebuild reads) rides along.
+        opens_session = not state.session_has_other_tasks and task.step_index == 0
+        # One hand-written statement per run for these reads (the ORM compiled two, at several
         # times PostgreSQL's cost: core/raw_rows.py), prepared: planned once per connection.
         with prepared_cursor() as cursor:
-            cursor.execute(_GUARD_LOAD, [task.session_id, task.pk, task.created_at, state.version.agent_id])
+            cursor.execute(
+                _GUARD_LOAD,
+                [
+                    *(task.session_id, task.pk, task.created_at),
+                    *(opens_session, task.session_id),
+                    state.version.agent_id,
+                ],
+            )
             row = cursor.fetchone()
-        tokens_before, config = row[0], row[1:]
+        tokens_before, session_spent, config = row[0], row[1], row[2:]
         state.guard = GuardContext(
             config=_agent_guards_of(row_instance(GuardConfig, config) if config[0] is not None else None),
             session_tokens_before=int(tokens_before),
+            session_spent=Decimal(session_spent) if session_spent is not None else None,
         )
     return state.guard
 
 
-# The tokens the session's earlier tasks used, and the agent's guard configuration if it has one.
+# The tokens the session's earlier tasks used, the session's spend in the ledger when asked for
+# (a subquery in a CASE runs only when its branch is taken), and the agent's guard configuration
+# if it has one.
 _GUARD_LOAD = f"""
 SELECT
     (SELECT COALESCE(SUM(t.input_tokens), 0) + COALESCE(SUM(t.output_tokens), 0)
      FROM {row_table(Task)} t WHERE t.session_id = %s AND t.id <> %s AND t.created_at < %s),
+    CASE WHEN %s THEN
+        (SELECT COALESCE(SUM(r.cost_usd), 0) FROM {row_table(SpendRecord)} r WHERE r.session_id = %s)
+    END,
     {row_columns(GuardConfig, "g")}
 FROM (SELECT 1) AS one LEFT JOIN {row_table(GuardConfig)} g ON g.agent_id = %s
 """  # noqa: S608

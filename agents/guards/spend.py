@@ -202,6 +202,7 @@ def cost_breaker_guard(state: "RunState") -> Decision:
     reservation = spend_reservation_for(state, model=model, amount=amount, now=now)
     provider = _call_provider(state, model) if plan is not None else None
     deadline = time.monotonic() + settings.GUARD_RESERVE_WAIT_S
+    context = guard_context(state)
     try:
         while True:
             rate = (
@@ -209,8 +210,11 @@ def cost_breaker_guard(state: "RunState") -> Decision:
                 if provider is not None
                 else None
             )
+            # A run that opens a session creates its counters from the ledger's sum (read
+            # with the guard configuration) in the reservation's round trip, once.
+            session_spent, context.session_spent = context.session_spent, None
             code, index, spent, reserved, rate_wait_s = cost_reserve_taking(
-                reservation, now=clock.now(), rate=rate
+                reservation, now=clock.now(), rate=rate, session_spent=session_spent
             )
             if code == 1:
                 if plan is not None:
@@ -298,10 +302,19 @@ def cost_reserve_rebuilt(reservation: Reservation, *, now: datetime) -> tuple[in
 
 
 def cost_reserve_taking(
-    reservation: Reservation, *, now: datetime, rate: tuple[str, list[int]] | None
+    reservation: Reservation,
+    *,
+    now: datetime,
+    rate: tuple[str, list[int]] | None,
+    session_spent: Decimal | None = None,
 ) -> tuple[int, int, int, int, float]:
     """cost_reserve, also taking one request from a rate window if `rate` (rate_take_args) is
-    given and the reservation was made; the last item is rate_take's answer (seconds)."""
+    given and the reservation was made; the last item is rate_take's answer (seconds).
+
+    `session_spent`: the ledger's sum for the reservation's session, read just before (what
+    spend_scope_rebuild reads). The session's counters are first created from it unless they
+    exist (cost_init.lua), in the same round trip: a new session's first call pays one round
+    trip instead of four (a refused reservation, the ledger's sum, cost_init, the retry)."""
     keys = _keys(reservation)
     argv: list[int | str] = [
         int(now.timestamp() * 1000),
@@ -314,7 +327,25 @@ def cost_reserve_taking(
     if rate is not None:
         keys.append(rate[0])
         argv += rate[1]
-    code, index, spent, reserved, rate_wait_ms = guard_script("cost_reserve")(keys=keys, args=argv)
+    reserve = guard_script("cost_reserve")
+    scope = reservation.scopes[0]
+    if session_spent is not None and scope.name == "session":
+        init = guard_script("cost_init")
+        init_args = [to_nano(session_spent), _KEY_TTL_MS[scope.name]]
+        # EVALSHA in one pipeline (not the scripts' own calls, which a pipeline would precede
+        # with a SCRIPT EXISTS round trip); a Redis that lost its script cache answers NOSCRIPT,
+        # and the scripts' own calls load them again (cost_init is a no-op the second time).
+        pipe = guard_redis().pipeline(transaction=False)
+        pipe.evalsha(init.sha, 1, scope.key, *init_args)
+        pipe.evalsha(reserve.sha, len(keys), *keys, *argv)
+        try:
+            answer = pipe.execute()[1]
+        except redis.exceptions.NoScriptError:
+            init(keys=[scope.key], args=init_args)
+            answer = reserve(keys=keys, args=argv)
+    else:
+        answer = reserve(keys=keys, args=argv)
+    code, index, spent, reserved, rate_wait_ms = answer
     return int(code), int(index), int(spent), int(reserved), int(rate_wait_ms) / 1000
 
 

@@ -20,7 +20,7 @@ from agents.guards.parking import guard_park
 from agents.guards.pipeline import guards_before_model_call
 from agents.guards.plan import step_model
 from agents.guards.spend import plan_settle, plan_settle_recorded, plan_spend_insert, plan_spend_record
-from agents.models import Agent, AgentVersion, Memory, Session, Task, Tool
+from agents.models import Agent, AgentVersion, Memory, Session, Step, Task, Tool
 from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
 from agents.runtime.endings import task_ended
@@ -146,7 +146,10 @@ def _steps_run(
             return RunOutcome.PARKED
         model = step_model(state, decision)
         try:
-            outcome = step_run(state, spans, model=model, may_be_stored=count == 0)
+            # Only a run's first step may have been stored by a delivery that died: the load
+            # read its stored reply, if any, with the task.
+            stored = state.stored_step if count == 0 else None
+            outcome = step_run(state, spans, model=model, stored=stored)
         except ToolCallHeld as held:
             # The step is not checkpointed: on resume its stored reply is replayed and the
             # held call follows its request's decision. Its spans so far (guards, the model
@@ -285,9 +288,10 @@ def run_failure_record(
 
 
 def _load(task_id: uuid.UUID) -> RunState:
-    """The task with its session, version, agent and trace, then the version's tools: two
-    hand-written statements (the ORM's compilation of the same reads cost several times
-    their execution, once per run), prepared: planning the first cost ~10 times running it."""
+    """The task with its session, version, agent, trace and the stored reply of its next step
+    (if a delivery that died stored one), then the version's tools: two hand-written statements
+    (the ORM's compilation of the same reads cost several times their execution, once per run),
+    prepared: planning the first cost ~10 times running it."""
     with prepared_cursor() as cursor:
         cursor.execute(_LOAD, [task_id])
         row = cursor.fetchone()
@@ -298,6 +302,7 @@ def _load(task_id: uuid.UUID) -> RunState:
         session = row_instance(Session, _take(values, Session))
         version = row_instance(AgentVersion, _take(values, AgentVersion))
         version.agent = row_instance(Agent, _take(values, Agent))
+        stored = _take(values, Step)
         trace_pk, trace_id, has_memories, has_other_tasks = values
         cursor.execute(_TOOLS, [version.pk])
         tools = {tool.name: tool for tool in (row_instance(Tool, tool_row) for tool_row in cursor.fetchall())}
@@ -317,6 +322,7 @@ def _load(task_id: uuid.UUID) -> RunState:
         run_started_at=clock.now(),
         agent_has_memories=has_memories,
         session_has_other_tasks=has_other_tasks,
+        stored_step=row_instance(Step, stored) if stored[0] is not None else None,
     )
 
 
@@ -331,9 +337,12 @@ def _take(values: list[Any], model: type[Model]) -> list[Any]:
 # Whether the agent has any memory at all rides along: a task's opening recalls memories
 # (an embedding and a vector search) only for an agent that has some. So does whether the
 # session has any other task: a session's first task has no earlier conversation to look up.
+# So does the stored reply of the task's next step, which a redelivered run replays: read after
+# the claim, as the step would read it, with no round trip of its own (every run's first step
+# looked it up, and the first wave of a burst of runs pays each round trip under load).
 _LOAD = f"""
 SELECT {row_columns(Task, "t")}, {row_columns(Session, "s")}, {row_columns(AgentVersion, "v")},
-    {row_columns(Agent, "a")}, tr.id, tr.trace_id,
+    {row_columns(Agent, "a")}, {row_columns(Step, "st")}, tr.id, tr.trace_id,
     EXISTS (SELECT FROM {row_table(Memory)} m WHERE m.agent_id = s.agent_id),
     EXISTS (SELECT FROM {row_table(Task)} o WHERE o.session_id = t.session_id AND o.id <> t.id)
 FROM {row_table(Task)} t
@@ -341,6 +350,7 @@ JOIN {row_table(Session)} s ON s.id = t.session_id
 JOIN {row_table(AgentVersion)} v ON v.id = s.agent_version_id
 JOIN {row_table(Agent)} a ON a.id = v.agent_id
 JOIN {row_table(Trace)} tr ON tr.task_id = t.id
+LEFT JOIN {row_table(Step)} st ON st.task_id = t.id AND st.index = t.step_index
 WHERE t.id = %s
 """  # noqa: S608 - the names are the models' own; the id is a parameter
 _TOOLS = f"""

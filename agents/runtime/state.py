@@ -5,7 +5,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from agents.models import AgentVersion, Task, Tool
+from agents.models import AgentVersion, Step, Task, Tool
 from agents.runtime.playback import Playback, playback_of
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ class RunState:
     agent_has_memories: bool = True
     # Whether the session had any task but this one when the run began (false: its first task).
     session_has_other_tasks: bool = True
+    # The stored reply of the step the run starts at, when a delivery that died stored it
+    # (read with the task: agents/runtime/loop.py _load); the run's first step replays it.
+    stored_step: Step | None = None
 
     @cached_property
     def playback(self) -> Playback:

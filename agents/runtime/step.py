@@ -2,7 +2,6 @@
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,7 +38,7 @@ from agents.tools.executor import tool_call_execute, tool_call_idempotency_key, 
 from agents.tools.http import http_tool_request
 from agents.tools.result import ToolResult
 from core import clock
-from core.raw_rows import prepared_cursor, row_columns, row_insert, row_inserted, row_instance, row_table
+from core.raw_rows import prepared_cursor, row_insert, row_inserted
 from tracing.models import Span
 from tracing.prompts import prompt_delta
 from tracing.recorder import COST_ATTRIBUTE, TOOL_DECLINED, TOOL_STATUS_ATTRIBUTE, SpanBuffer, model_span_id
@@ -67,15 +66,15 @@ class ModelCallFailed(Exception):
         self.spent = Decimal(0)
 
 
-def step_run(state: RunState, spans: SpanBuffer, *, model: str, may_be_stored: bool) -> StepOutcome:
+def step_run(state: RunState, spans: SpanBuffer, *, model: str, stored: Step | None) -> StepOutcome:
     """Run the task's next step with `model` (the agent's, or its fallback after a downgrade).
 
-    `may_be_stored`: the step may have been started by a delivery that died (true for the
-    first step of a run); its stored reply is then reused, so the same tool calls go out
-    with the same idempotency keys and the model is not asked (and paid) twice.
+    `stored`: the step's stored reply, when a delivery that died started it (only a run's
+    first step can have one; the run's load read it). It is reused, so the same tool calls
+    go out with the same idempotency keys and the model is not asked (and paid) twice.
     """
     index = state.task.step_index
-    step = _step_stored(task_id=state.task.id, index=index) if may_be_stored else None
+    step = stored
     replayed = step is not None
     if step is None:
         step = _model_step(state, spans, index, model)
@@ -207,21 +206,6 @@ def _step_store(state: RunState, step: Step) -> bool:
 
 
 _STEP_ONCE = "ON CONFLICT (task_id, index) DO NOTHING"
-
-
-def _step_stored(*, task_id: uuid.UUID, index: int) -> Step | None:
-    # Hand-written: it runs on every run's first step, and the ORM's compiler costs several
-    # times what PostgreSQL takes to answer it (core/raw_rows.py); prepared: planned once.
-    with prepared_cursor() as cursor:
-        cursor.execute(_STEP_STORED, [task_id, index])
-        row = cursor.fetchone()
-    return row_instance(Step, row) if row is not None else None
-
-
-_STEP_STORED = (
-    f"SELECT {row_columns(Step, 's')} FROM {row_table(Step)} s "  # noqa: S608
-    "WHERE s.task_id = %s AND s.index = %s"
-)
 
 
 def _chat_request(state: RunState, provider_model: str) -> ChatRequest:

@@ -19,7 +19,7 @@ from agents.guards.spend import (
     scope_usage,
     spend_scope_rebuild,
 )
-from agents.guards.store import guard_key, guard_redis
+from agents.guards.store import guard_key, guard_redis, guard_script
 from tests.support.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -199,3 +199,49 @@ def test_passing_80_percent_of_a_ceiling_raises_one_alert_per_scope_and_window()
 
     alert = GuardAlert.objects.get()
     assert (alert.scope, alert.ceiling_usd, alert.spent_usd) == ("session", Decimal(1), Decimal("0.85"))
+
+
+def test_a_new_sessions_counters_are_created_with_its_first_reservation():
+    """A run that opens a session passes the ledger's sum for it (read with its guard
+    configuration): the session's counters are created from it and the call reserved in one
+    round trip, where a reservation without it is refused as missing counters (-1)."""
+    s = scopes("1")
+    ready(s[1:])  # the user's day and the hour have counters; the new session has none
+    assert cost_reserve(reservation("0.30", s), now=NOW)[0] == -1
+
+    r = reservation("0.30", s)
+    assert cost_reserve_taking(r, now=NOW, rate=None, session_spent=Decimal("0.60"))[0] == 1
+
+    assert scope_usage(s[0].key) == (Decimal("0.6"), Decimal("0.3"))
+    assert cost_reserve(reservation("0.20", s), now=NOW)[0] == 2  # 0.60 spent + 0.30 held + 0.20 > 1
+
+
+def test_a_sessions_counters_that_exist_are_not_created_again():
+    """The sum read before the reservation never overwrites or adds to counters another run
+    created meanwhile (cost_init.lua is a no-op on a scope that exists)."""
+    s = scopes("1")
+    ready(s)
+    first = reservation("0.40", s)
+    cost_reserve(first, now=NOW)
+    cost_settle(first, cost=Decimal("0.25"), at=NOW)
+
+    assert (
+        cost_reserve_taking(reservation("0.10", s), now=NOW, rate=None, session_spent=Decimal("0.90"))[0] == 1
+    )
+
+    assert scope_usage(s[0].key) == (Decimal("0.25"), Decimal("0.1"))
+
+
+def test_the_first_reservation_of_a_session_survives_a_redis_that_lost_its_scripts(monkeypatch):
+    """The pipelined EVALSHAs answer NOSCRIPT after Redis emptied its script cache (a restart;
+    here, digests it never loaded): the scripts are loaded again and the reservation made, the
+    counters created once."""
+    s = scopes("1")
+    ready(s[1:])
+    for name in ("cost_init", "cost_reserve"):
+        monkeypatch.setattr(guard_script(name), "sha", "0" * 40)
+
+    code = cost_reserve_taking(reservation("0.30", s), now=NOW, rate=None, session_spent=Decimal("0.50"))[0]
+
+    assert code == 1
+    assert scope_usage(s[0].key) == (Decimal("0.5"), Decimal("0.3"))
