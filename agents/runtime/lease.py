@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -72,10 +73,19 @@ def lease_claim(task_id: uuid.UUID) -> Lease | None:
     # Hand-written: the ORM's compilation of this update cost several times its execution,
     # once per run. Conditional, so that of runs racing for one task exactly one claims it.
     with prepared_cursor() as cursor:
-        cursor.execute(_CLAIM, [token, now + _lease_s(), now, task_id, _ACTIVE, now])
+        cursor.execute(LEASE_CLAIM, lease_claim_params(task_id, token=token, now=now))
         claimed = cursor.rowcount
-    if not claimed:
-        return None
+    return lease_held(task_id, token=token, now=now) if claimed else None
+
+
+def lease_claim_params(task_id: uuid.UUID, *, token: uuid.UUID, now: datetime) -> list[Any]:
+    """LEASE_CLAIM's parameters, for a claim by `token` at `now`."""
+    return [token, now + _lease_s(), now, task_id, _ACTIVE, now]
+
+
+def lease_held(task_id: uuid.UUID, *, token: uuid.UUID, now: datetime) -> Lease:
+    """The lease a claim took (LEASE_CLAIM's, or a statement's that embeds it): renewed from now
+    on by the process's heartbeat until lease_forget."""
     lease = Lease(task_id=task_id, token=token, renewed_at=now)
     _held.add(lease)
     _heartbeat_start()
@@ -83,7 +93,8 @@ def lease_claim(task_id: uuid.UUID) -> Lease | None:
 
 
 _ACTIVE = [status.value for status in Task.ACTIVE_STATUSES]
-_CLAIM = """
+# The claim: it touches the row only if the task is runnable and its lease free or passed.
+LEASE_CLAIM = """
 UPDATE agents_task SET
     status = 'running', lease_owner = %s, lease_until = %s, started_at = COALESCE(started_at, %s)
 WHERE id = %s AND status = ANY(%s) AND (lease_until IS NULL OR lease_until < %s)

@@ -25,7 +25,7 @@ from agents.runtime import messages as conversation
 from agents.runtime.checkpoint import StepAlreadyCommitted, checkpoint_write
 from agents.runtime.endings import task_ended
 from agents.runtime.gate import ToolCallHeld, tool_gate
-from agents.runtime.lease import Lease, LeaseLost, lease_claim, lease_forget
+from agents.runtime.lease import LEASE_CLAIM, Lease, LeaseLost, lease_claim_params, lease_forget, lease_held
 from agents.runtime.playback import PlaybackExhausted
 from agents.runtime.state import RunState
 from agents.runtime.step import ModelCallFailed, step_run
@@ -80,12 +80,13 @@ def task_steps_run(
 def _run(
     task_id: uuid.UUID, *, max_steps: int, max_seconds: float, others_waiting: Callable[[], bool]
 ) -> RunOutcome:
-    lease = lease_claim(task_id)
-    if lease is None:
+    claimed = _claim_load(task_id)
+    if claimed is None:
         return RunOutcome.SKIPPED
+    lease, row = claimed
     state: RunState | None = None
     try:
-        state = _load(task_id)
+        state = _load(task_id, row)
         state.lease = lease
         return _steps_run(state, max_steps=max_steps, max_seconds=max_seconds, others_waiting=others_waiting)
     except LeaseLost:
@@ -287,23 +288,33 @@ def run_failure_record(
     return RunOutcome.FINISHED
 
 
-def _load(task_id: uuid.UUID) -> RunState:
-    """The task with its session, version, agent, trace and the stored reply of its next step
-    (if a delivery that died stored one), then the version's tools: two hand-written statements
-    (the ORM's compilation of the same reads cost several times their execution, once per run),
-    prepared: planning the first cost ~10 times running it."""
+def _claim_load(task_id: uuid.UUID) -> tuple[Lease, list[Any]] | None:
+    """Claim the task and read what its run needs, in one statement (_CLAIM_LOAD): its lease
+    and row, or None if the task is not runnable or another run holds it."""
+    now, token = clock.now(), uuid.uuid4()
     with prepared_cursor() as cursor:
-        cursor.execute(_LOAD, [task_id])
+        cursor.execute(_CLAIM_LOAD, lease_claim_params(task_id, token=token, now=now))
         row = cursor.fetchone()
-        if row is None:
-            raise Task.DoesNotExist(f"task {task_id} (with its trace) does not exist")
-        values = list(row)
-        task = row_instance(Task, _take(values, Task))
-        session = row_instance(Session, _take(values, Session))
-        version = row_instance(AgentVersion, _take(values, AgentVersion))
-        version.agent = row_instance(Agent, _take(values, Agent))
-        stored = _take(values, Step)
-        trace_pk, trace_id, has_memories, has_other_tasks = values
+    if row is None:
+        return None
+    return lease_held(task_id, token=token, now=now), list(row)
+
+
+def _load(task_id: uuid.UUID, values: list[Any]) -> RunState:
+    """The run's state from the claim's row (_CLAIM_LOAD: the task with its session, version,
+    agent, trace and the stored reply of its next step, if a delivery that died stored one),
+    and the version's tools. Both hand-written statements (the ORM's compilation of the same
+    reads cost several times their execution, once per run), prepared: planning the first
+    cost ~10 times running it."""
+    task = row_instance(Task, _take(values, Task))
+    session = row_instance(Session, _take(values, Session))
+    version = row_instance(AgentVersion, _take(values, AgentVersion))
+    version.agent = row_instance(Agent, _take(values, Agent))
+    stored = _take(values, Step)
+    trace_pk, trace_id, has_memories, has_other_tasks = values
+    if trace_pk is None:
+        raise Trace.DoesNotExist(f"task {task_id} has no trace")
+    with prepared_cursor() as cursor:
         cursor.execute(_TOOLS, [version.pk])
         tools = {tool.name: tool for tool in (row_instance(Tool, tool_row) for tool_row in cursor.fetchall())}
     session.agent_version = version
@@ -337,22 +348,26 @@ def _take(values: list[Any], model: type[Model]) -> list[Any]:
 # Whether the agent has any memory at all rides along: a task's opening recalls memories
 # (an embedding and a vector search) only for an agent that has some. So does whether the
 # session has any other task: a session's first task has no earlier conversation to look up.
-# So does the stored reply of the task's next step, which a redelivered run replays: read after
-# the claim, as the step would read it, with no round trip of its own (every run's first step
-# looked it up, and the first wave of a burst of runs pays each round trip under load).
-_LOAD = f"""
+# So does the stored reply of the task's next step, which a redelivered run replays, read after
+# the claim as the step would read it. The claim is the statement's own (its RETURNING row is
+# the task as claimed): a run's first model call used to wait for a round trip each for the
+# claim, the load and the stored reply, and the first wave of a burst of runs pays every round
+# trip under load (bench/README.md, "concurrency"). A task always has its session, version and
+# agent (foreign keys); its trace is joined outer, so that a claimed task without one comes
+# back, and its run fails, rather than passing for a task another run holds.
+_CLAIM_LOAD = f"""
+WITH t AS ({LEASE_CLAIM} RETURNING *)
 SELECT {row_columns(Task, "t")}, {row_columns(Session, "s")}, {row_columns(AgentVersion, "v")},
     {row_columns(Agent, "a")}, {row_columns(Step, "st")}, tr.id, tr.trace_id,
     EXISTS (SELECT FROM {row_table(Memory)} m WHERE m.agent_id = s.agent_id),
     EXISTS (SELECT FROM {row_table(Task)} o WHERE o.session_id = t.session_id AND o.id <> t.id)
-FROM {row_table(Task)} t
+FROM t
 JOIN {row_table(Session)} s ON s.id = t.session_id
 JOIN {row_table(AgentVersion)} v ON v.id = s.agent_version_id
 JOIN {row_table(Agent)} a ON a.id = v.agent_id
-JOIN {row_table(Trace)} tr ON tr.task_id = t.id
+LEFT JOIN {row_table(Trace)} tr ON tr.task_id = t.id
 LEFT JOIN {row_table(Step)} st ON st.task_id = t.id AND st.index = t.step_index
-WHERE t.id = %s
-"""  # noqa: S608 - the names are the models' own; the id is a parameter
+"""  # noqa: S608 - the names are the models' own; the values are parameters
 _TOOLS = f"""
 SELECT {row_columns(Tool, "t")}
 FROM {row_table(Tool)} t

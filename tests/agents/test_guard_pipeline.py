@@ -4,9 +4,9 @@ import pytest
 
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.pipeline import guards_before_model_call
-from agents.runtime.loop import _load
 from agents.services.tasks import task_submit
 from tests.factories import make_agent
+from tests.support.run_state import run_state_claimed
 from tracing.recorder import SpanBuffer
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def state(requester):
     make_agent("guarded", model="sim/echo", max_iterations=5)
     task, _ = task_submit(owner=requester, agent_name="guarded", input="hi")
-    return _load(task.id)
+    return run_state_claimed(task.id)
 
 
 def spans_for(state) -> SpanBuffer:

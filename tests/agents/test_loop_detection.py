@@ -9,10 +9,11 @@ from agents.guards.plan import guard_context
 from agents.models import OutputEmbedding, Task, Tool
 from agents.runtime import loop
 from agents.runtime.checkpoint import checkpoint_write
-from agents.runtime.loop import RunOutcome, _load, task_steps_run
+from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from agents.tools.python import python_tools_sync
 from tests.factories import make_agent, make_http_tool
+from tests.support.run_state import run_state_claimed
 from tracing.models import Span
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,7 +99,7 @@ def test_a_redelivered_step_stores_its_output_once(requester, use_simulator, too
     task, _ = task_submit(owner=requester, agent_name="pager", input="go")
     task_steps_run(task_id=task.id, max_steps=2, max_seconds=60)
 
-    state = _load(task.id)
+    state = run_state_claimed(task.id)
     assert loop_guard(state).verdict is Verdict.ALLOW
     assert loop_guard(state).verdict is Verdict.ALLOW
 

@@ -18,7 +18,7 @@ from agents.runtime.loop import RunOutcome, task_steps_run
 from agents.services.tasks import task_submit
 from core import clock
 from tests.factories import make_agent
-from tracing.models import Span
+from tracing.models import Span, Trace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,3 +121,18 @@ def test_a_task_that_recovers_before_its_last_attempt_succeeds(
 
     task.refresh_from_db()
     assert (task.status, task.result, task.run_failures) == (Task.Status.SUCCEEDED, "hello", 1)
+
+
+def test_a_claimed_task_that_cannot_be_loaded_counts_a_failed_run(requester):
+    """The claim and the load are one statement: a task it claims but cannot load whole (here,
+    its trace is gone) comes back as a failed run, retried and then failed, not as a task
+    another run holds, which would leave it claimed by nobody until its lease passed, again
+    and again."""
+    make_agent("traceless", model="sim/echo")
+    task, _ = task_submit(owner=requester, agent_name="traceless", input="hi")
+    Trace.objects.filter(task=task).delete()
+
+    assert run(task) is RunOutcome.RETRYING
+    task.refresh_from_db()
+    assert (task.status, task.run_failures, task.lease_owner) == (Task.Status.RUNNING, 1, None)
+    assert "trace" in task.stop_detail
