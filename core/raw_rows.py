@@ -104,6 +104,19 @@ def _attnames(model: type[Model]) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields)
 
 
+def row_instance_json(model: type[M], row: dict[str, Any]) -> M:
+    """The instance of `model` from its row as PostgreSQL's JSON functions give it (`json_agg`
+    of whole rows: keys are the columns, timestamps ISO text, JSON columns already decoded):
+    each value becomes its field's Python value as a form would parse it (`to_python`)."""
+    fields = model._meta.concrete_fields
+    values = [_from_json(field, row[str(field.column)]) for field in fields]
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), values)
+
+
+def _from_json(field: Any, value: Any) -> Any:
+    return field.to_python(value) if value is not None else None
+
+
 class _PreparedCursor(psycopg.Cursor[Any]):
     """Parameters bound server-side, and every statement prepared on its connection."""
 

@@ -33,7 +33,7 @@ from agents.runtime.turns import run_turn
 from agents.runtime.waiting import db_connection_release
 from agents.tools.executor import tool_spec
 from core import clock
-from core.raw_rows import prepared_cursor, row_columns, row_instance, row_table
+from core.raw_rows import prepared_cursor, row_columns, row_instance, row_instance_json, row_table
 from core.transactions import after_commit
 from tracing.events import trace_spans_write, trace_task_finished
 from tracing.logs import log_context_bind_session
@@ -290,7 +290,9 @@ def run_failure_record(
 
 def _claim_load(task_id: uuid.UUID) -> tuple[Lease, list[Any]] | None:
     """Claim the task and read what its run needs, in one statement (_CLAIM_LOAD): its lease
-    and row, or None if the task is not runnable or another run holds it."""
+    and row, or None if the task is not runnable or another run holds it. Hand-written (the
+    ORM's compilation of the same reads cost several times their execution, once per run),
+    prepared: planning it cost ~10 times running it."""
     now, token = clock.now(), uuid.uuid4()
     with prepared_cursor() as cursor:
         cursor.execute(_CLAIM_LOAD, lease_claim_params(task_id, token=token, now=now))
@@ -302,21 +304,17 @@ def _claim_load(task_id: uuid.UUID) -> tuple[Lease, list[Any]] | None:
 
 def _load(task_id: uuid.UUID, values: list[Any]) -> RunState:
     """The run's state from the claim's row (_CLAIM_LOAD: the task with its session, version,
-    agent, trace and the stored reply of its next step, if a delivery that died stored one),
-    and the version's tools. Both hand-written statements (the ORM's compilation of the same
-    reads cost several times their execution, once per run), prepared: planning the first
-    cost ~10 times running it."""
+    agent, trace, the version's tools and the stored reply of its next step, if a delivery that
+    died stored one)."""
     task = row_instance(Task, _take(values, Task))
     session = row_instance(Session, _take(values, Session))
     version = row_instance(AgentVersion, _take(values, AgentVersion))
     version.agent = row_instance(Agent, _take(values, Agent))
     stored = _take(values, Step)
-    trace_pk, trace_id, has_memories, has_other_tasks = values
+    trace_pk, trace_id, has_memories, has_other_tasks, tool_rows = values
     if trace_pk is None:
         raise Trace.DoesNotExist(f"task {task_id} has no trace")
-    with prepared_cursor() as cursor:
-        cursor.execute(_TOOLS, [version.pk])
-        tools = {tool.name: tool for tool in (row_instance(Tool, tool_row) for tool_row in cursor.fetchall())}
+    tools = {tool.name: tool for tool in (row_instance_json(Tool, tool_row) for tool_row in tool_rows)}
     session.agent_version = version
     task.session = session
     log_context_bind_session(session_id=task.session_id)
@@ -348,10 +346,11 @@ def _take(values: list[Any], model: type[Model]) -> list[Any]:
 # Whether the agent has any memory at all rides along: a task's opening recalls memories
 # (an embedding and a vector search) only for an agent that has some. So does whether the
 # session has any other task: a session's first task has no earlier conversation to look up.
-# So does the stored reply of the task's next step, which a redelivered run replays, read after
-# the claim as the step would read it. The claim is the statement's own (its RETURNING row is
-# the task as claimed): a run's first model call used to wait for a round trip each for the
-# claim, the load and the stored reply, and the first wave of a burst of runs pays every round
+# So do the version's tools (whole rows as JSON: core/raw_rows.py row_instance_json), and the
+# stored reply of the task's next step, which a redelivered run replays, read after the claim as
+# the step would read it. The claim is the statement's own (its RETURNING row is the task as
+# claimed): a run's first model call used to wait for a round trip each for the claim, the
+# load, the tools and the stored reply, and the first wave of a burst of runs pays every round
 # trip under load (bench/README.md, "concurrency"). A task always has its session, version and
 # agent (foreign keys); its trace is joined outer, so that a claimed task without one comes
 # back, and its run fails, rather than passing for a task another run holds.
@@ -360,7 +359,11 @@ WITH t AS ({LEASE_CLAIM} RETURNING *)
 SELECT {row_columns(Task, "t")}, {row_columns(Session, "s")}, {row_columns(AgentVersion, "v")},
     {row_columns(Agent, "a")}, {row_columns(Step, "st")}, tr.id, tr.trace_id,
     EXISTS (SELECT FROM {row_table(Memory)} m WHERE m.agent_id = s.agent_id),
-    EXISTS (SELECT FROM {row_table(Task)} o WHERE o.session_id = t.session_id AND o.id <> t.id)
+    EXISTS (SELECT FROM {row_table(Task)} o WHERE o.session_id = t.session_id AND o.id <> t.id),
+    (SELECT COALESCE(json_agg(tool ORDER BY tool.name), '[]')
+     FROM {row_table(Tool)} tool
+     JOIN {row_table(AgentVersion.tools.through)} vt ON vt.tool_id = tool.id
+     WHERE vt.agentversion_id = v.id)
 FROM t
 JOIN {row_table(Session)} s ON s.id = t.session_id
 JOIN {row_table(AgentVersion)} v ON v.id = s.agent_version_id
@@ -368,13 +371,6 @@ JOIN {row_table(Agent)} a ON a.id = v.agent_id
 LEFT JOIN {row_table(Trace)} tr ON tr.task_id = t.id
 LEFT JOIN {row_table(Step)} st ON st.task_id = t.id AND st.index = t.step_index
 """  # noqa: S608 - the names are the models' own; the values are parameters
-_TOOLS = f"""
-SELECT {row_columns(Tool, "t")}
-FROM {row_table(Tool)} t
-JOIN {row_table(AgentVersion.tools.through)} vt ON vt.tool_id = t.id
-WHERE vt.agentversion_id = %s
-ORDER BY t.name
-"""  # noqa: S608 - the names are the models' own; the id is a parameter
 
 
 def _finish(
