@@ -9,10 +9,13 @@ connections across them by a hash of each connection's addresses (bench/README.m
 "Stop 24").
 
 Every socket listens before any process starts, so a connection that arrives early waits in its
-socket's backlog instead of landing on the processes already up, and a process that dies is
-started again on the same socket, which keeps its queued connections meanwhile. The parent then
-becomes the bare supervisor the worker uses (core/process_group.py): signals forwarded, restarts
-with backoff, and a give-up if a process keeps dying.
+socket's backlog instead of landing on the processes already up. The parent then becomes the bare
+supervisor the worker uses (core/process_group.py): signals forwarded (a Ctrl-C as SIGTERM),
+restarts with backoff, and a give-up if a process keeps dying. When a process dies its socket is
+closed at once, so that new connections go to the sockets still served while it is restarted on
+a socket bound afresh (what the dead socket had queued is refused). A process that hangs without
+dying keeps its share of new connections: unlike uvicorn's `--workers` supervisor, this one does
+not ping its processes.
 
 Where the kernel does not spread connections over SO_REUSEPORT sockets (it is Linux's behaviour;
 BSD and macOS hand them to one socket), and for a single process, this runs uvicorn as before.
@@ -23,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from core.process_group import ProcessGroup, exec_started, supervisor_exec
+from core.process_group import ProcessGroup, exec_started, listening_socket_at, supervisor_exec
 
 ROOT = Path(__file__).resolve().parent.parent
 # uvicorn's own default: connections a process's socket queues before the kernel refuses more.
@@ -59,7 +62,9 @@ def web_group_run(*, app: str, host: str, port: int, processes: int, graceful_s:
 
         uvicorn.run(app, host=host, port=port, workers=processes, **uvicorn_settings(graceful_s=graceful_s))
         sys.exit(0)
-    sockets = [_listening(host, port) for _ in range(processes)]
+    # Each kept open by the supervisor (across its exec) for the process that replaces one that
+    # died, and given to its own process only (core/process_group.exec_started).
+    fds = [listening_socket_at(None, host, port, BACKLOG) for _ in range(processes)]
     shown = f"[{host}]" if ":" in host else host
     # uvicorn's own words, which people and scripts wait for.
     print(
@@ -67,39 +72,32 @@ def web_group_run(*, app: str, host: str, port: int, processes: int, graceful_s:
         "of its own (Press CTRL+C to quit)",
         flush=True,
     )
-    argvs = [_process_argv(sock, app=app, graceful_s=graceful_s) for sock in sockets]
-    fds = [[sock.fileno()] for sock in sockets]
-    group = ProcessGroup(start=lambda index: exec_started(argvs[index], str(ROOT), fds[index]), name="web")
+    argvs = [
+        [
+            sys.executable,
+            "-m",
+            "console.web_process",
+            "--fd",
+            str(fd),
+            "--app",
+            app,
+            "--graceful",
+            str(graceful_s),
+        ]
+        for fd in fds
+    ]
+    kept = [[fd] for fd in fds]
+    group = ProcessGroup(start=lambda index: exec_started(argvs[index], str(ROOT), kept[index]), name="web")
     for index in range(processes):
         group.spawn(index)
-    supervisor_exec(name="web", children=group.children, restart_argvs=argvs, cwd=str(ROOT), restart_fds=fds)
-
-
-def _process_argv(sock: socket.socket, *, app: str, graceful_s: int) -> list[str]:
-    fd = str(sock.fileno())
-    return [
-        sys.executable,
-        "-m",
-        "console.web_process",
-        "--fd",
-        fd,
-        "--app",
-        app,
-        "--graceful",
-        str(graceful_s),
-    ]
-
-
-def _listening(host: str, port: int) -> socket.socket:
-    sock = socket.socket(_family(host))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(BACKLOG)
-    # Kept open by the supervisor (across its exec) for the process that replaces one that died;
-    # each process is given its own socket only (core/process_group.exec_started).
-    sock.set_inheritable(True)
-    return sock
+    supervisor_exec(
+        name="web",
+        children=group.children,
+        restart_argvs=argvs,
+        cwd=str(ROOT),
+        restart_fds=kept,
+        listen=(host, port),
+    )
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -46,10 +47,16 @@ class ProcessGroup:
     """Keeps one child per index up: `start(index)` starts it and returns its pid."""
 
     def __init__(
-        self, *, start: Callable[[int], int], name: str = "worker", policy: RestartPolicy | None = None
+        self,
+        *,
+        start: Callable[[int], int],
+        name: str = "worker",
+        died: Callable[[int], None] | None = None,
+        policy: RestartPolicy | None = None,
     ) -> None:
         self.start = start
         self.name = name  # what the log lines call the group: "worker", "web"
+        self.died = died  # told of a child's death as soon as it is seen, before any delay
         self.policy = policy or RestartPolicy()
         self.children: dict[int, int] = {}  # pid -> index
         self.restarts: dict[int, Restarts] = {}
@@ -74,9 +81,13 @@ class ProcessGroup:
     def _forward(self, signum: int, _frame: Any) -> None:
         if self.stopping is None or signum != self.stopping:
             self.stopping = signum
+            # A Ctrl-C in a terminal reaches the children too (one process group): a second
+            # SIGINT would make uvicorn drop its open connections and Celery stop cold, so they
+            # are sent SIGTERM instead, which both take as the same graceful stop.
+            sent = signal.SIGTERM if signum == signal.SIGINT else signum
             for pid in list(self.children):
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signum)
+                    os.kill(pid, sent)
 
     def supervise(self) -> int:
         """Wait for the children, starting again those that die unasked; returns the exit code."""
@@ -91,6 +102,8 @@ class ProcessGroup:
             index = self.children.pop(pid, -1)
             if index < 0 or self.stopping is not None:
                 continue
+            if self.died is not None:
+                self.died(index)
             delay_s = self.restarts[index].died(at=time.monotonic())
             how = _death(status)
             if delay_s is None:
@@ -136,8 +149,24 @@ def _close_fds_but(keep: Sequence[int]) -> None:
     for fd in sorted(keep):
         os.closerange(low, fd)
         os.set_inheritable(fd, True)
-        low = fd + 1
+        low = max(low, fd + 1)
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
+def listening_socket_at(fd: int | None, host: str, port: int, backlog: int = 2048) -> int:
+    """A TCP socket listening on host:port beside others of the same address (SO_REUSEPORT),
+    inheritable; on descriptor `fd` when given. Returns its descriptor."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    if fd is None or fd == sock.fileno():  # the lowest free descriptor may be the one asked for
+        sock.set_inheritable(True)
+        return sock.detach()
+    os.dup2(sock.fileno(), fd, inheritable=True)
+    sock.close()
+    return fd
 
 
 def supervisor_exec(
@@ -147,10 +176,14 @@ def supervisor_exec(
     restart_argvs: list[list[str]],
     cwd: str,
     restart_fds: list[list[int]] | None = None,
+    listen: tuple[str, int] | None = None,
 ) -> NoReturn:
     """Replace this process with a bare interpreter supervising `children` (pid -> index); a
     child that dies is replaced by `restart_argvs[index]`, run in `cwd` with the open files
-    `restart_fds[index]` (which must be inheritable, to outlive this exec). `name` stays a whole
+    `restart_fds[index]` (which must be inheritable, to outlive this exec). With `listen` (host,
+    port), each child's first kept file is its listening socket on that address (SO_REUSEPORT):
+    closed as soon as the child dies, so that the kernel hands new connections to the sockets
+    still served, and bound again on the same descriptor for its replacement. `name` stays a whole
     argument of its command line, so that `ps` and whoever looks for the process by it (the
     tests of `manage.py up`) still find it. Never returns.
 
@@ -162,6 +195,7 @@ def supervisor_exec(
             "children": children,
             "restart_argvs": restart_argvs,
             "restart_fds": restart_fds or [[] for _ in restart_argvs],
+            "listen": listen,
             "cwd": cwd,
         }
     )
@@ -184,9 +218,21 @@ def supervisor_main(state_json: str) -> int:
     )
     argvs: list[list[str]] = state["restart_argvs"]
     fds: list[list[int]] = state["restart_fds"]
-    group = ProcessGroup(
-        start=lambda index: exec_started(argvs[index], state["cwd"], fds[index]), name=state["name"]
-    )
+    listen: list[Any] | None = state["listen"]
+    closed: set[int] = set()
+
+    def start(index: int) -> int:
+        if listen is not None and index in closed:
+            listening_socket_at(fds[index][0], listen[0], listen[1])
+            closed.discard(index)
+        return exec_started(argvs[index], state["cwd"], fds[index])
+
+    def died(index: int) -> None:
+        if listen is not None:
+            os.close(fds[index][0])
+            closed.add(index)
+
+    group = ProcessGroup(start=start, name=state["name"], died=died)
     for pid, index in state["children"].items():
         group.adopt(int(pid), index)
     return group.supervise()

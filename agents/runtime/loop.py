@@ -347,13 +347,16 @@ def _take(values: list[Any], model: type[Model]) -> list[Any]:
 # (an embedding and a vector search) only for an agent that has some. So does whether the
 # session has any other task: a session's first task has no earlier conversation to look up.
 # So do the version's tools (whole rows as JSON: core/raw_rows.py row_instance_json), and the
-# stored reply of the task's next step, which a redelivered run replays, read after the claim as
-# the step would read it. The claim is the statement's own (its RETURNING row is the task as
-# claimed): a run's first model call used to wait for a round trip each for the claim, the
-# load, the tools and the stored reply, and the first wave of a burst of runs pays every round
-# trip under load (bench/README.md, "concurrency"). A task always has its session, version and
-# agent (foreign keys); its trace is joined outer, so that a claimed task without one comes
-# back, and its run fails, rather than passing for a task another run holds.
+# stored reply of the task's next step, which a redelivered run replays. That read shares the
+# statement's one snapshot, taken before its UPDATE: a reply an earlier holder stores in that
+# instant is missed here, and the step's own store then meets it (ON CONFLICT, agents/runtime/
+# step.py) and follows it, at the price of a second model call. The claim is the statement's
+# own (its RETURNING row is the task as claimed): a run's first model call used to wait for a
+# round trip each for the claim, the load, the tools and the stored reply, and the first wave
+# of a burst of runs pays every round trip under load (bench/README.md, "concurrency"). A task
+# always has its session, version and agent (foreign keys); its trace is joined outer, so that a
+# claimed task without one comes back, and its run fails, rather than passing for a task
+# another run holds.
 _CLAIM_LOAD = f"""
 WITH t AS ({LEASE_CLAIM} RETURNING *)
 SELECT {row_columns(Task, "t")}, {row_columns(Session, "s")}, {row_columns(AgentVersion, "v")},

@@ -1,6 +1,6 @@
 """`manage.py web`: the web server's processes each accept on a socket of their own
 (console/web_group.py), so the kernel spreads keep-alive callers over them; a process that dies is
-started again on its socket."""
+started again on a socket bound afresh."""
 
 import contextlib
 import os
@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from console.embedded import free_port
+from core.process_group import ProcessGroup
 from tests.support.processes import ROOT, child_env, process_group_stop, wait_until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads on Linux")
@@ -114,8 +115,14 @@ def test_a_process_that_dies_is_started_again_on_its_socket(tmp_path: Path) -> N
 
         wait_until(lambda: victim not in serving(process.pid, port), timeout=30, what="the death seen")
         after = ready(process, port, tmp_path)
-        # The replacement serves the socket the dead process served, kept open meanwhile.
-        assert set.union(*after.values()) == set.union(*before.values())
+        # The dead process's socket was closed (new connections went to the others meanwhile);
+        # its replacement serves one bound afresh, beside the survivors' own.
+        assert all(len(held) == 1 for held in after.values()), after
+        assert len(set.union(*after.values())) == PROCESSES
+        assert not before[victim] & set.union(*after.values())
+        assert {pid: before[pid] for pid in before if pid != victim} == {
+            pid: after[pid] for pid in after if pid in before
+        }
         assert re.search(
             r"web process \d died \(killed by SIGKILL\); restarting it", (tmp_path / "web.log").read_text()
         )
@@ -123,6 +130,13 @@ def test_a_process_that_dies_is_started_again_on_its_socket(tmp_path: Path) -> N
             for _ in range(CALLERS):
                 keep_alive_caller(stack, port)
             assert all(established(pid, port) >= 1 for pid in after)
+
+
+def test_port_zero_is_refused(tmp_path: Path) -> None:
+    command = [sys.executable, "manage.py", "web", "--port", "0", "--processes", str(PROCESSES)]
+    done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "--port must be between 1 and 65535" in done.stderr
 
 
 def test_a_port_in_use_is_refused_with_a_clear_error(tmp_path: Path) -> None:
@@ -134,3 +148,21 @@ def test_a_port_in_use_is_refused_with_a_clear_error(tmp_path: Path) -> None:
         done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert f"127.0.0.1:{port} is in use" in done.stderr
+
+
+def test_a_ctrl_c_reaches_the_processes_as_sigterm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal's Ctrl-C reaches the processes directly too: forwarded as a second SIGINT it
+    would make uvicorn drop open connections (and Celery stop cold)."""
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "kill", lambda pid, signum: sent.append((pid, signum)))
+    group = ProcessGroup(start=lambda index: 0, name="web")
+    group.children = {101: 0, 102: 1}
+    group._forward(signal.SIGINT, None)
+    group._forward(signal.SIGINT, None)  # a second Ctrl-C: already stopping
+    group._forward(signal.SIGQUIT, None)
+    assert sent == [
+        (101, signal.SIGTERM),
+        (102, signal.SIGTERM),
+        (101, signal.SIGQUIT),
+        (102, signal.SIGQUIT),
+    ]

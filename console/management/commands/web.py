@@ -31,6 +31,9 @@ class Command(BaseCommand):
     ) -> None:
         if processes < 1:
             raise CommandError("--processes must be at least 1")
+        if not 0 < port < 65536:
+            # Port 0 would give each process's socket a port of its own.
+            raise CommandError("--port must be between 1 and 65535")
         # Checked without SO_REUSEPORT, which would let these sockets share the port with an
         # earlier server of the same user (one left running, say) and split its connections.
         if not address_free(host, port):
