@@ -25,12 +25,11 @@ The last line is one JSON object.
 import asyncio
 import json
 import sys
-import threading
 import time
 import uuid
 from typing import Any
 
-from harness import ROOT, free_port, percentile, process, setup_django
+from harness import ROOT, BackgroundSampler, free_port, percentile, process, setup_django
 
 CALLERS = 100
 TARGET_RATE = 500  # actions a second in the open-loop phase: the issue's throughput target
@@ -241,39 +240,29 @@ def listening(base: str, timeout_s: float = 120) -> None:
             time.sleep(0.1)
 
 
-class ConnectionSpread:
+class ConnectionSpread(BackgroundSampler):
     """How the callers' connections are spread over the web server's processes: sampled every
-    250 ms on a thread while a phase runs; the sample with the most connections is kept."""
+    250 ms while a phase runs; the sample with the most connections is kept."""
 
     def __init__(self, server_pid: int, port: int) -> None:
+        super().__init__(interval=0.25)
         self.server_pid, self.port = server_pid, port
         self.counts: list[int] = []
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> "ConnectionSpread":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
+    def sample(self) -> None:
         import psutil
 
-        while not self._done.wait(0.25):
-            counts = []
-            for child in psutil.Process(self.server_pid).children():
-                try:
-                    held = child.net_connections(kind="tcp")
-                except psutil.NoSuchProcess:
-                    continue
-                counts.append(
-                    sum(1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port)
-                )
-            if sum(counts) > sum(self.counts):
-                self.counts = sorted(counts, reverse=True)
+        counts = []
+        for child in psutil.Process(self.server_pid).children():
+            try:
+                held = child.net_connections(kind="tcp")
+            except psutil.NoSuchProcess:
+                continue
+            counts.append(
+                sum(1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port)
+            )
+        if sum(counts) > sum(self.counts):
+            self.counts = sorted(counts, reverse=True)
 
 
 def main() -> None:
