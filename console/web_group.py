@@ -10,12 +10,12 @@ connections across them by a hash of each connection's addresses (bench/README.m
 
 Every socket listens before any process starts, so a connection that arrives early waits in its
 socket's backlog instead of landing on the processes already up. The parent then becomes the bare
-supervisor the worker uses (core/process_group.py): signals forwarded (a Ctrl-C as SIGTERM),
-restarts with backoff, and a give-up if a process keeps dying. When a process dies its socket is
-closed at once, so that new connections go to the sockets still served while it is restarted on
-a socket bound afresh (what the dead socket had queued is refused). A process that hangs without
-dying keeps its share of new connections: unlike uvicorn's `--workers` supervisor, this one does
-not ping its processes.
+supervisor the worker uses (core/process_group.py), which starts the processes and keeps them up:
+signals forwarded (a Ctrl-C as SIGTERM), restarts with backoff, and a give-up if a process keeps
+dying. When a process dies its socket is closed at once, so that new connections go to the
+sockets still served while it is restarted on a socket bound afresh (what the dead socket had
+queued is refused). A process that hangs without dying keeps its share of new connections:
+unlike uvicorn's `--workers` supervisor, this one does not ping its processes.
 
 Where the kernel does not spread connections over SO_REUSEPORT sockets (it is Linux's behaviour;
 BSD and macOS hand them to one socket), and for a single process, this runs uvicorn as before.
@@ -26,16 +26,14 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from core.process_group import ProcessGroup, exec_started, listening_socket_at, supervisor_exec
+from core.process_group import address_family, listening_socket_at, supervisor_exec
 
 ROOT = Path(__file__).resolve().parent.parent
-# uvicorn's own default: connections a process's socket queues before the kernel refuses more.
-BACKLOG = 2048
 
 
 def address_free(host: str, port: int) -> bool:
     """Nothing listens on host:port (a port whose last connections linger in TIME_WAIT is free)."""
-    with socket.socket(_family(host)) as probe:
+    with socket.socket(address_family(host)) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
@@ -62,9 +60,9 @@ def web_group_run(*, app: str, host: str, port: int, processes: int, graceful_s:
 
         uvicorn.run(app, host=host, port=port, workers=processes, **uvicorn_settings(graceful_s=graceful_s))
         sys.exit(0)
-    # Each kept open by the supervisor (across its exec) for the process that replaces one that
-    # died, and given to its own process only (core/process_group.exec_started).
-    fds = [listening_socket_at(None, host, port, BACKLOG) for _ in range(processes)]
+    # Each given to its own process only (core/process_group.exec_started), by the supervisor
+    # this process becomes, which starts them all.
+    fds = [listening_socket_at(None, host, port) for _ in range(processes)]
     shown = f"[{host}]" if ":" in host else host
     # uvicorn's own words, which people and scripts wait for.
     print(
@@ -86,20 +84,11 @@ def web_group_run(*, app: str, host: str, port: int, processes: int, graceful_s:
         ]
         for fd in fds
     ]
-    kept = [[fd] for fd in fds]
-    group = ProcessGroup(start=lambda index: exec_started(argvs[index], str(ROOT), kept[index]), name="web")
-    for index in range(processes):
-        group.spawn(index)
     supervisor_exec(
         name="web",
-        children=group.children,
+        children={},
         restart_argvs=argvs,
         cwd=str(ROOT),
-        restart_fds=kept,
+        restart_fds=[[fd] for fd in fds],
         listen=(host, port),
     )
-
-
-def _family(host: str) -> socket.AddressFamily:
-    # As uvicorn binds: IPv6 when the address has a colon.
-    return socket.AF_INET6 if ":" in host else socket.AF_INET

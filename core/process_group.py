@@ -153,14 +153,23 @@ def _close_fds_but(keep: Sequence[int]) -> None:
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
-def listening_socket_at(fd: int | None, host: str, port: int, backlog: int = 2048) -> int:
+def address_family(host: str) -> socket.AddressFamily:
+    """As uvicorn binds: IPv6 when the address has a colon."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+# uvicorn's own default: connections a socket queues before the kernel refuses more.
+BACKLOG = 2048
+
+
+def listening_socket_at(fd: int | None, host: str, port: int) -> int:
     """A TCP socket listening on host:port beside others of the same address (SO_REUSEPORT),
     inheritable; on descriptor `fd` when given. Returns its descriptor."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock = socket.socket(address_family(host))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(backlog)
+    sock.listen(BACKLOG)
     if fd is None or fd == sock.fileno():  # the lowest free descriptor may be the one asked for
         sock.set_inheritable(True)
         return sock.detach()
@@ -178,8 +187,9 @@ def supervisor_exec(
     restart_fds: list[list[int]] | None = None,
     listen: tuple[str, int] | None = None,
 ) -> NoReturn:
-    """Replace this process with a bare interpreter supervising `children` (pid -> index); a
-    child that dies is replaced by `restart_argvs[index]`, run in `cwd` with the open files
+    """Replace this process with a bare interpreter supervising `children` (pid -> index) and
+    starting the indexes of `restart_argvs` that have none; a child that dies is replaced by
+    `restart_argvs[index]`, run in `cwd` with the open files
     `restart_fds[index]` (which must be inheritable, to outlive this exec). With `listen` (host,
     port), each child's first kept file is its listening socket on that address (SO_REUSEPORT):
     closed as soon as the child dies, so that the kernel hands new connections to the sockets
@@ -235,4 +245,7 @@ def supervisor_main(state_json: str) -> int:
     group = ProcessGroup(start=start, name=state["name"], died=died)
     for pid, index in state["children"].items():
         group.adopt(int(pid), index)
+    for index in range(len(argvs)):
+        if index not in group.restarts:  # none started before the exec: started from here
+            group.spawn(index)
     return group.supervise()
