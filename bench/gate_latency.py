@@ -42,7 +42,7 @@ from harness import ROOT, free_port, percentile, process, setup_django
 CALLERS = 100
 TARGET_RATE = 500  # actions a second in the open-loop phase: the throughput target
 LOW_RATE = 100  # and a rate this machine sustains, to see the latency of a server not overrun
-PACED_S = 4.0
+PACED_S = 8.0
 WARM_S = 2.0
 ASKS_PER_CALLER = 20
 WARMUP_PER_CALLER = 2
