@@ -338,10 +338,18 @@ def cost_reserve_taking(
         pipe = guard_redis().pipeline(transaction=False)
         pipe.evalsha(init.sha, 1, scope.key, *init_args)
         pipe.evalsha(reserve.sha, len(keys), *keys, *argv)
-        try:
-            answer = pipe.execute()[1]
-        except redis.exceptions.NoScriptError:
+        init_answer, answer = pipe.execute(raise_on_error=False)
+        for result in (init_answer, answer):
+            if isinstance(result, Exception) and not isinstance(result, redis.exceptions.NoScriptError):
+                raise result
+        if isinstance(init_answer, redis.exceptions.NoScriptError):
             init(keys=[scope.key], args=init_args)
+            # A reservation that ran without the counters made nothing (-1): it runs again.
+            # One that was made keeps its answer: run again, it would answer "reserved already"
+            # without the rate window's wait its first run gave.
+            if not isinstance(answer, Exception) and int(answer[0]) == -1:
+                answer = reserve(keys=keys, args=argv)
+        if isinstance(answer, redis.exceptions.NoScriptError):
             answer = reserve(keys=keys, args=argv)
     else:
         answer = reserve(keys=keys, args=argv)

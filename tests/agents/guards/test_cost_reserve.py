@@ -245,3 +245,33 @@ def test_the_first_reservation_of_a_session_survives_a_redis_that_lost_its_scrip
 
     assert code == 1
     assert scope_usage(s[0].key) == (Decimal("0.5"), Decimal("0.3"))
+
+
+def test_a_reservation_made_beside_a_lost_cost_init_keeps_its_rate_wait(monkeypatch):
+    """Only cost_init answers NOSCRIPT in the pipeline (its digest missing from the cache while
+    cost_reserve's is there): the reservation it ran beside was made, with the rate window's
+    wait, and is not run again (a second run answers "reserved already" with no wait)."""
+    s = scopes("1")
+    ready(s)
+    with time_machine.travel(NOW + timedelta(seconds=15), tick=False):
+        rate = rate_take_args(name="provider:lost-init", per_minute=1)
+        assert cost_reserve_taking(reservation("0.10", s), now=NOW, rate=rate)[4] == 0.0
+        monkeypatch.setattr(guard_script("cost_init"), "sha", "0" * 40)
+        answer = cost_reserve_taking(reservation("0.10", s), now=NOW, rate=rate, session_spent=Decimal(0))
+
+    assert (answer[0], answer[4]) == (1, 45.0)  # the window is full: 45 s until it ends
+    assert int(guard_redis().get(rate[0])) == 2
+    assert scope_usage(s[0].key) == (Decimal(0), Decimal("0.2"))
+
+
+def test_a_reservation_refused_for_counters_a_lost_cost_init_did_not_create_runs_again(monkeypatch):
+    """cost_init answers NOSCRIPT and the reservation beside it found no counters (-1): the
+    counters are created from the ledger's sum, then the reservation made."""
+    s = scopes("1")
+    ready(s[1:])
+    monkeypatch.setattr(guard_script("cost_init"), "sha", "0" * 40)
+
+    code = cost_reserve_taking(reservation("0.30", s), now=NOW, rate=None, session_spent=Decimal("0.50"))[0]
+
+    assert code == 1
+    assert scope_usage(s[0].key) == (Decimal("0.5"), Decimal("0.3"))
