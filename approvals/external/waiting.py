@@ -46,7 +46,8 @@ async def external_action_wait(*, owner: User, action_id: uuid.UUID, wait_s: flo
         answer = await read(owner=owner, action_id=action_id)
         return bool(answer["decision"] != "pending")
 
-    await decision_wait(request_id=answer["action_request"], timeout=min(wait_s, MAX_WAIT_S), decided=decided)
+    request_id, timeout = answer["action_request"], min(wait_s, MAX_WAIT_S)
+    await decision_wait(request_id=request_id, owner_id=owner.pk, timeout=timeout, decided=decided)
     if answer["decision"] == "pending":
         answer = await read(owner=owner, action_id=action_id)
     return answer

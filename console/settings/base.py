@@ -288,6 +288,10 @@ GATE_UNKNOWN_TOOL_TIER = env_str("GATE_UNKNOWN_TOOL_TIER", "high")
 if GATE_UNKNOWN_TOOL_TIER not in RiskTier.values:
     raise ImproperlyConfigured("GATE_UNKNOWN_TOOL_TIER must be one of low, medium, high, critical")
 GATE_CALLBACK_SECRET = env_str("GATE_CALLBACK_SECRET", "")
+# Long-polls (GET /api/v1/actions/{id}?wait=S) one web process holds at once, and one owner's
+# share of them; a wait past either answers at once (approvals/external/signal.py).
+GATE_WAITS_PER_PROCESS = env_int("GATE_WAITS_PER_PROCESS", 2000, minimum=1)
+GATE_WAITS_PER_OWNER = env_int("GATE_WAITS_PER_OWNER", 200, minimum=1)
 # The OTLP/HTTP trace receiver (/v1/traces): the largest export body it reads (after gzip).
 OTLP_MAX_BODY_BYTES = env_int("OTLP_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
 # The audit chain (approvals.audit): its MAC key, kept out of the database. Empty derives one
