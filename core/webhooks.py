@@ -10,8 +10,13 @@ from typing import Any
 
 import httpx
 
+from core.bounded_http import DeadlineTransport, bounded_exchange
+
 SIGNATURE_HEADER = "X-Tollgate-Signature"
+# For the whole exchange (connect, send, the answer): a receiver may be anyone's server.
 TIMEOUT_S = 10.0
+# Only the answer's status matters; its body is read this far, so the connection ends cleanly.
+MAX_ANSWER_BYTES = 4_096
 
 
 def webhook_signature(*, secret: str, body: bytes) -> str:
@@ -20,18 +25,28 @@ def webhook_signature(*, secret: str, body: bytes) -> str:
 
 
 def webhook_post(
-    *, url: str, secret: str, event: dict[str, Any], transport: httpx.BaseTransport | None = None
+    *, url: str, secret: str, event: dict[str, Any], transport: DeadlineTransport | None = None
 ) -> int:
     """POST `event` as JSON (keys sorted), signed when a secret is set; the answer's status.
 
-    `transport`: how to connect, e.g. the egress guard's for a URL a client chose; redirects are
-    never followed. Raises httpx.HTTPError when it cannot be delivered (no connection, a
-    timeout, a refused address); a caller that retries also treats a 5xx or 429 answer as not
-    delivered.
+    `transport`: how to connect, e.g. the egress guard's for a URL a client chose (a
+    DeadlineTransport: by default a plain one); redirects are never followed. Raises
+    httpx.HTTPError when it cannot be delivered (no connection, TIMEOUT_S passed, a refused
+    address); a caller that retries also treats a 5xx or 429 answer as not delivered.
     """
     body = json.dumps(event, sort_keys=True, default=str).encode()
     headers = {"Content-Type": "application/json"}
     if secret:
         headers[SIGNATURE_HEADER] = webhook_signature(secret=secret, body=body)
-    with httpx.Client(transport=transport, timeout=TIMEOUT_S, follow_redirects=False) as client:
-        return client.post(url, content=body, headers=headers).status_code
+    transport = transport or DeadlineTransport(limits=httpx.Limits(max_connections=1))
+    with httpx.Client(transport=transport, follow_redirects=False) as client:
+        answer = bounded_exchange(
+            client,
+            "POST",
+            url,
+            timeout_s=TIMEOUT_S,
+            max_bytes=MAX_ANSWER_BYTES,
+            content=body,
+            headers=headers,
+        )
+    return answer.response.status_code

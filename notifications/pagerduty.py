@@ -13,12 +13,12 @@ from django.conf import settings
 
 from approvals.models import ActionRequest
 from core.tiers import RiskTier
+from core.webhooks import webhook_post
 from notifications.models import GroupChannels, Notice
 from notifications.notices import NoticeFailed, notice_check_status, sender
 from notifications.slack_cards import request_url
 from tracing.models import Alert, AlertRule
 
-TIMEOUT_S = 10.0
 # Only variables named like this may hold a routing key: an admin naming a variable cannot
 # make Tollgate send another secret (DJANGO_SECRET_KEY, a database URL) to PagerDuty.
 KEY_ENV_PATTERN = re.compile(r"PAGERDUTY_KEY_[A-Z0-9_]{1,50}")
@@ -95,7 +95,8 @@ def _send(notice: Notice, action: str) -> None:
     if action == "trigger":
         event["payload"] = _trigger_payload(notice.subject)
     try:
-        status = httpx.post(settings.PAGERDUTY_EVENTS_URL, json=event, timeout=TIMEOUT_S).status_code
+        # Unsigned (the routing key authenticates it), bounded in time and size like every webhook.
+        status = webhook_post(url=settings.PAGERDUTY_EVENTS_URL, secret="", event=event)
     except httpx.HTTPError as exc:
         raise NoticeFailed(f"pagerduty {action}: {exc}") from exc
     notice_check_status(status, what=f"pagerduty {action}")

@@ -5,6 +5,7 @@ rebinding (a public answer for the check, loopback for the connection). Here the
 resolved once per connection, every address is checked (agents.tools.egress), and the
 socket is opened to one of exactly those addresses. TLS still verifies, and SNI and Host
 still name, the URL's host: httpcore takes both from the request, not from the socket.
+Its sockets obey core.bounded_http's deadline for the whole exchange.
 """
 
 import ipaddress
@@ -21,11 +22,13 @@ from agents.tools.egress import (
     egress_host_allowed,
     egress_refusal,
 )
+from core.bounded_http import DeadlineBackend, DeadlineTransport
 
 
 class EgressGuardedBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
+        # Each address tried within the exchange's deadline, not a full timeout apiece.
+        self._inner = DeadlineBackend()
 
     def connect_tcp(
         self,
@@ -56,21 +59,14 @@ class EgressGuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class EgressGuardedTransport(httpx.HTTPTransport):
+class EgressGuardedTransport(DeadlineTransport):
     """httpx's transport over a pool that connects through EgressGuardedBackend.
 
-    HTTPTransport takes no network backend, so its one attribute, the pool, is made here.
     No proxy: a proxy would connect on the tool's behalf, past the check.
     """
 
     def __init__(self, *, limits: httpx.Limits) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=EgressGuardedBackend(),
-        )
+        super().__init__(limits=limits, backend=EgressGuardedBackend())
 
 
 def _resolve(host: str, port: int) -> list[IPAddress]:

@@ -5,7 +5,6 @@ circuit breaker) is the runtime's decision, made from `error_type` and `retry_sa
 """
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ from agents.models import Tool
 from agents.tools.egress import EgressRefused
 from agents.tools.egress_transport import EgressGuardedTransport
 from agents.tools.result import ToolResult
+from core.bounded_http import bounded_exchange
 from core.http_headers import retry_after_seconds
 from core.per_process import PerProcess
 
@@ -24,10 +24,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_RESPONSE_BYTES = 1_000_000
 # How much of an error response the model is shown.
 MAX_ERROR_CHARS = 500
-
-
-class _DeadlineExceeded(Exception):
-    pass
 
 
 def http_tool_repeatable(tool: Tool) -> bool:
@@ -54,21 +50,20 @@ def http_tool_call(*, tool: Tool, arguments: dict[str, Any], idempotency_key: st
     payload: dict[str, Any] = (
         {"json": arguments} if method in BODY_METHODS else {"params": _query_params(arguments)}
     )
-    # httpx applies the timeout to each phase (pool, connect, write, every read); the deadline
-    # caps the whole body read too, so a server trickling bytes cannot hold a worker forever.
-    deadline = time.monotonic() + tool.timeout_s
+    # The timeout is the whole call's, so a server trickling bytes cannot hold a worker forever.
     try:
-        with _client().stream(
+        answer = bounded_exchange(
+            _client(),
             method,
             tool.url,
+            timeout_s=tool.timeout_s,
+            max_bytes=MAX_RESPONSE_BYTES,
             headers={"Idempotency-Key": idempotency_key},
-            timeout=httpx.Timeout(tool.timeout_s),
             **payload,
-        ) as response:
-            body, complete = _read_capped(response, deadline)
+        )
     except EgressRefused as exc:
         return ToolResult.error("permanent", f"{tool.name} cannot be called: {exc}")
-    except (_DeadlineExceeded, httpx.TimeoutException):
+    except httpx.TimeoutException:
         return ToolResult.error(
             "transient", f"{tool.name} did not answer within {tool.timeout_s:g}s", retry_safe=retry_safe
         )
@@ -81,7 +76,7 @@ def http_tool_call(*, tool: Tool, arguments: dict[str, Any], idempotency_key: st
     except httpx.RequestError as exc:
         # DecodingError, TooManyRedirects: the tool answered something unusable.
         return ToolResult.error("permanent", f"{tool.name} sent an unusable response: {exc}")
-    return _classify(tool, response, body, complete=complete, retry_safe=retry_safe)
+    return _classify(tool, answer.response, answer.body, complete=answer.complete, retry_safe=retry_safe)
 
 
 def _classify(
@@ -108,20 +103,6 @@ def _classify(
         location = response.headers.get("Location", "")
         message += f" (redirect to {location[:MAX_ERROR_CHARS]}; the tool's URL needs updating)"
     return ToolResult.error("permanent", message)
-
-
-def _read_capped(response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
-    """The body, up to MAX_RESPONSE_BYTES, and whether that was all of it."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        if time.monotonic() > deadline:
-            raise _DeadlineExceeded
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            return b"".join(chunks)[:MAX_RESPONSE_BYTES], False
-    return b"".join(chunks), True
 
 
 def _body_data(response: httpx.Response, body: bytes) -> Any:

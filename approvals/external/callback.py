@@ -6,6 +6,7 @@ import uuid
 import httpx
 from django.conf import settings
 
+from agents.runtime.waiting import db_connection_release
 from agents.tools.egress import EgressRefused
 from agents.tools.egress_transport import EgressGuardedTransport
 from approvals.external.answer import external_action_answer, external_action_load
@@ -23,11 +24,15 @@ def external_callback_send(*, action_id: uuid.UUID) -> int | str | None:
     action = external_action_load(action_id=action_id)
     if action is None or not action.callback_url or not settings.GATE_CALLBACK_SECRET:
         return None
+    event = {"event": "action.decided", "action": external_action_answer(action)}
+    # The receiver is the caller's to choose and may take the whole timeout: the worker's other
+    # threads (agent runs) need the pooled connection more than this wait does.
+    db_connection_release()
     try:
         return webhook_post(
             url=action.callback_url,
             secret=settings.GATE_CALLBACK_SECRET,
-            event={"event": "action.decided", "action": external_action_answer(action)},
+            event=event,
             transport=EgressGuardedTransport(limits=httpx.Limits(max_connections=1)),
         )
     except EgressRefused as exc:

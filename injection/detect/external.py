@@ -10,12 +10,12 @@ Plain Python: the caller passes the transport. Tollgate's passes the egress-guar
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 
+from core.bounded_http import DeadlineTransport, bounded_exchange
 from injection.detect.result import Finding
 
 DETECTOR = "external"
@@ -37,7 +37,7 @@ class ExternalClassifier:
     url: str
     timeout_s: float
     fail_closed: bool
-    transport: httpx.BaseTransport | None = None
+    transport: DeadlineTransport | None = None
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
     _last: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
@@ -74,25 +74,21 @@ class ExternalClassifier:
 
     def _score(self, text: str, tool: str | None, timeout_s: float | None) -> float:
         if self._client is None:
-            self._client = httpx.Client(
-                transport=self.transport, timeout=self.timeout_s, follow_redirects=False
-            )
-        timeout = httpx.USE_CLIENT_DEFAULT if timeout_s is None else httpx.Timeout(timeout_s)
-        # httpx times each phase (connect, send, every read) on its own, so an answer trickled
-        # in a few bytes a read would never time out: the answer's reading stops at the call's
-        # own deadline too.
-        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
-        body_json = {"text": text, "tool": tool}
-        with self._client.stream("POST", self.url, json=body_json, timeout=timeout) as response:
-            response.raise_for_status()
-            body = b""
-            for piece in response.iter_bytes():
-                body += piece
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise ValueError("the classifier's answer is too long")
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the classifier's answer came slower than its timeout")
-        score = json.loads(body)["score"]
+            # Without a transport of the caller's, still one that bounds the whole exchange.
+            transport = self.transport or DeadlineTransport(limits=httpx.Limits())
+            self._client = httpx.Client(transport=transport, follow_redirects=False)
+        answer = bounded_exchange(
+            self._client,
+            "POST",
+            self.url,
+            timeout_s=self.timeout_s if timeout_s is None else timeout_s,
+            max_bytes=MAX_ANSWER_BYTES,
+            json={"text": text, "tool": tool},
+        )
+        answer.response.raise_for_status()
+        if not answer.complete:
+            raise ValueError("the classifier's answer is too long")
+        score = json.loads(answer.body)["score"]
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0.0 <= score <= 1.0:
             raise ValueError(f"the classifier's score is not a number in 0..1: {score!r}")
         return float(score)
