@@ -2,8 +2,10 @@
 
 The same cost breaker as the runtime's model calls (spend.py, cost_reserve.lua): the same
 three scopes (session, user per day, global per hour) and the same counters, so one user's
-internal and external work share one daily budget. What a reservation covers is kept in Redis
-beside the counters, so a settle needs only the reservation's id.
+internal and external work share one daily budget. A caller's user-day keys are its own
+(owner_user_key): an end user it names is one of its own, never another account's day. What a
+reservation covers is kept in Redis beside the counters, so a settle needs only the
+reservation's id.
 """
 
 import json
@@ -56,7 +58,7 @@ def budget_reserve(
     task = external_task_for(owner=owner, agent_name=agent, session_id=session)
     now = clock.now()
     reservation = task_call_reservation(
-        task, model=model[:200], amount=amount_usd, now=now, purpose="ext", user=user or None
+        task, model=model[:200], amount=amount_usd, now=now, purpose="ext", end_user=user
     )
     try:
         code, index, spent, reserved = cost_reserve_rebuilt(reservation, now=now)
