@@ -131,6 +131,51 @@ def test_an_end_users_key_stays_under_its_account():
     assert not owner_user_key(owner_id=7, end_user="5").startswith("owner-75")
 
 
+def test_a_settle_above_the_reserved_amount_is_refused_and_counts_nothing(requester, requester_api, settings):
+    settings.GUARD_GLOBAL_HOUR_USD = Decimal("200")
+    held = reserve(requester_api, "0").json()
+    response = settle(requester_api, held["reservation"], "150")
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["field"] == "cost_usd"
+    global_hour = guard_key("cost", "global", f"{clock.now():%Y%m%d%H}")
+    assert scope_usage(global_hour)[0] == 0
+    assert user_day(f"owner-{requester.pk}")[0] == 0
+    assert not SpendRecord.objects.exists()
+    assert settle(requester_api, held["reservation"], "0").status_code == 200
+
+    held = reserve(requester_api, "0.5").json()
+    assert settle(requester_api, held["reservation"], "0.500000000001").status_code == 422
+    assert settle(requester_api, held["reservation"], "0.5").status_code == 200
+    assert settle(requester_api, held["reservation"], "0.6").status_code == 422  # not even once settled
+    assert scope_usage(global_hour) == (Decimal("0.5"), Decimal(0))
+
+
+def test_concurrent_settles_of_one_reservation_count_once_and_never_above_it(requester):
+    costs = ["0.4", "0.5", "90"]
+    clients = [_api_client(requester) for _ in costs]
+    held = reserve(clients[0], "0.5").json()
+    codes = race(
+        *(
+            lambda c=c, cost=cost: settle(c, held["reservation"], cost).status_code
+            for c, cost in zip(clients, costs, strict=True)
+        )
+    )
+    assert codes == [200, 200, 422]
+    spent, reserved = user_day(f"owner-{requester.pk}")
+    assert (spent in (Decimal("0.4"), Decimal("0.5")), reserved) == (True, Decimal(0))
+    assert SpendRecord.objects.count() == 1
+
+
+def test_a_refusal_in_the_global_hour_shows_no_others_spend(requester_api, outsider_api, settings):
+    settings.GUARD_GLOBAL_HOUR_USD = Decimal("1")
+    theirs = reserve(outsider_api, "0.9").json()
+    assert settle(outsider_api, theirs["reservation"], "0.9").status_code == 200
+    refused = reserve(requester_api, "0.5").json()
+    assert (refused["decision"], refused["scope"]) == ("refused", "global_hour")
+    assert (refused["spent_usd"], refused["reserved_usd"]) == (None, None)
+    assert Decimal(refused["ceiling_usd"]) == Decimal("1")
+
+
 def test_two_reserves_for_the_last_room_get_it_once(requester, settings):
     settings.GUARD_USER_DAY_USD = Decimal("1")
     user = f"bob-{uuid.uuid4().hex[:6]}"
