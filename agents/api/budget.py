@@ -33,7 +33,7 @@ def reserve(request: HttpRequest, payload: ReserveIn) -> dict[str, Any]:
 @router.post(
     "/settle",
     response={200: SettleOut, WRITE_ERRORS | {503}: ErrorOut},
-    summary="Report what a reservation's call really cost (a second settle counts once)",
+    summary="Report what a reservation's call really cost, at most its amount (a second settle counts once)",
 )
 def settle(request: HttpRequest, payload: SettleIn) -> dict[str, Any]:
     budget_settle(owner=request_user(request), reservation_id=payload.reservation, cost_usd=payload.cost_usd)

@@ -22,7 +22,11 @@ class ReserveIn(Schema):
     amount_usd: Money = Field(description='the most the call may cost, e.g. "0.25"')
     model: Annotated[str, StringConstraints(max_length=200)] = ""
     user: Annotated[str, StringConstraints(max_length=200)] = Field(
-        default="", description="the end user whose daily budget it counts in (default: the token's user)"
+        default="",
+        description=(
+            "an end user of the token's account, whose daily budget it counts in (the one internal"
+            " tasks submitted with this user count in; default: the account's own)"
+        ),
     )
 
 

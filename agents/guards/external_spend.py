@@ -2,8 +2,10 @@
 
 The same cost breaker as the runtime's model calls (spend.py, cost_reserve.lua): the same
 three scopes (session, user per day, global per hour) and the same counters, so one user's
-internal and external work share one daily budget. What a reservation covers is kept in Redis
-beside the counters, so a settle needs only the reservation's id.
+internal and external work share one daily budget. A caller's user-day keys are its own
+(owner_user_key): an end user it names is one of its own, never another account's day. What a
+reservation covers is kept in Redis beside the counters, so a settle needs only the
+reservation's id, and a settle may not count more than the reservation held.
 """
 
 import json
@@ -56,7 +58,7 @@ def budget_reserve(
     task = external_task_for(owner=owner, agent_name=agent, session_id=session)
     now = clock.now()
     reservation = task_call_reservation(
-        task, model=model[:200], amount=amount_usd, now=now, purpose="ext", user=user or None
+        task, model=model[:200], amount=amount_usd, now=now, purpose="ext", end_user=user
     )
     try:
         code, index, spent, reserved = cost_reserve_rebuilt(reservation, now=now)
@@ -68,18 +70,23 @@ def budget_reserve(
     if code == -1:
         raise SpendUnmetered("the spend counters could not be rebuilt; try again")
     scope = reservation.scopes[index - 1]
+    # The global hour's counters sum every account's spend: a caller learns that it is full,
+    # not what the others spent.
+    shown = scope.name != "global_hour"
     return BudgetAnswer(
         decision="refused" if code == 0 else "wait",
         reservation=None,
         scope=scope.name,
         ceiling_usd=scope.ceiling,
-        spent_usd=Decimal(spent) / NANO,
-        reserved_usd=Decimal(reserved) / NANO,
+        spent_usd=Decimal(spent) / NANO if shown else None,
+        reserved_usd=Decimal(reserved) / NANO if shown else None,
     )
 
 
 def budget_settle(*, owner: User, reservation_id: str, cost_usd: Decimal) -> None:
-    """Replace the reservation by what was really spent; settling twice counts once."""
+    """Replace the reservation by what was really spent; settling twice counts once. A cost
+    above what the reservation held is refused: the ceilings were checked against that amount,
+    so more would pass them unchecked (reserve 0, settle any amount)."""
     _check_amount(cost_usd, field="cost_usd")
     try:
         raw = guard_redis().get(_record_key(reservation_id))
@@ -88,6 +95,13 @@ def budget_settle(*, owner: User, reservation_id: str, cost_usd: Decimal) -> Non
     record = json.loads(raw) if raw else None
     if record is None or record["owner"] != owner.pk:
         raise NotFound(f"no reservation {reservation_id} of yours (unknown, or settled over a day ago)")
+    held = Decimal(record["amount_nano"]) / NANO  # the amount reserved, as the counters hold it
+    if cost_usd > held:
+        raise Invalid(
+            f"cost_usd {cost_usd} is more than reservation {reservation_id} held ({held:f} USD): "
+            "reserve the call's worst case",
+            field="cost_usd",
+        )
     reservation = Reservation(
         id=reservation_id,
         scopes=tuple(

@@ -73,8 +73,16 @@ def user_key(state: "RunState") -> str:
 
 
 def session_user_key(session: Session) -> str:
-    """Who a user-day ceiling is for: the session's end user, else the account that submitted it."""
-    return session.end_user or f"owner-{session.owner_id}"
+    """Who a session's user-day ceiling is for: the end user it names, else its account."""
+    return owner_user_key(owner_id=session.owner_id, end_user=session.end_user)
+
+
+def owner_user_key(*, owner_id: int, end_user: str = "") -> str:
+    """The user-day key of an account (`owner-<pk>`), or of an end user it names, under it
+    (`owner-<pk>/<end user>`): an end user's name comes from the caller, so it never leaves the
+    caller's own keys (the pk ends at the '/' or at the key's end: no name reaches another's)."""
+    account = f"owner-{owner_id}"
+    return f"{account}/{end_user}" if end_user else account
 
 
 def spend_scopes(state: "RunState", *, now: datetime) -> tuple[Scope, ...]:
@@ -157,15 +165,16 @@ def spend_reservation_for(
 
 
 def task_call_reservation(
-    task: Task, *, model: str, amount: Decimal, now: datetime, purpose: str, user: str | None = None
+    task: Task, *, model: str, amount: Decimal, now: datetime, purpose: str, end_user: str = ""
 ) -> Reservation:
     """A reservation for a model call made about `task` outside its run (an eval judge's, an
     external agent's through the budget API): in the scopes the task's own calls count in (its
     session with its version's ceiling, its user's day, the global hour). `purpose` prefixes the
-    id, to tell such calls apart in the ledger; `user`: whose day, if not the session's."""
+    id, to tell such calls apart in the ledger; `end_user`: the end user of the session's owner
+    whose day it counts in, if not the session's."""
     session = task.session
     version = session.agent_version
-    user = user or session_user_key(session)
+    user = owner_user_key(owner_id=session.owner_id, end_user=end_user or session.end_user)
     return Reservation(
         id=f"{purpose}:{task.id}:{uuid.uuid4().hex}",
         scopes=scopes_for(

@@ -78,7 +78,11 @@ def test_a_judge_call_admitted_by_the_budget_is_reserved_first_and_settles_its_r
     assert session_usage(task) == (Decimal(to_nano(cost)) / NANO, Decimal(0))
     [record] = SpendRecord.objects.filter(task_id=task.pk)
     assert record.reservation.startswith(f"judge:{task.pk}:")
-    assert (record.model, record.cost_usd, record.user_key) == ("sim/judge", cost, "eval:judged")
+    assert (record.model, record.cost_usd, record.user_key) == (
+        "sim/judge",
+        cost,
+        f"owner-{admin.pk}/eval:judged",
+    )
 
 
 @pytest.mark.django_db

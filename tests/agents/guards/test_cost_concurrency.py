@@ -7,7 +7,7 @@ import pytest
 from django.db.models import Sum
 
 from agents.guards.models import GuardConfig, SpendRecord
-from agents.guards.spend import scope_usage
+from agents.guards.spend import owner_user_key, scope_usage
 from agents.guards.store import guard_key
 from agents.models import Task
 from agents.services.tasks import task_submit
@@ -56,10 +56,11 @@ def test_fifty_concurrent_tasks_never_spend_past_the_user_day_ceiling_nor_refuse
     assert succeeded >= 10
     assert refused >= 10
 
-    settled = SpendRecord.objects.filter(user_key="alice").aggregate(total=Sum("cost_usd"))["total"]
+    alice = owner_user_key(owner_id=requester.pk, end_user="alice")
+    settled = SpendRecord.objects.filter(user_key=alice).aggregate(total=Sum("cost_usd"))["total"]
     assert settled <= CEILING
     assert settled == sum(t.cost_usd for t in Task.objects.filter(pk__in=[t.pk for t in tasks]))
-    spent, reserved = scope_usage(guard_key("cost", "user", "alice", f"{clock.now():%Y%m%d}"))
+    spent, reserved = scope_usage(guard_key("cost", "user", alice, f"{clock.now():%Y%m%d}"))
     assert reserved == 0
     assert spent >= settled
 
