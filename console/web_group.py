@@ -16,8 +16,9 @@ dying. When a process dies its socket is closed at once, so that new connections
 sockets still served while it is restarted on a socket bound afresh (what the dead socket had
 queued is refused). A process whose event loop is stuck does not die, and would keep its share
 of new connections: each process beats from its event loop (console/web_process.py), and the
-supervisor stops one that sent no beat for WEB_HEARTBEAT_TIMEOUT_S (core/heartbeats.py), which
-then restarts like one that died.
+supervisor stops one that sent no beat for WEB_HEARTBEAT_TIMEOUT_S (core/heartbeats.py). Its
+socket is shut down at once, so that new connections go to the others while it is given its
+graceful seconds (SIGTERM, then SIGKILL), and it then restarts like one that died.
 
 Where the kernel does not spread connections over SO_REUSEPORT sockets (it is Linux's behaviour;
 BSD and macOS hand them to one socket), and for a single process, this runs uvicorn as before:

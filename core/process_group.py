@@ -64,12 +64,14 @@ class ProcessGroup:
         died: Callable[[int], None] | None = None,
         policy: RestartPolicy | None = None,
         heartbeat: HeartbeatPolicy | None = None,
+        stuck: Callable[[int], None] | None = None,
     ) -> None:
         self.start = start
         self.name = name  # what the log lines call the group: "worker", "web"
         self.died = died  # told of a child's death as soon as it is seen, before any delay
         self.policy = policy or RestartPolicy()
         self.heartbeat = heartbeat
+        self.stuck = stuck  # told of a child that fell silent as it is stopped, before it dies
         self.children: dict[int, int] = {}  # pid -> index
         self.restarts: dict[int, Restarts] = {}
         self.restart_at: dict[int, float] = {}  # index -> when a child that died is started again
@@ -189,6 +191,8 @@ class ProcessGroup:
                     now - pulse.last_at,
                     pulse.policy.kill_after_s,
                 )
+                if self.stuck is not None:
+                    self.stuck(index)
             else:
                 logger.warning("%s process %d (pid %d) did not stop; killing it", self.name, index, pid)
             # Not reaped yet (its pulse would be gone), so the pid is still this child's.
@@ -306,11 +310,12 @@ def supervisor_exec(
     `restart_argvs[index]`, run in `cwd` with the open files
     `restart_fds[index]` (which must be inheritable, to outlive this exec). With `listen` (host,
     port), each child's first kept file is its listening socket on that address (SO_REUSEPORT):
-    closed as soon as the child dies, so that the kernel hands new connections to the sockets
-    still served, and bound again on the same descriptor for its replacement. `name` stays a whole
-    argument of its command line, so that `ps` and whoever looks for the process by it (the
-    tests of `manage.py up`) still find it. With `heartbeat`, each child started from here is
-    given a pipe to beat on (core/heartbeats.py) and stopped when it falls silent. Never returns.
+    closed as soon as the child dies (shut down as soon as it is found stuck), so that the kernel
+    hands new connections to the sockets still served, and bound again on the same descriptor for
+    its replacement. `name` stays a whole argument of its command line, so that `ps` and whoever
+    looks for the process by it (the tests of `manage.py up`) still find it. With `heartbeat`,
+    each child started from here is given a pipe to beat on (core/heartbeats.py) and stopped when
+    it falls silent. Never returns.
 
     A signal that arrives before the supervisor has installed its handlers ends it (their
     default action), and the children, told by PR_SET_PDEATHSIG, stop warm."""
@@ -361,12 +366,21 @@ def supervisor_main(state_json: str) -> int:
         env = heartbeat_env(heartbeat_fd, heartbeat)
         return exec_started(argvs[index], state["cwd"], [*fds[index], heartbeat_fd], env)
 
+    def stuck(index: int) -> None:
+        if listen is not None:
+            # Out of the kernel's choice at once, though the stuck child still holds it: new
+            # connections go to the other processes until it is gone, and those its backlog
+            # holds are reset, not left waiting for a process that may never accept them.
+            # Should it fail, the socket is served until the child dies, as a dead one's was.
+            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fds[index][0])) as sock:
+                sock.shutdown(socket.SHUT_RD)
+
     def died(index: int) -> None:
         if listen is not None:
             os.dup2(placeholder, fds[index][0], inheritable=False)  # closes the socket
             closed.add(index)
 
-    group = ProcessGroup(start=start, name=state["name"], died=died, heartbeat=heartbeat)
+    group = ProcessGroup(start=start, name=state["name"], died=died, heartbeat=heartbeat, stuck=stuck)
     for pid, index in state["children"].items():
         group.adopt(int(pid), index)
     for index in range(len(argvs)):

@@ -82,21 +82,26 @@ def keep_alive_caller(stack: ExitStack, port: int) -> None:
     assert client.get("/api/v1/health/live").status_code == 200
 
 
+def all_up(
+    process: subprocess.Popen[bytes], port: int, tmp_path: Path, processes: int = PROCESSES
+) -> dict[int, set[str]] | None:
+    """The server's processes and their sockets if each has loaded the app (its own words in the
+    log), else None; until then a connection its socket takes waits in the backlog."""
+    log = tmp_path / "web.log"
+    assert process.poll() is None, log.read_text()
+    text = log.read_text()  # before the sockets: a process that logged this has exec'd
+    found = serving(process.pid, port)
+    started = all(f"Started server process [{pid}]" in text for pid in found)
+    return found if len(found) == processes and all(found.values()) and started else None
+
+
 def ready(
     process: subprocess.Popen[bytes], port: int, tmp_path: Path, processes: int = PROCESSES
 ) -> dict[int, set[str]]:
-    """The server's processes and their sockets, once each has loaded the app (its own words in
-    the log); until then a connection its socket takes waits in the backlog."""
-    log = tmp_path / "web.log"
-
-    def all_up() -> dict[int, set[str]] | None:
-        assert process.poll() is None, log.read_text()
-        text = log.read_text()  # before the sockets: a process that logged this has exec'd
-        found = serving(process.pid, port)
-        started = all(f"Started server process [{pid}]" in text for pid in found)
-        return found if len(found) == processes and all(found.values()) and started else None
-
-    return wait_until(all_up, timeout=90, what="the web server's processes")
+    """The server's processes and their sockets, once each has loaded the app."""
+    return wait_until(
+        lambda: all_up(process, port, tmp_path, processes), timeout=90, what="the web server's processes"
+    )
 
 
 def test_each_process_accepts_on_its_own_socket_and_callers_are_spread(tmp_path: Path) -> None:
@@ -170,11 +175,10 @@ def test_a_process_whose_event_loop_is_stuck_is_replaced_and_the_other_keeps_ser
                 # Asked again and again (never idle long enough for uvicorn to close the
                 # connection): the other process answers all along.
                 assert client.get("/api/v1/health/live").status_code == 200
-                return None if stuck in serving(process.pid, port) else serving(process.pid, port)
+                found = all_up(process, port, tmp_path, processes=2)
+                return found if found and stuck not in found else None
 
-            wait_until(replaced, timeout=SILENT_AFTER_S + 60, what="the stuck process to be ended")
-            after = ready(process, port, tmp_path, processes=2)
-            assert client.get("/api/v1/health/live").status_code == 200
+            after = wait_until(replaced, timeout=SILENT_AFTER_S + 90, what="the stuck process replaced")
             assert established(survivor, port) >= 1  # the same connection, still to it
 
         text = log.read_text()
@@ -191,6 +195,38 @@ def test_a_process_whose_event_loop_is_stuck_is_replaced_and_the_other_keeps_ser
             for _ in range(CALLERS):
                 keep_alive_caller(stack, port)
             assert all(established(pid, port) >= 1 for pid in after)
+
+
+def test_a_stuck_process_takes_no_new_connection_from_the_moment_it_is_found(tmp_path: Path) -> None:
+    """Its socket leaves the kernel's choice when it is found stuck, not when it dies: given 60
+    graceful seconds, it would otherwise take its share of new connections, left waiting, for a
+    minute more."""
+    log = tmp_path / "web.log"
+    with web_server(
+        tmp_path, "--processes", "2", "--graceful", "60", WEB_HEARTBEAT_TIMEOUT_S=str(SILENT_AFTER_S)
+    ) as (process, port):
+        stuck, survivor = ready(process, port, tmp_path, processes=2)
+        os.kill(stuck, signal.SIGSTOP)
+        wait_until(
+            lambda: f"(pid {stuck}) sent no heartbeat" in log.read_text(),
+            timeout=SILENT_AFTER_S + 60,
+            what="the stuck process to be found",
+        )
+        with ExitStack() as stack:
+            # Each answered: one handed to the stuck process's socket would wait there, and time
+            # out (half of them, without the shutdown).
+            for _ in range(CALLERS):
+                keep_alive_caller(stack, port)
+
+        # Its loop goes on: it takes the SIGTERM it was sent, stops on its own, and is replaced.
+        os.kill(stuck, signal.SIGCONT)
+        wait_until(lambda: stuck not in serving(process.pid, port), timeout=60, what="the stuck one gone")
+        after = ready(process, port, tmp_path, processes=2)
+        assert survivor in after
+        text = log.read_text()
+        assert re.search(r"web process \d died \(killed by SIGTERM\); restarting it", text), text
+        assert "did not stop" not in text
+        assert "Invalid argument" not in text  # its loop did not spin on the shut-down socket
 
 
 def test_a_stuck_process_is_killed_after_its_graceful_seconds_and_a_timeout_of_0_watches_none() -> None:
