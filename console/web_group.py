@@ -14,11 +14,15 @@ supervisor the worker uses (core/process_group.py), which starts the processes a
 signals forwarded (a Ctrl-C as SIGTERM), restarts with backoff, and a give-up if a process keeps
 dying. When a process dies its socket is closed at once, so that new connections go to the
 sockets still served while it is restarted on a socket bound afresh (what the dead socket had
-queued is refused). A process that hangs without dying keeps its share of new connections:
-unlike uvicorn's `--workers` supervisor, this one does not ping its processes.
+queued is refused). A process whose event loop is stuck does not die, and would keep its share
+of new connections: each process beats from its event loop (console/web_process.py), and the
+supervisor stops one that sent no beat for WEB_HEARTBEAT_TIMEOUT_S (core/heartbeats.py). Its
+socket is shut down at once, so that new connections go to the others while it is given its
+graceful seconds (SIGTERM, then SIGKILL), and it then restarts like one that died.
 
 Where the kernel does not spread connections over SO_REUSEPORT sockets (it is Linux's behaviour;
-BSD and macOS hand them to one socket), and for a single process, this runs uvicorn as before.
+BSD and macOS hand them to one socket), and for a single process, this runs uvicorn as before:
+one process with no supervisor (no restart, no heartbeat), or uvicorn's `--workers`.
 """
 
 import socket
@@ -26,9 +30,13 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from core.heartbeats import HeartbeatPolicy
 from core.process_group import address_family, listening_socket_at, supervisor_exec
 
 ROOT = Path(__file__).resolve().parent.parent
+# A process told to stop ends its open connections within its graceful seconds (uvicorn's
+# timeout_graceful_shutdown), then exits; one still there this much later is as stuck as it looked.
+KILL_MARGIN_S = 2
 
 
 def address_free(host: str, port: int) -> bool:
@@ -53,8 +61,18 @@ def uvicorn_settings(*, graceful_s: int) -> dict[str, Any]:
     return {"lifespan": "off", "timeout_graceful_shutdown": graceful_s}
 
 
-def web_group_run(*, app: str, host: str, port: int, processes: int, graceful_s: int) -> NoReturn:
-    """Serve `app` on host:port with `processes` uvicorn processes; never returns."""
+def heartbeat_policy(*, silent_after_s: float, graceful_s: int) -> HeartbeatPolicy | None:
+    """How the supervisor watches the processes' heartbeats; None (`silent_after_s` 0): not at all."""
+    if silent_after_s == 0:
+        return None
+    return HeartbeatPolicy(silent_after_s=silent_after_s, kill_after_s=graceful_s + KILL_MARGIN_S)
+
+
+def web_group_run(
+    *, app: str, host: str, port: int, processes: int, graceful_s: int, silent_after_s: float
+) -> NoReturn:
+    """Serve `app` on host:port with `processes` uvicorn processes, each stopped and replaced when
+    its event loop is silent for `silent_after_s` (0: never); never returns."""
     if processes == 1 or not spreads_connections():
         import uvicorn
 
@@ -91,4 +109,5 @@ def web_group_run(*, app: str, host: str, port: int, processes: int, graceful_s:
         cwd=str(ROOT),
         restart_fds=[[fd] for fd in fds],
         listen=(host, port),
+        heartbeat=heartbeat_policy(silent_after_s=silent_after_s, graceful_s=graceful_s),
     )

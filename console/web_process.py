@@ -5,11 +5,22 @@ server's parent, which bound the socket (SO_REUSEPORT, one per process) and supe
 """
 
 import argparse
+import asyncio
 import socket
 
 import uvicorn
 
 from console.web_group import uvicorn_settings
+from core.heartbeats import heartbeat_start
+
+
+class BeatingServer(uvicorn.Server):
+    """uvicorn's server, beating to its supervisor from its event loop (core/heartbeats.py): a
+    stuck loop stops beating, and the supervisor replaces the process."""
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        heartbeat_start(asyncio.get_running_loop())
+        await super().serve(sockets)
 
 
 def main() -> None:
@@ -23,7 +34,7 @@ def main() -> None:
     config = uvicorn.Config(
         options.app, host=host, port=port, **uvicorn_settings(graceful_s=options.graceful)
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    BeatingServer(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

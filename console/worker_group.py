@@ -106,7 +106,7 @@ def worker_group_run(*, processes: int, concurrency: int, queue: str, loglevel: 
         celery_worker_argv(queue=queue, concurrency=each, loglevel=loglevel, index=index)
         for index in range(processes)
     ]
-    group = ProcessGroup(start=lambda index: _fork(argvs[index]))
+    group = ProcessGroup(start=lambda index, _heartbeat_fd: _fork(argvs[index]))
     for index in range(processes):
         group.spawn(index)
     supervisor_exec(

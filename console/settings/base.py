@@ -105,6 +105,12 @@ DATABASES["default"]["OPTIONS"] = {
 # threads hand requests to each other, and the gate API answered 425 asks a second with 2
 # processes on 2 cores, 567 with 3, 578 with 4 (bench/README.md, gate_latency).
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", usable_cores() + 1, minimum=1)
+# A web process whose event loop sent no heartbeat for this long is stopped and replaced
+# (console/web_group.py; 0: never, as for a debugger's breakpoints, which stop a loop too). Far
+# above a healthy loop's longest pause, a process's start (from its spawn to its first beat: 1.3 s
+# alone, 3.6 s for two at once on a 2-core machine); short beside the forever that a stuck
+# process would otherwise keep its share of new connections waiting.
+WEB_HEARTBEAT_TIMEOUT_S = env_float("WEB_HEARTBEAT_TIMEOUT_S", 30.0, minimum=0)
 # Threads per web process that run sync API requests under ASGI (console/api_threads.py); each
 # holds a pooled connection only while its request runs, so keep it at most DB_POOL_MAX_SIZE.
 API_THREADS = env_int("API_THREADS", 8, minimum=1)

@@ -38,4 +38,11 @@ class Command(BaseCommand):
         # earlier server of the same user (one left running, say) and split its connections.
         if not address_free(host, port):
             raise CommandError(f"{host}:{port} is in use; stop what listens there or choose another --port")
-        web_group_run(app=app, host=host, port=port, processes=processes, graceful_s=graceful)
+        web_group_run(
+            app=app,
+            host=host,
+            port=port,
+            processes=processes,
+            graceful_s=graceful,
+            silent_after_s=settings.WEB_HEARTBEAT_TIMEOUT_S,
+        )
