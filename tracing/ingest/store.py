@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import DecimalField, F, Value
+from django.db.models.functions import Cast, Least
 
 from agents.models import Task
 from agents.services.external import (
@@ -135,9 +136,27 @@ def _add_usage(task: Task, views: list[MappedSpan]) -> None:
     if not models and not tools:
         return
     Task.objects.filter(pk=task.pk).update(
-        input_tokens=F("input_tokens") + sum(view.usage.input_tokens for view in models),
-        output_tokens=F("output_tokens") + sum(view.usage.output_tokens for view in models),
-        cached_input_tokens=F("cached_input_tokens") + sum(view.usage.cached_input_tokens for view in models),
-        cost_usd=F("cost_usd") + sum((view.cost for view in models), Decimal(0)),
-        tool_calls=F("tool_calls") + tools,
+        input_tokens=_saturating_add("input_tokens", sum(view.usage.input_tokens for view in models)),
+        output_tokens=_saturating_add("output_tokens", sum(view.usage.output_tokens for view in models)),
+        cached_input_tokens=_saturating_add(
+            "cached_input_tokens", sum(view.usage.cached_input_tokens for view in models)
+        ),
+        cost_usd=_saturating_add("cost_usd", sum((view.cost for view in models), Decimal(0))),
+        tool_calls=_saturating_add("tool_calls", tools),
     )
+
+
+def _saturating_add(column: str, amount: int | Decimal) -> Least:
+    """The task's `column` plus `amount`, held at the largest value the column can store: the
+    usage a sender reports piles up in its task over any number of exports, and PostgreSQL
+    refuses a value past the column's type (the export would fail on every retry)."""
+    field = Task._meta.get_field(column)
+    if isinstance(field, DecimalField):
+        largest: int | Decimal = Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** (
+            -field.decimal_places
+        )
+    else:
+        largest = connection.ops.integer_field_range(field.get_internal_type())[1]
+    # Added in numeric, which does not overflow: two bigints' sum would, before LEAST saw it.
+    wide = DecimalField(max_digits=40, decimal_places=12)
+    return Least(Cast(F(column), wide) + Value(amount, output_field=wide), Value(largest, output_field=wide))
