@@ -11,8 +11,10 @@ it at most INJECTION_CLASSIFIER_EXPORT_DEADLINE_S in all.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import DecimalField, F, Value
@@ -21,7 +23,8 @@ from django.db.models.functions import Cast, Least
 from agents.models import Task
 from agents.services.external import (
     MAX_SESSION_ID_CHARS,
-    external_task_of_conversation,
+    external_task_for,
+    external_tasks_of_conversations,
     external_tools_trust,
 )
 from injection.reported import (
@@ -40,28 +43,49 @@ from tracing.recorder import spans_insert_new
 CONVERSATION_ATTRIBUTES = ("gen_ai.conversation.id", "session.id")
 
 
-def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> int:
-    """Store the spans; returns how many were new."""
-    inserted = 0
+@dataclass(frozen=True)
+class Ingested:
+    inserted: int  # new spans stored
+    rejected: int  # spans not stored, of conversations past the export's cap on new ones
+    conversations_refused: int
+
+
+def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> Ingested:
+    """Store the spans of the conversations the caller has, and of the first
+    OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT new ones."""
+    inserted = rejected = refused = opened = 0
     budget = ClassifierBudget.per_export()
-    for (agent, conversation), group in _conversations(spans).items():
-        task = external_task_of_conversation(owner=owner, session_id=conversation, agent_name=agent)
-        mapped = {span.span_id: (span, span_map(span)) for span in group}
-        # Before the transaction (injection/reported.py); a retried export reuses the verdicts.
-        scans = _tool_output_scans(task, mapped.values(), budget)
-        rows = [_row(task, span, view, scans.get(span.span_id)) for span, view in mapped.values()]
-        with transaction.atomic():
-            new = spans_insert_new(rows)
-            _add_usage(task, [mapped[span_id][1] for span_id in new])
-            # Only the spans this request inserted taint: a retried export taints nothing twice.
-            for span_id in new:
-                if span_id in scans:
-                    tool_name, scanned = scans[span_id]
-                    reported_output_taint(
-                        task=task, tool_name=tool_name, found=scanned.found, step_index=None
-                    )
-        inserted += len(new)
-    return inserted
+    groups = _conversations(spans)
+    tasks = external_tasks_of_conversations(owner=owner, session_ids={session_id for _, session_id in groups})
+    for (agent, conversation), group in groups.items():
+        task = tasks.get(conversation)
+        if task is None:
+            if opened >= settings.OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT:
+                rejected += len(group)
+                refused += 1
+                continue
+            task = external_task_for(owner=owner, agent_name=agent, session_id=conversation)
+            tasks[conversation] = task
+            opened += 1
+        inserted += _group_store(task, group, budget)
+    return Ingested(inserted=inserted, rejected=rejected, conversations_refused=refused)
+
+
+def _group_store(task: Task, group: list[OtlpSpan], budget: ClassifierBudget) -> int:
+    """Store one conversation's spans in its task; returns how many were new."""
+    mapped = {span.span_id: (span, span_map(span)) for span in group}
+    # Before the transaction (injection/reported.py); a retried export reuses the verdicts.
+    scans = _tool_output_scans(task, mapped.values(), budget)
+    rows = [_row(task, span, view, scans.get(span.span_id)) for span, view in mapped.values()]
+    with transaction.atomic():
+        new = spans_insert_new(rows)
+        _add_usage(task, [mapped[span_id][1] for span_id in new])
+        # Only the spans this request inserted taint: a retried export taints nothing twice.
+        for span_id in new:
+            if span_id in scans:
+                tool_name, scanned = scans[span_id]
+                reported_output_taint(task=task, tool_name=tool_name, found=scanned.found, step_index=None)
+    return len(new)
 
 
 def _tool_output_scans(
