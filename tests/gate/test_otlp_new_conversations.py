@@ -1,8 +1,10 @@
 """One OTLP export opens a bounded number of new conversations; the rest are a partial success."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -127,3 +129,22 @@ def test_statements_of_an_export_grow_with_its_conversations_not_its_spans(clien
     assert response.json() == {}
     assert Span.objects.count() == 1002
     assert len(queries) <= EXPORT_STATEMENTS + 2 * KNOWN_CONVERSATION_STATEMENTS, len(queries)
+
+
+def test_past_the_owners_rate_the_rest_waits_for_the_retry(client, token, requester, settings):
+    """Throttled, not lost: the exporter sends the export again after Retry-After, and what the
+    first request stored is not stored twice."""
+    settings.OTLP_NEW_CONVERSATIONS_PER_MINUTE = 3
+    spans = [span_json(number, f"c{number}") for number in range(1, 6)] + [span_json(6, "c1")]
+    with time_machine.travel(datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC), tick=False):
+        response = export_json(client, token, spans)
+    assert response.status_code == 429, response.content
+    assert response["Retry-After"] == "30"
+    stored = Session.objects.filter(owner=requester).values_list("external_id", flat=True)
+    assert sorted(stored) == ["c1", "c2", "c3"]
+    assert Span.objects.count() == 4
+    with time_machine.travel(datetime(2026, 3, 1, 12, 1, 0, tzinfo=UTC), tick=False):
+        response = export_json(client, token, spans)
+    assert response.status_code == 200, response.content
+    assert Session.objects.filter(owner=requester).count() == 5
+    assert Span.objects.count() == 6

@@ -14,12 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import DecimalField, F, Value
 from django.db.models.functions import Cast, Least
 
+from agents.guards.ratelimits import rate_take
 from agents.models import Task
 from agents.services.external import (
     MAX_SESSION_ID_CHARS,
@@ -48,12 +50,14 @@ class Ingested:
     inserted: int  # new spans stored
     rejected: int  # spans not stored, of conversations past the export's cap on new ones
     conversations_refused: int
+    retry_after_s: float  # > 0: conversations past the owner's rate were left for a retry
 
 
 def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> Ingested:
     """Store the spans of the conversations the caller has, and of the first
-    OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT new ones."""
+    OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT new ones its rate admits."""
     inserted = rejected = refused = opened = 0
+    retry_after_s = 0.0
     budget = ClassifierBudget.per_export()
     groups = _conversations(spans)
     tasks = external_tasks_of_conversations(owner=owner, session_ids={session_id for _, session_id in groups})
@@ -64,11 +68,27 @@ def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> Ingested:
                 rejected += len(group)
                 refused += 1
                 continue
+            retry_after_s = retry_after_s or _new_conversation_wait(owner)
+            if retry_after_s:
+                continue
             task = external_task_for(owner=owner, agent_name=agent, session_id=conversation)
             tasks[conversation] = task
             opened += 1
         inserted += _group_store(task, group, budget)
-    return Ingested(inserted=inserted, rejected=rejected, conversations_refused=refused)
+    return Ingested(
+        inserted=inserted, rejected=rejected, conversations_refused=refused, retry_after_s=retry_after_s
+    )
+
+
+def _new_conversation_wait(owner: User) -> float:
+    """0 when the owner may open one more conversation now, else the seconds until it may. Not
+    metered when Redis is unreachable: the export's own cap still bounds its work."""
+    try:
+        return rate_take(
+            name=f"otlp-conversations:{owner.pk}", per_minute=settings.OTLP_NEW_CONVERSATIONS_PER_MINUTE
+        )
+    except redis.RedisError:
+        return 0.0
 
 
 def _group_store(task: Task, group: list[OtlpSpan], budget: ClassifierBudget) -> int:

@@ -1,5 +1,6 @@
 """POST /v1/traces: the OTLP/HTTP trace receiver (protobuf or JSON), with an API token."""
 
+import math
 import zlib
 
 from django.conf import settings
@@ -46,6 +47,18 @@ def otlp_traces(request: HttpRequest) -> HttpResponse:
         return error_response(400, "bad_request", str(exc))
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.field)
+    if ingested.retry_after_s:
+        # OTLP's throttling answer: the exporter sends the export again after the wait, and the
+        # spans this request stored are not stored twice.
+        seconds = math.ceil(ingested.retry_after_s)
+        throttled = error_response(
+            429,
+            "throttled",
+            f"more than {settings.OTLP_NEW_CONVERSATIONS_PER_MINUTE} new conversations a minute: "
+            f"send again in {seconds} s",
+        )
+        throttled["Retry-After"] = str(seconds)
+        return throttled
     response = _export_response(ingested)
     if request.content_type == "application/json":
         return JsonResponse(json_format.MessageToDict(response))
