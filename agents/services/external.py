@@ -61,11 +61,14 @@ def _external_task_create(*, owner: User, agent_name: str, session_id: str) -> T
         return task
 
 
-def external_task_of_conversation(*, owner: User, session_id: str, agent_name: str) -> Task:
-    """The task of the caller's session `session_id`, whichever agent's it is; new ones are
-    `agent_name`'s. For traces, whose spans name the agent on some spans only."""
-    found = _external_tasks(owner=owner, session_id=session_id).order_by("created_at").first()
-    return found or external_task_for(owner=owner, agent_name=agent_name, session_id=session_id)
+def external_tasks_of_conversations(*, owner: User, session_ids: Collection[str]) -> dict[str, Task]:
+    """session id → the task of the caller's session of that id, whichever agent's it is (the
+    first made), for the ids that have one; in one query. For traces, whose spans name the
+    agent on some spans only."""
+    found: dict[str, Task] = {}
+    for task in _external_tasks(owner=owner, session_ids=session_ids).order_by("created_at"):
+        found.setdefault(task.session.external_id, task)
+    return found
 
 
 def external_tool_name_check(name: str) -> None:
@@ -109,15 +112,16 @@ def external_index_next(task: Task) -> int:
     return locked.step_index
 
 
-def _external_tasks(*, owner: User, session_id: str) -> QuerySet[Task]:
-    """The caller's external tasks of its session `session_id` (of any agent)."""
+def _external_tasks(*, owner: User, session_ids: Collection[str]) -> QuerySet[Task]:
+    """The caller's external tasks of its sessions of these ids (of any agent)."""
     return Task.objects.select_related("session__agent", "trace").filter(
-        owner=owner, status=Task.Status.EXTERNAL, session__external_id=session_id
+        owner=owner, status=Task.Status.EXTERNAL, session__external_id__in=session_ids
     )
 
 
 def _external_task(*, owner: User, agent_name: str, session_id: str) -> Task | None:
-    return _external_tasks(owner=owner, session_id=session_id).filter(session__agent__name=agent_name).first()
+    tasks = _external_tasks(owner=owner, session_ids=[session_id])
+    return tasks.filter(session__agent__name=agent_name).first()
 
 
 def _agent_for(name: str) -> Agent:

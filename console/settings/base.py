@@ -300,6 +300,11 @@ GATE_WAITS_PER_PROCESS = env_int("GATE_WAITS_PER_PROCESS", 2000, minimum=1)
 GATE_WAITS_PER_OWNER = env_int("GATE_WAITS_PER_OWNER", 200, minimum=1)
 # The OTLP/HTTP trace receiver (/v1/traces): the largest export body it reads (after gzip).
 OTLP_MAX_BODY_BYTES = env_int("OTLP_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
+# The most conversations one export may open (each a new agent session, task and trace, about
+# a dozen statements); the spans of the rest are rejected. An SDK's batch holds 512 spans.
+OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT = env_int("OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT", 50, minimum=1)
+# The most conversations one owner's exports open a minute, in all (ten a second).
+OTLP_NEW_CONVERSATIONS_PER_MINUTE = env_int("OTLP_NEW_CONVERSATIONS_PER_MINUTE", 600, minimum=1)
 # The audit chain (approvals.audit): its MAC key, kept out of the database. Empty derives one
 # from SECRET_KEY; a key of its own survives a SECRET_KEY rotation and a SECRET_KEY leak.
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")

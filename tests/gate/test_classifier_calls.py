@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from agents.models import Session, Tool
-from agents.services.external import external_task_of_conversation
+from agents.services.external import external_task_for
 from injection.detect import ScanResult
 from injection.detect.external import SKIPPED, UNAVAILABLE
 from injection.models import Detection, ScannedOutput
@@ -169,7 +169,7 @@ def test_a_call_reported_through_the_gate_and_exported_over_otlp_is_scanned_once
 
 @pytest.mark.django_db(transaction=True)
 def test_two_requests_meeting_one_new_output_at_once_keep_one_verdict(requester, classifier):
-    task = external_task_of_conversation(owner=requester, session_id="conv-race", agent_name="outside")
+    task = external_task_for(owner=requester, agent_name="outside", session_id="conv-race")
 
     def scan_it() -> object:
         return reported_output_scan(
@@ -197,7 +197,7 @@ def test_a_verdict_reached_while_the_classifier_failed_is_not_kept(
 ):
     # Kept, a fail-open verdict would stay clean, and a fail-closed one flagged, for the rest of
     # the session, though the classifier answers again.
-    task = external_task_of_conversation(owner=requester, session_id="conv-down", agent_name="outside")
+    task = external_task_for(owner=requester, agent_name="outside", session_id="conv-down")
     settings.INJECTION_CLASSIFIER_TIMEOUT_S = 2.0
     settings.INJECTION_CLASSIFIER_FAIL_CLOSED = fail_closed
     settings.TOOL_EGRESS_ALLOW = ["127.0.0.1"]
@@ -261,7 +261,7 @@ def test_a_verdict_reached_without_the_classifier_now_configured_is_not_reused(
 ):
     # Kept for the session, a verdict of the built-in detectors alone (no classifier yet) would
     # let a text they miss through for good, though the classifier configured since flags it.
-    task = external_task_of_conversation(owner=requester, session_id="conv-new", agent_name="outside")
+    task = external_task_for(owner=requester, agent_name="outside", session_id="conv-new")
     settings.TOOL_EGRESS_ALLOW = ["127.0.0.1"]
     settings.INJECTION_CLASSIFIER_FAIL_CLOSED = False
 

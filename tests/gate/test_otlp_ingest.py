@@ -146,6 +146,12 @@ def test_a_retried_export_adds_nothing_twice(live_server, token, client):
             400,
         ),
         (None, b"[1]", "application/json", 400),
+        # Wrongly shaped at each level the receiver walks before protobuf's parser (were 500s).
+        (None, b'{"resourceSpans": "x"}', "application/json", 400),
+        (None, b'{"resourceSpans": [1]}', "application/json", 400),
+        (None, b'{"resourceSpans": [{"scopeSpans": "x"}]}', "application/json", 400),
+        (None, b'{"resourceSpans": [{"scopeSpans": [{"spans": {"a": 1}}]}]}', "application/json", 400),
+        (None, b'{"resourceSpans": [{"scopeSpans": [{"spans": [null]}]}]}', "application/json", 400),
         (None, b"{}", "text/plain", 415),
         (None, gzip.compress(b"\0" * 5_000_000), "application/x-protobuf", 413),
     ],

@@ -78,13 +78,24 @@ def _ids_as_base64(data: Any) -> Any:
     """OTLP/JSON writes ids as hex; protobuf's JSON mapping reads bytes as base64."""
     if not isinstance(data, dict):
         raise ValueError("the body must be a JSON object")
-    for resource_spans in data.get("resourceSpans") or []:
-        for scope_spans in (resource_spans or {}).get("scopeSpans") or []:
-            for span in (scope_spans or {}).get("spans") or []:
+    for resource_spans in _objects(data, "resourceSpans"):
+        for scope_spans in _objects(resource_spans, "scopeSpans"):
+            for span in _objects(scope_spans, "spans"):
                 for name in _ID_FIELDS:
-                    if isinstance(span, dict) and isinstance(span.get(name), str) and span[name]:
+                    if isinstance(span.get(name), str) and span[name]:
                         span[name] = base64.b64encode(bytes.fromhex(span[name])).decode()
     return data
+
+
+def _objects(parent: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """`parent[name]`, a list of objects (none if absent). This walk reads the body before
+    protobuf's parser checks it, so a wrong shape must be refused here (ValueError), not met."""
+    items = parent.get(name)
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValueError(f"{name} must be a list of objects")
+    return items
 
 
 def _time(nanos: int) -> datetime:

@@ -19,6 +19,10 @@ _UNSAFE_NAME = re.compile(r"[^-a-zA-Z0-9_]+")
 # The semantic conventions renamed the cache counters; both spellings are read.
 CACHE_READ = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
 CACHE_WRITE = ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens")
+# The most tokens one span may report per counter: 10x the largest context window offered
+# (10M tokens), so no real call is cut, while a hostile count stays far from the task's
+# columns (store.py saturates a sum that would still overflow them).
+MAX_SPAN_TOKENS = 10**8
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def _count(attributes: dict[str, Any], names: tuple[str, ...]) -> int:
     for name in names:
         value = attributes.get(name)
         if isinstance(value, int) and not isinstance(value, bool):
-            return max(0, min(value, 10**12))
+            return max(0, min(value, MAX_SPAN_TOKENS))
     return 0
 
 

@@ -11,16 +11,22 @@ it at most INJECTION_CLASSIFIER_EXPORT_DEADLINE_S in all.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
+import redis
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import DecimalField, F, Value
+from django.db.models.functions import Cast, Least
 
+from agents.guards.ratelimits import rate_take
 from agents.models import Task
 from agents.services.external import (
     MAX_SESSION_ID_CHARS,
-    external_task_of_conversation,
+    external_task_for,
+    external_tasks_of_conversations,
     external_tools_trust,
 )
 from injection.reported import (
@@ -39,28 +45,67 @@ from tracing.recorder import spans_insert_new
 CONVERSATION_ATTRIBUTES = ("gen_ai.conversation.id", "session.id")
 
 
-def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> int:
-    """Store the spans; returns how many were new."""
-    inserted = 0
+@dataclass(frozen=True)
+class Ingested:
+    inserted: int  # new spans stored
+    rejected: int  # spans not stored, of conversations past the export's cap on new ones
+    conversations_refused: int
+    retry_after_s: float  # > 0: conversations past the owner's rate were left for a retry
+
+
+def otlp_ingest(*, owner: User, spans: list[OtlpSpan]) -> Ingested:
+    """Store the spans of the conversations the caller has, and of the first
+    OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT new ones its rate admits."""
+    inserted = rejected = refused = opened = 0
+    retry_after_s = 0.0
     budget = ClassifierBudget.per_export()
-    for (agent, conversation), group in _conversations(spans).items():
-        task = external_task_of_conversation(owner=owner, session_id=conversation, agent_name=agent)
-        mapped = {span.span_id: (span, span_map(span)) for span in group}
-        # Before the transaction (injection/reported.py); a retried export reuses the verdicts.
-        scans = _tool_output_scans(task, mapped.values(), budget)
-        rows = [_row(task, span, view, scans.get(span.span_id)) for span, view in mapped.values()]
-        with transaction.atomic():
-            new = spans_insert_new(rows)
-            _add_usage(task, [mapped[span_id][1] for span_id in new])
-            # Only the spans this request inserted taint: a retried export taints nothing twice.
-            for span_id in new:
-                if span_id in scans:
-                    tool_name, scanned = scans[span_id]
-                    reported_output_taint(
-                        task=task, tool_name=tool_name, found=scanned.found, step_index=None
-                    )
-        inserted += len(new)
-    return inserted
+    groups = _conversations(spans)
+    tasks = external_tasks_of_conversations(owner=owner, session_ids={session_id for _, session_id in groups})
+    for (agent, conversation), group in groups.items():
+        task = tasks.get(conversation)
+        if task is None:
+            if opened >= settings.OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT:
+                rejected += len(group)
+                refused += 1
+                continue
+            retry_after_s = retry_after_s or _new_conversation_wait(owner)
+            if retry_after_s:
+                continue
+            task = external_task_for(owner=owner, agent_name=agent, session_id=conversation)
+            tasks[conversation] = task
+            opened += 1
+        inserted += _group_store(task, group, budget)
+    return Ingested(
+        inserted=inserted, rejected=rejected, conversations_refused=refused, retry_after_s=retry_after_s
+    )
+
+
+def _new_conversation_wait(owner: User) -> float:
+    """0 when the owner may open one more conversation now, else the seconds until it may. Not
+    metered when Redis is unreachable: the export's own cap still bounds its work."""
+    try:
+        return rate_take(
+            name=f"otlp-conversations:{owner.pk}", per_minute=settings.OTLP_NEW_CONVERSATIONS_PER_MINUTE
+        )
+    except redis.RedisError:
+        return 0.0
+
+
+def _group_store(task: Task, group: list[OtlpSpan], budget: ClassifierBudget) -> int:
+    """Store one conversation's spans in its task; returns how many were new."""
+    mapped = {span.span_id: (span, span_map(span)) for span in group}
+    # Before the transaction (injection/reported.py); a retried export reuses the verdicts.
+    scans = _tool_output_scans(task, mapped.values(), budget)
+    rows = [_row(task, span, view, scans.get(span.span_id)) for span, view in mapped.values()]
+    with transaction.atomic():
+        new = spans_insert_new(rows)
+        _add_usage(task, [mapped[span_id][1] for span_id in new])
+        # Only the spans this request inserted taint: a retried export taints nothing twice.
+        for span_id in new:
+            if span_id in scans:
+                tool_name, scanned = scans[span_id]
+                reported_output_taint(task=task, tool_name=tool_name, found=scanned.found, step_index=None)
+    return len(new)
 
 
 def _tool_output_scans(
@@ -135,9 +180,27 @@ def _add_usage(task: Task, views: list[MappedSpan]) -> None:
     if not models and not tools:
         return
     Task.objects.filter(pk=task.pk).update(
-        input_tokens=F("input_tokens") + sum(view.usage.input_tokens for view in models),
-        output_tokens=F("output_tokens") + sum(view.usage.output_tokens for view in models),
-        cached_input_tokens=F("cached_input_tokens") + sum(view.usage.cached_input_tokens for view in models),
-        cost_usd=F("cost_usd") + sum((view.cost for view in models), Decimal(0)),
-        tool_calls=F("tool_calls") + tools,
+        input_tokens=_saturating_add("input_tokens", sum(view.usage.input_tokens for view in models)),
+        output_tokens=_saturating_add("output_tokens", sum(view.usage.output_tokens for view in models)),
+        cached_input_tokens=_saturating_add(
+            "cached_input_tokens", sum(view.usage.cached_input_tokens for view in models)
+        ),
+        cost_usd=_saturating_add("cost_usd", sum((view.cost for view in models), Decimal(0))),
+        tool_calls=_saturating_add("tool_calls", tools),
     )
+
+
+def _saturating_add(column: str, amount: int | Decimal) -> Least:
+    """The task's `column` plus `amount`, held at the largest value the column can store: the
+    usage a sender reports piles up in its task over any number of exports, and PostgreSQL
+    refuses a value past the column's type (the export would fail on every retry)."""
+    field = Task._meta.get_field(column)
+    if isinstance(field, DecimalField):
+        largest: int | Decimal = Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** (
+            -field.decimal_places
+        )
+    else:
+        largest = connection.ops.integer_field_range(field.get_internal_type())[1]
+    # Added in numeric, which does not overflow: two bigints' sum would, before LEAST saw it.
+    wide = DecimalField(max_digits=40, decimal_places=12)
+    return Least(Cast(F(column), wide) + Value(amount, output_field=wide), Value(largest, output_field=wide))

@@ -1,18 +1,20 @@
 """POST /v1/traces: the OTLP/HTTP trace receiver (protobuf or JSON), with an API token."""
 
+import math
 import zlib
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from console.tokens import api_token_authenticate
 from core.errors import ServiceError
 from core.http_errors import error_response, unauthorized_response
 from tracing.ingest.decode import UndecodableExport, export_decode
-from tracing.ingest.store import otlp_ingest
+from tracing.ingest.store import Ingested, otlp_ingest
 
 CONTENT_TYPES = ("application/x-protobuf", "application/json")
 
@@ -40,13 +42,37 @@ def otlp_traces(request: HttpRequest) -> HttpResponse:
         return error_response(413, "payload_too_large", f"the body is larger than {limit} bytes")
     try:
         spans = export_decode(body, content_type=request.content_type)
-        otlp_ingest(owner=user, spans=spans)
+        ingested = otlp_ingest(owner=user, spans=spans)
     except UndecodableExport as exc:
         return error_response(400, "bad_request", str(exc))
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.field)
+    if ingested.retry_after_s:
+        # OTLP's throttling answer: the exporter sends the export again after the wait, and the
+        # spans this request stored are not stored twice.
+        seconds = math.ceil(ingested.retry_after_s)
+        throttled = error_response(
+            429,
+            "throttled",
+            f"more than {settings.OTLP_NEW_CONVERSATIONS_PER_MINUTE} new conversations a minute: "
+            f"send again in {seconds} s",
+        )
+        throttled["Retry-After"] = str(seconds)
+        return throttled
+    response = _export_response(ingested)
     if request.content_type == "application/json":
-        return JsonResponse({})
-    return HttpResponse(
-        ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
-    )
+        return JsonResponse(json_format.MessageToDict(response))
+    return HttpResponse(response.SerializeToString(), content_type="application/x-protobuf")
+
+
+def _export_response(ingested: Ingested) -> ExportTraceServiceResponse:
+    """OTLP's answer: spans this receiver will never take are a partial success (200, and the
+    sender must not send them again), not an error that would make it retry the whole export."""
+    response = ExportTraceServiceResponse()
+    if ingested.rejected:
+        response.partial_success.rejected_spans = ingested.rejected
+        response.partial_success.error_message = (
+            f"{ingested.conversations_refused} conversations were not stored: one export may open at most "
+            f"{settings.OTLP_MAX_NEW_CONVERSATIONS_PER_EXPORT} new conversations (sessions)"
+        )
+    return response
