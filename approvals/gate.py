@@ -21,7 +21,7 @@ from agents.runtime.playback import playback_of
 from agents.tools.result import ToolResult
 from agents.tools.schema import ToolSchemaError, arguments_errors
 from approvals.live import action_request_publish
-from approvals.models import ActionRequest
+from approvals.models import ActionRequest, ExternalAction
 from approvals.policy.evaluate import PolicyDecision, policy_evaluate
 from approvals.policy.rules_cache import POLICY_MARKER_SQL, PolicyMarker, policy_marker_of
 from approvals.services import action_request_timeout_schedule
@@ -129,27 +129,33 @@ class SessionCall:
 class CallReads:
     """What deciding one gate API call reads, read fresh in one statement (call_reads): the
     tool by name (None if no tool has it), the session's taint facts (None if the session is
-    gone) and the policy's version marker."""
+    gone), the policy's version marker, and whether the caller already asked under the call's
+    idempotency key (then nothing is decided: the ask is answered with that action)."""
 
     tool: Tool | None
     session: Session | None
     policy_marker: PolicyMarker
+    key_taken: bool
 
 
-def call_reads(*, tool_name: str, session_id: uuid.UUID) -> CallReads:
-    """The tool, the session's taint and the policy's marker in one prepared statement: one
-    round trip instead of three, each of which cost the gate API's allow answer about as much
-    CPU in its client as in PostgreSQL (bench/README.md, gate_cpu)."""
+def call_reads(
+    *, tool_name: str, session_id: uuid.UUID, owner_id: int, idempotency_key: str | None
+) -> CallReads:
+    """The tool, the session's taint, the policy's marker and whether `owner_id` used
+    `idempotency_key` (None: no key) in one prepared statement: one round trip instead of four,
+    each of which cost the gate API's allow answer about as much CPU in its client as in
+    PostgreSQL (bench/README.md, gate_cpu)."""
     with prepared_cursor() as cursor:
-        cursor.execute(_CALL_READS, [tool_name, session_id])
+        cursor.execute(_CALL_READS, [tool_name, session_id, owner_id, idempotency_key])
         row = cursor.fetchone()
     tool_values = row[:_TOOL_WIDTH]
     marker = row[_TOOL_WIDTH : _TOOL_WIDTH + 2]
-    session_found, *taint = row[_TOOL_WIDTH + 2 :]
+    session_found, *taint, keyed = row[_TOOL_WIDTH + 2 :]
     return CallReads(
         tool=row_instance(Tool, tool_values) if tool_values[_TOOL_PK] is not None else None,
         session=_taint_session(session_id, taint) if session_found is not None else None,
         policy_marker=policy_marker_of(marker),
+        key_taken=keyed is not None,
     )
 
 
@@ -195,12 +201,15 @@ _SESSION_TAINT = f"SELECT {', '.join(_TAINT_FIELDS)} FROM {row_table(Session)} W
 _TAINT_COLUMNS = ", ".join(f"s.{field}" for field in _TAINT_FIELDS)
 _TOOL_WIDTH = len(Tool._meta.concrete_fields)
 _TOOL_PK = Tool._meta.concrete_fields.index(Tool._meta.pk)
-# Exactly one row: each join finds at most one (a unique name, a primary key, LIMIT 1).
-_CALL_READS = f"""SELECT {row_columns(Tool, "t")}, marker.id, marker.number, s.id, {_TAINT_COLUMNS}
+# Exactly one row: each join finds at most one (a unique name, a primary key, LIMIT 1, the
+# owner's unique key, whose partial index the equality on the key lets PostgreSQL use; a NULL
+# key equals nothing).
+_CALL_READS = f"""SELECT {row_columns(Tool, "t")}, marker.id, marker.number, s.id, {_TAINT_COLUMNS}, a.id
 FROM (SELECT 1) AS one
 LEFT JOIN {row_table(Tool)} t ON t.name = %s
 LEFT JOIN LATERAL ({POLICY_MARKER_SQL}) AS marker ON true
 LEFT JOIN {row_table(Session)} s ON s.id = %s
+LEFT JOIN {row_table(ExternalAction)} a ON a.owner_id = %s AND a.idempotency_key = %s
 """  # noqa: S608 - table and column names from the models; the values are bound
 
 

@@ -15,7 +15,8 @@ from django.db import IntegrityError, connection, transaction
 from agents.models import Session, Task, Tool
 from agents.services.external import external_index_next, external_tool_name_check, external_tool_or_new
 from agents.tools.egress import egress_url_refusal
-from approvals.external.answer import external_action_decision, external_action_load
+from approvals.external.answer import external_action_decision
+from approvals.external.keyed import external_action_keyed
 from approvals.external.sessions import gate_task_for, gate_task_forget
 from approvals.external.spans import gate_span, gate_span_write
 from approvals.gate import (
@@ -58,21 +59,33 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
     """The action for `ask`, decided at once (low, critical) or held for people; (action, created).
 
     The same (owner, idempotency_key) with the same call returns the first action, never a
-    second; with another call it is a Conflict. The unique constraint decides, so a first call
-    reads nothing to find out: a repeated key makes the INSERT fail (an allowed action's touches
-    nothing instead, and reports it), and only then is the first action read. A repeat that this
-    server would now refuse (a tool's schema changed since) still gets its first action.
+    second; with another call it is a Conflict. The call's one read says whether the key is
+    taken: a repeat is answered from that action without deciding or writing anything, so it
+    costs no more than a new call. The unique constraint still decides between two calls that
+    both found the key free: the second's INSERT fails (an allowed action's touches nothing
+    instead, and reports it), and only then is the first action read. A repeat that this server
+    would now refuse (a tool's schema changed since) still gets its first action.
     """
     try:
         _validate(ask)
         task, remembered = gate_task_for(owner=owner, agent_name=ask.agent, session_id=ask.session)
         external_tool_name_check(ask.tool)
-        reads = call_reads(tool_name=ask.tool, session_id=task.session_id)
+        reads = call_reads(
+            tool_name=ask.tool,
+            session_id=task.session_id,
+            owner_id=owner.pk,
+            idempotency_key=ask.idempotency_key,
+        )
+        if reads.key_taken:
+            replayed = _replayed(owner=owner, ask=ask)
+            if replayed is not None:
+                return replayed, False
+            # Deleted since the read (with its session or owner): the key is free again.
         tool = external_tool_or_new(ask.tool, reads.tool)
         if arguments_invalid(tool, ask.arguments):
             raise Invalid(f"the arguments do not match {tool.name}'s parameters schema", field="arguments")
     except Invalid:
-        replayed = _replayed(owner=owner, ask=ask) if ask.idempotency_key is not None else None
+        replayed = _replayed(owner=owner, ask=ask)
         if replayed is None:
             raise
         return replayed, False
@@ -83,11 +96,10 @@ def external_action_submit(*, owner: User, ask: ActionAsk) -> tuple[ExternalActi
         )
         return _create(owner=owner, ask=ask, task=task, tool=tool, judged=judged, started=started), True
     except IntegrityError:
-        if ask.idempotency_key is not None:
-            # Another call with this key committed first: its action, if it was this call.
-            winner = _replayed(owner=owner, ask=ask)
-            if winner is not None:
-                return winner, False
+        # Another call with this key committed first: its action, if it was this call.
+        winner = _replayed(owner=owner, ask=ask)
+        if winner is not None:
+            return winner, False
         if not remembered:
             raise
     except Session.DoesNotExist:
@@ -177,7 +189,10 @@ _KEY_ONCE = "ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NO
 
 
 def _replayed(*, owner: User, ask: ActionAsk) -> ExternalAction | None:
-    existing = ExternalAction.objects.filter(owner=owner, idempotency_key=ask.idempotency_key).first()
+    """The action first asked under `ask`'s key if it was this call; None if none was (or no key)."""
+    if ask.idempotency_key is None:
+        return None
+    existing = external_action_keyed(owner_id=owner.pk, idempotency_key=ask.idempotency_key)
     if existing is None:
         return None
     if existing.fingerprint != ask.fingerprint():
@@ -186,7 +201,7 @@ def _replayed(*, owner: User, ask: ActionAsk) -> ExternalAction | None:
             f"session, tool or arguments): action {existing.id}; send a new key for a new call",
             field="idempotency_key",
         )
-    return external_action_load(action_id=existing.id)
+    return existing
 
 
 def _validate(ask: ActionAsk) -> None:
