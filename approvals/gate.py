@@ -149,12 +149,12 @@ def call_reads(
         cursor.execute(_CALL_READS, [tool_name, session_id, owner_id, idempotency_key])
         row = cursor.fetchone()
     tool_values = row[:_TOOL_WIDTH]
-    marker = row[_TOOL_WIDTH : _TOOL_WIDTH + 2]
-    session_found, *taint, keyed = row[_TOOL_WIDTH + 2 :]
+    *session_values, keyed = row[_TOOL_WIDTH:]
+    session, marker = _session_reads_of(session_id, session_values)
     return CallReads(
         tool=row_instance(Tool, tool_values) if tool_values[_TOOL_PK] is not None else None,
-        session=_taint_session(session_id, taint) if session_found is not None else None,
-        policy_marker=policy_marker_of(marker),
+        session=session,
+        policy_marker=marker,
         key_taken=keyed is not None,
     )
 
@@ -165,8 +165,11 @@ def session_call_decide(
     """The policy on one call in its session, whoever runs it (this runtime, or an agent that
     runs elsewhere through the gate API): the session's taint and the call's unseen addresses
     read fresh (docs/injection.md); `reads`, if the caller just read them (the taint and the
-    policy's marker). Raises Session.DoesNotExist if the session is gone."""
-    session = _session_taint(task.session_id) if reads is None else reads.session
+    policy's marker)."""
+    if reads is None:
+        session, marker = _session_reads(task.session_id)
+    else:
+        session, marker = reads.session, reads.policy_marker
     if session is None:
         raise Session.DoesNotExist(f"session {task.session_id}")
     unseen = unseen_addresses(task, arguments)
@@ -177,19 +180,28 @@ def session_call_decide(
         arguments=arguments,
         session=session,
         unseen=unseen,
-        policy_marker=reads.policy_marker if reads is not None else None,
+        policy_marker=marker,
     )
     return SessionCall(decision=decision, session=session, unseen=unseen)
 
 
-def _session_taint(session_id: uuid.UUID) -> Session | None:
-    """The session's taint facts (a Session with only those fields loaded), read fresh for
-    every call: an earlier call's result may have tainted it. Hand-written: it runs on every
-    tool call, and the ORM's compiler costs several times what PostgreSQL takes (core/raw_rows.py)."""
-    with prepared_cursor() as cursor:  # planned once per connection
-        cursor.execute(_SESSION_TAINT, [session_id])
+def _session_reads(session_id: uuid.UUID) -> tuple[Session | None, PolicyMarker]:
+    """What call_reads reads but the tool and the key, for a caller that holds its tool (the
+    runtime: a run loads its version's tools once): the session's taint (None if the session is
+    gone) and the policy's marker, in one prepared statement instead of one each (bench/README.md,
+    step_profile)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_SESSION_READS, [session_id])
         row = cursor.fetchone()
-    return _taint_session(session_id, row) if row is not None else None
+    return _session_reads_of(session_id, row)
+
+
+def _session_reads_of(session_id: uuid.UUID, values: Sequence[Any]) -> tuple[Session | None, PolicyMarker]:
+    """The session's taint (None if the session is gone) and the policy's marker, from the
+    columns _SESSION_COLUMNS lists."""
+    marker_id, marker_number, session_found, *taint = values
+    session = _taint_session(session_id, taint) if session_found is not None else None
+    return session, policy_marker_of((marker_id, marker_number))
 
 
 def _taint_session(session_id: uuid.UUID, taint: Sequence[Any]) -> Session:
@@ -197,20 +209,21 @@ def _taint_session(session_id: uuid.UUID, taint: Sequence[Any]) -> Session:
 
 
 _TAINT_FIELDS = ("tainted", "suspicious", "taint_sources")
-_SESSION_TAINT = f"SELECT {', '.join(_TAINT_FIELDS)} FROM {row_table(Session)} WHERE id = %s"  # noqa: S608
-_TAINT_COLUMNS = ", ".join(f"s.{field}" for field in _TAINT_FIELDS)
 _TOOL_WIDTH = len(Tool._meta.concrete_fields)
 _TOOL_PK = Tool._meta.concrete_fields.index(Tool._meta.pk)
-# Exactly one row: each join finds at most one (a unique name, a primary key, LIMIT 1, the
-# owner's unique key, whose partial index the equality on the key lets PostgreSQL use; a NULL
-# key equals nothing).
-_CALL_READS = f"""SELECT {row_columns(Tool, "t")}, marker.id, marker.number, s.id, {_TAINT_COLUMNS}, a.id
+# The policy's marker, then the session's taint (its id NULL if it is gone). Exactly one row:
+# each join finds at most one (a unique name, a primary key, LIMIT 1, the owner's unique key,
+# whose partial index the equality on the key lets PostgreSQL use; a NULL key equals nothing).
+_SESSION_COLUMNS = f"marker.id, marker.number, s.id, {', '.join(f's.{field}' for field in _TAINT_FIELDS)}"
+_SESSION_JOINS = f"""LEFT JOIN LATERAL ({POLICY_MARKER_SQL}) AS marker ON true
+LEFT JOIN {row_table(Session)} s ON s.id = %s"""
+_CALL_READS = f"""SELECT {row_columns(Tool, "t")}, {_SESSION_COLUMNS}, a.id
 FROM (SELECT 1) AS one
 LEFT JOIN {row_table(Tool)} t ON t.name = %s
-LEFT JOIN LATERAL ({POLICY_MARKER_SQL}) AS marker ON true
-LEFT JOIN {row_table(Session)} s ON s.id = %s
+{_SESSION_JOINS}
 LEFT JOIN {row_table(ExternalAction)} a ON a.owner_id = %s AND a.idempotency_key = %s
 """  # noqa: S608 - table and column names from the models; the values are bound
+_SESSION_READS = f"SELECT {_SESSION_COLUMNS}\nFROM (SELECT 1) AS one\n{_SESSION_JOINS}\n"
 
 
 # What the policy does with a call at each tier: the verdict's `decision`.

@@ -41,11 +41,15 @@ def row_insert(instance: Model, *, on_conflict: str = "") -> tuple[str, list[Any
     pk = instance._meta.pk
     generated = _pk_generated(instance)
     fields = [field for field in instance._meta.concrete_fields if not (generated and field is pk)]
-    quote = connection.ops.quote_name
+    # The connection itself, not the `connection` proxy: each attribute the proxy forwards is
+    # first looked up on it and fails, building an AttributeError (a runtime step inserts a row
+    # here and its fields ask for the connection's `ops` a few times each).
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    params = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
-    sql = f"INSERT INTO {row_table(type(instance))} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    params = [field.get_db_prep_save(field.pre_save(instance, add=True), db) for field in fields]
+    sql = f"INSERT INTO {quote(instance._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
     if on_conflict:
         sql += f" {on_conflict}"
     if generated:
@@ -68,7 +72,7 @@ def row_inserted(instance: Model, returned: Sequence[Any] | None) -> None:
     if returned is not None:
         instance.pk = returned[0]
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = DEFAULT_DB_ALIAS
 
 
 def _pk_generated(instance: Model) -> bool:
@@ -82,9 +86,10 @@ def row_instance(model: type[M], values: Sequence[Any]) -> M:
             f"{len(values)} values for the {len(model._meta.concrete_fields)} columns of {model.__name__}"
         )
     converted = list(values)
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy (row_insert)
     for index, converter in _converters(model):
         if converted[index] is not None:
-            converted[index] = converter(converted[index], None, connection)
+            converted[index] = converter(converted[index], None, db)
     return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
 
 

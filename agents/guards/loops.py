@@ -18,7 +18,7 @@ import numpy.typing as npt
 from django.conf import settings
 from django.db import connection, transaction
 
-from agents.embeddings.base import EmbeddingError
+from agents.embeddings.base import EmbeddingError, vector_literal
 from agents.embeddings.registry import embedder
 from agents.guards.decision import ALLOW, Decision, Verdict
 from agents.guards.loop_signals import (
@@ -103,7 +103,7 @@ def _previous_output_records(state: RunState, *, count: int) -> tuple[str, list[
         task_id=str(task.id),
         step_index=step_index,
         model_name=model.name,
-        vector=[float(x) for x in vector],
+        vector=vector.tolist(),
         values=result_values(output),
         count=count,
     )
@@ -146,8 +146,9 @@ class LoopOutputWrite:
 # outputs back in the same statement: the checkpoint's (agents/runtime/checkpoint.py), whose
 # `advanced` is its conditional UPDATE of the task, so a step that does not advance (a duplicate
 # delivery) stores nothing; and the guard's own at a run's first step (_OUTPUT_STORE). The
-# SELECT cannot see the row its INSERT adds (_records appends it). Vectors are turned into text
-# after the LIMIT, for the few rows it keeps.
+# SELECT cannot see the row its INSERT adds (_records appends it). Vectors come back after the
+# LIMIT, for the few rows it keeps, in pgvector's binary form as hex (_vector): parsing their
+# text, 256 numbers each, was ~4% of a step's instructions (bench/README.md, step_profile).
 _OUTPUT_INSERT = """
     INSERT INTO agents_outputembedding
         (session_id, task_id, step_index, model, dimensions, embedding, result_values, created_at)
@@ -159,7 +160,10 @@ OUTPUT_EMBEDDING_CTE = f"{_OUTPUT_INSERT} WHERE EXISTS (SELECT FROM advanced) {_
 OUTPUT_EMBEDDING_COLUMNS = """
     (SELECT count(*) FROM embedded),
     (SELECT coalesce(
-        json_agg(json_build_array(latest.embedding::text, latest.result_values, latest.id)), '[]'
+        json_agg(json_build_array(
+            encode(vector_send(latest.embedding), 'hex'), latest.result_values, latest.id
+        )),
+        '[]'
      ) FROM (
         SELECT id, embedding, result_values FROM agents_outputembedding
         WHERE session_id = %(oe_session)s AND model = %(oe_model)s AND dimensions = %(oe_dims)s
@@ -179,7 +183,7 @@ def loop_output_writer(state: RunState, new_messages: list[dict[str, Any]]) -> L
         return None
     model = embedder()
     try:
-        vector = [float(x) for x in model.embed([output_text(output.message)])[0]]
+        vector = model.embed([output_text(output.message)])[0].tolist()
     except EmbeddingError:
         return None  # the next step's guard tries again, and says so if it fails too
     _, window, _ = loop_settings(state.version)
@@ -242,7 +246,7 @@ def _output_params(
         "oe_step": step_index,
         "oe_model": model_name,
         "oe_dims": len(vector),
-        "oe_vector": "[" + ",".join(map(repr, vector)) + "]",
+        "oe_vector": vector_literal(vector),
         "oe_values": json.dumps(values),
         "oe_now": clock.now(),
         "oe_count": count,
@@ -252,12 +256,12 @@ def _output_params(
 def _records(
     rows: Sequence[Sequence[Any]], *, added: int, vector: list[float], values: list[str], count: int
 ) -> list[OutputRecord]:
-    """The latest `count` outputs, oldest first, from rows (embedding text, result_values, id)
+    """The latest `count` outputs, oldest first, from rows (embedding as hex, result_values, id)
     read in the statement that stored this one: it cannot see the row its INSERT adds, so that
     row is appended; a redelivered step's row is already stored, and among the rows."""
     records = [
-        OutputRecord(vector=_vector(text), result_values=frozenset(_values(raw)))
-        for text, raw, _ in sorted(rows, key=lambda row: row[2])
+        OutputRecord(vector=_vector(sent), result_values=frozenset(_values(raw)))
+        for sent, raw, _ in sorted(rows, key=lambda row: row[2])
     ]
     if added:
         records.append(
@@ -286,5 +290,7 @@ def _values(raw: object) -> list[str]:
     return [str(value) for value in raw] if isinstance(raw, list) else []
 
 
-def _vector(text: str) -> npt.NDArray[np.float32]:
-    return np.array(text.strip("[]").split(","), dtype=np.float32)
+def _vector(sent: str) -> npt.NDArray[np.float32]:
+    """A vector from pgvector's binary form (vector_send) as hex: its dimensions and an unused
+    field (two 16-bit integers), then its values as big-endian float4s."""
+    return np.frombuffer(bytes.fromhex(sent), dtype=">f4", offset=4).astype(np.float32)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from agents.embeddings.base import vector_literal
 from agents.embeddings.registry import embedder
 from agents.models import Memory, Session
 
@@ -27,7 +28,7 @@ def memory_recall(*, agent_id: int, session: Session | None, query: str, k: int)
     if k <= 0:
         return []
     model = embedder()
-    literal = "[" + ",".join(repr(float(x)) for x in model.embed([query])[0]) + "]"
+    literal = vector_literal(model.embed([query])[0])
     dims = int(model.dimensions)
     # `dimensions = <literal>` and the cast match the partial HNSW index of migration 0004.
     sql = f"""

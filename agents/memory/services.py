@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 
+from agents.embeddings.base import vector_literal
 from agents.embeddings.registry import embedder
 from agents.models import Agent, Memory, Session
 from core import clock
@@ -51,7 +52,7 @@ def memory_create(
     """
     model = embedder()
     vector = model.embed([text])[0]
-    literal = "[" + ",".join(repr(float(x)) for x in vector) + "]"
+    literal = vector_literal(vector)
     with transaction.atomic(), connection.cursor() as cursor:
         # The unique key, not a prior lookup, decides between two deliveries of one call.
         cursor.execute(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from agents.guards.loops import OUTPUT_EMBEDDING_COLUMNS, OUTPUT_EMBEDDING_CTE, LoopOutputWrite
 from agents.models import Step, Task
@@ -124,7 +124,7 @@ def checkpoint_write(
     if loop_output is not None:
         params.update(loop_output.params())
     # Inside a caller's transaction (a test's) too, a savepoint keeps the step all or nothing.
-    alone = not within and step.pk is not None and not connection.in_atomic_block
+    alone = not within and step.pk is not None and not connections[DEFAULT_DB_ALIAS].in_atomic_block
     # Prepared: planning this statement cost about as much as running it, on every step.
     with nullcontext() if alone else transaction.atomic(), prepared_cursor() as cursor:
         cursor.execute(_ADVANCE if loop_output is None else _ADVANCE_EMBEDDING, params)

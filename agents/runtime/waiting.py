@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from agents.runtime.turns import turn_given_back
 
@@ -31,6 +31,9 @@ def waiting(state: "RunState") -> Iterator[None]:
 
 
 def db_connection_release() -> None:
+    # The connection itself, not the `connection` proxy, whose every forwarded attribute first
+    # fails a lookup and builds an AttributeError (core/raw_rows.py row_insert): several a step.
+    db = connections[DEFAULT_DB_ALIAS]
     # Inside a transaction the connection is the transaction: it stays with the thread.
-    if not connection.in_atomic_block:
-        connection.close()
+    if not db.in_atomic_block:
+        db.close()

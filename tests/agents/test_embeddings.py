@@ -3,8 +3,9 @@
 
 import numpy as np
 import pytest
+from django.db import connection
 
-from agents.embeddings.base import EmbeddingError
+from agents.embeddings.base import EmbeddingError, vector_literal
 from agents.embeddings.local import WordLlamaEmbedder
 from agents.embeddings.registry import embedder
 
@@ -64,3 +65,23 @@ def test_the_model_holds_its_weights_at_float16_and_embeds_exactly_as_at_float32
     at_float16 = model.embed(texts, norm=False)
     model.embedding = model.embedding.astype(np.float32)
     assert np.array_equal(model.embed(texts, norm=False), at_float16)
+
+
+@pytest.mark.django_db
+def test_a_vector_literal_is_stored_as_exactly_the_float4_values_it_was_made_from():
+    """9 significant digits (not repr's 17) still name each float4 exactly: what pgvector stores
+    is the vector the loop guard keeps in memory, bit for bit, extremes and zeros included."""
+    rng = np.random.default_rng(7)
+    vectors = [
+        *(row / np.linalg.norm(row) for row in rng.standard_normal((20, 256)).astype(np.float32)),
+        np.array([0.0, -0.0, 1.0, -1.0, 1e-38, 3.4028235e38, 1.1754944e-38, 0.1], dtype=np.float32),
+    ]
+    with connection.cursor() as cursor:
+        for vector in vectors:
+            literal = vector_literal(vector)
+            assert np.array_equal(np.array(literal[1:-1].split(","), dtype=np.float32), vector)
+            cursor.execute("SELECT %s::vector::text", [literal])
+            stored = cursor.fetchone()[0]
+            assert np.array_equal(np.array(stored[1:-1].split(","), dtype=np.float32), vector)
+    # A list of the same values (as the loop guard holds them) gives the same literal.
+    assert vector_literal(vectors[0].tolist()) == vector_literal(vectors[0])

@@ -37,8 +37,9 @@ STEPS = 5  # four calls of echo, then the answer
 # reads the first step's stored reply and a new session's counters are created from the ledger
 # sum the guards' configuration statement reads, with the first reservation (a script counts
 # here even when it shares that reservation's round trip); 2 fewer since the claim, the load and
-# the tools are one statement.
-MAX_STATEMENTS = 31
+# the tools are one statement; 4 fewer since the gate reads a tool call's session taint and the
+# policy's version marker in one statement (4 calls).
+MAX_STATEMENTS = 27
 MAX_SCRIPTS = 23
 
 
@@ -125,7 +126,8 @@ def test_a_runs_statements_are_prepared(requester, echo_agent, monkeypatch):
     instead of on every call: besides the claim, the load and the checkpoint, a tool-calling
     step's stored reply (with its spend row; a taken (task, index) touches nothing rather than
     failing, so preparing it is safe), the guards' per-run reads (configuration, the tool's
-    limits, the spend counters' rebuild), the opening's write and the last step's spend row."""
+    limits, the spend counters' rebuild), the opening's write, the last step's spend row and the
+    gate's reads of each tool call (the session's taint with the policy's version marker)."""
     # The whole run on this thread's one connection, whose prepared statements are read below
     # (a run hands its connection back to the pool before each wait).
     monkeypatch.setattr(waiting, "db_connection_release", lambda: None)
@@ -148,6 +150,7 @@ def test_a_runs_statements_are_prepared(requester, echo_agent, monkeypatch):
     assert runs('SELECT g."id", g."tool_id"') >= 1  # the tool's limits
     assert runs('SELECT COALESCE(SUM(cost_usd), 0) FROM "guards_spendrecord"') >= 3  # three scopes
     assert runs("UPDATE agents_task SET messages = $1::jsonb") >= 1  # the opening
+    assert runs("SELECT marker.id, marker.number, s.id") >= STEPS - 1  # the gate's reads a tool call
 
 
 def test_a_call_whose_step_loses_its_checkpoint_is_still_recorded_and_settled(
