@@ -23,6 +23,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 _clients: dict[int, redis.Redis] = {}
 _PREFIX_END = ":gate:decided:"
+PING_AFTER_S = 10.0  # a subscription silent this long is pinged, and given as long to answer
 
 
 def decided_channel(request_id: uuid.UUID | str) -> str:
@@ -118,14 +119,25 @@ class _Listener:
             self.task = self.ready = None
 
     async def _listen(self, ready: asyncio.Future[bool]) -> None:
-        # No read timeout: the connection idles between decisions.
+        # No read timeout: the connection idles between decisions. A connection that goes
+        # silent without a reset (a NAT or load balancer's idle drop) is found by a ping
+        # unanswered: every wait is then woken and the next one subscribes afresh.
         client = redis.asyncio.Redis.from_url(
             settings.REDIS_URL, socket_connect_timeout=2, client_name=listener_name()
         )
         pubsub = client.pubsub()
         try:
             await pubsub.psubscribe(decided_channel("*"))
-            async for message in pubsub.listen():
+            pinged = False
+            while True:
+                message = await pubsub.get_message(timeout=PING_AFTER_S)
+                if message is None:
+                    if pinged:
+                        raise redis.ConnectionError(f"no answer to a ping in {PING_AFTER_S} s")
+                    await pubsub.ping()
+                    pinged = True
+                    continue
+                pinged = False
                 if message["type"] == "psubscribe":
                     if not ready.done():
                         ready.set_result(True)

@@ -3,10 +3,13 @@ wait woken by its own request's signal only, caps that answer at once, and a Red
 be reached ending the waits instead of failing them."""
 
 import asyncio
+import contextlib
 import uuid
+from urllib.parse import urlsplit
 
 import redis
 
+from approvals.external import signal as signal_module
 from approvals.external.signal import decision_signal, decision_wait, listener_name
 
 
@@ -138,3 +141,50 @@ def test_a_wait_that_times_out_returns(settings):
         )
 
     asyncio.run(scenario())
+
+
+def test_a_subscription_gone_silent_wakes_its_waits_and_the_next_wait_subscribes_afresh(
+    settings, monkeypatch
+):
+    """A connection that stops answering without a reset (a NAT's idle drop): its unanswered
+    ping wakes every wait on it, where each would have slept its whole timeout and missed its
+    decision; the wait after that subscribes on a new connection and gets its signal."""
+    monkeypatch.setattr(signal_module, "PING_AFTER_S", 0.3)
+    real = urlsplit(settings.REDIS_URL)
+    frozen = asyncio.Event()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                if frozen.is_set():
+                    return  # bytes vanish: nothing forwarded, nothing closed
+                writer.write(data)
+                await writer.drain()
+
+    async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection(real.hostname, real.port or 6379)
+        await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
+
+    async def scenario() -> tuple[bool, bool]:
+        proxy = await asyncio.start_server(relay, "127.0.0.1", 0)
+        port = proxy.sockets[0].getsockname()[1]
+        settings.REDIS_URL = f"redis://127.0.0.1:{port}{real.path}"
+        first = asyncio.create_task(
+            decision_wait(request_id=uuid.uuid4(), owner_id=1, timeout=60, decided=_never_decided)
+        )
+        await asyncio.sleep(0.2)
+        frozen.set()
+        # Woken by the failed ping, long before its 60 s.
+        await asyncio.wait_for(first, timeout=20)
+        frozen.clear()
+        request_id = uuid.uuid4()
+        second = asyncio.create_task(
+            decision_wait(request_id=request_id, owner_id=1, timeout=60, decided=_never_decided)
+        )
+        await asyncio.sleep(0.2)
+        await asyncio.to_thread(decision_signal, request_id=request_id)
+        await asyncio.wait_for(second, timeout=20)
+        proxy.close()
+        return first.done(), second.done()
+
+    assert asyncio.run(scenario()) == (True, True)
