@@ -1,6 +1,7 @@
 """Migrating user-day keys under their account moves the ledger's rows with them, and back."""
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +21,7 @@ def _migrate(target: tuple[str, str]) -> None:
     MigrationExecutor(connection).migrate([target])
 
 
-def _row(session_id: uuid.UUID, user_key: str) -> SpendRecord:
+def _row(session_id: uuid.UUID, user_key: str, *, days_ago: int = 0) -> SpendRecord:
     return SpendRecord.objects.create(
         reservation=uuid.uuid4().hex,
         task_id=uuid.uuid4(),
@@ -28,7 +29,7 @@ def _row(session_id: uuid.UUID, user_key: str) -> SpendRecord:
         user_key=user_key,
         model="sim/x",
         cost_usd=Decimal("0.1"),
-        at=clock.now(),
+        at=clock.now() - timedelta(days=days_ago),
     )
 
 
@@ -43,6 +44,7 @@ def test_ledger_rows_take_their_sessions_account_and_give_it_back(requester, out
             "end user": _row(session.pk, "alice"),
             "named another account": _row(session.pk, f"owner-{requester.pk}"),
             "session gone": _row(uuid.uuid4(), "bob"),
+            "a month old": _row(session.pk, "carol", days_ago=30),
         }
     finally:
         _migrate(AFTER)
@@ -55,6 +57,7 @@ def test_ledger_rows_take_their_sessions_account_and_give_it_back(requester, out
         "end user": f"owner-{outsider.pk}/alice",
         "named another account": f"owner-{outsider.pk}/owner-{requester.pk}",
         "session gone": "bob",
+        "a month old": "carol",  # no counter is rebuilt from it: it keeps its key
     }
     _migrate(BEFORE)
     try:
@@ -63,6 +66,7 @@ def test_ledger_rows_take_their_sessions_account_and_give_it_back(requester, out
             "end user": "alice",
             "named another account": f"owner-{requester.pk}",
             "session gone": "bob",
+            "a month old": "carol",
         }
     finally:
         _migrate(AFTER)
