@@ -8,6 +8,8 @@ or CDN serves /static/ from the collectstatic output there and runs console.asgi
 
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-from console.asgi import application as console_application
+from console.asgi import body_limited, routes
 
-application = ASGIStaticFilesHandler(console_application)
+# The body limit outermost here too: Django's static handler reads a body (a POST to /static/)
+# before it answers.
+application = body_limited(ASGIStaticFilesHandler(routes))

@@ -8,24 +8,21 @@ per request, request_started and request_finished sent through sync_to_async, th
 twice (once to pick the API threads, once by Django), and a fresh pooled connection set up.
 
 So this ASGI app sits in front of Django's (console/asgi.py) and takes exactly that route: a
-POST to /api/v1/actions with no query string. It reads the body (bounded), builds Django's own
-ASGIRequest and runs it on an API thread through Django's sync handler: the same MIDDLEWARE in
-the same order (host check, input guard, security headers, CSP, request logging of 4xx), then
-the same Ninja operation (token auth, strict JSON parsing, the ActionIn schema, the view, the
-ActionOut answer, the same error handlers). Only the URL lookup is skipped: the path is fixed,
-so its view is looked up once per process. Every answer, each refusal included, is therefore
-the Django route's answer. Anything else, and a request this path does not read (a body over
-DATA_UPLOAD_MAX_MEMORY_SIZE, a path that is not UTF-8), goes to Django unchanged.
+POST to /api/v1/actions with no query string. It reads the body (bounded in front of it, by
+console/body_limit.py), builds Django's own ASGIRequest and runs it on an API thread through
+Django's sync handler: the same MIDDLEWARE in the same order (host check, input guard, security
+headers, CSP, request logging of 4xx), then the same Ninja operation (token auth, strict JSON
+parsing, the ActionIn schema, the view, the ActionOut answer, the same error handlers). Only the
+URL lookup is skipped: the path is fixed, so its view is looked up once per process. Every
+answer, each refusal included, is therefore the Django route's answer. Anything else, and a
+request this path does not read (a path that is not UTF-8), goes to Django unchanged.
 """
 
 import asyncio
 import io
-from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any
 
 from asgiref.sync import iscoroutinefunction
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.core.handlers.base import BaseHandler
@@ -34,13 +31,9 @@ from django.http.response import HttpResponseBase
 from django.urls import ResolverMatch, get_resolver
 
 from console.api_threads import api_executor, api_thread_answer
+from console.asgi_types import Message, Receive, Scope, Send
 
 ASK_PATH = "/api/v1/actions"
-
-Scope = dict[str, Any]
-Message = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 
 class PreResolvedHandler(BaseHandler):
@@ -70,19 +63,14 @@ class GateFastPath:
         if not _is_ask(scope):
             await self.django_app(scope, receive, send)
             return
+        # The body's size is bounded in front of this app (console/body_limit.py): past the
+        # limit it answers 413 itself and hands this loop a disconnect.
         messages: list[Message] = []
-        size = 0
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return  # the caller left before it finished sending: nothing to answer
+                return  # the caller left, or sent too much: nothing to answer here
             messages.append(message)
-            size += len(message.get("body", b""))
-            if limit is not None and size > limit:
-                # Django refuses it (413) the same way it refuses any oversized body.
-                await self.django_app(scope, _replay(messages, receive), send)
-                return
             if not message.get("more_body", False):
                 break
         body = b"".join(message.get("body", b"") for message in messages)

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import connection
 
 from agents.guards.context import SUMMARY_PREFIX
-from agents.models import Session, Task, Tool
+from agents.models import Session, Task
 from agents.models.tool import Trust
 
 # Taint only ever turns on: one statement sets the flags and adds the source once, so two calls
@@ -30,8 +30,29 @@ _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,
 # Arguments above this many characters are searched only in their head (bounded work per call).
 MAX_ARGUMENT_CHARS = 100_000
 MAX_ADDRESSES = 50
-# An external session's trusted text: its latest reported results of trusted tools, this many.
+# An external session's trusted text: its latest reported results of trusted tools, this many,
+# each's head only (MAX_ARGUMENT_CHARS), and this many characters in all. A result may be as
+# large as a request body (2.5 MB): these bound what one ask reads and searches.
 MAX_REPORTED_RESULTS = 200
+MAX_REPORTED_CHARS = 1_000_000
+
+# Filtered and cut by PostgreSQL, so no untrusted result and no result's tail leaves the server;
+# `before` is the length of the latest results' heads ahead of this one, for the overall cap.
+_REPORTED_TRUSTED = """
+SELECT left(head, %(total)s - before) FROM (
+    SELECT head, (sum(length(head)) OVER (ORDER BY reported_at DESC, id))::int - length(head) AS before
+    FROM (
+        SELECT left(result::text, %(head)s) AS head, reported_at, id
+        FROM approvals_externalaction
+        WHERE task_id = %(task)s AND reported_at IS NOT NULL AND result IS NOT NULL
+          AND tool_name IN (SELECT name FROM agents_tool WHERE trust = %(trusted)s)
+        ORDER BY reported_at DESC, id
+        LIMIT %(count)s
+    ) latest
+) counted
+WHERE before < %(total)s
+ORDER BY before
+"""
 
 
 def session_taint(*, session_id: Any, source: str, suspicious: bool) -> None:
@@ -95,16 +116,19 @@ def unseen_addresses(task: Task, arguments: dict[str, Any]) -> list[str]:
 
 def _reported_trusted_text(task: Task) -> str:
     """An external session's trusted tool results: what its agent reported (the gate API) of
-    the calls of trusted tools, the latest MAX_REPORTED_RESULTS, each's head only."""
-    reported = list(
-        task.external_actions.filter(reported_at__isnull=False)
-        .order_by("-reported_at")
-        .values_list("tool_name", "result")[:MAX_REPORTED_RESULTS]
-    )
-    names = {name for name, _ in reported}
-    trusted = set(Tool.objects.filter(name__in=names, trust=Trust.TRUSTED).values_list("name", flat=True))
-    texts = (json.dumps(result, ensure_ascii=False) for name, result in reported if name in trusted)
-    return "\n".join(text[:MAX_ARGUMENT_CHARS] for text in texts)
+    the calls of trusted tools, the latest MAX_REPORTED_RESULTS, each's head only, as JSON."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REPORTED_TRUSTED,
+            {
+                "task": task.pk,
+                "trusted": Trust.TRUSTED.value,
+                "count": MAX_REPORTED_RESULTS,
+                "head": MAX_ARGUMENT_CHARS,
+                "total": MAX_REPORTED_CHARS,
+            },
+        )
+        return "\n".join(head for (head,) in cursor.fetchall())
 
 
 def session_facts(session: Session) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 
 from approvals.models import ExternalAction
 from console.api_threads import ThreadedApiASGIHandler
-from console.asgi import django_asgi_app
+from console.asgi import body_limited, django_asgi_app
 from console.gate_fast_path import GateFastPath
 from console.models import ApiToken
 from console.tokens import api_token_create
@@ -220,16 +220,22 @@ def test_a_body_sent_in_pieces_is_read_whole(fast, django, token):
     assert django.requests == 0
 
 
-def test_an_oversized_body_goes_to_django_and_is_refused_as_there(fast, django, token, settings):
+def test_an_oversized_body_is_refused_in_front_of_the_fast_path_as_django_refuses_it(
+    fast, django, token, settings
+):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
     body = ask_body(reasoning="r" * 3000)
 
-    status, headers, content = call(fast, body, token=token, chunk=512)
+    status, _, content = call(body_limited(fast), body, token=token, chunk=512)
 
-    assert django.requests == 1  # handed over after 2,048 bytes, the rest read by Django
-    assert (status, headers, content) == call(django.app, body, token=token)
-    assert status == 413
-    assert json.loads(content)["error"]["code"] == "payload_too_large"
+    assert django.requests == 0  # refused by console/body_limit.py once 2,048 bytes had come
+    refused_by_django = call(django.app, body, token=token)
+    assert status == refused_by_django[0] == 413
+    # The same error shape and code; the message names the limit rather than Django's setting.
+    assert json.loads(content) == {
+        "error": {"code": "payload_too_large", "message": "the body is larger than 2000 bytes"}
+    }
+    assert json.loads(refused_by_django[2])["error"]["code"] == "payload_too_large"
     assert ExternalAction.objects.count() == 0
 
 

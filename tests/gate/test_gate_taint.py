@@ -3,14 +3,18 @@ reported through the gate API, or sent as an `execute_tool` span, is scanned and
 session, and the session's next gate calls meet the taint rules (docs/injection.md)."""
 
 import json
+import tracemalloc
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from agents.models import Session, Tool
-from approvals.models import ActionRequest
+from agents.models import Session, Task, Tool
+from approvals.models import ActionRequest, ExternalAction
 from injection.models import Detection
+from injection.taint import MAX_ARGUMENT_CHARS, MAX_REPORTED_CHARS, MAX_REPORTED_RESULTS, unseen_addresses
 from tests.gate.conftest import ask, report, request_of
 from tests.injection.conftest import CLEAN_PAGE, INJECTED_PAGE, INJECTED_PHRASE, taint_rules  # noqa: F401
 from tracing.models import Span
@@ -185,3 +189,81 @@ def test_an_otlp_output_of_a_trusted_tool_taints_nothing(client, otel_token):
     assert session("conv-otel").tainted is False
     assert not Detection.objects.exists()
     assert not Span.objects.filter(name="guardrail injection").exists()
+
+
+REPORTED_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def reported(client: Client, tool: str, results: Sequence[object]) -> None:
+    """`results` reported as the session's calls of `tool`, oldest first, each a second apart;
+    written past the report endpoint, whose scan of each is not what these tests are about."""
+    for index, result in enumerate(results):
+        answer = ask(client, tool=tool, arguments={"n": index}).json()
+        assert answer["decision"] == "allow", answer
+        when = REPORTED_FROM + timedelta(seconds=ExternalAction.objects.count())
+        ExternalAction.objects.filter(pk=answer["id"]).update(
+            result=result, reported_at=when, outcome="success"
+        )
+
+
+def external_task() -> Task:
+    return Task.objects.get(session=session())
+
+
+def test_untrusted_results_vouch_for_nothing_and_are_not_read(requester_api):
+    reported(requester_api, "crm_lookup", [{"email": "ann@customer.example"}])
+    reported(requester_api, "fetch_page", [{"page": "x" * 2_000_000 + " mallory@evil.example"}] * 20)
+
+    tracemalloc.start()
+    try:
+        unseen = unseen_addresses(external_task(), {"to": ["ann@customer.example", "mallory@evil.example"]})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert unseen == ["mallory@evil.example"]
+    assert peak < 1 << 20  # 20 untrusted results of 2 MB stay in PostgreSQL (was 76 MiB for one ask)
+
+
+def test_trusted_results_are_read_by_their_heads_up_to_a_total(requester_api):
+    head = "y" * (MAX_ARGUMENT_CHARS - 100)
+    per_result = MAX_ARGUMENT_CHARS
+    older = MAX_REPORTED_CHARS // per_result  # the newest this many fill the total
+    results = [{"n": f"{head} old{i}@customer.example"} for i in range(2)]  # past the total
+    results += [{"n": f"{head} new{i}@customer.example", "tail": "z" * 2_000_000} for i in range(older)]
+    results[-1]["tail"] += " tail@customer.example"  # past the newest result's head
+    reported(requester_api, "crm_lookup", results)
+    addresses = ["new0@customer.example", f"new{older - 1}@customer.example", "old1@customer.example"]
+
+    tracemalloc.start()
+    try:
+        unseen = unseen_addresses(external_task(), {"to": [*addresses, "tail@customer.example"]})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert unseen == ["old1@customer.example", "tail@customer.example"]
+    assert peak < 8 * MAX_REPORTED_CHARS  # the heads within the total, not 10 results of 2 MB
+
+
+def test_a_trusted_result_behind_many_untrusted_ones_still_vouches(requester_api):
+    reported(requester_api, "crm_lookup", [{"email": "ann@customer.example"}])
+    first = ExternalAction.objects.get()
+    later = [
+        ExternalAction(
+            owner=first.owner,
+            task=first.task,
+            tool_name="fetch_page",
+            arguments={},
+            tier=first.tier,
+            fingerprint=str(index),
+            outcome="success",
+            result={"page": "nothing"},
+            reported_at=REPORTED_FROM + timedelta(days=1, seconds=index),
+            created_at=first.created_at,
+        )
+        for index in range(MAX_REPORTED_RESULTS)
+    ]
+    ExternalAction.objects.bulk_create(later)
+
+    assert unseen_addresses(external_task(), {"to": "ann@customer.example"}) == []
