@@ -106,16 +106,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b" ")
                 self.wfile.flush()
                 time.sleep(0.05)
-        elif route == "/trickle-head":
-            # The headers themselves come a byte at a time and never end.
-            try:
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Pad: ")
-                for _ in range(40):
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    time.sleep(0.05)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client gave up and left
         elif route == "/huge":
             self._send(200, b"[" + b"1," * (MAX_RESPONSE_BYTES // 2) + b"1]", "application/json")
         else:
@@ -269,14 +259,6 @@ def test_a_trickling_response_cannot_outlast_the_timeout(tool_server):
 
     assert result.error_type == "transient"
     assert time.monotonic() - started < 1.5, "the body takes 2 s to arrive; the deadline is 0.5 s"
-
-
-def test_trickling_headers_cannot_outlast_the_timeout(tool_server):
-    started = time.monotonic()
-    result = call(tool_server.tool("/trickle-head", timeout_s=0.5))
-
-    assert result.error_type == "transient"
-    assert time.monotonic() - started < 1.5, "the headers take 2 s to arrive; the deadline is 0.5 s"
 
 
 def test_an_unreachable_tool_is_transient():
