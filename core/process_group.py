@@ -106,17 +106,17 @@ class ProcessGroup:
             self.restarts[index].started(at=now)
         else:
             self.restarts[index] = Restarts(self.policy, started_at=now)
+        if self.stopping is not None:
+            # A stop that came while this child was being started passed it by: it is told now.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, _sent(self.stopping))
 
     def _forward(self, signum: int, _frame: Any) -> None:
         if self.stopping is None or signum != self.stopping:
             self.stopping = signum
-            # A Ctrl-C in a terminal reaches the children too (one process group): a second
-            # SIGINT would make uvicorn drop its open connections and Celery stop cold, so they
-            # are sent SIGTERM instead, which both take as the same graceful stop.
-            sent = signal.SIGTERM if signum == signal.SIGINT else signum
             for pid in list(self.children):
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sent)
+                    os.kill(pid, _sent(signum))
 
     def supervise(self) -> int:
         """Wait for the children, starting again those that die unasked and stopping those whose
@@ -219,6 +219,13 @@ class ProcessGroup:
             else:  # the child closed its end: ending, or silent from now on
                 os.close(fd)
                 pulse.fd = None
+
+
+def _sent(signum: int) -> int:
+    """The signal a child gets for `signum`. A Ctrl-C in a terminal reaches the children too (one
+    process group): a second SIGINT would make uvicorn drop its open connections and Celery stop
+    cold, so they are sent SIGTERM instead, which both take as the same graceful stop."""
+    return signal.SIGTERM if signum == signal.SIGINT else signum
 
 
 def _signal_wakeup_fd() -> int:
