@@ -47,6 +47,16 @@ def test_a_webhook_goes_through_the_environments_proxy(monkeypatch):
     assert (status, received, forwarded) == (202, [{"n": 1}], [f"{url}/hook"])
 
 
+def test_an_https_webhook_asks_the_proxy_for_a_tunnel(monkeypatch):
+    with forwarding_proxy() as (proxy_url, forwarded):
+        monkeypatch.setenv("HTTPS_PROXY", proxy_url)
+        # The proxy refuses the tunnel: what counts is that it was asked, not a DNS lookup here.
+        with pytest.raises(httpx.ProxyError):
+            webhook_post(url="https://events.pagerduty.invalid/v2/enqueue", secret="", event={})
+
+    assert forwarded == ["CONNECT events.pagerduty.invalid:443"]
+
+
 def test_no_proxy_hosts_are_sent_direct(monkeypatch):
     received: list[dict] = []
     with serving(receiver(received)) as url, forwarding_proxy() as (proxy_url, forwarded):

@@ -1,5 +1,6 @@
 """A forwarding HTTP proxy for tests: it takes a request for an absolute http:// URL, sends it on
-to that URL and hands the answer back, keeping each URL it was asked for."""
+to that URL and hands the answer back, keeping each URL it was asked for. A CONNECT (an https://
+URL's tunnel) is kept as `CONNECT host:port` and refused (502): the tests have no TLS receiver."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,12 @@ def forwarding_proxy() -> Iterator[tuple[str, list[str]]]:
             self.send_header("Content-Length", str(len(answer.content)))
             self.end_headers()
             self.wfile.write(answer.content)
+
+        def do_CONNECT(self) -> None:
+            forwarded.append(f"CONNECT {self.path}")
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def log_message(self, *args: object) -> None:
             pass
