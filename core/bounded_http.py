@@ -141,13 +141,47 @@ class DeadlineTransport(httpx.HTTPTransport):
 
     HTTPTransport takes no network backend, so its one attribute, the pool, is made here.
     `backend`: one that connects through a DeadlineBackend itself (the egress guard's).
+    `proxy`: an HTTP(S) proxy to send through (core/proxied_http.py); its connection and the
+    tunnel's TLS keep the same deadline. Not with the egress guard's backend: the guard checks
+    the address it connects to, which would be the proxy's.
     """
 
-    def __init__(self, *, limits: httpx.Limits, backend: httpcore.NetworkBackend | None = None) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits,
+        backend: httpcore.NetworkBackend | None = None,
+        proxy: httpx.Proxy | None = None,
+    ) -> None:
+        ssl_context = httpx.create_ssl_context()
+        network_backend = backend or DeadlineBackend()
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=network_backend,
+            )
+            return
+        if backend is not None:
+            raise ValueError("a proxy would connect past the backend's checks")
+        if proxy.url.scheme not in ("http", "https"):
+            # httpx would need socksio (not installed) for socks5: it could not go out before either.
+            raise httpx.ProxyError(f"unsupported proxy scheme {proxy.url.scheme!r}")
+        self._pool = httpcore.HTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=proxy.url.raw_scheme,
+                host=proxy.url.raw_host,
+                port=proxy.url.port,
+                target=proxy.url.raw_path,
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            ssl_context=ssl_context,
+            proxy_ssl_context=proxy.ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend or DeadlineBackend(),
+            network_backend=network_backend,
         )

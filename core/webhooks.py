@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from core.bounded_http import DeadlineTransport, bounded_exchange
+from core.proxied_http import environment_proxied_client
 
 SIGNATURE_HEADER = "X-Tollgate-Signature"
 # For the whole exchange (connect, send, the answer): a receiver may be anyone's server.
@@ -29,8 +30,10 @@ def webhook_post(
 ) -> int:
     """POST `event` as JSON (keys sorted), signed when a secret is set; the answer's status.
 
-    `transport`: how to connect, e.g. the egress guard's for a URL a client chose (a
-    DeadlineTransport: by default a plain one); redirects are never followed. Raises
+    `transport`: how to connect, e.g. the egress guard's for a URL a client chose, which never
+    goes through a proxy (the guard checks the address it connects to). Without one, a URL an
+    administrator set goes through the environment's proxies (HTTP_PROXY, NO_PROXY, ...) as
+    it did with httpx's own transport. Redirects are never followed. Raises
     httpx.HTTPError when it cannot be delivered (no connection, TIMEOUT_S passed, a refused
     address); a caller that retries also treats a 5xx or 429 answer as not delivered.
     """
@@ -38,8 +41,12 @@ def webhook_post(
     headers = {"Content-Type": "application/json"}
     if secret:
         headers[SIGNATURE_HEADER] = webhook_signature(secret=secret, body=body)
-    transport = transport or DeadlineTransport(limits=httpx.Limits(max_connections=1))
-    with httpx.Client(transport=transport, follow_redirects=False) as client:
+    client = (
+        environment_proxied_client(limits=httpx.Limits(max_connections=1))
+        if transport is None
+        else httpx.Client(transport=transport, follow_redirects=False)
+    )
+    with client:
         answer = bounded_exchange(
             client,
             "POST",

@@ -22,6 +22,7 @@ from agents.guards.spend import (
     Scope,
     cost_reserve_rebuilt,
     cost_settle,
+    scope_usage_shown,
     task_call_reservation,
 )
 from agents.guards.store import guard_key, guard_redis
@@ -70,9 +71,7 @@ def budget_reserve(
     if code == -1:
         raise SpendUnmetered("the spend counters could not be rebuilt; try again")
     scope = reservation.scopes[index - 1]
-    # The global hour's counters sum every account's spend: a caller learns that it is full,
-    # not what the others spent.
-    shown = scope.name != "global_hour"
+    shown = scope_usage_shown(scope)
     return BudgetAnswer(
         decision="refused" if code == 0 else "wait",
         reservation=None,

@@ -120,6 +120,13 @@ def scopes_for(
     )
 
 
+def scope_usage_shown(scope: Scope) -> bool:
+    """Whether whoever a refusal in `scope` is told may see its spent and reserved sums: not in
+    the global hour, whose counters sum every account's spend (it is told the scope and its
+    ceiling, not what the others spent)."""
+    return scope.name != "global_hour"
+
+
 def worst_case_cost(*, model: str, state: "RunState", at: datetime) -> Decimal | None:
     """The most the next call can cost: every prompt token at the dearer of the input and
     cache-write rates (nothing assumed cached) and the full max_tokens of output.
@@ -234,18 +241,21 @@ def cost_breaker_guard(state: "RunState") -> Decision:
             detail = {
                 "scope": scope.name,
                 "ceiling_usd": str(scope.ceiling),
-                "spent_usd": str(Decimal(spent) / NANO),
-                "reserved_usd": str(Decimal(reserved) / NANO),
                 "reservation_usd": str(Decimal(reservation.amount_nano) / NANO),
                 "model": model,
             }
+            # The stop detail and the guard's span reach the task's owner.
+            if scope_usage_shown(scope):
+                detail["spent_usd"] = str(Decimal(spent) / NANO)
+                detail["reserved_usd"] = str(Decimal(reserved) / NANO)
             if code == 0:
+                spent_part = f"spent {detail['spent_usd']}, " if "spent_usd" in detail else ""
                 return Decision(
                     Verdict.HALT,
                     guard=f"cost_breaker_{scope.name}",
                     reason=(
                         f"the {scope.name.replace('_', '-')} cost ceiling of {scope.ceiling} USD "
-                        f"leaves no room for the next call (spent {detail['spent_usd']}, "
+                        f"leaves no room for the next call ({spent_part}"
                         f"the call may cost up to {detail['reservation_usd']})"
                     ),
                     detail=detail,

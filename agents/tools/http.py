@@ -154,7 +154,9 @@ def _is_scalar(value: Any) -> bool:
 
 # This process's pooled client for tool calls (see console.per_process). Every connection is
 # checked against the egress policy; a redirect is never followed, since its target would be
-# a destination the admin did not register (it is reported to the model instead).
+# a destination the admin did not register (it is reported to the model instead). Never through
+# the environment's proxies (an explicit transport keeps httpx from mounting them): the guard
+# checks the address it connects to, and a proxy would connect past it.
 _client = PerProcess(
     lambda: httpx.Client(
         headers={"User-Agent": "tollgate-tools"},

@@ -33,6 +33,7 @@ def external_callback_send(*, action_id: uuid.UUID) -> int | str | None:
             url=action.callback_url,
             secret=settings.GATE_CALLBACK_SECRET,
             event=event,
+            # Never through the environment's proxies: the guard checks the address it connects to.
             transport=EgressGuardedTransport(limits=httpx.Limits(max_connections=1)),
         )
     except EgressRefused as exc:

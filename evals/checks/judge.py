@@ -21,6 +21,7 @@ from agents.guards.spend import (
     call_worst_case,
     cost_reserve_rebuilt,
     cost_settle,
+    scope_usage_shown,
     task_call_reservation,
 )
 from agents.models import Task
@@ -99,16 +100,19 @@ def _reserve(reservation: Reservation) -> str | None:
         if code == -1:
             return "its cost cannot be metered (the spend counters could not be rebuilt)"
         scope = reservation.scopes[index - 1]
+        shown = scope_usage_shown(scope)
         if code == 0:
+            spent_part = f"spent {_usd(spent)}, " if shown else ""
             return (
                 f"the cost breaker refused it: the {scope.name.replace('_', '-')} cost ceiling of "
-                f"{scope.ceiling} USD leaves no room (spent {_usd(spent)}, the call may "
+                f"{scope.ceiling} USD leaves no room ({spent_part}the call may "
                 f"cost up to {_usd(reservation.amount_nano)})"
             )
         if time.monotonic() >= deadline:
+            held = f" ({_usd(reserved)} USD)" if shown else ""
             return (
                 f"the {scope.name.replace('_', '-')} cost ceiling of {scope.ceiling} USD is held by "
-                f"other calls' reservations ({_usd(reserved)} USD)"
+                f"other calls' reservations{held}"
             )
         db_connection_release()
         time.sleep(RESERVE_POLL_S)

@@ -152,6 +152,7 @@ def test_a_refused_judge_ends_its_case_in_error_and_the_run_goes_on(admin, use_s
     assert outcomes == {"judged": "error", "plain": "passed"}
     judged = run.results.get(case_name="judged")
     assert "the global-hour cost ceiling of 0.000010 USD leaves no room" in judged.checks[0]["detail"]
+    assert "spent" not in judged.checks[0]["detail"]  # the hour's sum is every account's spend
     run.refresh_from_db()
     assert (run.status, run.cases_passed, run.cases_errored) == ("error", 1, 1)
 

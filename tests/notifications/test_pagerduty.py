@@ -11,6 +11,7 @@ from notifications.models import Notice
 from notifications.pagerduty import alert_severity, request_severity
 from tests.approvals.conftest import make_request
 from tests.notifications.conftest import group_channels
+from tests.support.proxy import forwarding_proxy
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +120,30 @@ def test_the_severity_map_follows_the_seeds():
     assert request_severity("high") == request_severity("medium") == "warning"  # P2
     assert alert_severity("budget_burn") == "critical"
     assert alert_severity("tool_error_rate") == "warning"
+
+
+def test_a_trigger_goes_through_the_environments_proxy(
+    requester,
+    pagerduty,
+    routing_key,
+    inline_tasks,
+    time_machine,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    settings,
+):
+    # A deployment whose only way out is a proxy still pages (a transport of our own once made
+    # httpx ignore HTTP_PROXY).
+    group_channels(slack_channel="", pagerduty_key_env=routing_key, events=["escalated"])
+    request = make_request(requester, sla_at=clock.now() + timedelta(minutes=15))
+    time_machine.move_to(clock.now() + timedelta(minutes=16), tick=False)
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with forwarding_proxy() as (proxy_url, forwarded):
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        with django_capture_on_commit_callbacks(execute=True):
+            action_requests_sweep()
+
+    [trigger] = pagerduty.named("enqueue")
+    assert trigger["dedup_key"] == f"tollgate-ar-{request.id}"
+    assert forwarded == [settings.PAGERDUTY_EVENTS_URL]
