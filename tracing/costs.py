@@ -1,14 +1,15 @@
 """Reads behind the cost pages: spend over time, its distribution over sessions, top spenders.
 
 Spend over time is summed from the model spans' `tollgate.cost_usd` (the exact Decimal each call
-cost), so the pages agree with the traces to the last digit; spend per session from its tasks.
+cost), through their hourly roll-up, so the pages agree with the traces to the last digit; spend
+per session from its tasks.
 Every sum, count and ranking is done by PostgreSQL: a fixed number of queries each, and no row
 per session or span reaches Python.
 """
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,11 +38,14 @@ class Series:
     totals: dict[str, Decimal]  # group → spend in the range, largest first
 
 
-# The spans of the range are summed per (bucket, model, session) first, over the span_kind_time
-# index and without a join; only those few rows then meet the session, its agent and its owner
-# (joining every span to its trace and task instead reads the whole history of those tables).
-# `calls` is materialized so that the grouping reads four narrow columns, not whole span rows
-# (which spilled a 30-day sort to disk).
+# The range's spend per (bucket, model, session): between its first and its last whole hour
+# from the hourly roll-up (tracing_spendhour, kept by triggers in the spans' own transactions:
+# tracing/migrations/0006_spend_hour.py), in the partial hours at its two ends from the model
+# spans themselves, over the span_kind_time index. Only those rows then meet the session, its
+# agent and its owner, as over the spans before: the same sums, a row a session-hour read
+# instead of every call's JSON (bench/README.md, history_bench). `calls > 0`: a roll-up row
+# whose spans were all deleted makes no group, as the spans would not. `calls` is materialized
+# so that the grouping reads four narrow columns, not whole span rows.
 _SPEND_SQL = """
 WITH calls AS MATERIALIZED (
     SELECT date_trunc(%(unit)s, started_at, 'UTC') AS bucket,
@@ -49,8 +53,13 @@ WITH calls AS MATERIALIZED (
            attributes ->> 'gen_ai.conversation.id' AS conversation,
            (attributes ->> 'tollgate.cost_usd')::numeric AS cost
     FROM tracing_span
-    WHERE kind = 'model' AND started_at >= %(since)s AND started_at < %(until)s
-      AND attributes ? 'tollgate.cost_usd'
+    WHERE kind = 'model' AND attributes ? 'tollgate.cost_usd'
+      AND (started_at >= %(since)s AND started_at < %(first_hour)s
+           OR started_at >= %(last_hour)s AND started_at < %(until)s)
+    UNION ALL
+    SELECT date_trunc(%(unit)s, hour, 'UTC'), model, conversation, spend
+    FROM tracing_spendhour
+    WHERE hour >= %(first_hour)s AND hour < %(last_hour)s AND calls > 0
 ), spend AS (
     SELECT bucket, model, conversation, sum(cost) AS spend FROM calls GROUP BY 1, 2, 3
 )
@@ -64,16 +73,34 @@ LEFT JOIN agents_agent agent ON agent.id = session.agent_id
 LEFT JOIN auth_user owner ON owner.id = session.owner_id
 GROUP BY 1, 2
 """
+_HOUR = timedelta(hours=1)
+
+
+def _whole_hours(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The first and the last UTC hour boundary in [since, until] (the roll-up's part of the
+    range is between them); both `until` when no whole hour lies in the range."""
+    first = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if first < since:
+        first += _HOUR
+    last = until.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if first > last:
+        return until, until
+    return first, last
 
 
 def cost_series(*, since: datetime, until: datetime, by: str, hourly: bool) -> Series:
+    first_hour, last_hour = _whole_hours(since, until)
+    params = {
+        "unit": "hour" if hourly else "day",
+        "since": since,
+        "until": until,
+        "first_hour": first_hour,
+        "last_hour": last_hour,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _SPEND_SQL.format(group=GROUPS[by]),
-            {"unit": "hour" if hourly else "day", "since": since, "until": until},
-        )
+        cursor.execute(_SPEND_SQL.format(group=GROUPS[by]), params)
         rows = cursor.fetchall()
-    step = timedelta(hours=1) if hourly else timedelta(days=1)
+    step = _HOUR if hourly else timedelta(days=1)
     start = since.replace(minute=0, second=0, microsecond=0)
     if not hourly:
         start = start.replace(hour=0)
