@@ -7,23 +7,11 @@ import signal
 import subprocess
 import sys
 
-import psutil
 import pytest
 
-from tests.support.processes import ROOT, process_group_stop, start_worker
+from tests.support.processes import ROOT, group_gone, process_group_stop, start_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-def group_gone(pgid: int) -> bool:
-    """No live process of the group is left (a zombie waiting for its reaper is not live)."""
-    for process in psutil.process_iter(["status"]):
-        try:
-            if os.getpgid(process.pid) == pgid and process.info["status"] != psutil.STATUS_ZOMBIE:
-                return False
-        except ProcessLookupError:
-            continue
-    return True
 
 
 def test_a_worker_that_is_not_ready_in_time_is_stopped_not_left_running(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+import psutil
 from django.db import connection
 
 from console.embedded import free_port
@@ -68,6 +69,22 @@ def process_group_stop(process: subprocess.Popen[bytes], *, timeout_s: float) ->
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+    # SIGKILL is delivered, not done, when killpg returns: a child the leader left behind can
+    # still be running for a moment on a loaded machine.
+    deadline = time.monotonic() + 10
+    while not group_gone(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def group_gone(pgid: int) -> bool:
+    """No live process of the group is left (a zombie waiting for its reaper is not live)."""
+    for each in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(each.pid) == pgid and each.info["status"] != psutil.STATUS_ZOMBIE:
+                return False
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return True
 
 
 class Worker:
