@@ -38,17 +38,24 @@ MAX_REPORTED_CHARS = 1_000_000
 
 # Filtered and cut by PostgreSQL, so no untrusted result and no result's tail leaves the server;
 # `before` is the length of the latest results' heads ahead of this one, for the overall cap.
+# The heads are cut from the latest rows only: the limited subquery sorts the results' stored
+# values (a large one is a TOAST pointer, not its text), and OFFSET 0 keeps the heads' level
+# from being merged into the window's, which would compute each head more than once.
 _REPORTED_TRUSTED = """
 SELECT left(head, %(total)s - before) FROM (
     SELECT head, (sum(length(head)) OVER (ORDER BY reported_at DESC, id))::int - length(head) AS before
     FROM (
         SELECT left(result::text, %(head)s) AS head, reported_at, id
-        FROM approvals_externalaction
-        WHERE task_id = %(task)s AND reported_at IS NOT NULL AND result IS NOT NULL
-          AND tool_name IN (SELECT name FROM agents_tool WHERE trust = %(trusted)s)
-        ORDER BY reported_at DESC, id
-        LIMIT %(count)s
-    ) latest
+        FROM (
+            SELECT result, reported_at, id
+            FROM approvals_externalaction
+            WHERE task_id = %(task)s AND reported_at IS NOT NULL AND result IS NOT NULL
+              AND tool_name IN (SELECT name FROM agents_tool WHERE trust = %(trusted)s)
+            ORDER BY reported_at DESC, id
+            LIMIT %(count)s
+        ) latest
+        OFFSET 0
+    ) heads
 ) counted
 WHERE before < %(total)s
 ORDER BY before

@@ -4,17 +4,25 @@ session, and the session's next gate calls meet the taint rules (docs/injection.
 
 import json
 import tracemalloc
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from agents.models import Session, Task, Tool
 from approvals.models import ActionRequest, ExternalAction
 from injection.models import Detection
-from injection.taint import MAX_ARGUMENT_CHARS, MAX_REPORTED_CHARS, MAX_REPORTED_RESULTS, unseen_addresses
+from injection.taint import (
+    _REPORTED_TRUSTED,
+    MAX_ARGUMENT_CHARS,
+    MAX_REPORTED_CHARS,
+    MAX_REPORTED_RESULTS,
+    unseen_addresses,
+)
 from tests.gate.conftest import ask, report, request_of
 from tests.injection.conftest import CLEAN_PAGE, INJECTED_PAGE, INJECTED_PHRASE, taint_rules  # noqa: F401
 from tracing.models import Span
@@ -267,3 +275,33 @@ def test_a_trusted_result_behind_many_untrusted_ones_still_vouches(requester_api
     ExternalAction.objects.bulk_create(later)
 
     assert unseen_addresses(external_task(), {"to": "ann@customer.example"}) == []
+
+
+@pytest.mark.django_db
+def test_the_heads_are_cut_from_the_latest_results_only():
+    """PostgreSQL cuts each result's head above the LIMIT, not below it: below, it turned every
+    trusted result the session ever reported into text before choosing the latest (work that
+    grows with the session, where the answer is bounded)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (VERBOSE, FORMAT JSON) " + _REPORTED_TRUSTED,
+            {
+                "task": str(uuid.uuid4()),
+                "trusted": "trusted",
+                "count": 200,
+                "head": 100_000,
+                "total": 1_000_000,
+            },
+        )
+        plan = cursor.fetchone()[0][0]["Plan"]
+
+    cut_where: list[bool] = []  # per node that computes a head: whether it is under the LIMIT
+
+    def walk(node: dict, under_limit: bool) -> None:
+        if any('"left"((' in output for output in node.get("Output", [])):  # left(result::text, …)
+            cut_where.append(under_limit)
+        for child in node.get("Plans", []):
+            walk(child, under_limit or node["Node Type"] == "Limit")
+
+    walk(plan, False)
+    assert cut_where == [False]  # computed once, above the LIMIT
