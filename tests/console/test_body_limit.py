@@ -18,6 +18,7 @@ from console.asgi import application
 from console.asgi_static import application as static_application
 from console.asgi_types import Message, Receive, Scope, Send
 from console.body_limit import BodyLimit
+from tests.support.asgi import http_scope as asgi_scope
 
 MiB = 1 << 20
 
@@ -67,20 +68,7 @@ def http_scope(path: str, *, length: int | None = None, method: str = "POST") ->
     headers = [(b"host", b"localhost"), (b"content-type", b"application/json")]
     if length is not None:
         headers.append((b"content-length", str(length).encode()))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
+    return asgi_scope(path, headers=headers, method=method)
 
 
 def run(app: Any, scope: Scope, receive: Receive) -> Sent:

@@ -19,6 +19,7 @@ from console.asgi import body_limited, django_asgi_app
 from console.gate_fast_path import GateFastPath
 from console.models import ApiToken
 from console.tokens import api_token_create
+from tests.support.asgi import http_scope
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tiers")]
 
@@ -56,20 +57,7 @@ def call(
     headers = [(b"host", host), (b"content-type", content_type)]
     if token is not None:
         headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_scope(path, headers=headers, method=method, query=query)
     step = chunk or max(len(body), 1)
     parts = [body[i : i + step] for i in range(0, len(body), step)] or [b""]
     last = len(parts) - 1
