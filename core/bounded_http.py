@@ -153,16 +153,15 @@ class DeadlineTransport(httpx.HTTPTransport):
         backend: httpcore.NetworkBackend | None = None,
         proxy: httpx.Proxy | None = None,
     ) -> None:
-        ssl_context = httpx.create_ssl_context()
-        network_backend = backend or DeadlineBackend()
+        pool_options: dict[str, Any] = {
+            "ssl_context": httpx.create_ssl_context(),
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": backend or DeadlineBackend(),
+        }
         if proxy is None:
-            self._pool = httpcore.ConnectionPool(
-                ssl_context=ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=network_backend,
-            )
+            self._pool = httpcore.ConnectionPool(**pool_options)
             return
         if backend is not None:
             raise ValueError("a proxy would connect past the backend's checks")
@@ -178,10 +177,6 @@ class DeadlineTransport(httpx.HTTPTransport):
             ),
             proxy_auth=proxy.raw_auth,
             proxy_headers=proxy.headers.raw,
-            ssl_context=ssl_context,
             proxy_ssl_context=proxy.ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=network_backend,
+            **pool_options,
         )
